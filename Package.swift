@@ -1,0 +1,108 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Quarry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "quarry", targets: ["quarry"]),
+        .library(name: "QuarryKernels", targets: ["QuarryKernels"]),
+        .library(name: "QuarryEmbedding", targets: ["QuarryEmbedding"]),
+        .library(name: "QuarryCore", targets: ["QuarryCore"]),
+        .library(name: "QuarryStore", targets: ["QuarryStore"]),
+        .library(name: "QuarryIngest", targets: ["QuarryIngest"]),
+        .library(name: "QuarryRetrieval", targets: ["QuarryRetrieval"]),
+        .library(name: "QuarryServer", targets: ["QuarryServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System-library shims: a module map and a header, nothing else.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+
+        // Libraries that stand on their own.
+        .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        .target(
+            name: "QuarryEmbedding",
+            dependencies: ["QuarryKernels", "CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Service layers.
+        .target(name: "QuarryCore", swiftSettings: swiftSettings),
+        .target(
+            name: "QuarryStore",
+            dependencies: ["QuarryCore", "QuarryKernels", "QuarryEmbedding", "CSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QuarryIngest",
+            dependencies: [
+                "QuarryCore", "QuarryStore", "QuarryEmbedding",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QuarryRetrieval",
+            dependencies: ["QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "QuarryServer",
+            dependencies: [
+                "QuarryCore", "QuarryRetrieval",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "quarry",
+            dependencies: [
+                "QuarryCore", "QuarryEmbedding", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
+                "QuarryServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Tests: one target per module, and doubles they share.
+        .target(
+            name: "QuarryTestSupport",
+            dependencies: ["QuarryEmbedding", "QuarryKernels"],
+            path: "Tests/QuarryTestSupport"
+        ),
+        .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
+        .testTarget(
+            name: "QuarryEmbeddingTests",
+            dependencies: ["QuarryEmbedding"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"]),
+        .testTarget(name: "QuarryIngestTests", dependencies: ["QuarryIngest", "QuarryTestSupport"]),
+        .testTarget(
+            name: "QuarryRetrievalTests",
+            dependencies: ["QuarryRetrieval", "QuarryIngest", "QuarryTestSupport"]
+        ),
+        .testTarget(
+            name: "QuarryServerTests",
+            dependencies: [
+                "QuarryServer", "QuarryIngest", "QuarryTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

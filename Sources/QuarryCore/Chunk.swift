@@ -1,0 +1,67 @@
+/// Where a chunk sits in its source document, so a citation can point at the exact place.
+public struct ChunkLocation: Sendable, Hashable, Codable {
+    /// First line of the chunk, 1-based.
+    public var lineStart: Int
+    /// Last line of the chunk, 1-based, inclusive.
+    public var lineEnd: Int
+
+    /// Creates a location from a 1-based, inclusive line range.
+    public init(lineStart: Int, lineEnd: Int) {
+        self.lineStart = lineStart
+        self.lineEnd = lineEnd
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lineStart = "line_start"
+        case lineEnd = "line_end"
+    }
+}
+
+/// A piece of a document small enough to embed, with where it came from.
+public struct Chunk: Sendable, Hashable {
+    /// Position of the chunk in its document, from 0.
+    public var ordinal: Int
+    /// The chunk's text, as embedded and as shown in citations.
+    public var text: String
+    /// Headings above the chunk, outermost first (Markdown `#` lines).
+    public var headingPath: [String]
+    /// Line range in the source document.
+    public var location: ChunkLocation
+
+    /// Creates a chunk.
+    public init(ordinal: Int, text: String, headingPath: [String] = [], location: ChunkLocation) {
+        self.ordinal = ordinal
+        self.text = text
+        self.headingPath = headingPath
+        self.location = location
+    }
+}
+
+/// One result of a search: a stored chunk and its score.
+public struct SearchHit: Sendable, Hashable {
+    /// The chunk's row id in the store.
+    public var chunkRowID: Int64
+    /// Stable chunk id: `<document>#<ordinal>`.
+    public var chunkID: String
+    /// The document's id: its path relative to the ingested folder.
+    public var document: String
+    /// The chunk's text.
+    public var text: String
+    /// Where the chunk sits in the document.
+    public var location: ChunkLocation
+    /// Similarity to the query (cosine for dense search): higher is better.
+    public var score: Float
+
+    /// Creates a hit.
+    public init(
+        chunkRowID: Int64, chunkID: String, document: String, text: String,
+        location: ChunkLocation, score: Float
+    ) {
+        self.chunkRowID = chunkRowID
+        self.chunkID = chunkID
+        self.document = document
+        self.text = text
+        self.location = location
+        self.score = score
+    }
+}

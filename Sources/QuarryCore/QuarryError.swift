@@ -1,0 +1,42 @@
+/// The error every service layer throws: a stable code, a message a user can act on, and the
+/// cause underneath. HTTP status codes are chosen from `code` at the HTTP edge only.
+public struct QuarryError: Error, CustomStringConvertible, Sendable {
+    /// Stable, machine-readable error codes (they appear in JSON error bodies).
+    public enum Code: String, Sendable, Codable {
+        /// The request or argument is malformed or out of range.
+        case invalidRequest = "invalid_request"
+        /// A named collection or document does not exist.
+        case notFound = "not_found"
+        /// The request conflicts with stored state (for example a different embedding model).
+        case conflict
+        /// The request body is larger than allowed.
+        case payloadTooLarge = "payload_too_large"
+        /// A file could not be read or parsed.
+        case unreadableInput = "unreadable_input"
+        /// The store failed (disk, corruption, SQLite error).
+        case storage
+        /// The embedding model failed.
+        case embedding
+        /// Something that should not happen happened.
+        case `internal`
+    }
+
+    /// The stable error code.
+    public var code: Code
+    /// What went wrong and, where possible, what to do about it.
+    public var message: String
+    /// The error underneath, if any.
+    public var underlying: (any Error)?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(message) (\(underlying))" }
+        return message
+    }
+}

@@ -1,0 +1,71 @@
+/// Splits prose into sentences: after `.`, `!` or `?` (and closing quotes or brackets) followed
+/// by white space and a capital letter, digit, quote or bracket, unless the word before is a
+/// common abbreviation or a single letter (initials, "e.g.").
+public enum SentenceSplitter {
+    private static let abbreviations: Set<String> = [
+        "e.g", "i.e", "etc", "vs", "cf", "al", "fig", "eq", "no", "mr", "mrs", "ms", "dr", "prof",
+        "st", "jr", "sr", "approx", "resp", "ref", "vol", "pp", "inc", "ltd", "co",
+    ]
+
+    /// The sentences of `text`, trimmed, in order; empty sentences are dropped.
+    public static func split(_ text: String) -> [String] {
+        var sentences: [String] = []
+        let scalars = Array(text.unicodeScalars)
+        var start = 0
+        var i = 0
+        while i < scalars.count {
+            let c = scalars[i]
+            if c == "." || c == "!" || c == "?" {
+                var end = i + 1
+                while end < scalars.count, ")\"'”’]".unicodeScalars.contains(scalars[end]) { end += 1 }
+                if end < scalars.count, isSpace(scalars[end]) {
+                    var next = end
+                    while next < scalars.count, isSpace(scalars[next]) { next += 1 }
+                    if next < scalars.count, startsSentence(scalars[next]), !(c == "." && endsInAbbreviation(scalars, before: i)) {
+                        append(scalars[start..<end], to: &sentences)
+                        start = next
+                        i = next
+                        continue
+                    }
+                }
+            }
+            i += 1
+        }
+        append(scalars[start..<scalars.count], to: &sentences)
+        return sentences
+    }
+
+    private static func append(_ slice: ArraySlice<Unicode.Scalar>, to sentences: inout [String]) {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: slice)
+        let sentence = String(view).trimmingWhitespace()
+        if !sentence.isEmpty { sentences.append(sentence) }
+    }
+
+    private static func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace }
+
+    private static func startsSentence(_ c: Unicode.Scalar) -> Bool {
+        c.properties.isUppercase || ("0"..."9").contains(c) || "\"'“‘([".unicodeScalars.contains(c)
+    }
+
+    private static func endsInAbbreviation(_ scalars: [Unicode.Scalar], before index: Int) -> Bool {
+        var start = index
+        while start > 0, !isSpace(scalars[start - 1]), scalars[start - 1] != "(" { start -= 1 }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars[start..<index])
+        let word = String(view).lowercased()
+        if word.unicodeScalars.count == 1, word.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic }) { return true }
+        return abbreviations.contains(word)
+    }
+}
+
+extension String {
+    /// The string without leading and trailing white space (spaces, tabs, newlines).
+    public func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,37 @@
+/// Identity of an embedding model: what a collection records so that vectors from different
+/// models are never mixed in one collection.
+public struct EmbeddingModelInfo: Sendable, Hashable, Codable {
+    /// Human-readable model name, for example `all-MiniLM-L6-v2`.
+    public var name: String
+    /// Length of every vector the model produces.
+    public var dimension: Int
+    /// Checksum of the weights (SHA-256, lower-case hex) or, for a remote model, of its
+    /// name and endpoint.
+    public var fingerprint: String
+
+    /// Creates a model identity.
+    public init(name: String, dimension: Int, fingerprint: String) {
+        self.name = name
+        self.dimension = dimension
+        self.fingerprint = fingerprint
+    }
+}
+
+/// Turns texts into fixed-length, L2-normalised vectors.
+///
+/// Implementations must give the same vector for a text whatever else is in the batch.
+public protocol Embedder: Sendable {
+    /// The model this embedder runs.
+    var model: EmbeddingModelInfo { get }
+
+    /// The largest input, in the model's tokens, that is embedded without truncation.
+    var maxInputTokens: Int { get }
+
+    /// Counts the model tokens of `text` (without special tokens), as chunkers need.
+    func tokenCount(_ text: String) -> Int
+
+    /// Embeds a batch of texts.
+    /// - Returns: one vector of `model.dimension` floats per text, in input order.
+    /// - Throws: `EmbeddingError` when the model cannot run or the remote service fails.
+    func embed(_ texts: [String]) async throws -> [[Float]]
+}

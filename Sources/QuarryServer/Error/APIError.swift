@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import QuarryCore
+
+/// An error as the HTTP API reports it: a status and a JSON body
+/// `{"error": {"code": "...", "message": "..."}}`.
+///
+/// Domain errors (`QuarryError`) become `APIError`s here, at the HTTP edge, and nowhere else.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// The stable error code of the body.
+    public var code: String
+    /// The human-readable message of the body.
+    public var message: String
+
+    /// Creates an API error.
+    public init(status: HTTPResponse.Status, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    /// Maps any error thrown below the HTTP edge to the status and body a client should see.
+    /// Errors that are not Quarry's or Hummingbird's own become a 500 with a generic message, so
+    /// internal details do not leak.
+    public init(_ error: any Error) {
+        switch error {
+        case let error as APIError:
+            self = error
+        case let error as QuarryError:
+            self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+        case let error as HTTPError:
+            self.init(status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            self.init(status: error.status, code: Self.code(for: error.status), message: error.status.reasonPhrase)
+        default:
+            self.init(status: .internalServerError, code: QuarryError.Code.internal.rawValue, message: "internal error")
+        }
+    }
+
+    static func status(for code: QuarryError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidRequest: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .payloadTooLarge: .contentTooLarge
+        case .unreadableInput: .unprocessableContent
+        case .embedding, .storage: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 400: QuarryError.Code.invalidRequest.rawValue
+        case 404: QuarryError.Code.notFound.rawValue
+        case 405: "method_not_allowed"
+        case 409: QuarryError.Code.conflict.rawValue
+        case 413: QuarryError.Code.payloadTooLarge.rawValue
+        case 422: QuarryError.Code.unreadableInput.rawValue
+        case 500...: QuarryError.Code.internal.rawValue
+        default: "http_\(status.code)"
+        }
+    }
+
+    private struct Body: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

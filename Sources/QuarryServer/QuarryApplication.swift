@@ -1,0 +1,51 @@
+import Hummingbird
+import Logging
+import QuarryRetrieval
+import QuarryStore
+
+/// Settings of the HTTP server.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on; loopback by default.
+    public var host: String
+    /// Port to listen on; 0 picks a free one.
+    public var port: Int
+    /// Largest accepted request body.
+    public var maxBodyBytes: Int
+    /// `top_k` when a request names none.
+    public var defaultTopK: Int
+
+    /// Creates a configuration.
+    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, defaultTopK: Int = 5) {
+        self.host = host
+        self.port = port
+        self.maxBodyBytes = maxBodyBytes
+        self.defaultTopK = defaultTopK
+    }
+}
+
+/// Builds the Quarry HTTP application: routes, JSON errors, request logging.
+/// - Parameters:
+///   - retriever: answers queries.
+///   - store: lists collections.
+///   - configuration: where to listen and request limits.
+///   - logger: the server's logger.
+///   - onServerRunning: called with the bound port once the server listens.
+/// - Returns: an application ready to `runService()` or to test.
+public func buildApplication(
+    retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, logger: Logger,
+    onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router()
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    QueryRoutes(
+        retriever: retriever, store: store, maxBodyBytes: configuration.maxBodyBytes,
+        defaultTopK: configuration.defaultTopK
+    ).register(on: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
+        logger: logger
+    )
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import QuarryCore
+import QuarryRetrieval
+import QuarryStore
+
+/// The body of `POST /query`.
+struct QueryRequestBody: Decodable {
+    var query: String
+    var collection: String?
+    var topK: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case query, collection
+        case topK = "top_k"
+    }
+}
+
+/// The body `POST /query` answers with.
+struct QueryResponseBody: Encodable {
+    var query: String
+    var collection: String
+    var answer: String
+    var grounded: Bool
+    var citations: [Citation]
+    var timingsMS: QueryTimings
+
+    enum CodingKeys: String, CodingKey {
+        case query, collection, answer, grounded, citations
+        case timingsMS = "timings_ms"
+    }
+}
+
+/// `POST /query`, `GET /health`, `GET /collections`.
+struct QueryRoutes: Sendable {
+    let retriever: Retriever
+    let store: any ChunkStore
+    let maxBodyBytes: Int
+    let defaultTopK: Int
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/health") { _, _ in
+            try JSON.response(["status": "ok"])
+        }
+        router.get("/collections") { _, _ in
+            let collections = try store.collections().map {
+                CollectionSummary(
+                    name: $0.name, model: $0.model.name, dimension: $0.model.dimension,
+                    documents: $0.documentCount, chunks: $0.chunkCount
+                )
+            }
+            return try JSON.response(["collections": collections])
+        }
+        router.post("/query") { request, _ in
+            let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
+            let collection = body.collection ?? CollectionName.default
+            let result = try await retriever.answer(
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK
+            )
+            return try JSON.response(
+                QueryResponseBody(
+                    query: body.query, collection: collection, answer: result.answer, grounded: result.grounded,
+                    citations: result.citations, timingsMS: result.timings
+                )
+            )
+        }
+    }
+}
+
+struct CollectionSummary: Encodable {
+    var name: String
+    var model: String
+    var dimension: Int
+    var documents: Int
+    var chunks: Int
+}
+
+/// JSON in and out of requests, with API-shaped errors.
+enum JSON {
+    /// Reads at most `limit` bytes of the request body and decodes them.
+    /// - Throws: `APIError` 413 when the body is larger, 400 when it is not the expected JSON.
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw APIError(status: .badRequest, code: "invalid_request", message: "request body is empty; send a JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError(status: .badRequest, code: "invalid_request", message: describe(error))
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_request", message: "request body is not valid JSON")
+        }
+    }
+
+    /// A 200 response with `value` encoded as JSON.
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return keys.isEmpty ? "body" : keys.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, _):
+            return "missing field '\(key.stringValue)'"
+        case .typeMismatch(let type, let context):
+            return "field '\(path(context))' must be of type \(type)"
+        case .valueNotFound(let type, let context):
+            return "field '\(path(context))' must be a \(type), not null"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "request body is not valid JSON" : "field '\(path(context))' is invalid"
+        @unknown default:
+            return "request body is not valid JSON"
+        }
+    }
+}

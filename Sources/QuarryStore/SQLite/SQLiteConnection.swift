@@ -1,0 +1,168 @@
+import CSQLite
+import Foundation
+import QuarryCore
+
+/// One SQLite connection. Not shared between threads without the owner's lock: `SQLiteChunkStore`
+/// keeps one connection for writes and one for reads, each behind its own mutex.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    let path: String
+
+    /// Opens (creating if needed) the database at `path`.
+    init(path: String, readOnly: Bool = false) throws {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw QuarryError(.storage, "cannot open the store database at \(path): \(message)")
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_busy_timeout(db, 10_000)
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that take no parameters and return no rows.
+    func execute(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(errorMessage)
+            throw QuarryError(.storage, "SQLite error \(rc): \(message)")
+        }
+    }
+
+    /// Compiles a statement.
+    func prepare(_ sql: String) throws -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw QuarryError(.storage, "SQLite cannot prepare statement (\(rc)): \(lastErrorMessage)")
+        }
+        return SQLiteStatement(statement, connection: self)
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` so writers queue instead of failing later),
+    /// committing when it returns and rolling back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The row id of the last inserted row.
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Number of rows the last statement changed.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+}
+
+/// A compiled statement with typed binding and reading. Finalised when released.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private let connection: SQLiteConnection
+
+    fileprivate init(_ handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    /// A value to bind to a `?` parameter.
+    enum Value {
+        case integer(Int64)
+        case real(Double)
+        case text(String)
+        case blob([Float])
+        case null
+    }
+
+    /// Resets the statement and binds `values` to its parameters, in order.
+    @discardableResult
+    func bind(_ values: [Value]) throws -> SQLiteStatement {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): rc = sqlite3_bind_double(handle, index, v)
+            case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, quarry_sqlite_transient())
+            case .blob(let floats):
+                rc = floats.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), quarry_sqlite_transient())
+                }
+            case .null: rc = sqlite3_bind_null(handle, index)
+            }
+            guard rc == SQLITE_OK else {
+                throw QuarryError(.storage, "SQLite cannot bind parameter \(index): \(connection.lastErrorMessage)")
+            }
+        }
+        return self
+    }
+
+    /// Advances to the next row. Returns `false` when the statement is done.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            throw QuarryError(.storage, "SQLite error \(rc): \(connection.lastErrorMessage)")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run(_ values: [Value] = []) throws {
+        try bind(values)
+        while try step() {}
+    }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+
+    func text(_ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// Appends the floats of a vector BLOB column to `output`; returns how many were appended.
+    @discardableResult
+    func appendFloats(_ column: Int32, to output: inout [Float]) -> Int {
+        let byteCount = Int(sqlite3_column_bytes(handle, column))
+        guard let raw = sqlite3_column_blob(handle, column), byteCount > 0 else { return 0 }
+        let count = byteCount / MemoryLayout<Float>.stride
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: count))
+        output.withUnsafeMutableBytes { destination in
+            // The BLOB holds little-endian floats written by `bind(.blob)`; copy rather than
+            // rebind, since SQLite promises no alignment.
+            if let base = destination.baseAddress {
+                memcpy(base + start * MemoryLayout<Float>.stride, raw, count * MemoryLayout<Float>.stride)
+            }
+        }
+        return count
+    }
+}

@@ -1,0 +1,63 @@
+import QuarryCore
+
+/// The store's schema and its versioned migrations (tracked in `PRAGMA user_version`).
+enum StoreSchema {
+    /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE collections (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            model_name TEXT NOT NULL,
+            dimension INTEGER NOT NULL,
+            model_fingerprint TEXT NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime REAL NOT NULL,
+            chunk_count INTEGER NOT NULL,
+            indexed_at REAL NOT NULL,
+            UNIQUE (collection_id, path)
+        );
+        -- AUTOINCREMENT: chunk row ids only ever grow, so a derived index can tell how far it got.
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            heading TEXT NOT NULL,
+            line_start INTEGER NOT NULL,
+            line_end INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            UNIQUE (document_id, ordinal)
+        );
+        """,
+    ]
+
+    /// Brings the database up to the newest schema, one transaction per migration.
+    /// - Throws: `QuarryError.storage` when the database is newer than this program.
+    static func migrate(_ db: SQLiteConnection) throws {
+        let statement = try db.prepare("PRAGMA user_version")
+        try statement.bind([])
+        _ = try statement.step()
+        let version = statement.int(0)
+        guard version <= migrations.count else {
+            throw QuarryError(
+                .storage,
+                "the store at \(db.path) has schema version \(version), newer than this quarry (\(migrations.count)); upgrade quarry"
+            )
+        }
+        for index in version..<migrations.count {
+            try db.transaction {
+                try db.execute(migrations[index])
+                try db.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+
+/// The `quarry` command: a thin front over the Quarry modules.
+@main
+struct Quarry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quarry",
+        abstract: "Quarry: retrieval-augmented answers over your document folders.",
+        subcommands: [Embed.self, Ingest.self, Query.self, Serve.self, Bench.self]
+    )
+}
+
+/// Options every command that opens the store or the model shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Store directory.")
+    var store: String = ".quarry"
+
+    @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
+    var model: String?
+
+    var storeURL: URL { URL(fileURLWithPath: store, isDirectory: true) }
+
+    var modelURL: URL {
+        if let model { return URL(fileURLWithPath: model, isDirectory: true) }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["QUARRY_MODEL"], !fromEnvironment.isEmpty {
+            return URL(fileURLWithPath: fromEnvironment, isDirectory: true)
+        }
+        return URL(fileURLWithPath: "models/all-MiniLM-L6-v2", isDirectory: true)
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import QuarryCore
+import QuarryEmbedding
+import QuarryRetrieval
+import QuarryStore
+
+/// `quarry query TEXT`: answers a query from the store, with citations.
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Answer a query from the store, with citations.")
+
+    @Argument(help: "The query.")
+    var text: String
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Collection to search.")
+    var collection: String = CollectionName.default
+
+    @Option(help: "How many passages to retrieve (1-100).")
+    var topK: Int = 5
+
+    @Flag(help: "Print the result as JSON, as POST /query returns it.")
+    var json = false
+
+    private struct Output: Encodable {
+        var query: String
+        var collection: String
+        var answer: String
+        var grounded: Bool
+        var citations: [Citation]
+        var timingsMS: QueryTimings
+        enum CodingKeys: String, CodingKey {
+            case query, collection, answer, grounded, citations
+            case timingsMS = "timings_ms"
+        }
+    }
+
+    func run() async throws {
+        let store = try SQLiteChunkStore(directory: options.storeURL)
+        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let result = try await Retriever(store: store, embedder: embedder)
+            .answer(query: text, collection: collection, topK: topK)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let output = Output(
+                query: text, collection: collection, answer: result.answer, grounded: result.grounded,
+                citations: result.citations, timingsMS: result.timings
+            )
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            return
+        }
+        print(result.answer)
+        print("")
+        for citation in result.citations {
+            let lines = "lines \(citation.location.lineStart)-\(citation.location.lineEnd)"
+            print("[\(citation.id)] \(citation.document) (\(lines), score \(String(format: "%.3f", citation.score)))")
+        }
+    }
+}

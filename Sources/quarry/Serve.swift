@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import QuarryEmbedding
+import QuarryRetrieval
+import QuarryServer
+import QuarryStore
+
+/// `quarry serve`: the HTTP API.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (POST /query, GET /health).")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)'")
+        }
+        var logger = Logger(label: "quarry")
+        logger.logLevel = level
+        let store = try SQLiteChunkStore(directory: options.storeURL)
+        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let app = buildApplication(
+            retriever: Retriever(store: store, embedder: embedder), store: store,
+            configuration: ServerConfiguration(host: host, port: port), logger: logger
+        ) { [host] boundPort in
+            let url = "http://\(host):\(boundPort ?? 0)"
+            print(
+                """
+                Quarry is serving on \(url)
+                Try:
+                  curl -s \(url)/query -H 'Content-Type: application/json' \\
+                       -d '{"query": "How does WAL mode work?", "top_k": 3}'
+                """
+            )
+        }
+        try await app.runService()
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import QuarryKernels
+import Testing
+
+/// Scalar twins the SIMD and BLAS kernels are checked against.
+enum Scalar {
+    static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        var sum: Double = 0
+        for i in a.indices { sum += Double(a[i]) * Double(b[i]) }
+        return Float(sum)
+    }
+
+    static func squaredL2(_ a: [Float], _ b: [Float]) -> Float {
+        var sum: Double = 0
+        for i in a.indices { sum += Double(a[i] - b[i]) * Double(a[i] - b[i]) }
+        return Float(sum)
+    }
+}
+
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
+    (0..<n).map { _ in Float.random(in: -1...1, using: &rng) }
+}
+
+@Suite struct DistanceTests {
+    @Test(arguments: [1, 7, 16, 17, 128, 383, 384])
+    func dotMatchesScalarTwin(dimension: Int) throws {
+        var rng = SeededGenerator(state: UInt64(dimension))
+        let a = randomVector(dimension, &rng), b = randomVector(dimension, &rng)
+        #expect(abs(try Distance.dot(a, b) - Scalar.dot(a, b)) < 1e-4)
+        #expect(abs(try Distance.squaredL2(a, b) - Scalar.squaredL2(a, b)) < 1e-3)
+    }
+
+    @Test func mismatchedLengthsThrow() {
+        #expect(throws: KernelError.self) { try Distance.dot([1, 2], [1]) }
+        #expect(throws: KernelError.self) { try Distance.squaredL2([1], []) }
+    }
+
+    @Test func normalizeGivesUnitLength() {
+        var v: [Float] = [3, 4]
+        Distance.normalize(&v)
+        #expect(v == [0.6, 0.8])
+        var zero: [Float] = [0, 0]
+        Distance.normalize(&zero)
+        #expect(zero == [0, 0])
+    }
+}
+
+@Suite struct VectorMatrixTests {
+    @Test func sgemvScoresMatchScalarTwin() throws {
+        var rng = SeededGenerator(state: 42)
+        let dimension = 384
+        var matrix = VectorMatrix(dimension: dimension)
+        var rows: [[Float]] = []
+        for _ in 0..<257 {
+            let row = randomVector(dimension, &rng)
+            rows.append(row)
+            try matrix.append(row)
+        }
+        let query = randomVector(dimension, &rng)
+        let scores = try matrix.innerProducts(query)
+        #expect(scores.count == 257)
+        for (row, score) in zip(rows, scores) {
+            #expect(abs(score - Scalar.dot(row, query)) < 1e-3)
+        }
+        let expected = rows.indices.sorted { Scalar.dot(rows[$0], query) > Scalar.dot(rows[$1], query) }.prefix(10)
+        #expect(try matrix.nearest(to: query, k: 10).map(\.index) == Array(expected))
+    }
+
+    @Test func sgemmBatchMatchesSgemv() throws {
+        var rng = SeededGenerator(state: 7)
+        let matrix = try VectorMatrix(dimension: 32, values: randomVector(32 * 50, &rng))
+        let queries = randomVector(32 * 3, &rng)
+        let batch = try matrix.innerProducts(queries: queries)
+        for q in 0..<3 {
+            let single = try matrix.innerProducts(Array(queries[q * 32..<(q + 1) * 32]))
+            for i in 0..<50 { #expect(abs(batch[q * 50 + i] - single[i]) < 1e-4) }
+        }
+    }
+
+    @Test func shapeErrorsThrow() throws {
+        #expect(throws: KernelError.self) { try VectorMatrix(dimension: 3, values: [1, 2]) }
+        var matrix = VectorMatrix(dimension: 3)
+        #expect(throws: KernelError.self) { try matrix.append([1]) }
+        #expect(throws: KernelError.self) { try matrix.innerProducts([1, 2]) }
+        #expect(try matrix.innerProducts([1, 2, 3]).isEmpty)
+    }
+}
+
+@Suite struct TopKTests {
+    @Test func selectsLargestBestFirstWithStableTies() {
+        let scores: [Float] = [0.1, 0.9, 0.5, 0.9, -1, 0.7]
+        let top = TopK.largest(scores, k: 3)
+        #expect(top.map(\.index) == [1, 3, 5])
+        #expect(top.map(\.score) == [0.9, 0.9, 0.7])
+        #expect(TopK.largest(scores, k: 0).isEmpty)
+        #expect(TopK.largest(scores, k: 100).count == 6)
+    }
+
+    @Test func matchesFullSortOnRandomInput() {
+        var rng = SeededGenerator(state: 3)
+        let scores = randomVector(1000, &rng)
+        let expected = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(25)
+        #expect(TopK.largest(scores, k: 25).map(\.index) == Array(expected))
+    }
+}
+
+@Suite struct SHA256Tests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        (
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        ),
+    ])
+    func nistVectors(input: String, digest: String) {
+        #expect(SHA256.hex(of: Array(input.utf8)) == digest)
+    }
+
+    @Test func streamingEqualsOneShot() throws {
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        #expect(SHA256.hex(of: million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        var hasher = SHA256()
+        for size in [1, 63, 64, 65, 1000, 998_807] {
+            let start = [1, 63, 64, 65, 1000, 998_807].prefix(while: { $0 != size }).reduce(0, +)
+            million[start..<start + size].withUnsafeBytes { hasher.update($0) }
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        #expect(digest == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-sha-\(UUID().uuidString)")
+        try Data(million).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try SHA256.hex(ofFileAt: file) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Quarry builds and runs against, only those that are missing.
+# Runs as root (apt-get directly) or through sudo.
+set -euo pipefail
+
+packages=(
+  libopenblas-dev   # CBLAS (sgemm/sgemv) for the encoder and exact search
+  libsqlite3-dev    # the embedded store (with FTS5)
+  libpq-dev         # libpq for the PostgreSQL + pgvector backend
+  poppler-utils     # pdftotext for the PDF loader
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all Debian packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  apt=(apt-get)
+elif command -v sudo >/dev/null; then
+  apt=(sudo apt-get)
+else
+  echo "deps: missing ${missing[*]}; install them as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+"${apt[@]}" update -qq
+DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}"
