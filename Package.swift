@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "quarry", targets: ["quarry"]),
         .library(name: "QuarryKernels", targets: ["QuarryKernels"]),
+        .library(name: "QuarryHNSW", targets: ["QuarryHNSW"]),
         .library(name: "QuarryEmbedding", targets: ["QuarryEmbedding"]),
         .library(name: "QuarryCore", targets: ["QuarryCore"]),
         .library(name: "QuarryStore", targets: ["QuarryStore"]),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // System-library shims: a module map and a header, nothing else.
@@ -32,6 +34,7 @@ let package = Package(
 
         // Libraries that stand on their own.
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        .target(name: "QuarryHNSW", dependencies: ["QuarryKernels"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
             dependencies: ["QuarryKernels", "CBLAS"],
@@ -50,6 +53,7 @@ let package = Package(
             dependencies: [
                 "QuarryCore", "QuarryStore", "QuarryEmbedding",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -86,13 +90,19 @@ let package = Package(
             path: "Tests/QuarryTestSupport"
         ),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
+        .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
             name: "QuarryEmbeddingTests",
             dependencies: ["QuarryEmbedding"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"]),
-        .testTarget(name: "QuarryIngestTests", dependencies: ["QuarryIngest", "QuarryTestSupport"]),
+        .testTarget(
+            name: "QuarryIngestTests",
+            dependencies: ["QuarryIngest", "QuarryTestSupport"],
+            exclude: ["Fixtures/make_fixtures.py"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "QuarryRetrievalTests",
             dependencies: ["QuarryRetrieval", "QuarryIngest", "QuarryTestSupport"]

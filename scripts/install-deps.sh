@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev    # the embedded store (with FTS5)
   libpq-dev         # libpq for the PostgreSQL + pgvector backend
   poppler-utils     # pdftotext for the PDF loader
+  zlib1g-dev        # inflate for DOCX (ZIP) files, through ZIPFoundation
 )
 
 missing=()

@@ -4,16 +4,20 @@ public struct ChunkLocation: Sendable, Hashable, Codable {
     public var lineStart: Int
     /// Last line of the chunk, 1-based, inclusive.
     public var lineEnd: Int
+    /// The page, 1-based, for paged formats (PDF); `nil` otherwise.
+    public var page: Int?
 
-    /// Creates a location from a 1-based, inclusive line range.
-    public init(lineStart: Int, lineEnd: Int) {
+    /// Creates a location from a 1-based, inclusive line range and, for paged formats, a page.
+    public init(lineStart: Int, lineEnd: Int, page: Int? = nil) {
         self.lineStart = lineStart
         self.lineEnd = lineEnd
+        self.page = page
     }
 
     enum CodingKeys: String, CodingKey {
         case lineStart = "line_start"
         case lineEnd = "line_end"
+        case page
     }
 }
 

@@ -24,20 +24,16 @@ public struct Chunker: Sendable {
         self.countTokens = countTokens
     }
 
-    /// A run of lines that belong together: a paragraph, a heading, a fenced code block.
-    struct Block {
-        var text: String
-        var lineStart: Int
-        var lineEnd: Int
-        var headingLevel: Int?
-    }
-
-    /// Chunks `text`.
+    /// Chunks plain text or Markdown.
     /// - Parameters:
     ///   - text: the document's text.
     ///   - markdown: whether `#` lines are headings and ``` fences are code blocks.
     public func chunk(_ text: String, markdown: Bool) -> [Chunk] {
-        let blocks = Self.blocks(of: text, markdown: markdown)
+        chunk(blocks: TextLoader(markdown: markdown).blocks(of: text))
+    }
+
+    /// Chunks a loaded document's blocks.
+    public func chunk(blocks: [DocumentBlock]) -> [Chunk] {
         var chunks: [Chunk] = []
         var headings: [(level: Int, title: String)] = []
 
@@ -45,6 +41,7 @@ public struct Chunker: Sendable {
         var pendingTokens = 0
         var pendingStart = 0
         var pendingEnd = 0
+        var pendingPage: Int?
         var pendingHeadings: [String] = []
 
         func flush() {
@@ -52,37 +49,39 @@ public struct Chunker: Sendable {
             chunks.append(
                 Chunk(
                     ordinal: chunks.count, text: pending.joined(separator: "\n\n"), headingPath: pendingHeadings,
-                    location: ChunkLocation(lineStart: pendingStart, lineEnd: pendingEnd)
+                    location: ChunkLocation(lineStart: pendingStart, lineEnd: pendingEnd, page: pendingPage)
                 )
             )
             pending = []
             pendingTokens = 0
         }
 
-        func add(_ piece: String, tokens: Int, lineStart: Int, lineEnd: Int) {
-            if !pending.isEmpty, pendingTokens + tokens > targetTokens { flush() }
+        func add(_ piece: String, tokens: Int, block: DocumentBlock) {
+            // A chunk stays on one page, so that its citation can name the page.
+            if !pending.isEmpty, pendingTokens + tokens > targetTokens || block.page != pendingPage { flush() }
             if pending.isEmpty {
-                pendingStart = lineStart
+                pendingStart = block.lineStart
+                pendingPage = block.page
                 pendingHeadings = headings.map(\.title)
             }
             pending.append(piece)
             pendingTokens += tokens
-            pendingEnd = lineEnd
+            pendingEnd = block.lineEnd
         }
 
         for block in blocks {
-            if let level = block.headingLevel {
+            if case .heading(let level) = block.kind {
                 flush()
                 headings.removeAll { $0.level >= level }
-                headings.append((level, Self.headingTitle(block.text)))
+                headings.append((level, block.text))
             }
             let tokens = countTokens(block.text)
             if tokens <= maxTokens {
-                add(block.text, tokens: tokens, lineStart: block.lineStart, lineEnd: block.lineEnd)
+                add(block.text, tokens: tokens, block: block)
                 continue
             }
             for piece in split(block.text, limit: maxTokens) {
-                add(piece.text, tokens: piece.tokens, lineStart: block.lineStart, lineEnd: block.lineEnd)
+                add(piece.text, tokens: piece.tokens, block: block)
             }
         }
         flush()
@@ -115,69 +114,5 @@ public struct Chunker: Sendable {
             if !words.isEmpty { pieces.append((words.joined(separator: " "), wordTokens)) }
         }
         return pieces
-    }
-
-    static func headingTitle(_ line: String) -> String {
-        String(line.drop(while: { $0 == "#" })).trimmingWhitespace()
-    }
-
-    /// Splits text into blocks: blank lines end a paragraph; in Markdown, `#` lines are headings
-    /// and fenced code blocks stay whole.
-    static func blocks(of text: String, markdown: Bool) -> [Block] {
-        var blocks: [Block] = []
-        var current: [Substring] = []
-        var currentStart = 0
-        var inFence = false
-
-        func close(at lineNumber: Int) {
-            guard !current.isEmpty else { return }
-            let body = current.joined(separator: "\n").trimmingWhitespace()
-            if !body.isEmpty {
-                blocks.append(Block(text: body, lineStart: currentStart, lineEnd: lineNumber, headingLevel: nil))
-            }
-            current = []
-        }
-
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        for (index, rawLine) in lines.enumerated() {
-            let lineNumber = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if markdown, trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") {
-                if current.isEmpty { currentStart = lineNumber }
-                current.append(line)
-                if inFence { close(at: lineNumber) }
-                inFence.toggle()
-                continue
-            }
-            if inFence {
-                current.append(line)
-                continue
-            }
-            if markdown, let level = headingLevel(trimmed) {
-                close(at: lineNumber - 1)
-                blocks.append(
-                    Block(text: String(trimmed).trimmingWhitespace(), lineStart: lineNumber, lineEnd: lineNumber, headingLevel: level)
-                )
-                continue
-            }
-            if trimmed.allSatisfy({ $0.isWhitespace }) {
-                close(at: lineNumber - 1)
-                continue
-            }
-            if current.isEmpty { currentStart = lineNumber }
-            current.append(line)
-        }
-        close(at: lines.count)
-        return blocks
-    }
-
-    /// The level of an ATX heading (`# Title` is 1), or `nil` for other lines.
-    static func headingLevel(_ line: Substring) -> Int? {
-        let hashes = line.prefix(while: { $0 == "#" }).count
-        guard (1...6).contains(hashes) else { return nil }
-        let rest = line.dropFirst(hashes)
-        guard let first = rest.first, first == " " || first == "\t" else { return nil }
-        return hashes
     }
 }

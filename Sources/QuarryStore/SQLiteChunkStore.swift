@@ -142,8 +142,8 @@ public final class SQLiteChunkStore: ChunkStore {
                 let documentID = db.lastInsertRowID
                 let insert = try db.prepare(
                     """
-                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, vector)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, page, vector)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
                 for (chunk, vector) in zip(chunks, vectors) {
@@ -151,7 +151,7 @@ public final class SQLiteChunkStore: ChunkStore {
                         .integer(documentID), .integer(Int64(chunk.ordinal)), .text(chunk.text),
                         .text(chunk.headingPath.joined(separator: " > ")),
                         .integer(Int64(chunk.location.lineStart)), .integer(Int64(chunk.location.lineEnd)),
-                        .blob(vector),
+                        chunk.location.page.map { .integer(Int64($0)) } ?? .null, .blob(vector),
                     ])
                 }
                 try Self.bumpGeneration(info.id, in: db)
@@ -271,7 +271,7 @@ public final class SQLiteChunkStore: ChunkStore {
             let placeholders = Array(repeating: "?", count: rowIDs.count).joined(separator: ",")
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end
+                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page
                 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(placeholders))
                 """
             )
@@ -283,7 +283,10 @@ public final class SQLiteChunkStore: ChunkStore {
                 hits[statement.int64(0)] = SearchHit(
                     chunkRowID: statement.int64(0), chunkID: "\(path)#\(ordinal)", document: path,
                     text: statement.text(3),
-                    location: ChunkLocation(lineStart: statement.int(4), lineEnd: statement.int(5)), score: 0
+                    location: ChunkLocation(
+                        lineStart: statement.int(4), lineEnd: statement.int(5), page: statement.optionalInt(6)
+                    ),
+                    score: 0
                 )
             }
             return hits

@@ -34,6 +34,7 @@ enum StoreSchema {
             heading TEXT NOT NULL,
             line_start INTEGER NOT NULL,
             line_end INTEGER NOT NULL,
+            page INTEGER,
             vector BLOB NOT NULL,
             UNIQUE (document_id, ordinal)
         );

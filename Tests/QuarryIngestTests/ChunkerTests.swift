@@ -35,7 +35,7 @@ import Testing
             call the api
             """
         let chunks = chunker.chunk(text, markdown: true)
-        #expect(chunks.map(\.text) == ["# Guide\n\nintro words here", "## Install\n\nrun make run", "## Use\n\ncall the api"])
+        #expect(chunks.map(\.text) == ["Guide\n\nintro words here", "Install\n\nrun make run", "Use\n\ncall the api"])
         #expect(chunks.map(\.headingPath) == [["Guide"], ["Guide", "Install"], ["Guide", "Use"]])
         #expect(chunks[1].location == ChunkLocation(lineStart: 4, lineEnd: 5))
     }

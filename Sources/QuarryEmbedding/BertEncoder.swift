@@ -1,0 +1,291 @@
+import Foundation
+
+/// Shape of a BERT encoder, from the model's `config.json`.
+public struct BertConfiguration: Sendable, Hashable, Codable {
+    /// Width of every token's hidden state.
+    public var hiddenSize: Int
+    /// Transformer layers.
+    public var layerCount: Int
+    /// Attention heads per layer.
+    public var headCount: Int
+    /// Width of the feed-forward layer.
+    public var intermediateSize: Int
+    /// Word-piece vocabulary size.
+    public var vocabularySize: Int
+    /// Learned positions.
+    public var maxPositions: Int
+    /// Token types (segments).
+    public var typeVocabularySize: Int
+    /// LayerNorm epsilon.
+    public var layerNormEpsilon: Float
+
+    enum CodingKeys: String, CodingKey {
+        case hiddenSize = "hidden_size"
+        case layerCount = "num_hidden_layers"
+        case headCount = "num_attention_heads"
+        case intermediateSize = "intermediate_size"
+        case vocabularySize = "vocab_size"
+        case maxPositions = "max_position_embeddings"
+        case typeVocabularySize = "type_vocab_size"
+        case layerNormEpsilon = "layer_norm_eps"
+    }
+
+    /// all-MiniLM-L6-v2's shape.
+    public static let miniLM = BertConfiguration(
+        hiddenSize: 384, layerCount: 6, headCount: 12, intermediateSize: 1536, vocabularySize: 30522,
+        maxPositions: 512, typeVocabularySize: 2, layerNormEpsilon: 1e-12
+    )
+}
+
+/// A BERT encoder whose matrix products are CBLAS `sgemm` calls, with mean pooling.
+///
+/// A batch is run without padding: the tokens of all its sequences are stacked into one
+/// `tokens × hidden` matrix for the dense layers (one large `sgemm` each), and attention runs per
+/// sequence and head. No token ever sees another sequence's tokens, so a text's vector does not
+/// depend on what else is in the batch, and no work is spent on padding.
+public struct BertEncoder: Sendable {
+    struct Layer: Sendable {
+        var qkvWeight: [Float]  // [3H × H]: query, key and value weights stacked
+        var qkvBias: [Float]
+        var outputWeight: [Float]
+        var outputBias: [Float]
+        var attentionNormGamma: [Float]
+        var attentionNormBeta: [Float]
+        var intermediateWeight: [Float]
+        var intermediateBias: [Float]
+        var ffnOutputWeight: [Float]
+        var ffnOutputBias: [Float]
+        var outputNormGamma: [Float]
+        var outputNormBeta: [Float]
+    }
+
+    /// The encoder's shape.
+    public let configuration: BertConfiguration
+    private let wordEmbeddings: [Float]
+    private let positionEmbeddings: [Float]
+    private let typeEmbeddings: [Float]
+    private let embeddingNormGamma: [Float]
+    private let embeddingNormBeta: [Float]
+    private let layers: [Layer]
+
+    /// Loads the weights of a BERT model from safetensors, checking every tensor's shape.
+    /// - Throws: `EmbeddingError.modelCorrupt` when a tensor is missing or misshapen.
+    public init(weights: SafeTensorsFile, configuration: BertConfiguration) throws {
+        let c = configuration
+        let h = c.hiddenSize
+        guard h % c.headCount == 0, h % 8 == 0 else {
+            throw EmbeddingError(.modelCorrupt, "hidden size \(h) does not split into \(c.headCount) heads")
+        }
+        self.configuration = c
+        wordEmbeddings = try weights.floats("embeddings.word_embeddings.weight", shape: [c.vocabularySize, h])
+        positionEmbeddings = try weights.floats("embeddings.position_embeddings.weight", shape: [c.maxPositions, h])
+        typeEmbeddings = try weights.floats("embeddings.token_type_embeddings.weight", shape: [c.typeVocabularySize, h])
+        embeddingNormGamma = try weights.floats("embeddings.LayerNorm.weight", shape: [h])
+        embeddingNormBeta = try weights.floats("embeddings.LayerNorm.bias", shape: [h])
+        layers = try (0..<c.layerCount).map { index in
+            let p = "encoder.layer.\(index)."
+            let attention = p + "attention.self."
+            return Layer(
+                qkvWeight: try weights.floats(attention + "query.weight", shape: [h, h])
+                    + weights.floats(attention + "key.weight", shape: [h, h])
+                    + weights.floats(attention + "value.weight", shape: [h, h]),
+                qkvBias: try weights.floats(attention + "query.bias", shape: [h])
+                    + weights.floats(attention + "key.bias", shape: [h])
+                    + weights.floats(attention + "value.bias", shape: [h]),
+                outputWeight: try weights.floats(p + "attention.output.dense.weight", shape: [h, h]),
+                outputBias: try weights.floats(p + "attention.output.dense.bias", shape: [h]),
+                attentionNormGamma: try weights.floats(p + "attention.output.LayerNorm.weight", shape: [h]),
+                attentionNormBeta: try weights.floats(p + "attention.output.LayerNorm.bias", shape: [h]),
+                intermediateWeight: try weights.floats(p + "intermediate.dense.weight", shape: [c.intermediateSize, h]),
+                intermediateBias: try weights.floats(p + "intermediate.dense.bias", shape: [c.intermediateSize]),
+                ffnOutputWeight: try weights.floats(p + "output.dense.weight", shape: [h, c.intermediateSize]),
+                ffnOutputBias: try weights.floats(p + "output.dense.bias", shape: [h]),
+                outputNormGamma: try weights.floats(p + "output.LayerNorm.weight", shape: [h]),
+                outputNormBeta: try weights.floats(p + "output.LayerNorm.bias", shape: [h])
+            )
+        }
+    }
+
+    /// Mean-pooled, L2-normalised embeddings of tokenised sequences.
+    /// - Parameter sequences: token ids per sequence, with their special tokens.
+    /// - Returns: one vector of `hiddenSize` floats per sequence.
+    /// - Throws: `EmbeddingError.invalidInput` for an empty sequence, one longer than the model's
+    ///   positions, or an id outside the vocabulary.
+    public func embed(_ sequences: [[Int32]]) throws -> [[Float]] {
+        guard !sequences.isEmpty else { return [] }
+        let c = configuration
+        for sequence in sequences {
+            guard !sequence.isEmpty, sequence.count <= c.maxPositions else {
+                throw EmbeddingError(.invalidInput, "a sequence has \(sequence.count) tokens; 1 to \(c.maxPositions) are allowed")
+            }
+            guard sequence.allSatisfy({ $0 >= 0 && Int($0) < c.vocabularySize }) else {
+                throw EmbeddingError(.invalidInput, "a token id is outside the vocabulary of \(c.vocabularySize)")
+            }
+        }
+        let hidden = try forward(sequences)
+        let h = c.hiddenSize
+        var offset = 0
+        return sequences.map { sequence in
+            var pooled = [Float](repeating: 0, count: h)
+            for t in offset..<offset + sequence.count {
+                for j in 0..<h { pooled[j] += hidden[t * h + j] }
+            }
+            offset += sequence.count
+            var norm: Float = 0
+            for j in 0..<h {
+                pooled[j] /= Float(sequence.count)
+                norm += pooled[j] * pooled[j]
+            }
+            let inverse = norm > 0 ? 1 / norm.squareRoot() : 0
+            return pooled.map { $0 * inverse }
+        }
+    }
+
+    /// The last hidden state of every token, sequences stacked: `[totalTokens × hiddenSize]`.
+    func forward(_ sequences: [[Int32]]) throws -> [Float] {
+        let c = configuration
+        let h = c.hiddenSize
+        let total = sequences.reduce(0) { $0 + $1.count }
+        let headWidth = h / c.headCount
+        let longest = sequences.map(\.count).max() ?? 0
+
+        var x = [Float](repeating: 0, count: total * h)
+        var qkv = [Float](repeating: 0, count: total * 3 * h)
+        var context = [Float](repeating: 0, count: total * h)
+        var projected = [Float](repeating: 0, count: total * h)
+        var intermediate = [Float](repeating: 0, count: total * c.intermediateSize)
+        var scores = [Float](repeating: 0, count: longest * longest)
+
+        // Embeddings: word + position + token type 0, then LayerNorm.
+        x.withUnsafeMutableBufferPointer { out in
+            guard let base = out.baseAddress else { return }
+            var t = 0
+            for sequence in sequences {
+                for (position, id) in sequence.enumerated() {
+                    let row = base + t * h
+                    let word = Int(id) * h, place = position * h
+                    for j in 0..<h { row[j] = wordEmbeddings[word + j] + positionEmbeddings[place + j] + typeEmbeddings[j] }
+                    t += 1
+                }
+            }
+            embeddingNormGamma.withUnsafeBufferPointer { gamma in
+                embeddingNormBeta.withUnsafeBufferPointer { beta in
+                    BertKernels.layerNorm(
+                        base, rows: total, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!,
+                        epsilon: c.layerNormEpsilon
+                    )
+                }
+            }
+        }
+
+        let scale = 1 / Float(headWidth).squareRoot()
+        for layer in layers {
+            x.withUnsafeMutableBufferPointer { xBuffer in
+                qkv.withUnsafeMutableBufferPointer { qkvBuffer in
+                    context.withUnsafeMutableBufferPointer { contextBuffer in
+                        projected.withUnsafeMutableBufferPointer { projectedBuffer in
+                            intermediate.withUnsafeMutableBufferPointer { intermediateBuffer in
+                                scores.withUnsafeMutableBufferPointer { scoresBuffer in
+                                    runLayer(
+                                        layer, tokens: total, lengths: sequences.map(\.count), headWidth: headWidth,
+                                        scale: scale, x: xBuffer.baseAddress!, qkv: qkvBuffer.baseAddress!,
+                                        context: contextBuffer.baseAddress!, projected: projectedBuffer.baseAddress!,
+                                        intermediate: intermediateBuffer.baseAddress!, scores: scoresBuffer.baseAddress!
+                                    )
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return x
+    }
+
+    // swiftlint:disable:next function_parameter_count
+    private func runLayer(
+        _ layer: Layer, tokens: Int, lengths: [Int], headWidth: Int, scale: Float,
+        x: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
+        projected: UnsafeMutablePointer<Float>, intermediate: UnsafeMutablePointer<Float>,
+        scores: UnsafeMutablePointer<Float>
+    ) {
+        let c = configuration
+        let h = c.hiddenSize
+        let qkvWidth = 3 * h
+        layer.qkvWeight.withUnsafeBufferPointer { w in
+            layer.qkvBias.withUnsafeBufferPointer { b in
+                BertKernels.linear(
+                    input: x, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
+                    outFeatures: qkvWidth, output: qkv
+                )
+            }
+        }
+        // Attention, per sequence and head: softmax(Q Kᵀ / √d) V.
+        var start = 0
+        for length in lengths {
+            for head in 0..<c.headCount {
+                let q = qkv + start * qkvWidth + head * headWidth
+                let k = q + h
+                let v = q + 2 * h
+                BertKernels.attention(
+                    query: q, key: k, value: v, stride: qkvWidth, length: length, headWidth: headWidth,
+                    scale: scale, scores: scores, output: context + start * h + head * headWidth, outputStride: h
+                )
+            }
+            start += length
+        }
+        layer.outputWeight.withUnsafeBufferPointer { w in
+            layer.outputBias.withUnsafeBufferPointer { b in
+                BertKernels.linear(
+                    input: context, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
+                    outFeatures: h, output: projected
+                )
+            }
+        }
+        BertKernels.add(x, projected, count: tokens * h)
+        layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
+            layer.attentionNormBeta.withUnsafeBufferPointer { beta in
+                BertKernels.layerNorm(
+                    x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: c.layerNormEpsilon
+                )
+            }
+        }
+        // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2.
+        layer.intermediateWeight.withUnsafeBufferPointer { w in
+            layer.intermediateBias.withUnsafeBufferPointer { b in
+                BertKernels.linear(
+                    input: x, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
+                    outFeatures: c.intermediateSize, output: intermediate
+                )
+            }
+        }
+        BertKernels.gelu(intermediate, count: tokens * c.intermediateSize)
+        layer.ffnOutputWeight.withUnsafeBufferPointer { w in
+            layer.ffnOutputBias.withUnsafeBufferPointer { b in
+                BertKernels.linear(
+                    input: intermediate, rows: tokens, inFeatures: c.intermediateSize, weight: w.baseAddress!,
+                    bias: b.baseAddress!, outFeatures: h, output: projected
+                )
+            }
+        }
+        BertKernels.add(x, projected, count: tokens * h)
+        layer.outputNormGamma.withUnsafeBufferPointer { gamma in
+            layer.outputNormBeta.withUnsafeBufferPointer { beta in
+                BertKernels.layerNorm(
+                    x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: c.layerNormEpsilon
+                )
+            }
+        }
+    }
+
+    /// Floating-point operations of one forward pass over sequences of these lengths (a
+    /// multiply-add counts 2): the dense layers and the two attention products.
+    public func flops(lengths: [Int]) -> Double {
+        let c = configuration
+        let h = Double(c.hiddenSize), f = Double(c.intermediateSize)
+        let tokens = Double(lengths.reduce(0, +))
+        let dense = 2 * tokens * (3 * h * h + h * h + 2 * h * f)
+        let attention = lengths.reduce(0.0) { $0 + 2 * 2 * Double($1) * Double($1) * h }
+        return Double(c.layerCount) * (dense + attention)
+    }
+}

@@ -1,0 +1,177 @@
+import CBLAS
+
+/// The encoder's numeric kernels: dense layers on `sgemm`, and SIMD loops for what BLAS does not
+/// do (bias, exact GELU, LayerNorm, softmax). Each is checked in the tests against a plain scalar
+/// twin. Callers pass buffers whose sizes they have checked; the public entry points that wrap
+/// these are in `BertEncoder`.
+enum BertKernels {
+    /// `output[t×outFeatures] = input[t×inFeatures] · weightᵀ + bias`, with `weight` stored
+    /// `[outFeatures × inFeatures]` row-major as PyTorch's `Linear` keeps it.
+    static func linear(
+        input: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, outFeatures: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        // Start from the bias in every row, then accumulate the product onto it (beta = 1).
+        for row in 0..<rows {
+            (output + row * outFeatures).update(from: bias, count: outFeatures)
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
+            1, input, Int32(inFeatures), weight, Int32(inFeatures), 1, output, Int32(outFeatures)
+        )
+    }
+
+    /// One attention head over one sequence: `output = softmax(Q Kᵀ · scale) V`. `query`, `key`
+    /// and `value` are `length × headWidth` views with row stride `stride`; `scores` holds at least
+    /// `length²` floats; `output` rows are `outputStride` apart.
+    static func attention(
+        query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>, stride: Int,
+        length: Int, headWidth: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        let n = Int32(length), d = Int32(headWidth)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1, query, Int32(stride), key, Int32(stride), 0, scores, n)
+        softmax(scores, rows: length, columns: length, stride: length, scale: scale)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1, scores, n, value, Int32(stride), 0, output,
+            Int32(outputStride)
+        )
+    }
+
+    /// LayerNorm over each row of `width` values, in place: `(x - mean) / sqrt(var + eps) * gamma + beta`.
+    static func layerNorm(
+        _ data: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float
+    ) {
+        precondition(width % 8 == 0, "LayerNorm width must be a multiple of 8")
+        let raw = UnsafeMutableRawPointer(data)
+        let rawGamma = UnsafeRawPointer(gamma), rawBeta = UnsafeRawPointer(beta)
+        for row in 0..<rows {
+            let base = row * width * 4
+            var sum = SIMD8<Float>()
+            var i = 0
+            while i < width {
+                sum += raw.loadUnaligned(fromByteOffset: base + i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            let mean = sum.sum() / Float(width)
+            var squares = SIMD8<Float>()
+            i = 0
+            while i < width {
+                let d = raw.loadUnaligned(fromByteOffset: base + i * 4, as: SIMD8<Float>.self) - mean
+                squares += d * d
+                i += 8
+            }
+            let inverse = 1 / (squares.sum() / Float(width) + epsilon).squareRoot()
+            i = 0
+            while i < width {
+                let x = raw.loadUnaligned(fromByteOffset: base + i * 4, as: SIMD8<Float>.self)
+                let g = rawGamma.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let b = rawBeta.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                raw.storeBytes(of: (x - mean) * inverse * g + b, toByteOffset: base + i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+        }
+    }
+
+    /// `a += b`, element-wise over `count` values (the residual connections).
+    static func add(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+        let rawA = UnsafeMutableRawPointer(a), rawB = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= count {
+            let sum = rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                + rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            rawA.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            a[i] += b[i]
+            i += 1
+        }
+    }
+
+    /// Exact (erf) GELU in place: `0.5 · x · (1 + erf(x / √2))`.
+    static func gelu(_ data: UnsafeMutablePointer<Float>, count: Int) {
+        let raw = UnsafeMutableRawPointer(data)
+        var i = 0
+        while i + 8 <= count {
+            let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(of: 0.5 * x * (1 + erf(x * 0.707_106_77)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            var tail = SIMD8<Float>(repeating: 0)
+            tail[0] = data[i]
+            data[i] = (0.5 * tail * (1 + erf(tail * 0.707_106_77)))[0]
+            i += 1
+        }
+    }
+
+    /// Softmax of each row of `scores` (`rows × columns`, row stride `stride`) after multiplying
+    /// by `scale`, in place.
+    static func softmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int, scale: Float) {
+        for row in 0..<rows {
+            let p = scores + row * stride
+            var maximum = -Float.infinity
+            for j in 0..<columns { maximum = max(maximum, p[j]) }
+            let raw = UnsafeMutableRawPointer(p)
+            var total = SIMD8<Float>()
+            var j = 0
+            while j + 8 <= columns {
+                let e = exp((raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - maximum) * scale)
+                raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD8<Float>.self)
+                total += e
+                j += 8
+            }
+            var sum = total.sum()
+            while j < columns {
+                var tail = SIMD8<Float>(repeating: 0)
+                tail[0] = (p[j] - maximum) * scale
+                p[j] = exp(tail)[0]
+                sum += p[j]
+                j += 1
+            }
+            let inverse = 1 / sum
+            for k in 0..<columns { p[k] *= inverse }
+        }
+    }
+
+    /// erf(x) to within about 1e-7: the rational approximation used by Eigen and XLA for float32,
+    /// on x clamped to [-4, 4] (erf is ±1 to float precision beyond).
+    @inline(__always)
+    static func erf(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        let x = input.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+        let x2 = x * x
+        var p = x2 * -2.726_142_3e-10 + 2.770_681_4e-08
+        p = x2 * p + -2.101_024e-06
+        p = x2 * p + -5.692_506_4e-05
+        p = x2 * p + -7.349_906_3e-04
+        p = x2 * p + -2.954_600_0e-03
+        p = x2 * p + -1.609_603_3e-02
+        p = x * p
+        var q = x2 * -1.456_607_2e-05 + -2.133_740_6e-04
+        q = x2 * q + -1.682_827e-03
+        q = x2 * q + -7.373_329_2e-03
+        q = x2 * q + -1.426_473_9e-02
+        return p / q
+    }
+
+    /// e^x to about 2 ulp for x in the float range: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6
+    /// polynomial, scaled by 2^n through the exponent bits. Inputs below -87 give 0.
+    @inline(__always)
+    static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        let r = x - n * 0.693_145_75 - n * 1.428_606_8e-06
+        var p = r * (1.0 / 720) + (1.0 / 120)
+        p = r * p + (1.0 / 24)
+        p = r * p + (1.0 / 6)
+        p = r * p + 0.5
+        p = r * p + 1
+        p = r * p + 1
+        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        return p * scale
+    }
+}

@@ -1,0 +1,135 @@
+import CBLAS
+import Foundation
+import QuarryKernels
+import Synchronization
+
+/// all-MiniLM-L6-v2 (or any BERT sentence encoder laid out the same way) run in-process:
+/// WordPiece tokens, the BERT encoder on BLAS, mean pooling over the real tokens, L2
+/// normalisation. Inputs are truncated to 256 word pieces, as sentence-transformers does.
+public final class MiniLMEmbedder: Embedder {
+    /// The tokenizer, for callers that count or inspect word pieces.
+    public let tokenizer: WordPieceTokenizer
+    /// The encoder.
+    public let encoder: BertEncoder
+    /// Texts are truncated to this many word pieces, `[CLS]` and `[SEP]` included.
+    public let maxInputTokens: Int
+    /// Largest number of word pieces run through the encoder in one pass.
+    public let tokensPerPass: Int
+
+    private let name: String
+    private let weightsURL: URL
+    private let fingerprint = Mutex<String?>(nil)
+    /// One batch at a time: BLAS already uses every core for one batch, and running two at once
+    /// would only make them fight for the cores.
+    private let queue = DispatchQueue(label: "quarry.embedding", qos: .userInitiated)
+
+    /// Loads the model in `modelDirectory` (`model.safetensors`, `vocab.txt`, `config.json`).
+    /// - Parameters:
+    ///   - modelDirectory: the model folder.
+    ///   - threads: BLAS threads (OpenBLAS); 0 keeps OpenBLAS's own choice.
+    ///   - maxInputTokens: truncation length, at most the model's positions.
+    /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
+    ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
+    public init(modelDirectory: URL, threads: Int = 2, maxInputTokens: Int = 256) throws {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EmbeddingError(
+                .modelMissing,
+                "no model folder at \(modelDirectory.path); run `make model` (scripts/fetch-model.sh) to fetch all-MiniLM-L6-v2"
+            )
+        }
+        for file in ["model.safetensors", "vocab.txt", "config.json"]
+        where !fileManager.fileExists(atPath: modelDirectory.appendingPathComponent(file).path) {
+            throw EmbeddingError(
+                .modelMissing,
+                "the model folder \(modelDirectory.path) has no \(file); run `make model` (scripts/fetch-model.sh) to fetch it"
+            )
+        }
+        let configuration: BertConfiguration
+        do {
+            let data = try Data(contentsOf: modelDirectory.appendingPathComponent("config.json"))
+            configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)
+        } catch {
+            throw EmbeddingError(.modelCorrupt, "cannot parse \(modelDirectory.path)/config.json", underlying: error)
+        }
+        weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
+        tokenizer = try WordPieceTokenizer(vocabularyURL: modelDirectory.appendingPathComponent("vocab.txt"))
+        encoder = try BertEncoder(weights: try SafeTensorsFile(url: weightsURL), configuration: configuration)
+        self.maxInputTokens = min(maxInputTokens, configuration.maxPositions)
+        self.tokensPerPass = 8192
+        name = modelDirectory.standardizedFileURL.lastPathComponent
+        if threads > 0 { openblas_set_num_threads(Int32(threads)) }
+    }
+
+    /// Name, dimension and the SHA-256 of the weights (computed on first use, then cached beside
+    /// the weights as `model.safetensors.sha256` keyed by size and modification time).
+    public var model: EmbeddingModelInfo {
+        EmbeddingModelInfo(name: name, dimension: encoder.configuration.hiddenSize, fingerprint: weightsFingerprint())
+    }
+
+    public func tokenCount(_ text: String) -> Int {
+        tokenizer.tokenCount(text)
+    }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.embedBatch(texts) })
+            }
+        }
+    }
+
+    /// Embeds texts on the calling thread. Texts are sorted by length and run in passes of up
+    /// to `tokensPerPass` word pieces; results come back in input order.
+    /// - Throws: `EmbeddingError.invalidInput` only for inputs the encoder cannot take (none
+    ///   produced by the tokenizer).
+    public func embedBatch(_ texts: [String]) throws -> [[Float]] {
+        let sequences = texts.map { tokenizer.encode($0, maxLength: maxInputTokens) }
+        return try embed(tokenized: sequences)
+    }
+
+    /// Embeds already tokenised sequences (with their special tokens), in input order.
+    public func embed(tokenized sequences: [[Int32]]) throws -> [[Float]] {
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
+        var results = [[Float]](repeating: [], count: sequences.count)
+        var index = 0
+        while index < order.count {
+            var pass: [Int] = []
+            var tokens = 0
+            while index < order.count, pass.isEmpty || tokens + sequences[order[index]].count <= tokensPerPass {
+                pass.append(order[index])
+                tokens += sequences[order[index]].count
+                index += 1
+            }
+            let vectors = try encoder.embed(pass.map { sequences[$0] })
+            for (slot, vector) in zip(pass, vectors) { results[slot] = vector }
+        }
+        return results
+    }
+
+    private func weightsFingerprint() -> String {
+        if let known = fingerprint.withLock({ $0 }) { return known }
+        let computed = Self.cachedSHA256(of: weightsURL)
+        fingerprint.withLock { $0 = computed }
+        return computed
+    }
+
+    /// SHA-256 of a file, remembered in a sidecar `<file>.sha256` ("size mtime hash") so that it
+    /// is computed once per file version. An unreadable file gives a name-and-size stand-in.
+    static func cachedSHA256(of url: URL) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+        let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let key = "\(size) \(mtime)"
+        let sidecar = url.appendingPathExtension("sha256")
+        if let cached = try? String(contentsOf: sidecar, encoding: .utf8) {
+            let parts = cached.split(separator: " ")
+            if parts.count == 3, "\(parts[0]) \(parts[1])" == key { return String(parts[2]).trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        guard let hash = try? SHA256.hex(ofFileAt: url) else { return "unreadable-\(size)" }
+        // The cache is an optimisation: a read-only model folder just means hashing again.
+        try? Data("\(key) \(hash)\n".utf8).write(to: sidecar, options: .atomic)
+        return hash
+    }
+}

@@ -1,0 +1,1 @@
+// Placeholder until the HNSW index lands; removed by its first file.
