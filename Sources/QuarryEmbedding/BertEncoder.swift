@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// Shape of a BERT encoder, from the model's `config.json`.
@@ -61,6 +62,8 @@ public struct BertEncoder: Sendable {
 
     /// The encoder's shape.
     public let configuration: BertConfiguration
+    /// BLAS threads for the dense layers.
+    public var threads: Int = 2
     private let wordEmbeddings: [Float]
     private let positionEmbeddings: [Float]
     private let typeEmbeddings: [Float]
@@ -154,7 +157,7 @@ public struct BertEncoder: Sendable {
         var context = [Float](repeating: 0, count: total * h)
         var projected = [Float](repeating: 0, count: total * h)
         var intermediate = [Float](repeating: 0, count: total * c.intermediateSize)
-        var scores = [Float](repeating: 0, count: longest * longest)
+        var scores = [Float](repeating: 0, count: max(1, threads) * longest * longest)
 
         // Embeddings: word + position + token type 0, then LayerNorm.
         x.withUnsafeMutableBufferPointer { out in
@@ -209,71 +212,109 @@ public struct BertEncoder: Sendable {
         projected: UnsafeMutablePointer<Float>, intermediate: UnsafeMutablePointer<Float>,
         scores: UnsafeMutablePointer<Float>
     ) {
+        // The two cores are shared out by Quarry, not by OpenBLAS (which runs single-threaded):
+        // the dense layers split the token rows between workers, attention splits the
+        // (sequence, head) pairs. Each worker's BLAS call then has a whole core and no thread
+        // wake-ups, which is where OpenBLAS's own threading lost time on these sizes.
         let c = configuration
         let h = c.hiddenSize
+        let f = c.intermediateSize
         let qkvWidth = 3 * h
-        layer.qkvWeight.withUnsafeBufferPointer { w in
-            layer.qkvBias.withUnsafeBufferPointer { b in
-                BertKernels.linear(
-                    input: x, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
-                    outFeatures: qkvWidth, output: qkv
-                )
+        let epsilon = c.layerNormEpsilon
+        let workers = max(1, min(threads, tokens))
+        let rowsPerWorker = (tokens + workers - 1) / workers
+        let buffers = LayerBuffers(
+            x: x, qkv: qkv, context: context, projected: projected, intermediate: intermediate, scores: scores
+        )
+
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let first = worker * rowsPerWorker
+            let rows = min(tokens, first + rowsPerWorker) - first
+            guard rows > 0 else { return }
+            layer.qkvWeight.withUnsafeBufferPointer { w in
+                layer.qkvBias.withUnsafeBufferPointer { b in
+                    BertKernels.linear(
+                        input: buffers.x + first * h, rows: rows, inFeatures: h, weight: w.baseAddress!,
+                        bias: b.baseAddress!, outFeatures: qkvWidth, output: buffers.qkv + first * qkvWidth
+                    )
+                }
             }
         }
-        // Attention, per sequence and head: softmax(Q Kᵀ / √d) V.
+
+        // Attention, per sequence and head: softmax(Q Kᵀ / √d) V, each worker with scores of its own.
+        var work: [(start: Int, length: Int, head: Int)] = []
         var start = 0
         for length in lengths {
-            for head in 0..<c.headCount {
-                let q = qkv + start * qkvWidth + head * headWidth
-                let k = q + h
-                let v = q + 2 * h
-                BertKernels.attention(
-                    query: q, key: k, value: v, stride: qkvWidth, length: length, headWidth: headWidth,
-                    scale: scale, scores: scores, output: context + start * h + head * headWidth, outputStride: h
-                )
-            }
+            for head in 0..<c.headCount { work.append((start, length, head)) }
             start += length
         }
-        layer.outputWeight.withUnsafeBufferPointer { w in
-            layer.outputBias.withUnsafeBufferPointer { b in
-                BertKernels.linear(
-                    input: context, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
-                    outFeatures: h, output: projected
+        let longest = lengths.max() ?? 0
+        let attentionWorkers = max(1, min(threads, work.count))
+        let items = work
+        DispatchQueue.concurrentPerform(iterations: attentionWorkers) { worker in
+            let scoresSlice = buffers.scores + worker * longest * longest
+            var index = worker
+            while index < items.count {
+                let item = items[index]
+                let q = buffers.qkv + item.start * qkvWidth + item.head * headWidth
+                BertKernels.attention(
+                    query: q, key: q + h, value: q + 2 * h, stride: qkvWidth, length: item.length, headWidth: headWidth,
+                    scale: scale, scores: scoresSlice, output: buffers.context + item.start * h + item.head * headWidth,
+                    outputStride: h
                 )
+                index += attentionWorkers
             }
         }
-        BertKernels.add(x, projected, count: tokens * h)
-        layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
-            layer.attentionNormBeta.withUnsafeBufferPointer { beta in
-                BertKernels.layerNorm(
-                    x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: c.layerNormEpsilon
-                )
+
+        // Output projection, residual, LayerNorm, feed-forward (GELU), residual, LayerNorm: all
+        // row-wise, so each worker runs its rows through the whole chain.
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let first = worker * rowsPerWorker
+            let rows = min(tokens, first + rowsPerWorker) - first
+            guard rows > 0 else { return }
+            let xRows = buffers.x + first * h
+            let projectedRows = buffers.projected + first * h
+            let intermediateRows = buffers.intermediate + first * f
+            layer.outputWeight.withUnsafeBufferPointer { w in
+                layer.outputBias.withUnsafeBufferPointer { b in
+                    BertKernels.linear(
+                        input: buffers.context + first * h, rows: rows, inFeatures: h, weight: w.baseAddress!,
+                        bias: b.baseAddress!, outFeatures: h, output: projectedRows
+                    )
+                }
             }
-        }
-        // Feed-forward: GELU(x W1ᵀ + b1) W2ᵀ + b2.
-        layer.intermediateWeight.withUnsafeBufferPointer { w in
-            layer.intermediateBias.withUnsafeBufferPointer { b in
-                BertKernels.linear(
-                    input: x, rows: tokens, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
-                    outFeatures: c.intermediateSize, output: intermediate
-                )
+            BertKernels.add(xRows, projectedRows, count: rows * h)
+            layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
+                layer.attentionNormBeta.withUnsafeBufferPointer { beta in
+                    BertKernels.layerNorm(
+                        xRows, rows: rows, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon
+                    )
+                }
             }
-        }
-        BertKernels.gelu(intermediate, count: tokens * c.intermediateSize)
-        layer.ffnOutputWeight.withUnsafeBufferPointer { w in
-            layer.ffnOutputBias.withUnsafeBufferPointer { b in
-                BertKernels.linear(
-                    input: intermediate, rows: tokens, inFeatures: c.intermediateSize, weight: w.baseAddress!,
-                    bias: b.baseAddress!, outFeatures: h, output: projected
-                )
+            layer.intermediateWeight.withUnsafeBufferPointer { w in
+                layer.intermediateBias.withUnsafeBufferPointer { b in
+                    BertKernels.linear(
+                        input: xRows, rows: rows, inFeatures: h, weight: w.baseAddress!, bias: b.baseAddress!,
+                        outFeatures: f, output: intermediateRows
+                    )
+                }
             }
-        }
-        BertKernels.add(x, projected, count: tokens * h)
-        layer.outputNormGamma.withUnsafeBufferPointer { gamma in
-            layer.outputNormBeta.withUnsafeBufferPointer { beta in
-                BertKernels.layerNorm(
-                    x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: c.layerNormEpsilon
-                )
+            BertKernels.gelu(intermediateRows, count: rows * f)
+            layer.ffnOutputWeight.withUnsafeBufferPointer { w in
+                layer.ffnOutputBias.withUnsafeBufferPointer { b in
+                    BertKernels.linear(
+                        input: intermediateRows, rows: rows, inFeatures: f, weight: w.baseAddress!,
+                        bias: b.baseAddress!, outFeatures: h, output: projectedRows
+                    )
+                }
+            }
+            BertKernels.add(xRows, projectedRows, count: rows * h)
+            layer.outputNormGamma.withUnsafeBufferPointer { gamma in
+                layer.outputNormBeta.withUnsafeBufferPointer { beta in
+                    BertKernels.layerNorm(
+                        xRows, rows: rows, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon
+                    )
+                }
             }
         }
     }
@@ -288,4 +329,17 @@ public struct BertEncoder: Sendable {
         let attention = lengths.reduce(0.0) { $0 + 2 * 2 * Double($1) * Double($1) * h }
         return Double(c.layerCount) * (dense + attention)
     }
+}
+
+/// The buffers one layer's workers share. Every worker writes only its own token rows (dense
+/// layers), its own heads' columns of `context` and its own slice of `scores` (attention), so no
+/// two workers ever write the same float; reads of another worker's rows happen only after the
+/// `concurrentPerform` that wrote them has returned.
+private struct LayerBuffers: @unchecked Sendable {
+    let x: UnsafeMutablePointer<Float>
+    let qkv: UnsafeMutablePointer<Float>
+    let context: UnsafeMutablePointer<Float>
+    let projected: UnsafeMutablePointer<Float>
+    let intermediate: UnsafeMutablePointer<Float>
+    let scores: UnsafeMutablePointer<Float>
 }

@@ -113,11 +113,21 @@ enum BertKernels {
     static func softmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int, scale: Float) {
         for row in 0..<rows {
             let p = scores + row * stride
-            var maximum = -Float.infinity
-            for j in 0..<columns { maximum = max(maximum, p[j]) }
             let raw = UnsafeMutableRawPointer(p)
-            var total = SIMD8<Float>()
+            var maxima = SIMD8<Float>(repeating: -.infinity)
             var j = 0
+            while j + 8 <= columns {
+                let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                maxima = maxima.replacing(with: v, where: v .> maxima)
+                j += 8
+            }
+            var maximum = maxima.max()
+            while j < columns {
+                maximum = max(maximum, p[j])
+                j += 1
+            }
+            var total = SIMD8<Float>()
+            j = 0
             while j + 8 <= columns {
                 let e = exp((raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - maximum) * scale)
                 raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD8<Float>.self)
@@ -133,15 +143,30 @@ enum BertKernels {
                 j += 1
             }
             let inverse = 1 / sum
-            for k in 0..<columns { p[k] *= inverse }
+            j = 0
+            while j + 8 <= columns {
+                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * inverse, toByteOffset: j * 4, as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < columns {
+                p[j] *= inverse
+                j += 1
+            }
         }
+    }
+
+    /// Each lane of `x` limited to `[low, high]`. (The standard library's `clamped` is generic and
+    /// was not inlined, costing more than the polynomials it guards.)
+    @inline(__always)
+    static func clamp(_ x: SIMD8<Float>, _ low: Float, _ high: Float) -> SIMD8<Float> {
+        x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
     }
 
     /// erf(x) to within about 1e-7: the rational approximation used by Eigen and XLA for float32,
     /// on x clamped to [-4, 4] (erf is ±1 to float precision beyond).
     @inline(__always)
     static func erf(_ input: SIMD8<Float>) -> SIMD8<Float> {
-        let x = input.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+        let x = clamp(input, -4, 4)
         let x2 = x * x
         var p = x2 * -2.726_142_3e-10 + 2.770_681_4e-08
         p = x2 * p + -2.101_024e-06
@@ -158,11 +183,16 @@ enum BertKernels {
     }
 
     /// e^x to about 2 ulp for x in the float range: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6
-    /// polynomial, scaled by 2^n through the exponent bits. Inputs below -87 give 0.
+    /// polynomial, scaled by 2^n through the exponent bits. Inputs below -87 give about 0.
+    ///
+    /// n is rounded with the 1.5·2²³ trick (adding it leaves n in the low mantissa bits), which
+    /// stays in SIMD registers; a float-to-integer vector conversion does not in Swift today.
     @inline(__always)
     static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
-        let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 · 2^23
+        let x = clamp(input, -87.3, 88.3)
+        let shifted = x * 1.442_695_04 + magic
+        let n = shifted - magic
         let r = x - n * 0.693_145_75 - n * 1.428_606_8e-06
         var p = r * (1.0 / 720) + (1.0 / 120)
         p = r * p + (1.0 / 24)
@@ -170,8 +200,8 @@ enum BertKernels {
         p = r * p + 0.5
         p = r * p + 1
         p = r * p + 1
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+        let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
         return p * scale
     }
 }

@@ -26,7 +26,7 @@ public final class MiniLMEmbedder: Embedder {
     /// Loads the model in `modelDirectory` (`model.safetensors`, `vocab.txt`, `config.json`).
     /// - Parameters:
     ///   - modelDirectory: the model folder.
-    ///   - threads: BLAS threads (OpenBLAS); 0 keeps OpenBLAS's own choice.
+    ///   - threads: cores the encoder uses.
     ///   - maxInputTokens: truncation length, at most the model's positions.
     /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
@@ -55,11 +55,15 @@ public final class MiniLMEmbedder: Embedder {
         }
         weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         tokenizer = try WordPieceTokenizer(vocabularyURL: modelDirectory.appendingPathComponent("vocab.txt"))
-        encoder = try BertEncoder(weights: try SafeTensorsFile(url: weightsURL), configuration: configuration)
+        var encoder = try BertEncoder(weights: try SafeTensorsFile(url: weightsURL), configuration: configuration)
+        encoder.threads = max(1, threads)
+        self.encoder = encoder
         self.maxInputTokens = min(maxInputTokens, configuration.maxPositions)
         self.tokensPerPass = 8192
         name = modelDirectory.standardizedFileURL.lastPathComponent
-        if threads > 0 { openblas_set_num_threads(Int32(threads)) }
+        // The encoder splits its work between `threads` workers itself; each BLAS call runs on
+        // one thread (see BertEncoder.runLayer for why).
+        openblas_set_num_threads(1)
     }
 
     /// Name, dimension and the SHA-256 of the weights (computed on first use, then cached beside
