@@ -38,8 +38,8 @@ public struct IngestReport: Sendable, Equatable {
 /// embedded and written (each file atomically), unchanged ones are skipped, and files gone from
 /// the folder are removed.
 public struct FolderIngestor: Sendable {
-    /// File extensions this ingestor reads, and whether each is Markdown.
-    public static let supportedExtensions: [String: Bool] = ["txt": false, "md": true, "markdown": true]
+    /// File extensions this ingestor reads.
+    public static let supportedExtensions: Set<String> = ["txt", "md", "markdown", "html", "htm", "pdf", "docx"]
 
     private let store: any ChunkStore
     private let embedder: any Embedder
@@ -86,7 +86,8 @@ public struct FolderIngestor: Sendable {
         var batchChunks = 0
 
         for (path, url) in files {
-            guard let markdown = Self.supportedExtensions[url.pathExtension.lowercased()] else {
+            let fileExtension = url.pathExtension.lowercased()
+            guard Self.supportedExtensions.contains(fileExtension) else {
                 report.skipped += 1
                 continue
             }
@@ -106,8 +107,8 @@ public struct FolderIngestor: Sendable {
                     report.unchanged += 1
                     continue
                 }
-                let text = try Self.decode(data, path: path)
-                let chunks = chunker.chunk(text, markdown: markdown)
+                let blocks = try Self.blocks(of: data, at: url, fileExtension: fileExtension, path: path)
+                let chunks = chunker.chunk(blocks: blocks)
                 let record = DocumentRecord(
                     path: path, contentHash: hash, size: size, modificationTime: mtime, chunkCount: chunks.count
                 )
@@ -188,6 +189,17 @@ public struct FolderIngestor: Sendable {
             files.append((String(full.dropFirst(prefix.count)), url))
         }
         return files.sorted { $0.path < $1.path }
+    }
+
+    /// The structural blocks of a file, by its type.
+    static func blocks(of data: Data, at url: URL, fileExtension: String, path: String) throws -> [DocumentBlock] {
+        switch fileExtension {
+        case "pdf": return try PDFLoader().blocks(ofFileAt: url)
+        case "docx": return try DOCXLoader().blocks(ofFileAt: url)
+        case "html", "htm": return HTMLLoader().blocks(of: try decode(data, path: path))
+        case "md", "markdown": return TextLoader(markdown: true).blocks(of: try decode(data, path: path))
+        default: return TextLoader(markdown: false).blocks(of: try decode(data, path: path))
+        }
     }
 
     /// Decodes file bytes: UTF-8 (with or without BOM), else Latin-1.

@@ -33,7 +33,11 @@ public struct ExtractiveAnswerer: Sendable {
         var documentFrequency: [String: Int] = [:]
         var sentenceTerms: [[String]] = []
         for (rank, citation) in citations.enumerated() {
-            for (position, sentence) in SentenceSplitter.split(citation.text).enumerated() {
+            // Paragraphs first, so that a heading never runs into the sentence below it; fragments
+            // of fewer than four words (headings, labels) are not answers.
+            let sentences = citation.text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split)
+                .filter { $0.split(whereSeparator: \.isWhitespace).count >= 4 }
+            for (position, sentence) in sentences.enumerated() {
                 let terms = Terms.contentTerms(of: sentence)
                 sentenceTerms.append(terms)
                 for term in Set(terms) where queryTerms.contains(term) { documentFrequency[term, default: 0] += 1 }

@@ -8,7 +8,7 @@ import QuarryStore
 /// `quarry ingest FOLDER`: brings a collection in step with a folder.
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ingest a folder (.txt, .md): new and changed files are indexed, removed files dropped."
+        abstract: "Ingest a folder (.txt, .md, .html, .pdf, .docx): new and changed files are indexed, removed files dropped."
     )
 
     @Argument(help: "The folder to ingest.")

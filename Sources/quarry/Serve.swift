@@ -35,13 +35,17 @@ struct Serve: AsyncParsableCommand {
             configuration: ServerConfiguration(host: host, port: port), logger: logger
         ) { [host] boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
-            print(
+            // Written straight to the file handle, unbuffered, so it shows at once even when piped.
+            FileHandle.standardOutput.write(
+                Data(
                 """
                 Quarry is serving on \(url)
                 Try:
                   curl -s \(url)/query -H 'Content-Type: application/json' \\
                        -d '{"query": "How does WAL mode work?", "top_k": 3}'
-                """
+
+                """.utf8
+                )
             )
         }
         try await app.runService()

@@ -98,3 +98,31 @@ import Testing
         }
     }
 }
+
+@Suite struct FolderIngestorFormatTests {
+    @Test func ingestsEveryFormatAndKeepsPages() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        for name in ["two-pages.pdf", "handbook.docx"] {
+            try FileManager.default.copyItem(at: try fixture(name), to: folder.url.appendingPathComponent(name))
+        }
+        try folder.write("<html><body><nav><a href='/'>Home</a></nav><h1>Vacuum</h1><p>VACUUM rebuilds the file.</p></body></html>", to: "page.html")
+        try FileManager.default.copyItem(at: try fixture("truncated.pdf"), to: folder.url.appendingPathComponent("broken.pdf"))
+
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let embedder = HashingEmbedder()
+        let report = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: folder.url, collection: "docs")
+        #expect(report.added == ["handbook.docx", "page.html", "two-pages.pdf"])
+        #expect(report.failed.map(\.path) == ["broken.pdf"])
+
+        let pdfHits = try store.search(in: "docs", query: embedder.vector("Page two talks about vacuum"), k: 10)
+            .filter { $0.document == "two-pages.pdf" }
+        #expect(Set(pdfHits.compactMap(\.location.page)) == [1, 2])
+        let html = try store.search(in: "docs", query: embedder.vector("VACUUM rebuilds"), k: 10).first { $0.document == "page.html" }
+        #expect(html?.text == "Vacuum\n\nVACUUM rebuilds the file.")
+    }
+}

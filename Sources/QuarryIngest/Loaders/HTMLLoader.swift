@@ -45,6 +45,11 @@ public struct HTMLLoader: Sendable {
         var title: String?
 
         var text = String.UnicodeScalarView()
+        /// Letters of the current block that sit inside links: menus and tables of contents are
+        /// almost all link text, prose almost none (the "link density" of boilerplate removal).
+        var linkedLetters = 0
+        var letters = 0
+        var anchorDepth = 0
         var textStartLine = 1
         var pendingSpace = false
         var kind: DocumentBlock.Kind = .paragraph
@@ -99,13 +104,20 @@ public struct HTMLLoader: Sendable {
             if pendingSpace { text.append(" ") }
             pendingSpace = false
             text.append(c == "\u{00A0}" ? " " : c)
+            if c.properties.isAlphabetic {
+                letters += 1
+                if anchorDepth > 0 { linkedLetters += 1 }
+            }
         }
 
         mutating func flush() {
             let body = String(text).trimmingWhitespace()
+            let mostlyLinks = kind == .paragraph && letters > 0 && Double(linkedLetters) > 0.5 * Double(letters)
             text = String.UnicodeScalarView()
             pendingSpace = false
-            guard !body.isEmpty else { return }
+            letters = 0
+            linkedLetters = 0
+            guard !body.isEmpty, !mostlyLinks else { return }
             blocks.append(DocumentBlock(kind: kind, text: body, lineStart: textStartLine, lineEnd: line))
         }
 
@@ -195,6 +207,10 @@ public struct HTMLLoader: Sendable {
             if !dropStack.isEmpty {
                 // A closing tag of the element that opened a navigation region.
                 if tag.closing, let position = dropStack.lastIndex(of: name) { dropStack.removeSubrange(position...) }
+                return
+            }
+            if name == "a" {
+                anchorDepth = max(0, anchorDepth + (tag.closing ? -1 : 1))
                 return
             }
             guard HTMLLoader.blockElements.contains(name) else { return }
