@@ -1,1 +1,0 @@
-// Placeholder until the HNSW index lands; removed by its first file.
