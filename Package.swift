@@ -31,10 +31,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         // Libraries that stand on their own.
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
-        .target(name: "QuarryHNSW", dependencies: ["QuarryKernels"], swiftSettings: swiftSettings),
+        .target(name: "QuarryHNSW", dependencies: ["QuarryKernels", "CPrefetch"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
             dependencies: ["QuarryKernels", "CBLAS"],
@@ -74,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "quarry",
             dependencies: [
-                "QuarryCore", "QuarryEmbedding", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
+                "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
                 "QuarryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

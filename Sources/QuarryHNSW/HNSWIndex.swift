@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import QuarryKernels
 import Synchronization
@@ -208,7 +209,9 @@ public final class HNSWIndex: @unchecked Sendable {
         guard k > 0 else { return [] }
         var prepared = query
         if metric == .cosine { Distance.normalize(&prepared) }
-        let (entry, topLevel, allocated, live) = state.withLock { ($0.entryPoint, $0.maxLevel, $0.count, $0.labels.count) }
+        let (entry, topLevel, allocated, live, deletions) = state.withLock {
+            ($0.entryPoint, $0.maxLevel, $0.count, $0.labels.count, $0.deletedCount > 0 || !$0.freeIDs.isEmpty)
+        }
         guard entry != .max, live > 0 else { return [] }
         let width = max(k, ef ?? parameters.ef)
         if let filter {
@@ -225,7 +228,10 @@ public final class HNSWIndex: @unchecked Sendable {
                     (current, currentDistance) = greedyClosest(q, from: current, distance: currentDistance, level: level, locked: false)
                 }
             }
-            let found = searchLevel0(q, entry: current, entryDistance: currentDistance, ef: width, filter: filter, allocated: allocated)
+            let found = searchLevel0(
+                q, entry: current, entryDistance: currentDistance, ef: width, filter: filter, allocated: allocated,
+                hasDeletions: deletions
+            )
             return found.prefix(k).map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
         }
     }
@@ -511,6 +517,8 @@ public final class HNSWIndex: @unchecked Sendable {
         if !isDeleted(entry), entry != exclude, levelOf(entry) >= level { results.push(entryDistance, entry) }
         var bound = results.isEmpty ? Float.infinity : entryDistance
         let ef = parameters.efConstruction
+        let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: maxLinks0)
+        defer { scratch.deallocate() }
         while let (d, current) = candidates.pop() {
             if d > bound, results.count >= ef { break }
             // A stale upper-level link can lead to a slot reused by a node of a lower level.
@@ -518,10 +526,11 @@ public final class HNSWIndex: @unchecked Sendable {
             lock(current)
             let list = links(current, level: level)
             let count = min(Int(list.pointee), capacity(level: level))
-            var neighbours = [UInt32](repeating: 0, count: count)
-            for i in 0..<count { neighbours[i] = list[1 + i] }
+            scratch.update(from: list + 1, count: count)
             unlock(current)
-            for n in neighbours where Int(n) < allocated && !visited.isMarked(n) {
+            for i in 0..<count {
+                let n = scratch[i]
+                guard Int(n) < allocated, !visited.isMarked(n) else { continue }
                 visited.mark(n)
                 guard levelOf(n) >= level else { continue }
                 let dn = distance(q, vectorOf(n))
@@ -542,16 +551,19 @@ public final class HNSWIndex: @unchecked Sendable {
     /// accepts; nearest first, at most `ef`.
     func searchLevel0(
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, ef: Int,
-        filter: (@Sendable (UInt64) -> Bool)?, allocated: Int
+        filter: (@Sendable (UInt64) -> Bool)?, allocated: Int, hasDeletions: Bool
     ) -> [(id: UInt32, distance: Float)] {
         let visited = acquireVisited(allocated)
         defer { releaseVisited(visited) }
         var candidates = MinHeap()
         var results = MaxHeap()
+        // Without removals and filters every node is accepted: skip reading its flags.
+        let checks = hasDeletions || filter != nil
         func accepts(_ id: UInt32) -> Bool {
-            !isDeleted(id) && (filter?(labelOf(id)) ?? true)
+            !checks || (!isDeleted(id) && (filter?(labelOf(id)) ?? true))
         }
-        visited.mark(entry)
+        let (marks, stamp) = visited.raw
+        marks[Int(entry)] = stamp
         candidates.push(entryDistance, entry)
         if accepts(entry) { results.push(entryDistance, entry) }
         var bound = results.isEmpty ? Float.infinity : entryDistance
@@ -559,10 +571,12 @@ public final class HNSWIndex: @unchecked Sendable {
             if d > bound, results.count >= ef { break }
             let list = links(current, level: 0)
             let count = min(Int(list.pointee), maxLinks0)
+            if count > 0, Int(list[1]) < allocated { quarry_prefetch(record(list[1]) + vectorOffset) }
             for i in 0..<count {
                 let n = list[1 + i]
-                guard Int(n) < allocated, !visited.isMarked(n) else { continue }
-                visited.mark(n)
+                if i + 1 < count, Int(list[2 + i]) < allocated { quarry_prefetch(record(list[2 + i]) + vectorOffset) }
+                guard Int(n) < allocated, marks[Int(n)] != stamp else { continue }
+                marks[Int(n)] = stamp
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
                     candidates.push(dn, n)
@@ -725,95 +739,115 @@ final class VisitedList: @unchecked Sendable {
 
     @inline(__always) func mark(_ id: UInt32) { marks[Int(id)] = generation }
     @inline(__always) func isMarked(_ id: UInt32) -> Bool { marks[Int(id)] == generation }
+    /// The marks and the current stamp, for loops that hoist them out of the object.
+    var raw: (marks: UnsafeMutablePointer<UInt32>, generation: UInt32) { (marks, generation) }
 }
 
-/// A binary min-heap of (distance, id): the candidates to expand, nearest first.
-struct MinHeap {
-    private var distances: [Float] = []
-    private var ids: [UInt32] = []
+/// A candidate: a node and its distance to the query.
+struct HeapEntry {
+    var distance: Float
+    var id: UInt32
+}
 
-    var isEmpty: Bool { distances.isEmpty }
+/// A binary min-heap of candidates to expand, nearest on top. Storage is reused across pushes
+/// and pops and accessed without bounds or uniqueness checks (the heap owns it alone).
+struct MinHeap {
+    private var storage: [HeapEntry] = []
+
+    init() { storage.reserveCapacity(256) }
+
+    var isEmpty: Bool { storage.isEmpty }
 
     mutating func push(_ d: Float, _ id: UInt32) {
-        distances.append(d)
-        ids.append(id)
-        var child = distances.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard distances[child] < distances[parent] else { break }
-            distances.swapAt(child, parent)
-            ids.swapAt(child, parent)
-            child = parent
+        storage.append(HeapEntry(distance: d, id: id))
+        storage.withUnsafeMutableBufferPointer { h in
+            var child = h.count - 1
+            let item = h[child]
+            while child > 0 {
+                let parent = (child - 1) >> 1
+                guard item.distance < h[parent].distance else { break }
+                h[child] = h[parent]
+                child = parent
+            }
+            h[child] = item
         }
     }
 
     mutating func pop() -> (Float, UInt32)? {
-        guard let top = distances.first, let topID = ids.first else { return nil }
-        let last = distances.count - 1
-        distances.swapAt(0, last)
-        ids.swapAt(0, last)
-        distances.removeLast()
-        ids.removeLast()
-        var parent = 0
-        let n = distances.count
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < n, distances[left] < distances[smallest] { smallest = left }
-            if right < n, distances[right] < distances[smallest] { smallest = right }
-            if smallest == parent { break }
-            distances.swapAt(parent, smallest)
-            ids.swapAt(parent, smallest)
-            parent = smallest
+        guard let top = storage.first else { return nil }
+        let last = storage.removeLast()
+        if !storage.isEmpty {
+            storage.withUnsafeMutableBufferPointer { h in
+                var parent = 0
+                let n = h.count
+                while true {
+                    var child = 2 * parent + 1
+                    guard child < n else { break }
+                    if child + 1 < n, h[child + 1].distance < h[child].distance { child += 1 }
+                    guard h[child].distance < last.distance else { break }
+                    h[parent] = h[child]
+                    parent = child
+                }
+                h[parent] = last
+            }
         }
-        return (top, topID)
+        return (top.distance, top.id)
     }
 }
 
-/// A binary max-heap of (distance, id): the best results so far, worst on top.
+/// A binary max-heap of the best results so far, worst on top.
 struct MaxHeap {
-    private var distances: [Float] = []
-    private var ids: [UInt32] = []
+    private var storage: [HeapEntry] = []
 
-    var count: Int { distances.count }
-    var isEmpty: Bool { distances.isEmpty }
-    var maxDistance: Float? { distances.first }
+    init() { storage.reserveCapacity(256) }
+
+    var count: Int { storage.count }
+    var isEmpty: Bool { storage.isEmpty }
+    var maxDistance: Float? { storage.first?.distance }
 
     mutating func push(_ d: Float, _ id: UInt32) {
-        distances.append(d)
-        ids.append(id)
-        var child = distances.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard distances[child] > distances[parent] else { break }
-            distances.swapAt(child, parent)
-            ids.swapAt(child, parent)
-            child = parent
+        storage.append(HeapEntry(distance: d, id: id))
+        storage.withUnsafeMutableBufferPointer { h in
+            var child = h.count - 1
+            let item = h[child]
+            while child > 0 {
+                let parent = (child - 1) >> 1
+                guard item.distance > h[parent].distance else { break }
+                h[child] = h[parent]
+                child = parent
+            }
+            h[child] = item
         }
     }
 
     mutating func popMax() {
-        guard !distances.isEmpty else { return }
-        let last = distances.count - 1
-        distances.swapAt(0, last)
-        ids.swapAt(0, last)
-        distances.removeLast()
-        ids.removeLast()
-        var parent = 0
-        let n = distances.count
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var largest = parent
-            if left < n, distances[left] > distances[largest] { largest = left }
-            if right < n, distances[right] > distances[largest] { largest = right }
-            if largest == parent { break }
-            distances.swapAt(parent, largest)
-            ids.swapAt(parent, largest)
-            parent = largest
+        guard !storage.isEmpty else { return }
+        let last = storage.removeLast()
+        guard !storage.isEmpty else { return }
+        storage.withUnsafeMutableBufferPointer { h in
+            var parent = 0
+            let n = h.count
+            while true {
+                var child = 2 * parent + 1
+                guard child < n else { break }
+                if child + 1 < n, h[child + 1].distance > h[child].distance { child += 1 }
+                guard h[child].distance > last.distance else { break }
+                h[parent] = h[child]
+                parent = child
+            }
+            h[parent] = last
         }
     }
 
-    func sortedAscending() -> [(id: UInt32, distance: Float)] {
-        zip(ids, distances).map { (id: $0.0, distance: $0.1) }.sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }
+    /// The entries nearest first, emptying the heap (popping the worst into the last free slot).
+    mutating func sortedAscending() -> [(id: UInt32, distance: Float)] {
+        var out = [(id: UInt32, distance: Float)](repeating: (0, 0), count: storage.count)
+        var slot = storage.count - 1
+        while let top = storage.first {
+            out[slot] = (top.id, top.distance)
+            popMax()
+            slot -= 1
+        }
+        return out
     }
 }

@@ -31,7 +31,7 @@ public enum Distance {
     }
 
     /// Inner product over two buffers of equal length; the caller guarantees the lengths.
-    @inlinable
+    @inlinable @inline(__always)
     public static func dotUnchecked(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
         let n = a.count
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
@@ -54,7 +54,7 @@ public enum Distance {
     }
 
     /// Squared L2 distance over two buffers of equal length; the caller guarantees the lengths.
-    @inlinable
+    @inlinable @inline(__always)
     public static func squaredL2Unchecked(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
         let n = a.count
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }

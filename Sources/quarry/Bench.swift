@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import QuarryEmbedding
+import QuarryHNSW
 
 /// `quarry bench …`: measurements that the scripts in Benchmarks/ compare against peers.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self]
+        subcommands: [BenchEmbed.self, BenchANN.self]
     )
 }
 
@@ -96,5 +97,77 @@ struct BenchEmbed: AsyncParsableCommand {
         }
         guard !result.isEmpty else { throw ValidationError("\(passages) has no passages") }
         return result
+    }
+}
+
+/// `quarry bench ann`: HNSW build time, memory, and recall@10 / queries per second per `ef`.
+struct BenchANN: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ann",
+        abstract: "HNSW benchmark on .fvecs data: build seconds, index bytes, recall@10 and queries/s per ef."
+    )
+
+    @Option(help: "Base vectors (.fvecs).")
+    var base: String
+
+    @Option(help: "Query vectors (.fvecs).")
+    var query: String
+
+    @Option(help: "Ground-truth neighbour ids (.ivecs); computed exactly with BLAS when omitted.")
+    var gt: String?
+
+    @Option(help: "l2, cosine or ip.")
+    var metric: String = "l2"
+
+    @Option(help: "Links per node (level 0 keeps 2M).")
+    var m: Int = 16
+
+    @Option(help: "Candidate list size while building.")
+    var efConstruction: Int = 200
+
+    @Option(help: "Comma-separated candidate list sizes to search with.")
+    var ef: String = "16,32,64,128,256"
+
+    @Option(help: "Threads for the build (queries always run one at a time on one thread).")
+    var threads: Int = 2
+
+    @Option(help: "Write the report as JSON here.")
+    var json: String?
+
+    func run() async throws {
+        let metricValue: HNSWMetric
+        switch metric.lowercased() {
+        case "l2": metricValue = .l2
+        case "cosine": metricValue = .cosine
+        case "ip", "inner-product": metricValue = .innerProduct
+        default: throw ValidationError("--metric must be l2, cosine or ip")
+        }
+        let efs = ef.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !efs.isEmpty, efs.allSatisfy({ $0 > 0 }) else { throw ValidationError("--ef must be positive integers") }
+        let (dimension, baseValues) = try VectorFile.readFVecs(URL(fileURLWithPath: base))
+        let (queryDimension, queryValues) = try VectorFile.readFVecs(URL(fileURLWithPath: query))
+        guard queryDimension == dimension else {
+            throw ValidationError("queries have dimension \(queryDimension), the base \(dimension)")
+        }
+        var truth: [Int32]?
+        var truthWidth = 0
+        if let gt {
+            (truthWidth, truth) = try { let r = try VectorFile.readIVecs(URL(fileURLWithPath: gt)); return (r.dimension, r.values) }()
+        }
+        let report = try ANNBenchmark.run(
+            base: baseValues, queries: queryValues, dimension: dimension, groundTruth: truth, groundTruthWidth: truthWidth,
+            metric: metricValue, m: m, efConstruction: efConstruction, efs: efs, threads: threads
+        )
+        print("\(report.count) x \(report.dimension) \(metric), M \(m), efConstruction \(efConstruction): "
+            + String(format: "build %.2f s (%d threads), index %.1f MB", report.buildSeconds, threads, Double(report.indexBytes) / 1e6))
+        print("   ef  recall@10  queries/s")
+        for row in report.rows {
+            print(String(format: "%5d  %9.4f  %9.0f", row.ef, row.recallAt10, row.queriesPerSecond))
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
     }
 }

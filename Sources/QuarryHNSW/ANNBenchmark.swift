@@ -1,0 +1,197 @@
+import Foundation
+import QuarryKernels
+
+/// Readers for the TEXMEX `.fvecs` / `.ivecs` formats: each record is a little-endian Int32
+/// dimension followed by that many float32 (or int32) values.
+public enum VectorFile {
+    /// Reads an `.fvecs` file.
+    /// - Returns: the dimension and the vectors laid end to end.
+    /// - Throws: `HNSWError.io` when unreadable, `.corruptFile` when records are inconsistent.
+    public static func readFVecs(_ url: URL) throws -> (dimension: Int, values: [Float]) {
+        let (dimension, raw) = try read(url)
+        return (dimension, raw.map { Float(bitPattern: $0) })
+    }
+
+    /// Reads an `.ivecs` file.
+    public static func readIVecs(_ url: URL) throws -> (dimension: Int, values: [Int32]) {
+        let (dimension, raw) = try read(url)
+        return (dimension, raw.map { Int32(bitPattern: $0) })
+    }
+
+    /// Writes an `.fvecs` file.
+    public static func writeFVecs(_ url: URL, dimension: Int, values: [Float]) throws {
+        var data = Data(capacity: values.count / max(1, dimension) * (4 + 4 * dimension))
+        var offset = 0
+        while offset < values.count {
+            withUnsafeBytes(of: Int32(dimension).littleEndian) { data.append(contentsOf: $0) }
+            for v in values[offset..<offset + dimension] { withUnsafeBytes(of: v.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            offset += dimension
+        }
+        try data.write(to: url)
+    }
+
+    private static func read(_ url: URL) throws -> (Int, [UInt32]) {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw HNSWError(.io, "cannot read \(url.path): \(error.localizedDescription)")
+        }
+        return try data.withUnsafeBytes { raw -> (Int, [UInt32]) in
+            guard raw.count >= 4 else { throw HNSWError(.corruptFile, "\(url.lastPathComponent) is empty") }
+            let dimension = Int(Int32(littleEndian: raw.loadUnaligned(as: Int32.self)))
+            let recordBytes = 4 + 4 * dimension
+            guard dimension > 0, raw.count % recordBytes == 0 else {
+                throw HNSWError(.corruptFile, "\(url.lastPathComponent) is not made of \(dimension)-d records")
+            }
+            var values = [UInt32]()
+            values.reserveCapacity(raw.count / recordBytes * dimension)
+            var offset = 0
+            while offset < raw.count {
+                guard Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self))) == dimension else {
+                    throw HNSWError(.corruptFile, "\(url.lastPathComponent): record at byte \(offset) has another dimension")
+                }
+                for i in 0..<dimension {
+                    values.append(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 + 4 * i, as: UInt32.self)))
+                }
+                offset += recordBytes
+            }
+            return (dimension, values)
+        }
+    }
+}
+
+/// Build and query measurements of an HNSW index, for `quarry bench ann`.
+public enum ANNBenchmark {
+    /// Recall and speed at one `ef`.
+    public struct Row: Codable, Sendable {
+        /// Candidate list size.
+        public var ef: Int
+        /// Mean fraction of the true 10 nearest found in the first 10 results.
+        public var recallAt10: Double
+        /// Queries per second, one query at a time on one thread.
+        public var queriesPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ef
+            case recallAt10 = "recall_at_10"
+            case queriesPerSecond = "queries_per_s"
+        }
+    }
+
+    /// A whole run.
+    public struct Report: Codable, Sendable {
+        public var metric: String
+        public var count: Int
+        public var dimension: Int
+        public var queries: Int
+        public var m: Int
+        public var efConstruction: Int
+        public var buildThreads: Int
+        public var buildSeconds: Double
+        public var indexBytes: Int
+        public var rows: [Row]
+
+        enum CodingKeys: String, CodingKey {
+            case metric, count, dimension, queries, m, rows
+            case efConstruction = "ef_construction"
+            case buildThreads = "build_threads"
+            case buildSeconds = "build_seconds"
+            case indexBytes = "index_bytes"
+        }
+    }
+
+    /// Builds an index over `base`, then runs every query at every `ef`.
+    /// - Parameters:
+    ///   - groundTruth: the true neighbours, `queries × gtWidth` row-major, nearest first; when
+    ///     `nil`, computed exactly with BLAS.
+    /// - Throws: `HNSWError` for inconsistent inputs.
+    public static func run(
+        base: [Float], queries: [Float], dimension: Int, groundTruth: [Int32]?, groundTruthWidth: Int,
+        metric: HNSWMetric, m: Int, efConstruction: Int, efs: [Int], threads: Int
+    ) throws -> Report {
+        let count = base.count / dimension
+        let queryCount = queries.count / dimension
+        let truth = try groundTruth.map { gt -> [[Int]] in
+            guard groundTruthWidth >= 10, gt.count == queryCount * groundTruthWidth else {
+                throw HNSWError(.invalidArgument, "ground truth has \(gt.count) ids for \(queryCount) queries")
+            }
+            return (0..<queryCount).map { q in gt[q * groundTruthWidth..<q * groundTruthWidth + 10].map(Int.init) }
+        } ?? exactNeighbours(base: base, queries: queries, dimension: dimension, metric: metric, k: 10)
+
+        let index = try HNSWIndex(
+            dimension: dimension, metric: metric, parameters: HNSWParameters(m: m, efConstruction: efConstruction)
+        )
+        let start = ContinuousClock.now
+        try index.insert(batch: base, labels: (0..<count).map(UInt64.init), threads: threads)
+        let buildSeconds = seconds(ContinuousClock.now - start)
+
+        var rows: [Row] = []
+        for ef in efs {
+            var found = 0
+            let queryStart = ContinuousClock.now
+            var results: [[HNSWResult]] = []
+            results.reserveCapacity(queryCount)
+            for q in 0..<queryCount {
+                results.append(try index.search(Array(queries[q * dimension..<(q + 1) * dimension]), k: 10, ef: ef))
+            }
+            let elapsed = seconds(ContinuousClock.now - queryStart)
+            for (q, result) in results.enumerated() {
+                let expected = Set(truth[q])
+                found += result.filter { expected.contains(Int($0.label)) }.count
+            }
+            rows.append(Row(ef: ef, recallAt10: Double(found) / Double(10 * queryCount), queriesPerSecond: Double(queryCount) / elapsed))
+        }
+        return Report(
+            metric: "\(metric)", count: count, dimension: dimension, queries: queryCount, m: m,
+            efConstruction: efConstruction, buildThreads: threads, buildSeconds: buildSeconds,
+            indexBytes: index.memoryBytes, rows: rows
+        )
+    }
+
+    /// Exact 10 nearest neighbours by BLAS (`sgemm` over all queries at once, in blocks).
+    public static func exactNeighbours(base: [Float], queries: [Float], dimension: Int, metric: HNSWMetric, k: Int) -> [[Int]] {
+        var baseRows = base
+        var queryRows = queries
+        if metric == .cosine {
+            normalizeRows(&baseRows, dimension: dimension)
+            normalizeRows(&queryRows, dimension: dimension)
+        }
+        let count = base.count / dimension
+        let norms = (0..<count).map { i in (0..<dimension).reduce(Float(0)) { $0 + baseRows[i * dimension + $1] * baseRows[i * dimension + $1] } }
+        guard let matrix = try? VectorMatrix(dimension: dimension, values: baseRows) else { return [] }
+        let queryCount = queries.count / dimension
+        var result: [[Int]] = []
+        let block = 64
+        var first = 0
+        while first < queryCount {
+            let last = min(queryCount, first + block)
+            let products = (try? matrix.innerProducts(queries: Array(queryRows[first * dimension..<last * dimension]))) ?? []
+            for q in 0..<(last - first) {
+                // Larger is better: the inner product, or −‖x − q‖² up to the constant ‖q‖².
+                let scores = (0..<count).map { i -> Float in
+                    let dot = products[q * count + i]
+                    return metric == .l2 ? 2 * dot - norms[i] : dot
+                }
+                result.append(TopK.largest(scores, k: k).map(\.index))
+            }
+            first = last
+        }
+        return result
+    }
+
+    static func normalizeRows(_ values: inout [Float], dimension: Int) {
+        var offset = 0
+        while offset < values.count {
+            var row = Array(values[offset..<offset + dimension])
+            Distance.normalize(&row)
+            values.replaceSubrange(offset..<offset + dimension, with: row)
+            offset += dimension
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let (s, a) = d.components
+        return Double(s) + Double(a) / 1e18
+    }
+}
