@@ -46,7 +46,10 @@ let package = Package(
         .target(name: "QuarryCore", swiftSettings: swiftSettings),
         .target(
             name: "QuarryStore",
-            dependencies: ["QuarryCore", "QuarryKernels", "QuarryEmbedding", "CSQLite"],
+            dependencies: [
+                "QuarryCore", "QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -24,7 +24,7 @@ extension HNSWIndex {
     public func write(to url: URL) throws {
         let image = serialise()
         let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             try image.write(to: temporary)
             let handle = try FileHandle(forUpdating: temporary)

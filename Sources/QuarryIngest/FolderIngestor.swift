@@ -132,6 +132,8 @@ public struct FolderIngestor: Sendable {
             try store.removeDocument(in: collection, path: path)
             report.removed.append(path)
         }
+        // Leave the derived index current on disk, so that the next server start loads it whole.
+        try store.synchronizeIndex(of: collection)
         return report
     }
 

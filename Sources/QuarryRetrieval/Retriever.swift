@@ -34,6 +34,8 @@ public struct QueryResult: Sendable {
 public struct Retriever: Sendable {
     /// The largest `top_k` a caller may ask for.
     public static let maxTopK = 100
+    /// The range of `ef` a caller may ask for.
+    public static let efRange = 1...1000
     /// What the answer says when no retrieved passage matches the query.
     public static let noAnswer = "No passage in the collection answers this query."
 
@@ -49,14 +51,21 @@ public struct Retriever: Sendable {
     }
 
     /// The `topK` chunks nearest to `query` in `collection`, best first.
-    /// - Throws: `QuarryError.invalidRequest` for an empty query or a `topK` out of 1…100,
+    /// - Parameter ef: HNSW candidate list size for large collections (1…1000; at least `topK`).
+    /// - Throws: `QuarryError.invalidRequest` for an empty query, a `topK` out of 1…100 or an
+    ///   `ef` out of 1…1000,
     ///   `.notFound` for an unknown collection, `.conflict` when the collection was built with
     ///   another model.
-    public func search(query: String, collection: String, topK: Int) async throws -> (hits: [SearchHit], timings: QueryTimings) {
+    public func search(
+        query: String, collection: String, topK: Int, ef: Int? = nil
+    ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = query.trimmingWhitespace()
         guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
         guard (1...Self.maxTopK).contains(topK) else {
             throw QuarryError(.invalidRequest, "top_k must be between 1 and \(Self.maxTopK), got \(topK)")
+        }
+        if let ef, !Self.efRange.contains(ef) {
+            throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
         }
         try CollectionName.validate(collection)
         guard let info = try store.collection(named: collection) else {
@@ -82,7 +91,7 @@ public struct Retriever: Sendable {
             throw QuarryError(.embedding, "cannot embed the query", underlying: error)
         }
         let embedded = ContinuousClock.now
-        let hits = try store.search(in: collection, query: vector, k: topK)
+        let hits = try store.search(in: collection, query: vector, k: topK, ef: ef.map { max($0, topK) })
         let searched = ContinuousClock.now
         timings.embed = Self.milliseconds(embedded - start)
         timings.search = Self.milliseconds(searched - embedded)
@@ -92,9 +101,9 @@ public struct Retriever: Sendable {
 
     /// Answers `query` from the `topK` nearest chunks of `collection`.
     /// - Throws: as `search(query:collection:topK:)`.
-    public func answer(query: String, collection: String, topK: Int) async throws -> QueryResult {
+    public func answer(query: String, collection: String, topK: Int, ef: Int? = nil) async throws -> QueryResult {
         let start = ContinuousClock.now
-        var (hits, timings) = try await search(query: query, collection: collection, topK: topK)
+        var (hits, timings) = try await search(query: query, collection: collection, topK: topK, ef: ef)
         let answerStart = ContinuousClock.now
         let citations = hits.enumerated().map { index, hit in
             Citation(

@@ -76,9 +76,23 @@ public protocol ChunkStore: Sendable {
     /// Removes a document with its chunks and vectors. Removing an absent document does nothing.
     func removeDocument(in collection: String, path: String) throws
 
-    /// Exact nearest-neighbour search by inner product (cosine on normalised vectors).
+    /// Nearest-neighbour search by cosine similarity: exact for small collections, through the
+    /// collection's HNSW index for large ones.
+    /// - Parameters:
+    ///   - ef: HNSW candidate list size (more is slower and closer to exact); `nil` for the default.
     /// - Returns: up to `k` hits, best first.
     /// - Throws: `QuarryError.notFound` for an unknown collection, `.invalidRequest` when the
     ///   query's dimension is not the collection's.
-    func search(in collection: String, query: [Float], k: Int) throws -> [SearchHit]
+    func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit]
+
+    /// Brings the collection's derived index up to date with its chunks and persists it (after an
+    /// ingest), so that the next process to open the store starts with a current index.
+    func synchronizeIndex(of collection: String) throws
+}
+
+extension ChunkStore {
+    /// Search with the default `ef`.
+    public func search(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
+        try search(in: collection, query: query, k: k, ef: nil)
+    }
 }

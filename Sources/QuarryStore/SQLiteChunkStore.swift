@@ -1,6 +1,7 @@
 import Foundation
 import QuarryCore
 import QuarryEmbedding
+import QuarryHNSW
 import QuarryKernels
 import Synchronization
 
@@ -17,15 +18,26 @@ public final class SQLiteChunkStore: ChunkStore {
 
     /// The store directory.
     public let directory: URL
+    /// Collections with fewer chunks than this are searched exactly; larger ones through HNSW.
+    public let exactSearchLimit: Int
+    private let indexes: CollectionIndexes
     private let writer: Mutex<SQLiteConnection>
     private let reader: Mutex<SQLiteConnection>
     private let snapshots = Mutex<[String: CollectionSnapshot]>([:])
 
     /// Opens the store in `directory`, creating the directory and the schema when missing.
+    /// - Parameters:
+    ///   - exactSearchLimit: collections below this many chunks are searched exactly.
+    ///   - indexParameters: HNSW construction parameters for larger collections.
     /// - Throws: `QuarryError.storage` when the directory or database cannot be opened or
     ///   migrated.
-    public init(directory: URL) throws {
+    public init(
+        directory: URL, exactSearchLimit: Int = 10_000,
+        indexParameters: HNSWParameters = HNSWParameters(m: 16, efConstruction: 200, ef: 64)
+    ) throws {
         self.directory = directory
+        self.exactSearchLimit = exactSearchLimit
+        self.indexes = CollectionIndexes(directory: directory.appendingPathComponent("index"), parameters: indexParameters)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
@@ -180,15 +192,51 @@ public final class SQLiteChunkStore: ChunkStore {
 
     // MARK: Search
 
-    public func search(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
+    public func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
         guard k > 0 else { return [] }
-        let snapshot = try currentSnapshot(of: collection)
-        guard query.count == snapshot.matrix.dimension else {
+        let status = try collectionStatus(collection)
+        guard query.count == status.dimension else {
             throw QuarryError(
                 .invalidRequest,
-                "query vector has dimension \(query.count); collection '\(collection)' has \(snapshot.matrix.dimension)"
+                "query vector has dimension \(query.count); collection '\(collection)' has \(status.dimension)"
             )
         }
+        guard status.chunkCount >= exactSearchLimit else {
+            return try exactSearch(in: collection, query: query, k: k)
+        }
+        let index = try indexes.index(
+            for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id)
+        )
+        let results: [HNSWResult]
+        do {
+            results = try index.search(query, k: k, ef: ef)
+        } catch {
+            throw QuarryError(.internal, "index search failed", underlying: error)
+        }
+        let rowIDs = results.map { Int64(bitPattern: $0.label) }
+        let rows = try loadHits(rowIDs)
+        return zip(results, rowIDs).compactMap { result, rowID in
+            guard var hit = rows[rowID] else { return nil }
+            hit.score = 1 - result.distance
+            return hit
+        }
+    }
+
+    public func synchronizeIndex(of collection: String) throws {
+        let status = try collectionStatus(collection)
+        guard status.chunkCount >= exactSearchLimit else {
+            indexes.drop(collection)
+            return
+        }
+        _ = try indexes.index(
+            for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id),
+            persist: true
+        )
+    }
+
+    /// Exact search: one `sgemv` over the collection's vector snapshot, then top-k.
+    private func exactSearch(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
+        let snapshot = try currentSnapshot(of: collection)
         let best: [(index: Int, score: Float)]
         do {
             best = try snapshot.matrix.nearest(to: query, k: k)
@@ -202,6 +250,68 @@ public final class SQLiteChunkStore: ChunkStore {
             hit.score = pair.0.score
             return hit
         }
+    }
+
+    private struct CollectionStatus {
+        var id: Int64
+        var generation: Int64
+        var dimension: Int
+        var chunkCount: Int
+    }
+
+    private func collectionStatus(_ collection: String) throws -> CollectionStatus {
+        try reader.withLock { db in
+            let statement = try db.prepare(
+                """
+                SELECT c.id, c.generation, c.dimension,
+                       (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id)
+                FROM collections c WHERE c.name = ?
+                """
+            )
+            try statement.bind([.text(collection)])
+            guard try statement.step() else {
+                throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+            }
+            return CollectionStatus(
+                id: statement.int64(0), generation: statement.int64(1), dimension: statement.int(2), chunkCount: statement.int(3)
+            )
+        }
+    }
+
+    /// How an index reads the chunk rows of one collection.
+    private func indexSource(_ collectionID: Int64) -> IndexSource {
+        IndexSource(
+            rowIDs: { [self] in
+                try self.reader.withLock { db in
+                    let statement = try db.prepare(
+                        "SELECT c.id FROM documents d JOIN chunks c ON c.document_id = d.id WHERE d.collection_id = ?"
+                    )
+                    try statement.bind([.integer(collectionID)])
+                    var ids: [Int64] = []
+                    while try statement.step() { ids.append(statement.int64(0)) }
+                    return ids
+                }
+            },
+            vectors: { [self] wanted in
+                try self.reader.withLock { db in
+                    var ids: [Int64] = []
+                    var vectors: [Float] = []
+                    var start = 0
+                    while start < wanted.count {
+                        let slice = wanted[start..<min(start + 500, wanted.count)]
+                        let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                        let statement = try db.prepare("SELECT id, vector FROM chunks WHERE id IN (\(placeholders))")
+                        try statement.bind(slice.map { .integer($0) })
+                        while try statement.step() {
+                            ids.append(statement.int64(0))
+                            statement.appendFloats(1, to: &vectors)
+                        }
+                        start += slice.count
+                    }
+                    return (ids, vectors)
+                }
+            }
+        )
     }
 
     /// The collection's vectors as of its current generation, loaded when the cached one is stale.

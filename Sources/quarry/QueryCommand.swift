@@ -20,6 +20,9 @@ struct Query: AsyncParsableCommand {
     @Option(help: "How many passages to retrieve (1-100).")
     var topK: Int = 5
 
+    @Option(help: "HNSW candidate list size for large collections (1-1000).")
+    var ef: Int?
+
     @Flag(help: "Print the result as JSON, as POST /query returns it.")
     var json = false
 
@@ -40,7 +43,7 @@ struct Query: AsyncParsableCommand {
         let store = try SQLiteChunkStore(directory: options.storeURL)
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         let result = try await Retriever(store: store, embedder: embedder)
-            .answer(query: text, collection: collection, topK: topK)
+            .answer(query: text, collection: collection, topK: topK, ef: ef)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -127,6 +127,9 @@ import Testing
             try expectError(
                 try await post(client, #"{"query": "wal", "collection": "nope"}"#), status: .notFound, code: "not_found"
             )
+            try expectError(try await post(client, #"{"query": "wal", "ef": 0}"#), status: .badRequest, code: "invalid_request")
+            try expectError(try await post(client, #"{"query": "wal", "ef": 5000}"#), status: .badRequest, code: "invalid_request")
+            try expectError(try await post(client, #"{"query": "wal", "ef": "high"}"#), status: .badRequest, code: "invalid_request")
             try expectError(
                 try await post(client, #"{"query": "wal", "collection": "../etc"}"#), status: .badRequest,
                 code: "invalid_request"
@@ -144,7 +147,7 @@ import Testing
             for _ in 0..<3 {
                 _ = try await post(client, "{")
             }
-            let response = try await post(client, #"{"query": "foreign keys"}"#)
+            let response = try await post(client, #"{"query": "foreign keys", "ef": 100}"#)
             #expect(response.status == .ok)
             #expect(try json(response)["answer"] as? String != nil)
         }

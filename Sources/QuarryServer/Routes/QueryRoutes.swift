@@ -9,9 +9,10 @@ struct QueryRequestBody: Decodable {
     var query: String
     var collection: String?
     var topK: Int?
+    var ef: Int?
 
     enum CodingKeys: String, CodingKey {
-        case query, collection
+        case query, collection, ef
         case topK = "top_k"
     }
 }
@@ -55,7 +56,7 @@ struct QueryRoutes: Sendable {
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = body.collection ?? CollectionName.default
             let result = try await retriever.answer(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef
             )
             return try JSON.response(
                 QueryResponseBody(

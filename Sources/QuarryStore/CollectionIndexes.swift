@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import QuarryCore
+import QuarryHNSW
+import Synchronization
+
+/// The HNSW indexes of a store's collections: derived from SQLite, persisted beside it, and
+/// brought up to date from SQLite whenever a collection's generation moves on.
+///
+/// SQLite stays the source of truth. An index file is only a head start: on first use it is
+/// loaded and checked (format, checksum, dimension), then caught up with the chunk rows it lacks
+/// (new rows have higher row ids, as chunk ids only grow) and stripped of rows SQLite no longer
+/// has. A missing, damaged or foreign file is rebuilt from SQLite.
+final class CollectionIndexes: Sendable {
+    /// An index and the collection generation it reflects.
+    final class Entry: Sendable {
+        let index: HNSWIndex
+        let generation: Int64
+        init(index: HNSWIndex, generation: Int64) {
+            self.index = index
+            self.generation = generation
+        }
+    }
+
+    let directory: URL
+    let parameters: HNSWParameters
+    private let entries = Mutex<[String: Entry]>([:])
+    /// One catch-up at a time; searches keep using the previous entry meanwhile.
+    private let maintenance = Mutex<Void>(())
+    private let persistQueue = DispatchQueue(label: "quarry.index.persist")
+    private let logger = Logger(label: "quarry.index")
+
+    init(directory: URL, parameters: HNSWParameters) {
+        self.directory = directory
+        self.parameters = parameters
+    }
+
+    func fileURL(for collection: String) -> URL {
+        directory.appendingPathComponent("\(collection).hnsw")
+    }
+
+    /// The collection's index as of `generation`, caught up from `source` when it lags.
+    /// - Parameters:
+    ///   - persist: write the file before returning (ingest) rather than in the background (queries).
+    func index(
+        for collection: String, dimension: Int, generation: Int64, source: IndexSource, persist: Bool = false
+    ) throws -> HNSWIndex {
+        if let entry = entries.withLock({ $0[collection] }), entry.generation == generation, !persist {
+            return entry.index
+        }
+        return try maintenance.withLock { _ in
+            if let entry = entries.withLock({ $0[collection] }), entry.generation == generation, !persist {
+                return entry.index
+            }
+            let base = try entries.withLock { $0[collection] }?.index ?? loadOrCreate(collection, dimension: dimension)
+            var index = base
+            let changed = try catchUp(index, from: source)
+            if index.tombstoneRatio > 0.3 {
+                index = try index.compacted()
+            }
+            entries.withLock { $0[collection] = Entry(index: index, generation: generation) }
+            if changed || index !== base || persist {
+                let url = fileURL(for: collection)
+                let current = index
+                if persist {
+                    // On the same queue as background writes, so that an older index never lands last.
+                    try persistQueue.sync { try write(current, to: url) }
+                } else {
+                    persistQueue.async { [logger] in
+                        do {
+                            try self.write(current, to: url)
+                        } catch {
+                            logger.warning("cannot persist the index of '\(collection)': \(error)")
+                        }
+                    }
+                }
+            }
+            return index
+        }
+    }
+
+    /// Forgets a collection's index and deletes its file.
+    func drop(_ collection: String) {
+        entries.withLock { $0[collection] = nil }
+        persistQueue.sync { try? FileManager.default.removeItem(at: fileURL(for: collection)) }
+    }
+
+    private func write(_ index: HNSWIndex, to url: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try index.write(to: url)
+    }
+
+    private func loadOrCreate(_ collection: String, dimension: Int) throws -> HNSWIndex {
+        let url = fileURL(for: collection)
+        if FileManager.default.fileExists(atPath: url.path) {
+            do {
+                let loaded = try HNSWIndex.load(from: url)
+                if loaded.dimension == dimension, loaded.metric == .cosine, loaded.parameters.m == parameters.m {
+                    return loaded
+                }
+                logger.warning("index file \(url.lastPathComponent) was built for other settings; rebuilding it from the store")
+            } catch {
+                logger.warning("\(error); rebuilding the index of '\(collection)' from the store")
+            }
+        }
+        do {
+            return try HNSWIndex(dimension: dimension, metric: .cosine, parameters: parameters)
+        } catch {
+            throw QuarryError(.internal, "cannot create an index of dimension \(dimension)", underlying: error)
+        }
+    }
+
+    /// Removes labels SQLite no longer has and inserts the rows the index lacks.
+    /// - Returns: whether anything changed.
+    private func catchUp(_ index: HNSWIndex, from source: IndexSource) throws -> Bool {
+        let rowIDs = try source.rowIDs()
+        let wanted = Set(rowIDs.map { UInt64(bitPattern: $0) })
+        var changed = false
+        for label in index.labels where !wanted.contains(label) {
+            index.remove(label)
+            changed = true
+        }
+        let missing = rowIDs.filter { !index.contains(UInt64(bitPattern: $0)) }
+        guard !missing.isEmpty else { return changed }
+        var start = 0
+        while start < missing.count {
+            let batch = Array(missing[start..<min(start + 4096, missing.count)])
+            let (ids, vectors) = try source.vectors(batch)
+            do {
+                try index.insert(batch: vectors, labels: ids.map { UInt64(bitPattern: $0) }, threads: 2)
+            } catch {
+                throw QuarryError(.storage, "cannot add vectors to the index", underlying: error)
+            }
+            start += batch.count
+        }
+        index.lastStoreRowID = max(index.lastStoreRowID, rowIDs.max() ?? 0)
+        return true
+    }
+}
+
+/// Where an index reads the rows it mirrors.
+struct IndexSource {
+    /// Every chunk row id of the collection.
+    var rowIDs: () throws -> [Int64]
+    /// The vectors of the given row ids (those that still exist), row-major.
+    var vectors: ([Int64]) throws -> (ids: [Int64], vectors: [Float])
+}
