@@ -4,11 +4,20 @@ STORE   ?= .quarry
 HOST    ?= 127.0.0.1
 PORT    ?= 8080
 CORPUS  ?= corpus
+SIFT    ?= ../shared/datasets/ann/ngt-sift5k
 export QUARRY_MODEL ?= $(CURDIR)/models/all-MiniLM-L6-v2
 
 QUARRY := .build/release/quarry
 
-.PHONY: run test deps model build ingest serve bench-embed clean
+# Release builds use AVX2 and FMA when this machine has them: Swift on Linux otherwise targets
+# baseline x86-64 (SSE2), which halves the speed of the SIMD distance and encoder kernels.
+ifeq ($(shell uname -m),x86_64)
+ifeq ($(shell grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && echo yes),yes)
+RELEASE_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
+endif
+endif
+
+.PHONY: run test deps model build ingest serve bench-embed bench-ann clean
 
 ## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT)
 run: deps model build ingest serve
@@ -24,7 +33,7 @@ model:
 	@scripts/fetch-model.sh "$(QUARRY_MODEL)"
 
 build:
-	$(SWIFT) build -c release --product quarry
+	$(SWIFT) build -c release --product quarry $(RELEASE_FLAGS)
 
 ingest: build
 	@# exit status 2 means some files could not be read: they are reported, the rest is served
@@ -36,6 +45,10 @@ serve: build
 ## bench-embed: embedding throughput against sentence-transformers (see docs/benchmarks.md)
 bench-embed: deps model build
 	Benchmarks/embedding/compare.sh
+
+## bench-ann: HNSW against hnswlib on SIFT 5k (see docs/benchmarks.md for the other data sets)
+bench-ann: build
+	Benchmarks/ann/compare.sh sift5k $(SIFT)/base.fvecs $(SIFT)/query.fvecs $(SIFT)/groundtruth.ivecs l2
 
 clean:
 	rm -rf .build $(STORE)

@@ -16,7 +16,7 @@ if ! "$venv/bin/python" -c "import hnswlib, numpy" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet hnswlib numpy
 fi
-[ -x .build/release/quarry ] || swift build -c release --product quarry
+[ -x .build/release/quarry ] || make build
 gtargs=()
 [ "$gt" != "-" ] && gtargs=(--gt "$gt")
 

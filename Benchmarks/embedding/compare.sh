@@ -21,7 +21,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet torch sentence-transformers
 fi
-[ -x .build/release/quarry ] || swift build -c release --product quarry
+[ -x .build/release/quarry ] || make build
 
 echo "== quarry (Swift, BLAS) =="
 .build/release/quarry bench embed --model "$model" --passages "$passages" --limit "$limit" \

@@ -39,10 +39,14 @@ public enum Distance {
         var i = 0
         let rawA = UnsafeRawPointer(pa), rawB = UnsafeRawPointer(pb)
         while i + 16 <= n {
-            acc0 += rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc1 += rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
-                * rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+            acc0.addProduct(
+                rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            )
+            acc1.addProduct(
+                rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self),
+                rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+            )
             i += 16
         }
         var sum = (acc0 + acc1).sum()
@@ -66,8 +70,8 @@ public enum Distance {
                 - rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let d1 = rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
                 - rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
-            acc0 += d0 * d0
-            acc1 += d1 * d1
+            acc0.addProduct(d0, d0)
+            acc1.addProduct(d1, d1)
             i += 16
         }
         var sum = (acc0 + acc1).sum()
