@@ -79,7 +79,7 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryServer",
+                "QuarryServer", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,7 +2,8 @@
 # HNSW, Quarry against hnswlib in the same run: same vectors, queries, M, efConstruction and ef;
 # builds on THREADS threads, queries one at a time on one thread.
 # Usage: Benchmarks/ann/compare.sh NAME BASE.fvecs QUERY.fvecs [GT.ivecs|-] [l2|cosine|ip]
-# Env: M (16), EF_CONSTRUCTION (200), EFS (16,32,64,128,256), THREADS (2).
+# Env: M (16), EF_CONSTRUCTION (200), EFS (16,32,64,128,256), THREADS (2),
+#      QUARRY (.build/release/quarry: any binary that takes `bench ann` with the same flags).
 # Writes Benchmarks/results/ann-NAME.json and prints both curves and the ratios.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,11 +17,12 @@ if ! "$venv/bin/python" -c "import hnswlib, numpy" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet hnswlib numpy
 fi
-[ -x .build/release/quarry ] || make build
+quarry=${QUARRY:-.build/release/quarry}
+[ -x "$quarry" ] || make build
 gtargs=()
 [ "$gt" != "-" ] && gtargs=(--gt "$gt")
 
-.build/release/quarry bench ann --base "$base" --query "$query" "${gtargs[@]}" --metric "$metric" --m "$m" \
+"$quarry" bench ann --base "$base" --query "$query" "${gtargs[@]}" --metric "$metric" --m "$m" \
   --ef-construction "$efc" --ef "$efs" --threads "$threads" --json "$out/ann-$name-quarry.json" > /dev/null
 "$venv/bin/python" Benchmarks/ann/hnswlib_peer.py --base "$base" --query "$query" "${gtargs[@]}" --metric "$metric" \
   --m "$m" --ef-construction "$efc" --ef "$efs" --threads "$threads" > "$out/ann-$name-hnswlib.json"

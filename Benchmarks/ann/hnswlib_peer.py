@@ -65,9 +65,15 @@ def main():
     rows = []
     for ef in [int(e) for e in a.ef.split(",")]:
         index.set_ef(ef)
-        start = time.perf_counter()
-        results = [index.knn_query(q, k=10)[0][0] for q in queries]
-        elapsed = time.perf_counter() - start
+        # The fastest of at least 3 passes (more while under 0.5 s in all, at most 20), as Quarry's
+        # ANNBenchmark measures: what other processes steal is not the index's.
+        best, spent, passes = float("inf"), 0.0, 0
+        while passes < 3 or (spent < 0.5 and passes < 20):
+            start = time.perf_counter()
+            results = [index.knn_query(q, k=10)[0][0] for q in queries]
+            elapsed = time.perf_counter() - start
+            best, spent, passes = min(best, elapsed), spent + elapsed, passes + 1
+        elapsed = best
         found = sum(len(set(r.tolist()) & set(t.tolist())) for r, t in zip(results, truth))
         rows.append({"ef": ef, "recall_at_10": found / (10 * len(queries)), "queries_per_s": len(queries) / elapsed})
     print(json.dumps({

@@ -23,6 +23,13 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 [ -x .build/release/quarry ] || make build
 
+# Both sides assume the cores are theirs: PyTorch's OpenMP threads in particular slow down
+# several-fold when another process holds a core, so a busy machine gives meaningless ratios.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" -v t="$threads" 'BEGIN { exit !(l > t / 4) }'; then
+  echo "bench: warning: load average is $load; other work on the cores will distort both sides" >&2
+fi
+
 echo "== quarry (Swift, BLAS) =="
 .build/release/quarry bench embed --model "$model" --passages "$passages" --limit "$limit" \
   --batch-sizes "$batches" --threads "$threads" --json "$out/embedding-quarry.json"
@@ -30,9 +37,10 @@ echo "== sentence-transformers (PyTorch CPU) =="
 OMP_NUM_THREADS=$threads "$venv/bin/python" Benchmarks/embedding/peer.py --model "$model" --passages "$passages" \
   --limit "$limit" --batch-sizes "$batches" --threads "$threads" > "$out/embedding-peer.json"
 
-python3 - "$out/embedding-quarry.json" "$out/embedding-peer.json" "$out/embedding.json" <<'PY'
+python3 - "$out/embedding-quarry.json" "$out/embedding-peer.json" "$out/embedding.json" "$load" <<'PY'
 import json, sys
 ours, peer = (json.load(open(p)) for p in sys.argv[1:3])
+load_before = float(sys.argv[4])
 peer_rows = {r["batch_size"]: r for r in peer["rows"]}
 print("batch  quarry pieces/s  peer pieces/s  ratio  quarry passages/s  peer passages/s")
 rows = []
@@ -43,5 +51,5 @@ for r in ours["rows"]:
     print(f'{r["batch_size"]:5d}  {r["word_pieces_per_s"]:15.0f}  {p["word_pieces_per_s"]:13.0f}  {ratio:5.2f}'
           f'  {r["passages_per_s"]:17.1f}  {p["passages_per_s"]:15.1f}')
 print(f'sgemm 2048x384x1536: {ours["sgemm_2048x384x1536_gflops"]:.1f} GFLOP/s; torch {peer["torch"]}')
-json.dump({"quarry": ours, "peer": peer, "rows": rows}, open(sys.argv[3], "w"), indent=2)
+json.dump({"quarry": ours, "peer": peer, "rows": rows, "load_average_before": load_before}, open(sys.argv[3], "w"), indent=2)
 PY

@@ -24,19 +24,46 @@ enum BertKernels {
 
     /// One attention head over one sequence: `output = softmax(Q Kᵀ · scale) V`. `query`, `key`
     /// and `value` are `length × headWidth` views with row stride `stride`; `scores` holds at least
-    /// `length²` floats; `output` rows are `outputStride` apart.
+    /// `length²` floats and `rowSums` `length`; `output` rows are `outputStride` apart.
+    ///
+    /// The scale rides on the first product's alpha, and the softmax's division is applied to
+    /// the `headWidth` outputs of each row instead of its `length` weights: the same arithmetic
+    /// with one pass fewer over the score matrix.
     static func attention(
         query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>, stride: Int,
         length: Int, headWidth: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>, outputStride: Int
+        rowSums: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
         let n = Int32(length), d = Int32(headWidth)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1, query, Int32(stride), key, Int32(stride), 0, scores, n)
-        softmax(scores, rows: length, columns: length, stride: length, scale: scale)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, query, Int32(stride), key, Int32(stride), 0, scores, n
+        )
+        exponentiate(scores, rows: length, columns: length, stride: length, sums: rowSums)
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1, scores, n, value, Int32(stride), 0, output,
             Int32(outputStride)
         )
+        for row in 0..<length {
+            multiply(output + row * outputStride, count: headWidth, by: 1 / rowSums[row])
+        }
+    }
+
+    /// `data[0..<count] *= factor`.
+    @inline(__always)
+    static func multiply(_ data: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        let raw = UnsafeMutableRawPointer(data)
+        var i = 0
+        while i + 8 <= count {
+            raw.storeBytes(
+                of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor, toByteOffset: i * 4,
+                as: SIMD8<Float>.self
+            )
+            i += 8
+        }
+        while i < count {
+            data[i] *= factor
+            i += 1
+        }
     }
 
     /// LayerNorm over each row of `width` values, in place: `(x - mean) / sqrt(var + eps) * gamma + beta`.
@@ -108,9 +135,12 @@ enum BertKernels {
         }
     }
 
-    /// Softmax of each row of `scores` (`rows × columns`, row stride `stride`) after multiplying
-    /// by `scale`, in place.
-    static func softmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int, scale: Float) {
+    /// The unnormalised softmax of each row of `scores` (`rows × columns`, row stride `stride`),
+    /// in place: `e^(x - max of the row)`, with each row's total in `sums[row]`. Dividing a row by
+    /// its total gives the softmax.
+    static func exponentiate(
+        _ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int, sums: UnsafeMutablePointer<Float>
+    ) {
         for row in 0..<rows {
             let p = scores + row * stride
             let raw = UnsafeMutableRawPointer(p)
@@ -129,7 +159,7 @@ enum BertKernels {
             var total = SIMD8<Float>()
             j = 0
             while j + 8 <= columns {
-                let e = exp((raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - maximum) * scale)
+                let e = exp(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) - maximum)
                 raw.storeBytes(of: e, toByteOffset: j * 4, as: SIMD8<Float>.self)
                 total += e
                 j += 8
@@ -137,21 +167,12 @@ enum BertKernels {
             var sum = total.sum()
             while j < columns {
                 var tail = SIMD8<Float>(repeating: 0)
-                tail[0] = (p[j] - maximum) * scale
+                tail[0] = p[j] - maximum
                 p[j] = exp(tail)[0]
                 sum += p[j]
                 j += 1
             }
-            let inverse = 1 / sum
-            j = 0
-            while j + 8 <= columns {
-                raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * inverse, toByteOffset: j * 4, as: SIMD8<Float>.self)
-                j += 8
-            }
-            while j < columns {
-                p[j] *= inverse
-                j += 1
-            }
+            sums[row] = sum
         }
     }
 

@@ -19,6 +19,9 @@ public final class MiniLMEmbedder: Embedder {
     private let name: String
     private let weightsURL: URL
     private let fingerprint = Mutex<String?>(nil)
+    /// Scratch memory of the last finished batch, lent to the next one (a concurrent batch
+    /// that finds it lent out allocates its own).
+    private let spareWorkspace = Mutex<BertEncoder.Workspace?>(BertEncoder.Workspace())
     /// One batch at a time: BLAS already uses every core for one batch, and running two at once
     /// would only make them fight for the cores.
     private let queue = DispatchQueue(label: "quarry.embedding", qos: .userInitiated)
@@ -30,7 +33,29 @@ public final class MiniLMEmbedder: Embedder {
     ///   - maxInputTokens: truncation length, at most the model's positions.
     /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
-    public init(modelDirectory: URL, threads: Int = 2, maxInputTokens: Int = 256) throws {
+    public convenience init(modelDirectory: URL, threads: Int = 2, maxInputTokens: Int = 256) throws {
+        try self.init(
+            modelDirectory: modelDirectory, threads: threads, maxInputTokens: maxInputTokens,
+            tokensPerPass: Self.defaultTokensPerPass
+        )
+    }
+
+    /// Word pieces per encoder pass unless told otherwise: about eight SciFact passages. Larger
+    /// passes were no faster here (the dense layers already run at full speed on 1,024 rows per
+    /// core) and would keep a larger workspace (about 15 KB per piece) alive between batches.
+    public static let defaultTokensPerPass = 2048
+
+    /// Loads the model in `modelDirectory`, choosing how many word pieces go through the encoder
+    /// at once.
+    /// - Parameters:
+    ///   - modelDirectory: the model folder.
+    ///   - threads: cores the encoder uses.
+    ///   - maxInputTokens: truncation length, at most the model's positions.
+    ///   - tokensPerPass: most word pieces run through the encoder at once (a single text longer
+    ///     than this still runs, alone); bounds the scratch memory, about 15 KB per piece.
+    /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
+    ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
+    public init(modelDirectory: URL, threads: Int, maxInputTokens: Int, tokensPerPass: Int) throws {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -55,11 +80,18 @@ public final class MiniLMEmbedder: Embedder {
         }
         weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         tokenizer = try WordPieceTokenizer(vocabularyURL: modelDirectory.appendingPathComponent("vocab.txt"))
+        guard tokenizer.vocabularySize <= configuration.vocabularySize else {
+            throw EmbeddingError(
+                .modelCorrupt,
+                "vocab.txt has \(tokenizer.vocabularySize) pieces but config.json says "
+                    + "\(configuration.vocabularySize); run scripts/fetch-model.sh again"
+            )
+        }
         var encoder = try BertEncoder(weights: try SafeTensorsFile(url: weightsURL), configuration: configuration)
         encoder.threads = max(1, threads)
         self.encoder = encoder
-        self.maxInputTokens = min(maxInputTokens, configuration.maxPositions)
-        self.tokensPerPass = 8192
+        self.maxInputTokens = max(2, min(maxInputTokens, configuration.maxPositions))
+        self.tokensPerPass = max(1, tokensPerPass)
         name = modelDirectory.standardizedFileURL.lastPathComponent
         // The encoder splits its work between `threads` workers itself; each BLAS call runs on
         // one thread (see BertEncoder.runLayer for why).
@@ -97,6 +129,14 @@ public final class MiniLMEmbedder: Embedder {
     public func embed(tokenized sequences: [[Int32]]) throws -> [[Float]] {
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
         var results = [[Float]](repeating: [], count: sequences.count)
+        var workspace = spareWorkspace.withLock { spare in
+            defer { spare = nil }
+            return spare
+        } ?? BertEncoder.Workspace()
+        defer {
+            let finished = workspace
+            spareWorkspace.withLock { $0 = finished }
+        }
         var index = 0
         while index < order.count {
             var pass: [Int] = []
@@ -106,7 +146,7 @@ public final class MiniLMEmbedder: Embedder {
                 tokens += sequences[order[index]].count
                 index += 1
             }
-            let vectors = try encoder.embed(pass.map { sequences[$0] })
+            let vectors = try encoder.embed(pass.map { sequences[$0] }, workspace: &workspace)
             for (slot, vector) in zip(pass, vectors) { results[slot] = vector }
         }
         return results

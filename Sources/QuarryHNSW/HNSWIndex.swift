@@ -18,7 +18,8 @@ import Glibc
 /// Concurrency: any number of `search` calls may run while `insert`/`remove` run on other
 /// threads. Writers serialise per node on striped link locks and take the global lock only for the
 /// label table and the entry point; a node's vector and links are written before any other node
-/// links to it, so a search never reaches a half-built node. Searches take no locks on the graph;
+/// links to it, and its levels are published bottom-up, so a search that reaches it on any level
+/// finds it linked on that level and every level below. Searches take no locks on the graph;
 /// they read link lists that writers may be replacing, which on the platforms Quarry runs on
 /// (x86-64 and arm64, 4-byte aligned loads) yields the old or the new neighbour id, both valid.
 public final class HNSWIndex: @unchecked Sendable {
@@ -40,7 +41,7 @@ public final class HNSWIndex: @unchecked Sendable {
     static let maxSegments = 1 << 16
     static let lockCount = 4096
 
-    private let segments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    let segments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let upperSegments: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>?>
     private let linkLocks: UnsafeMutablePointer<pthread_mutex_t>
 
@@ -237,7 +238,11 @@ public final class HNSWIndex: @unchecked Sendable {
     }
 
     /// The largest expected number of filter matches for which `search` scans the matches exactly
-    /// instead of walking the graph: below it, the walk would visit more nodes than exist.
+    /// instead of walking the graph: `20·ef` (1,280 at ef 64) or 2 % of the live vectors, whichever
+    /// is larger. A filtered walk must expand about `ef / selectivity` nodes, scoring up to `2m`
+    /// neighbours each, before it has collected `ef` matches; at or below this many matches that
+    /// is more distance computations than scoring every match directly, and the scan is exact.
+    /// Without a caller-given count the matches are estimated from 512 evenly spaced slots.
     public func exactSearchThreshold(live: Int, ef: Int) -> Int {
         max(20 * ef, live / 50)
     }
@@ -299,9 +304,11 @@ public final class HNSWIndex: @unchecked Sendable {
 
     @inline(__always)
     func distance(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+        // Both are `dimension` floats: the query was checked on entry, stored vectors are records.
+        let x = a.baseAddress.unsafelyUnwrapped, y = b.baseAddress.unsafelyUnwrapped
         switch metric {
-        case .l2: Distance.squaredL2Unchecked(a, b)
-        case .cosine, .innerProduct: 1 - Distance.dotUnchecked(a, b)
+        case .l2: return TraversalKernels.squaredL2Unchecked(x, y, count: dimension)
+        case .cosine, .innerProduct: return 1 - TraversalKernels.dotUnchecked(x, y, count: dimension)
         }
     }
 
@@ -309,8 +316,9 @@ public final class HNSWIndex: @unchecked Sendable {
     func ensureSegment(for id: Int) {
         let s = id >> Self.segmentShift
         guard segments[s] == nil else { return }
+        // Left untouched: a record is written whole when its slot is claimed, so the pages of a
+        // large segment become resident only as the index grows into them.
         let segment = UnsafeMutableRawPointer.allocate(byteCount: Self.segmentCapacity * recordSize, alignment: 64)
-        segment.initializeMemory(as: UInt8.self, repeating: 0, count: Self.segmentCapacity * recordSize)
         let upper = UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>.allocate(capacity: Self.segmentCapacity)
         upper.initialize(repeating: nil, count: Self.segmentCapacity)
         upperSegments[s] = upper
@@ -320,6 +328,7 @@ public final class HNSWIndex: @unchecked Sendable {
     /// Writes a node's record (and upper-link storage) for a fresh or reused slot.
     func writeNode(_ id: UInt32, label: UInt64, level: Int, vector: UnsafeBufferPointer<Float>) {
         let r = record(id)
+        r.initializeMemory(as: UInt8.self, repeating: 0, count: recordSize)
         r.storeBytes(of: label, as: UInt64.self)
         r.storeBytes(of: UInt32(level), toByteOffset: 8, as: UInt32.self)
         r.storeBytes(of: UInt32(0), toByteOffset: 12, as: UInt32.self)
@@ -394,19 +403,27 @@ public final class HNSWIndex: @unchecked Sendable {
                 (current, currentDistance) = greedyClosest(q, from: current, distance: currentDistance, level: l, locked: true)
             }
         }
-        for l in stride(from: min(level, topLevel), through: 0, by: -1) {
+        // Choose the neighbours top-down (each level's nearest seeds the next), then publish
+        // bottom-up: a search that reaches the new node through a link on level l finds its links
+        // on l and on every level below already in place, so it never meets a half-linked node.
+        let linkedTop = min(level, topLevel)
+        var chosen = [[(id: UInt32, distance: Float)]](repeating: [], count: linkedTop + 1)
+        for l in stride(from: linkedTop, through: 0, by: -1) {
             let candidates = searchLevelForInsert(q, entry: current, entryDistance: currentDistance, level: l, exclude: id)
-            let neighbours = selectNeighbours(candidates, limit: maxLinks)
+            chosen[l] = selectNeighbours(candidates, limit: maxLinks)
+            if let closest = candidates.first {
+                current = closest.id
+                currentDistance = closest.distance
+            }
+        }
+        for l in 0...linkedTop {
+            let neighbours = chosen[l]
             lock(id)
             let own = links(id, level: l)
             own.pointee = UInt32(neighbours.count)
             for (i, n) in neighbours.enumerated() { own[1 + i] = n.id }
             unlock(id)
             for n in neighbours { link(n.id, to: id, distance: n.distance, level: l) }
-            if let closest = candidates.first {
-                current = closest.id
-                currentDistance = closest.distance
-            }
         }
         if level > topLevel {
             state.withLock { s in
@@ -506,13 +523,14 @@ public final class HNSWIndex: @unchecked Sendable {
     func searchLevelForInsert(
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, level: Int, exclude: UInt32
     ) -> [(id: UInt32, distance: Float)] {
-        let allocated = state.withLock { $0.count }
+        let (allocated, hasDeletions) = state.withLock { ($0.count, $0.deletedCount > 0) }
         let visited = acquireVisited(allocated)
         defer { releaseVisited(visited) }
         var candidates = MinHeap()
         var results = MaxHeap()
-        visited.mark(entry)
-        visited.mark(exclude)
+        let (marks, stamp) = visited.raw
+        marks[Int(entry)] = stamp
+        marks[Int(exclude)] = stamp
         candidates.push(entryDistance, entry)
         if !isDeleted(entry), entry != exclude, levelOf(entry) >= level { results.push(entryDistance, entry) }
         var bound = results.isEmpty ? Float.infinity : entryDistance
@@ -522,21 +540,35 @@ public final class HNSWIndex: @unchecked Sendable {
         while let (d, current) = candidates.pop() {
             if d > bound, results.count >= ef { break }
             // A stale upper-level link can lead to a slot reused by a node of a lower level.
-            guard levelOf(current) >= level else { continue }
+            if level > 0, levelOf(current) < level { continue }
             lock(current)
             let list = links(current, level: level)
             let count = min(Int(list.pointee), capacity(level: level))
             scratch.update(from: list + 1, count: count)
             unlock(current)
+            if let next = candidates.topID {
+                quarry_prefetch(record(next))
+                quarry_prefetch(record(next) + 64)
+            }
+            if count > 0, Int(scratch[0]) < allocated {
+                quarry_prefetch(marks + Int(scratch[0]))
+                quarry_prefetch(record(scratch[0]) + vectorOffset)
+            }
             for i in 0..<count {
                 let n = scratch[i]
-                guard Int(n) < allocated, !visited.isMarked(n) else { continue }
-                visited.mark(n)
-                guard levelOf(n) >= level else { continue }
+                if i + 1 < count, Int(scratch[i + 1]) < allocated {
+                    quarry_prefetch(marks + Int(scratch[i + 1]))
+                    quarry_prefetch(record(scratch[i + 1]) + vectorOffset)
+                }
+                guard Int(n) < allocated, marks[Int(n)] != stamp else { continue }
+                marks[Int(n)] = stamp
+                if level > 0, levelOf(n) < level { continue }
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
                     candidates.push(dn, n)
-                    if !isDeleted(n) {
+                    // Without removals no record is flagged: skip reading the header. (A removal
+                    // racing this insert may slip in as a neighbour; searches pass through it.)
+                    if !hasDeletions || !isDeleted(n) {
                         results.push(dn, n)
                         if results.count > ef { results.popMax() }
                         bound = results.maxDistance ?? .infinity
@@ -571,10 +603,22 @@ public final class HNSWIndex: @unchecked Sendable {
             if d > bound, results.count >= ef { break }
             let list = links(current, level: 0)
             let count = min(Int(list.pointee), maxLinks0)
-            if count > 0, Int(list[1]) < allocated { quarry_prefetch(record(list[1]) + vectorOffset) }
+            // The next node to expand is likely the current top: fetch its links during this round.
+            if let next = candidates.topID {
+                quarry_prefetch(record(next))
+                quarry_prefetch(record(next) + 64)
+            }
+            // Ask for the next neighbour's visited mark and vector while this one is scored.
+            if count > 0, Int(list[1]) < allocated {
+                quarry_prefetch(marks + Int(list[1]))
+                quarry_prefetch(record(list[1]) + vectorOffset)
+            }
             for i in 0..<count {
                 let n = list[1 + i]
-                if i + 1 < count, Int(list[2 + i]) < allocated { quarry_prefetch(record(list[2 + i]) + vectorOffset) }
+                if i + 1 < count, Int(list[2 + i]) < allocated {
+                    quarry_prefetch(marks + Int(list[2 + i]))
+                    quarry_prefetch(record(list[2 + i]) + vectorOffset)
+                }
                 guard Int(n) < allocated, marks[Int(n)] != stamp else { continue }
                 marks[Int(n)] = stamp
                 let dn = distance(q, vectorOf(n))
@@ -589,22 +633,6 @@ public final class HNSWIndex: @unchecked Sendable {
             }
         }
         return results.sortedAscending()
-    }
-
-    func exactSearch(_ q: UnsafeBufferPointer<Float>, k: Int, filter: (@Sendable (UInt64) -> Bool)?, allocated: Int) -> [HNSWResult] {
-        var results = MaxHeap()
-        for raw in 0..<allocated {
-            let id = UInt32(raw)
-            guard !isDeleted(id), filter?(labelOf(id)) ?? true else { continue }
-            let d = distance(q, vectorOf(id))
-            if results.count < k {
-                results.push(d, id)
-            } else if let worst = results.maxDistance, d < worst {
-                results.popMax()
-                results.push(d, id)
-            }
-        }
-        return results.sortedAscending().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
     }
 
     /// Estimates how many live labels `filter` accepts from a sample of at most 512 slots.
@@ -708,11 +736,12 @@ public final class HNSWIndex: @unchecked Sendable {
     }
 }
 
-/// A reusable visited set: a generation stamp per node, so clearing is one increment.
+/// A reusable visited set: a generation stamp per node, so clearing is one increment. Stamps are
+/// 16-bit, as in hnswlib, so that the marks of a few hundred thousand nodes stay in L2 cache.
 final class VisitedList: @unchecked Sendable {
-    private var marks: UnsafeMutablePointer<UInt32> = .allocate(capacity: 1)
+    private var marks: UnsafeMutablePointer<UInt16> = .allocate(capacity: 1)
     private var size = 0
-    private var generation: UInt32 = 0
+    private var generation: UInt16 = 0
 
     init() {
         marks.initialize(to: 0)
@@ -740,7 +769,7 @@ final class VisitedList: @unchecked Sendable {
     @inline(__always) func mark(_ id: UInt32) { marks[Int(id)] = generation }
     @inline(__always) func isMarked(_ id: UInt32) -> Bool { marks[Int(id)] == generation }
     /// The marks and the current stamp, for loops that hoist them out of the object.
-    var raw: (marks: UnsafeMutablePointer<UInt32>, generation: UInt32) { (marks, generation) }
+    var raw: (marks: UnsafeMutablePointer<UInt16>, generation: UInt16) { (marks, generation) }
 }
 
 /// A candidate: a node and its distance to the query.
@@ -757,6 +786,8 @@ struct MinHeap {
     init() { storage.reserveCapacity(256) }
 
     var isEmpty: Bool { storage.isEmpty }
+    /// The nearest candidate's node, without removing it.
+    var topID: UInt32? { storage.first?.id }
 
     mutating func push(_ d: Float, _ id: UInt32) {
         storage.append(HeapEntry(distance: d, id: id))

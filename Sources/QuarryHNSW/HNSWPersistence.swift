@@ -32,7 +32,7 @@ extension HNSWIndex {
             try handle.close()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw HNSWError(.io, "cannot write \(temporary.path): \(error.localizedDescription)")
+            throw HNSWError(.io, "cannot write \(temporary.path): \(error.localizedDescription)", underlying: error)
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -54,7 +54,7 @@ extension HNSWIndex {
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw HNSWError(.io, "cannot read the index file \(url.path): \(error.localizedDescription)")
+            throw HNSWError(.io, "cannot read the index file \(url.path): \(error.localizedDescription)", underlying: error)
         }
         return try load(data, name: url.lastPathComponent)
     }

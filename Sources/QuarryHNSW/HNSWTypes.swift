@@ -62,12 +62,24 @@ public struct HNSWError: Error, CustomStringConvertible, Sendable, Equatable {
     public var code: Code
     /// What happened and what to do.
     public var message: String
+    /// The error that caused this one (a file-system error behind `.io`), when there is one.
+    public var underlying: (any Error & Sendable)?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
-    public var description: String { message }
+    /// The message, followed by the underlying error when there is one.
+    public var description: String {
+        guard let underlying else { return message }
+        return "\(message) (\(underlying))"
+    }
+
+    /// Errors are equal when their codes and messages are; the underlying cause is not compared.
+    public static func == (lhs: HNSWError, rhs: HNSWError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
 }

@@ -45,38 +45,53 @@ final class CollectionIndexes: Sendable {
     func index(
         for collection: String, dimension: Int, generation: Int64, source: IndexSource, persist: Bool = false
     ) throws -> HNSWIndex {
+        let cached = entries.withLock { $0[collection] }
+        if let cached, cached.generation == generation, !persist {
+            return cached.index
+        }
+        // Searches never wait behind a catch-up: while another thread runs one, they use the
+        // previous index (hits on rows that have since gone are dropped when read from SQLite).
+        if let cached, !persist {
+            let caughtUp = try maintenance.withLockIfAvailable { _ in
+                try catchUpLocked(collection, dimension: dimension, generation: generation, source: source, persist: false)
+            }
+            return caughtUp ?? cached.index
+        }
+        return try maintenance.withLock { _ in
+            try catchUpLocked(collection, dimension: dimension, generation: generation, source: source, persist: persist)
+        }
+    }
+
+    private func catchUpLocked(
+        _ collection: String, dimension: Int, generation: Int64, source: IndexSource, persist: Bool
+    ) throws -> HNSWIndex {
         if let entry = entries.withLock({ $0[collection] }), entry.generation == generation, !persist {
             return entry.index
         }
-        return try maintenance.withLock { _ in
-            if let entry = entries.withLock({ $0[collection] }), entry.generation == generation, !persist {
-                return entry.index
-            }
-            let base = try entries.withLock { $0[collection] }?.index ?? loadOrCreate(collection, dimension: dimension)
-            var index = base
-            let changed = try catchUp(index, from: source)
-            if index.tombstoneRatio > 0.3 {
-                index = try index.compacted()
-            }
-            entries.withLock { $0[collection] = Entry(index: index, generation: generation) }
-            if changed || index !== base || persist {
-                let url = fileURL(for: collection)
-                let current = index
-                if persist {
-                    // On the same queue as background writes, so that an older index never lands last.
-                    try persistQueue.sync { try write(current, to: url) }
-                } else {
-                    persistQueue.async { [logger] in
-                        do {
-                            try self.write(current, to: url)
-                        } catch {
-                            logger.warning("cannot persist the index of '\(collection)': \(error)")
-                        }
+        let base = try entries.withLock { $0[collection] }?.index ?? loadOrCreate(collection, dimension: dimension)
+        var index = base
+        let changed = try catchUp(index, from: source)
+        if index.tombstoneRatio > 0.3 {
+            index = try index.compacted()
+        }
+        entries.withLock { $0[collection] = Entry(index: index, generation: generation) }
+        if changed || index !== base || persist {
+            let url = fileURL(for: collection)
+            let current = index
+            if persist {
+                // On the same queue as background writes, so that an older index never lands last.
+                try persistQueue.sync { try write(current, to: url) }
+            } else {
+                persistQueue.async { [logger] in
+                    do {
+                        try self.write(current, to: url)
+                    } catch {
+                        logger.warning("cannot persist the index of '\(collection)': \(error)")
                     }
                 }
             }
-            return index
         }
+        return index
     }
 
     /// Forgets a collection's index and deletes its file.

@@ -1,13 +1,15 @@
 import ArgumentParser
+import CBLAS
 import Foundation
 import QuarryEmbedding
 import QuarryHNSW
+import QuarryKernels
 
 /// `quarry bench …`: measurements that the scripts in Benchmarks/ compare against peers.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchANN.self]
+        subcommands: [BenchEmbed.self, BenchANN.self, BenchKernels.self]
     )
 }
 
@@ -168,6 +170,35 @@ struct BenchANN: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
+
+/// `quarry bench kernels`: SIMD loops against BLAS for single pairs, scans and batched scans.
+struct BenchKernels: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Distance kernels: Quarry's SIMD loop against CBLAS, per operation."
+    )
+
+    @Option(help: "Vector dimension.")
+    var dimension: Int = 384
+
+    @Option(help: "Stored rows scanned.")
+    var rows: Int = 5_000
+
+    @Option(help: "BLAS threads (the HNSW traversal is single-threaded).")
+    var threads: Int = 1
+
+    func run() async throws {
+        openblas_set_num_threads(Int32(max(1, threads)))
+        print("operation                                   SIMD ns     BLAS ns   SIMD/BLAS")
+        for row in KernelBenchmark.run(dimension: dimension, rows: rows) {
+            print(
+                String(
+                    format: "%@ %10.0f  %10.0f  %9.2f", row.operation.padding(toLength: 40, withPad: " ", startingAt: 0),
+                    row.simdNanoseconds, row.blasNanoseconds, row.simdNanoseconds / row.blasNanoseconds
+                )
+            )
         }
     }
 }

@@ -40,20 +40,34 @@ import Testing
     }
 
     @Test(arguments: [1, 7, 8, 13, 64, 257])
-    func softmaxMatchesTwin(columns: Int) {
+    func exponentiateMatchesTwin(columns: Int) {
         let rows = 3
         let input = random(rows * columns, seed: UInt64(columns), range: -20...20)
         var output = input
-        output.withUnsafeMutableBufferPointer {
-            BertKernels.softmax($0.baseAddress!, rows: rows, columns: columns, stride: columns, scale: 0.25)
+        var sums = [Float](repeating: .nan, count: rows)
+        output.withUnsafeMutableBufferPointer { out in
+            sums.withUnsafeMutableBufferPointer {
+                BertKernels.exponentiate(out.baseAddress!, rows: rows, columns: columns, stride: columns, sums: $0.baseAddress!)
+            }
         }
         for r in 0..<rows {
-            let row = input[r * columns..<(r + 1) * columns].map { Double($0) * 0.25 }
+            let row = input[r * columns..<(r + 1) * columns].map { Double($0) }
             let m = row.max()!
             let total = row.reduce(0) { $0 + Foundation.exp($1 - m) }
+            #expect(abs(Double(sums[r]) - total) <= 1e-6 * total)
             for (j, value) in row.enumerated() {
-                #expect(abs(Double(output[r * columns + j]) - Foundation.exp(value - m) / total) < 1e-6)
+                #expect(abs(Double(output[r * columns + j]) - Foundation.exp(value - m)) < 1e-6)
+                #expect(abs(Double(output[r * columns + j] / sums[r]) - Foundation.exp(value - m) / total) < 1e-6)
             }
+        }
+    }
+
+    @Test func multiplyMatchesTwin() {
+        for count in [0, 1, 7, 8, 32, 35] {
+            let input = random(count, seed: UInt64(count) + 100)
+            var output = input
+            output.withUnsafeMutableBufferPointer { BertKernels.multiply($0.baseAddress!, count: count, by: -1.5) }
+            #expect(output == input.map { $0 * -1.5 })
         }
     }
 
@@ -101,14 +115,17 @@ import Testing
         let qkv = random(length * stride, seed: 7)
         var scores = [Float](repeating: 0, count: length * length)
         var output = [Float](repeating: 0, count: length * headWidth)
+        var sums = [Float](repeating: 0, count: length)
         qkv.withUnsafeBufferPointer { base in
             scores.withUnsafeMutableBufferPointer { s in
                 output.withUnsafeMutableBufferPointer { o in
-                    BertKernels.attention(
-                        query: base.baseAddress!, key: base.baseAddress! + 4, value: base.baseAddress! + 8, stride: stride,
-                        length: length, headWidth: headWidth, scale: 0.5, scores: s.baseAddress!, output: o.baseAddress!,
-                        outputStride: headWidth
-                    )
+                    sums.withUnsafeMutableBufferPointer { rowSums in
+                        BertKernels.attention(
+                            query: base.baseAddress!, key: base.baseAddress! + 4, value: base.baseAddress! + 8, stride: stride,
+                            length: length, headWidth: headWidth, scale: 0.5, scores: s.baseAddress!,
+                            rowSums: rowSums.baseAddress!, output: o.baseAddress!, outputStride: headWidth
+                        )
+                    }
                 }
             }
         }

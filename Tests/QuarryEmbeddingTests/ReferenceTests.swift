@@ -88,6 +88,23 @@ func cosine(_ a: [Float], _ b: [Float]) -> Float {
         for (a, b) in zip(alone, reversed) { #expect(abs(a - b) <= 1e-6) }
     }
 
+    @Test func smallPassesAndAReusedWorkspaceGiveTheSameVectors() throws {
+        let embedder = try sharedEmbedder.get()
+        // Passes of at most 40 pieces: the longest lines run alone, first, and the later,
+        // shorter passes reuse a workspace holding their stale activations.
+        let small = try MiniLMEmbedder(
+            modelDirectory: modelDirectory(), threads: 2, maxInputTokens: 256, tokensPerPass: 40
+        )
+        let lines = try ReferenceLine.load()
+        let expected = try embedder.embedBatch(lines.map(\.text))
+        let vectors = try small.embedBatch(lines.map(\.text))
+        for (line, (a, b)) in zip(lines, zip(expected, vectors)) {
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-6 }, "\(line.text)")
+            #expect(cosine(b, line.embedding) >= 0.9999, "\(line.text)")
+        }
+        #expect(try small.embedBatch(["x"]) == small.embedBatch(["x"]))
+    }
+
     @Test func knownPairSimilarity() throws {
         let embedder = try sharedEmbedder.get()
         let vectors = try embedder.embedBatch(["A man is eating food.", "A man is eating a piece of bread."])

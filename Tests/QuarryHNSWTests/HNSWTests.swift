@@ -155,7 +155,8 @@ func recall(_ index: HNSWIndex, _ data: ClusteredData, k: Int = 10, ef: Int = 64
             group.addTask {
                 for round in 0..<200 {
                     let results = (try? index.search(data.query(round % data.queryCount), k: 10)) ?? []
-                    if results.isEmpty || Set(results.map(\.label)).count != results.count { errors.increment() }
+                    // A search that met a half-linked node would stop there with fewer than k.
+                    if results.count != 10 || Set(results.map(\.label)).count != results.count { errors.increment() }
                 }
             }
         }
@@ -184,19 +185,29 @@ func recall(_ index: HNSWIndex, _ data: ClusteredData, k: Int = 10, ef: Int = 64
         try fresh.insert(batch: survivors.flatMap(data.vector), labels: survivors.map(UInt64.init))
         let freshRecall = try recall(fresh, data)
         #expect(afterDeletes >= freshRecall - 0.01, "after deletes \(afterDeletes), fresh \(freshRecall)")
+    }
+
+    @Test func slotsAreReusedAndCompactionDropsTombstones() throws {
+        let data = ClusteredData(count: 2000, queries: 30, dimension: 16, seed: 10)
+        let index = try buildIndex(data, metric: .l2)
+        let removed = Set((0..<2000).filter { $0 % 10 < 3 }.map(UInt64.init))
+        for label in removed { index.remove(label) }
+        let survivors = Set((0..<2000).map(UInt64.init)).subtracting(removed)
 
         // Slots are reused: inserting as many as were removed allocates nothing new.
         let before = index.state.withLock { $0.count }
         for (i, label) in removed.sorted().enumerated() { try index.insert(data.vector(i), label: 100_000 + label) }
         #expect(index.state.withLock { $0.count } == before)
-        #expect(index.count == 4000)
+        #expect(index.count == 2000)
+        #expect(index.contains(100_000 + 2) && !index.contains(2))
 
         // Compaction drops tombstones and keeps every live label.
         for label in removed { index.remove(100_000 + label) }
         #expect(index.tombstoneRatio > 0.25)
         let compact = try index.compacted()
         #expect(compact.tombstoneRatio == 0)
-        #expect(Set(compact.labels) == Set(survivors.map(UInt64.init)))
+        #expect(compact.state.withLock { $0.count } == survivors.count)
+        #expect(Set(compact.labels) == survivors)
         #expect(try recall(compact, data) >= 0.95)
     }
 
@@ -293,5 +304,33 @@ func recall(_ index: HNSWIndex, _ data: ClusteredData, k: Int = 10, ef: Int = 64
             for _ in 0..<8 { slow = slow & 1 != 0 ? 0xEDB8_8320 ^ (slow >> 1) : slow >> 1 }
         }
         #expect(CRC32.checksum(long) == ~slow)
+    }
+}
+
+@Suite struct HNSWFilteredSearchTests {
+    /// 12,000 clustered 64-d vectors searched at ef 40: 1 % selectivity keeps 120 of them, below
+    /// the exact-search threshold (800 at ef 40), 10 % keeps 1,200, above it, so both the exact
+    /// scan and the filtered graph walk are measured, as callers meet them.
+    static let data = ClusteredData(count: 12_000, queries: 40, dimension: 64, clusters: 50, seed: 21)
+    static let index = Result { try buildIndex(data, metric: .cosine, m: 8, efConstruction: 48) }
+    static let ef = 40
+
+    @Test(arguments: [(1, UInt64(100)), (10, UInt64(10))])
+    func filteredRecallAgainstExactFilteredSearch(percent: Int, modulus: UInt64) throws {
+        let index = try Self.index.get()
+        let filter: @Sendable (UInt64) -> Bool = { $0 % modulus == 7 }
+        let live = index.count
+        let matches = live / Int(modulus)
+        #expect((matches <= index.exactSearchThreshold(live: live, ef: Self.ef)) == (percent == 1))
+        // Selectivity estimated by the index from a sample, and given by the caller.
+        let automatic = try recall(index, Self.data, ef: Self.ef, filter: filter)
+        #expect(automatic >= 0.95, "\(percent) % recall@10 \(automatic)")
+        let given = try recall(index, Self.data, ef: Self.ef, filter: filter, expectedMatches: matches)
+        #expect(given >= 0.95, "\(percent) % recall@10 with the count given \(given)")
+        for q in 0..<5 {
+            let results = try index.search(Self.data.query(q), k: 10, ef: Self.ef, filter: filter)
+            #expect(results.count == 10)
+            #expect(results.allSatisfy { filter($0.label) })
+        }
     }
 }
