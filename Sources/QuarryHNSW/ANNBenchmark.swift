@@ -132,6 +132,11 @@ public enum ANNBenchmark {
         base: [Float], queries: [Float], dimension: Int, groundTruth: [Int32]?, groundTruthWidth: Int,
         metric: HNSWMetric, m: Int, efConstruction: Int, efs: [Int], threads: Int
     ) throws -> Report {
+        guard dimension > 0, !base.isEmpty, base.count % dimension == 0, queries.count % dimension == 0 else {
+            throw HNSWError(
+                .invalidArgument, "\(base.count) base and \(queries.count) query floats are not rows of \(dimension)"
+            )
+        }
         let count = base.count / dimension
         let queryCount = queries.count / dimension
         let truth = try groundTruth.map { gt -> [[Int]] in
