@@ -31,55 +31,17 @@ public enum Distance {
     }
 
     /// Inner product over two buffers of equal length; the caller guarantees the lengths.
+    /// The loop is `TraversalKernels.dotUnchecked`, the one every pairwise caller shares.
     @inlinable @inline(__always)
     public static func dotUnchecked(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
-        let n = a.count
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        let rawA = UnsafeRawPointer(pa), rawB = UnsafeRawPointer(pb)
-        while i + 16 <= n {
-            acc0.addProduct(
-                rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            )
-            acc1.addProduct(
-                rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self),
-                rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
-            )
-            i += 16
-        }
-        var sum = (acc0 + acc1).sum()
-        while i < n {
-            sum += pa[i] * pb[i]
-            i += 1
-        }
-        return sum
+        return TraversalKernels.dotUnchecked(pa, pb, count: a.count)
     }
 
     /// Squared L2 distance over two buffers of equal length; the caller guarantees the lengths.
     @inlinable @inline(__always)
     public static func squaredL2Unchecked(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
-        let n = a.count
         guard let pa = a.baseAddress, let pb = b.baseAddress else { return 0 }
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-        var i = 0
-        let rawA = UnsafeRawPointer(pa), rawB = UnsafeRawPointer(pb)
-        while i + 16 <= n {
-            let d0 = rawA.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-                - rawB.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let d1 = rawA.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
-                - rawB.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
-            acc0.addProduct(d0, d0)
-            acc1.addProduct(d1, d1)
-            i += 16
-        }
-        var sum = (acc0 + acc1).sum()
-        while i < n {
-            let d = pa[i] - pb[i]
-            sum += d * d
-            i += 1
-        }
-        return sum
+        return TraversalKernels.squaredL2Unchecked(pa, pb, count: a.count)
     }
 }

@@ -4,32 +4,16 @@ import CBLAS
 /// one stored vector at a time, and a strided BLAS product that scores a batch of queries against
 /// rows kept inside larger fixed-size records (as an HNSW index stores them) without copying them.
 public enum TraversalKernels {
-    /// The inner product of two vectors of equal length.
+    /// The inner product of two vectors of equal length (the same check as `Distance.dot`).
     /// - Throws: `KernelError` when the lengths differ.
     public static func dot(_ a: [Float], _ b: [Float]) throws -> Float {
-        guard a.count == b.count else {
-            throw KernelError("dot: lengths differ (\(a.count) and \(b.count))")
-        }
-        return a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                guard let x = pa.baseAddress, let y = pb.baseAddress else { return 0 }
-                return dotUnchecked(x, y, count: pa.count)
-            }
-        }
+        try Distance.dot(a, b)
     }
 
     /// The squared Euclidean distance of two vectors of equal length.
     /// - Throws: `KernelError` when the lengths differ.
     public static func squaredL2(_ a: [Float], _ b: [Float]) throws -> Float {
-        guard a.count == b.count else {
-            throw KernelError("squaredL2: lengths differ (\(a.count) and \(b.count))")
-        }
-        return a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                guard let x = pa.baseAddress, let y = pb.baseAddress else { return 0 }
-                return squaredL2Unchecked(x, y, count: pa.count)
-            }
-        }
+        try Distance.squaredL2(a, b)
     }
 
     /// Inner product of `count` floats at `a` and at `b`; the caller guarantees both are readable.
