@@ -69,7 +69,7 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "QuarryCore", "QuarryRetrieval",
+                "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,6 +4,7 @@ around random centres, unit-normalised. Writes BASE.fvecs and QUERY.fvecs.
 
 Usage: make_clustered.py OUT_DIR [COUNT=200000] [QUERIES=1000] [DIM=384] [SEED=42]
 """
+import os
 import sys
 
 import numpy as np
@@ -21,6 +22,7 @@ def main():
     queries = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000
     dim = int(sys.argv[4]) if len(sys.argv) > 4 else 384
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else 42
+    os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)
     clusters = max(10, count // 1000)
     centres = rng.normal(size=(clusters, dim)).astype(np.float32)

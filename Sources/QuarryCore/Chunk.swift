@@ -6,18 +6,27 @@ public struct ChunkLocation: Sendable, Hashable, Codable {
     public var lineEnd: Int
     /// The page, 1-based, for paged formats (PDF); `nil` otherwise.
     public var page: Int?
+    /// Byte offset in the source file where the chunk's first line starts; `nil` for formats whose
+    /// text is not the file's bytes (PDF, DOCX).
+    public var byteStart: Int?
+    /// Byte offset in the source file just past the chunk's last line (exclusive).
+    public var byteEnd: Int?
 
     /// Creates a location from a 1-based, inclusive line range and, for paged formats, a page.
-    public init(lineStart: Int, lineEnd: Int, page: Int? = nil) {
+    public init(lineStart: Int, lineEnd: Int, page: Int? = nil, byteStart: Int? = nil, byteEnd: Int? = nil) {
         self.lineStart = lineStart
         self.lineEnd = lineEnd
         self.page = page
+        self.byteStart = byteStart
+        self.byteEnd = byteEnd
     }
 
     enum CodingKeys: String, CodingKey {
         case lineStart = "line_start"
         case lineEnd = "line_end"
         case page
+        case byteStart = "byte_start"
+        case byteEnd = "byte_end"
     }
 }
 

@@ -94,7 +94,7 @@ public enum EmbeddingBenchmark {
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
 
-    static func seconds(_ duration: Duration) -> Double {
+    public static func seconds(_ duration: Duration) -> Double {
         let (s, atto) = duration.components
         return Double(s) + Double(atto) / 1e18
     }

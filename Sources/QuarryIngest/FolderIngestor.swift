@@ -4,27 +4,30 @@ import QuarryCore
 import QuarryEmbedding
 import QuarryKernels
 import QuarryStore
+import Synchronization
 
-/// What one ingest run did.
+/// What one ingest run did (or, in a dry run, would do).
 public struct IngestReport: Sendable, Equatable {
-    /// Files new to the collection.
+    /// Whether nothing was written: the lists say what would change.
+    public var dryRun = false
+    /// Documents new to the collection (for a JSONL file, one per record: `file#id`).
     public var added: [String] = []
-    /// Files whose content changed and were re-indexed.
+    /// Documents whose content changed and were re-indexed.
     public var updated: [String] = []
-    /// Files gone from the folder, removed from the store.
+    /// Documents removed: their file is gone from the folder, or their record from its file.
     public var removed: [String] = []
     /// Files unchanged since the last run.
     public var unchanged = 0
-    /// Files of a type that is not ingested.
+    /// Files not ingested: their type is not read, or `--include`/`--exclude` left them out.
     public var skipped = 0
-    /// Files that could not be read or indexed, with the reason.
+    /// Files (or JSONL lines: `file:line`) that could not be read or indexed, with the reason.
     public var failed: [FailedFile] = []
-    /// Chunks written in this run.
+    /// Chunks written (in a dry run: that would be written).
     public var chunksWritten = 0
 
     /// A file that could not be ingested.
     public struct FailedFile: Sendable, Equatable {
-        /// Path relative to the folder.
+        /// Path relative to the folder (with `:line` for one line of a JSONL file).
         public var path: String
         /// Why it failed.
         public var reason: String
@@ -34,127 +37,238 @@ public struct IngestReport: Sendable, Equatable {
     public init() {}
 }
 
-/// Keeps a collection in step with a folder: new and changed `.txt` and `.md` files are chunked,
-/// embedded and written (each file atomically), unchanged ones are skipped, and files gone from
-/// the folder are removed.
+/// How an ingest run selects files and whether it writes.
+public struct IngestOptions: Sendable {
+    /// When not empty, only files matching one of these are ingested.
+    public var include: [Glob]
+    /// Files matching one of these are left out (and, if ingested earlier, left alone).
+    public var exclude: [Glob]
+    /// Only report what would change.
+    public var dryRun: Bool
+    /// When not empty, a file whose real path (after symbolic links) is outside these folders is
+    /// refused and reported, so that a link cannot lead an ingest out of the allowed roots.
+    public var confinedTo: [URL]
+
+    /// Creates options.
+    public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = []) {
+        self.include = include
+        self.exclude = exclude
+        self.dryRun = dryRun
+        self.confinedTo = confinedTo.map { $0.standardizedFileURL.resolvingSymlinksInPath() }
+    }
+
+    /// Whether `url` (already resolved) is one of `roots` or inside one.
+    public static func isInside(_ url: URL, _ roots: [URL]) -> Bool {
+        let path = url.standardizedFileURL.path
+        return roots.contains { root in
+            let rootPath = root.standardizedFileURL.path
+            return path == rootPath || path.hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
+        }
+    }
+
+    /// Whether the file at `path` (relative) is selected.
+    public func selects(_ path: String) -> Bool {
+        (include.isEmpty || include.contains { $0.matches(path) }) && !exclude.contains { $0.matches(path) }
+    }
+}
+
+/// How far an ingest run has got.
+public struct IngestProgress: Sendable {
+    /// Files read, written or found unchanged, out of `filesTotal`.
+    public var filesDone: Int
+    /// Files this run looks at (selected files of a supported type).
+    public var filesTotal: Int
+    /// Chunks written so far.
+    public var chunksWritten: Int
+    /// Time since the run started.
+    public var elapsed: Duration
+}
+
+/// Keeps a collection in step with a folder: new and changed files are read, chunked, embedded
+/// and written (each document atomically), unchanged ones are skipped, and files gone from the
+/// folder are removed.
+///
+/// The work is a pipeline: while the embedder runs on a batch of chunks, the next files are read,
+/// parsed and chunked on another thread, and each embedded batch is written in one transaction.
+/// A run stopped at any instant (a crash, `kill -9`, cancellation) leaves every document either
+/// in its old state or its new one, and a file is recorded as ingested only after all of its
+/// documents are written, so the next run picks up exactly what is left.
 public struct FolderIngestor: Sendable {
     /// File extensions this ingestor reads.
-    public static let supportedExtensions: Set<String> = ["txt", "md", "markdown", "html", "htm", "pdf", "docx"]
+    public static let supportedExtensions: Set<String> = ["txt", "md", "markdown", "html", "htm", "pdf", "docx", "jsonl"]
 
     private let store: any ChunkStore
     private let embedder: any Embedder
     private let chunker: Chunker
     private let logger: Logger
-    /// Chunks gathered from several small files are embedded together, for throughput.
-    private let embedBatchChunks = 64
+    /// Chunks embedded per call (and per write transaction), for throughput.
+    private let embedBatchChunks: Int
 
     /// Creates an ingestor.
     /// - Parameters:
     ///   - store: where chunks and vectors go.
     ///   - embedder: the model that embeds chunks.
     ///   - chunkTokens: chunk size in the embedder's tokens.
-    public init(store: any ChunkStore, embedder: any Embedder, chunkTokens: Int = 200, logger: Logger? = nil) {
+    ///   - overlapTokens: tokens repeated between consecutive chunks; `nil` for 15 %.
+    ///   - batchChunks: chunks embedded per call.
+    public init(
+        store: any ChunkStore, embedder: any Embedder, chunkTokens: Int = 200, overlapTokens: Int? = nil,
+        batchChunks: Int = 64, logger: Logger? = nil
+    ) {
         self.store = store
         self.embedder = embedder
         let limit = embedder.maxInputTokens - 2
-        self.chunker = Chunker(targetTokens: min(chunkTokens, limit), maxTokens: limit) { [embedder] in
-            embedder.tokenCount($0)
+        self.chunker = Chunker(targetTokens: min(chunkTokens, limit), maxTokens: limit, overlapTokens: overlapTokens) {
+            [embedder] in embedder.tokenCount($0)
         }
+        self.embedBatchChunks = max(1, batchChunks)
         self.logger = logger ?? Logger(label: "quarry.ingest")
     }
 
-    /// A file read and chunked, waiting to be embedded and written.
-    private struct PreparedFile {
-        var record: DocumentRecord
-        var chunks: [Chunk]
-        var isNew: Bool
+    /// Brings `collection` in step with every supported file of `folder`.
+    public func ingest(folder: URL, collection: String) async throws -> IngestReport {
+        try await ingest(folder: folder, collection: collection, options: IngestOptions())
     }
 
     /// Brings `collection` in step with `folder`.
     /// - Parameters:
     ///   - folder: the folder to ingest; document ids are paths relative to it.
     ///   - collection: the collection to write to; created for the embedder's model if missing.
+    ///   - options: which files, and whether to write.
+    ///   - progress: called after each written batch.
     /// - Returns: what changed.
     /// - Throws: `QuarryError` when the folder cannot be listed, the collection belongs to another
-    ///   model, or the store fails. A file that cannot be read is reported in the result instead.
-    public func ingest(folder: URL, collection: String) async throws -> IngestReport {
-        _ = try store.ensureCollection(named: collection, model: embedder.model)
-        let files = try Self.listFiles(in: folder)
-        let known = Dictionary(uniqueKeysWithValues: try store.documents(in: collection).map { ($0.path, $0) })
+    ///   model, or the store or embedder fails; `CancellationError` when the task is cancelled
+    ///   (what was written stays, consistent). A file that cannot be read is reported in the
+    ///   result instead.
+    public func ingest(
+        folder: URL, collection: String, options: IngestOptions,
+        progress: (@Sendable (IngestProgress) -> Void)? = nil
+    ) async throws -> IngestReport {
+        let start = ContinuousClock.now
         var report = IngestReport()
-        var batch: [PreparedFile] = []
-        var batchChunks = 0
+        report.dryRun = options.dryRun
+        // A dry run neither creates the collection nor writes, but still refuses another model.
+        let exists = try store.collection(named: collection) != nil
+        if exists || !options.dryRun { _ = try store.ensureCollection(named: collection, model: embedder.model) }
+        let readsStore = exists || !options.dryRun
+        let known: [SourceRecord] = try readsStore ? store.sources(in: collection) : []
+        let knownDocuments: [DocumentRecord] = try readsStore ? store.documents(in: collection) : []
+        let knownByPath = Dictionary(known.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
 
-        for (path, url) in files {
-            let fileExtension = url.pathExtension.lowercased()
-            guard Self.supportedExtensions.contains(fileExtension) else {
+        // Plan: which files are unchanged by their size and time, which must be read.
+        var tasks: [FileTask] = []
+        var present = Set<String>()
+        for (path, url) in try Self.listFiles(in: folder) {
+            guard Self.supportedExtensions.contains(url.pathExtension.lowercased()), options.selects(path) else {
                 report.skipped += 1
                 continue
             }
-            do {
-                let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-                let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-                let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-                let previous = known[path]
-                if let previous, previous.size == size, previous.modificationTime == mtime {
-                    report.unchanged += 1
+            present.insert(path)
+            if !options.confinedTo.isEmpty {
+                let target = url.standardizedFileURL.resolvingSymlinksInPath()
+                guard IngestOptions.isInside(target, options.confinedTo) else {
+                    report.failed.append(.init(path: path, reason: "links to \(target.path), outside the allowed ingest roots"))
                     continue
                 }
-                let data = try Data(contentsOf: url)
-                let hash = SHA256.hex(of: data)
-                if let previous, previous.contentHash == hash {
-                    try store.touchDocument(in: collection, path: path, size: size, modificationTime: mtime)
-                    report.unchanged += 1
-                    continue
-                }
-                let blocks = try Self.blocks(of: data, at: url, fileExtension: fileExtension, path: path)
-                let chunks = chunker.chunk(blocks: blocks)
-                let record = DocumentRecord(
-                    path: path, contentHash: hash, size: size, modificationTime: mtime, chunkCount: chunks.count
-                )
-                batch.append(PreparedFile(record: record, chunks: chunks, isNew: previous == nil))
-                batchChunks += chunks.count
-            } catch {
-                report.failed.append(.init(path: path, reason: Self.reason(error)))
-                logger.warning("cannot ingest \(path): \(Self.reason(error))")
+            }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+            let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+            let previous = knownByPath[path]
+            if let previous, previous.isComplete, previous.size == size, previous.modificationTime == mtime {
+                report.unchanged += 1
                 continue
             }
-            if batchChunks >= embedBatchChunks {
-                try await write(batch, to: collection, report: &report)
-                batch = []
-                batchChunks = 0
-            }
+            tasks.append(FileTask(path: path, url: url, size: size, modificationTime: mtime, previous: previous))
         }
-        try await write(batch, to: collection, report: &report)
+        let filesTotal = tasks.count + report.unchanged
+        var filesDone = report.unchanged
 
-        let present = Set(files.map(\.path))
-        for path in known.keys.sorted() where !present.contains(path) {
-            try store.removeDocument(in: collection, path: path)
-            report.removed.append(path)
+        let preparer = Preparer(
+            tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
+            chunker: chunker, batchChunks: embedBatchChunks, logger: logger
+        )
+        var next = Task { await preparer.nextBatch() }
+        do {
+            while let batch = await next.value {
+                try Task.checkCancellation()
+                next = Task { await preparer.nextBatch() }
+                if !options.dryRun {
+                    try await write(batch, to: collection)
+                }
+                for document in batch.documents {
+                    if document.isNew { report.added.append(document.record.path) } else { report.updated.append(document.record.path) }
+                    report.chunksWritten += document.chunks.count
+                }
+                for event in batch.events {
+                    switch event {
+                    case .complete(let source, let keeping, let removed):
+                        if !options.dryRun { try store.completeSource(in: collection, source, keeping: keeping) }
+                        report.removed.append(contentsOf: removed)
+                    case .touched(let source):
+                        if !options.dryRun { try store.completeSource(in: collection, source, keeping: nil) }
+                        report.unchanged += 1
+                    case .failed(let path, let reason):
+                        report.failed.append(.init(path: path, reason: reason))
+                        logger.warning("cannot ingest \(path): \(reason)")
+                    }
+                }
+                filesDone += batch.filesFinished
+                progress?(
+                    IngestProgress(
+                        filesDone: filesDone, filesTotal: filesTotal, chunksWritten: report.chunksWritten,
+                        elapsed: ContinuousClock.now - start
+                    )
+                )
+            }
+        } catch {
+            next.cancel()
+            _ = await next.value
+            throw error
         }
-        // Leave the derived index current on disk, so that the next server start loads it whole.
-        try store.synchronizeIndex(of: collection)
+
+        // Files gone from the folder (among those this run selects) go from the store.
+        let documentsBySource = Dictionary(grouping: knownDocuments, by: \.source)
+        for source in known where !present.contains(source.path) && options.selects(source.path) {
+            try Task.checkCancellation()
+            report.removed.append(contentsOf: (documentsBySource[source.path] ?? []).map(\.path))
+            if !options.dryRun { try store.removeSource(in: collection, path: source.path) }
+        }
+        report.added.sort()
+        report.updated.sort()
+        report.removed.sort()
+        if !options.dryRun {
+            // Leave the derived index current on disk, so that the next server start loads it whole.
+            try store.synchronizeIndex(of: collection)
+        }
         return report
     }
 
-    /// Embeds the chunks of several files in one call and writes each file in its own transaction.
-    private func write(_ files: [PreparedFile], to collection: String, report: inout IngestReport) async throws {
-        guard !files.isEmpty else { return }
-        let texts = files.flatMap { $0.chunks.map(\.text) }
-        let vectors: [[Float]]
+    /// Embeds a batch's chunks and writes its documents in one transaction.
+    private func write(_ batch: Batch, to collection: String) async throws {
+        guard !batch.documents.isEmpty else { return }
+        let texts = batch.documents.flatMap { $0.chunks.map(\.text) }
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(texts.count)
         do {
-            vectors = try await embedder.embed(texts)
+            var start = 0
+            while start < texts.count {
+                let end = min(start + embedBatchChunks, texts.count)
+                vectors += try await embedder.embed(Array(texts[start..<end]))
+                start = end
+            }
         } catch {
             throw QuarryError(.embedding, "embedding failed", underlying: error)
         }
+        var writes: [DocumentWrite] = []
         var offset = 0
-        for file in files {
-            let fileVectors = Array(vectors[offset..<offset + file.chunks.count])
-            offset += file.chunks.count
-            try store.replaceDocument(in: collection, document: file.record, chunks: file.chunks, vectors: fileVectors)
-            report.chunksWritten += file.chunks.count
-            if file.isNew { report.added.append(file.record.path) } else { report.updated.append(file.record.path) }
+        for document in batch.documents {
+            let documentVectors = Array(vectors[offset..<offset + document.chunks.count])
+            offset += document.chunks.count
+            writes.append(DocumentWrite(document: document.record, chunks: document.chunks, vectors: documentVectors))
         }
+        try store.replaceDocuments(in: collection, writes)
     }
 
     /// Regular files below `folder`, skipping hidden files and folders, sorted by relative path.
@@ -193,31 +307,215 @@ public struct FolderIngestor: Sendable {
         return files.sorted { $0.path < $1.path }
     }
 
-    /// The structural blocks of a file, by its type.
-    static func blocks(of data: Data, at url: URL, fileExtension: String, path: String) throws -> [DocumentBlock] {
+    /// The structural blocks of a single-document file, by its type, and its text when the
+    /// blocks' lines are lines of the file's bytes.
+    static func blocks(of data: Data, at url: URL, fileExtension: String, path: String) throws -> ([DocumentBlock], SourceText?) {
         switch fileExtension {
-        case "pdf": return try PDFLoader().blocks(ofFileAt: url)
-        case "docx": return try DOCXLoader().blocks(ofFileAt: url)
-        case "html", "htm": return HTMLLoader().blocks(of: try decode(data, path: path))
-        case "md", "markdown": return TextLoader(markdown: true).blocks(of: try decode(data, path: path))
-        default: return TextLoader(markdown: false).blocks(of: try decode(data, path: path))
+        case "pdf": return (try PDFLoader().blocks(ofFileAt: url), nil)
+        case "docx": return (try DOCXLoader().blocks(ofFileAt: url), nil)
+        default:
+            let source = try SourceText(decoding: data, path: path)
+            switch fileExtension {
+            case "html", "htm": return (HTMLLoader().blocks(of: source.text), source)
+            case "md", "markdown": return (TextLoader(markdown: true).blocks(of: source.text), source)
+            default: return (TextLoader(markdown: false).blocks(of: source.text), source)
+            }
         }
     }
 
-    /// Decodes file bytes: UTF-8 (with or without BOM), else Latin-1.
-    static func decode(_ data: Data, path: String) throws -> String {
-        if let text = String(data: data, encoding: .utf8) {
-            return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-        }
-        if let text = String(data: data, encoding: .isoLatin1) { return text }
-        throw QuarryError(.unreadableInput, "\(path) is neither UTF-8 nor Latin-1 text")
-    }
-
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         if let error = error as? QuarryError { return error.message }
         if let error = error as? CocoaError, let path = error.filePath {
             return "cannot read \(path): \(error.localizedDescription)"
         }
         return "\(error)"
+    }
+}
+
+// MARK: - The pipeline's first stage
+
+/// A file that must be read: new, changed by its size or time, or not completely ingested.
+struct FileTask: Sendable {
+    var path: String
+    var url: URL
+    var size: Int64
+    var modificationTime: Double
+    var previous: SourceRecord?
+}
+
+/// A document read and chunked, waiting to be embedded and written.
+struct PreparedDocument: Sendable {
+    var record: DocumentRecord
+    var chunks: [Chunk]
+    var isNew: Bool
+}
+
+/// Something to record once the batch's documents are written.
+enum IngestEvent: Sendable {
+    /// Every document of the file is written: record the file, dropping its other documents.
+    case complete(SourceRecord, keeping: Set<String>?, removed: [String])
+    /// The file's content is unchanged, only its time moved: record the new time.
+    case touched(SourceRecord)
+    /// A file, or a line of one, could not be read.
+    case failed(path: String, reason: String)
+}
+
+/// Documents to embed and write together, and what to record after them.
+struct Batch: Sendable {
+    var documents: [PreparedDocument] = []
+    var events: [IngestEvent] = []
+    var chunkCount = 0
+    var filesFinished = 0
+}
+
+/// Reads, hashes, parses and chunks files in order on its own thread, handing out batches of
+/// about `batchChunks` chunks. A JSONL file is read a line at a time, across as many batches as
+/// it takes.
+final class Preparer: Sendable {
+    private struct OpenJSONL {
+        var task: FileTask
+        var hash: String
+        var lines: JSONLLoader.LineSequence.Iterator
+        var seen: Set<String> = []
+    }
+
+    private struct State {
+        var tasks: [FileTask]
+        var nextTask = 0
+        var open: OpenJSONL?
+    }
+
+    private let state: Mutex<State>
+    private let knownDocuments: [String: DocumentRecord]
+    private let chunker: Chunker
+    private let batchChunks: Int
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "quarry.ingest.prepare", qos: .userInitiated)
+
+    init(tasks: [FileTask], knownDocuments: [String: DocumentRecord], chunker: Chunker, batchChunks: Int, logger: Logger) {
+        self.state = Mutex(State(tasks: tasks))
+        self.knownDocuments = knownDocuments
+        self.chunker = chunker
+        self.batchChunks = batchChunks
+        self.logger = logger
+    }
+
+    /// The next batch, or `nil` when every file has been handed out.
+    func nextBatch() async -> Batch? {
+        await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: self.state.withLock { self.fill(&$0) })
+            }
+        }
+    }
+
+    private func fill(_ state: inout State) -> Batch? {
+        var batch = Batch()
+        var touched = false
+        while batch.chunkCount < batchChunks, batch.events.count < 4 * batchChunks {
+            if state.open != nil {
+                touched = true
+                readLine(&state.open!, into: &batch)
+                if let open = state.open, open.lines.isExhausted {
+                    finish(open, into: &batch)
+                    state.open = nil
+                }
+                continue
+            }
+            guard state.nextTask < state.tasks.count else { break }
+            let task = state.tasks[state.nextTask]
+            state.nextTask += 1
+            touched = true
+            state.open = prepare(task, into: &batch)
+        }
+        return touched ? batch : nil
+    }
+
+    /// Reads one file; a JSONL file is returned open, to be read line by line.
+    private func prepare(_ task: FileTask, into batch: inout Batch) -> OpenJSONL? {
+        let fileExtension = task.url.pathExtension.lowercased()
+        do {
+            let data = try Data(contentsOf: task.url)
+            let hash = SHA256.hex(of: data)
+            let source = SourceRecord(path: task.path, contentHash: hash, size: task.size, modificationTime: task.modificationTime)
+            if let previous = task.previous, previous.isComplete, previous.contentHash == hash {
+                // Only its time changed.
+                batch.events.append(.touched(source))
+                batch.filesFinished += 1
+                return nil
+            }
+            if fileExtension == "jsonl" {
+                return OpenJSONL(task: task, hash: hash, lines: JSONLLoader().lines(of: data).makeIterator())
+            }
+            let (blocks, text) = try FolderIngestor.blocks(of: data, at: task.url, fileExtension: fileExtension, path: task.path)
+            let record = DocumentRecord(
+                path: task.path, source: task.path, contentHash: hash, size: task.size,
+                modificationTime: task.modificationTime, chunkCount: 0
+            )
+            add(record, blocks: blocks, text: text, into: &batch)
+            batch.events.append(.complete(source, keeping: [task.path], removed: []))
+        } catch {
+            batch.events.append(.failed(path: task.path, reason: FolderIngestor.reason(error)))
+        }
+        batch.filesFinished += 1
+        return nil
+    }
+
+    private func readLine(_ open: inout OpenJSONL, into batch: inout Batch) {
+        guard let line = open.lines.next() else { return }
+        switch line {
+        case .malformed(let number, let reason):
+            batch.events.append(.failed(path: "\(open.task.path):\(number)", reason: reason))
+        case .document(let record):
+            let path = "\(open.task.path)#\(record.id)"
+            guard open.seen.insert(path).inserted else {
+                batch.events.append(.failed(path: "\(open.task.path):\(record.line)", reason: "duplicate _id \(record.id)"))
+                return
+            }
+            let document = DocumentRecord(
+                path: path, source: open.task.path, contentHash: record.contentHash, size: Int64(record.bytes.count),
+                modificationTime: open.task.modificationTime, chunkCount: 0
+            )
+            var chunks = chunker.chunk(blocks: record.blocks)
+            for index in chunks.indices {
+                chunks[index].location.byteStart = record.bytes.lowerBound
+                chunks[index].location.byteEnd = record.bytes.upperBound
+            }
+            add(document, chunks: chunks, into: &batch)
+        }
+    }
+
+    private func finish(_ open: OpenJSONL, into batch: inout Batch) {
+        let source = SourceRecord(
+            path: open.task.path, contentHash: open.hash, size: open.task.size, modificationTime: open.task.modificationTime
+        )
+        let removed = knownDocuments.values.filter { $0.source == open.task.path && !open.seen.contains($0.path) }.map(\.path)
+        batch.events.append(.complete(source, keeping: open.seen, removed: removed))
+        batch.filesFinished += 1
+    }
+
+    private func add(_ record: DocumentRecord, blocks: [DocumentBlock], text: SourceText?, into batch: inout Batch) {
+        var chunks = chunker.chunk(blocks: blocks)
+        if let text {
+            for index in chunks.indices {
+                let location = chunks[index].location
+                if let range = text.byteRange(lines: location.lineStart, location.lineEnd) {
+                    chunks[index].location.byteStart = range.lowerBound
+                    chunks[index].location.byteEnd = range.upperBound
+                }
+            }
+        }
+        add(record, chunks: chunks, into: &batch)
+    }
+
+    /// Queues a document unless the store already holds this very version of it (written by a
+    /// run that stopped before it could record its file as complete).
+    private func add(_ record: DocumentRecord, chunks: [Chunk], into batch: inout Batch) {
+        let previous = knownDocuments[record.path]
+        if let previous, previous.contentHash == record.contentHash { return }
+        var record = record
+        record.chunkCount = chunks.count
+        batch.documents.append(PreparedDocument(record: record, chunks: chunks, isNew: previous == nil))
+        batch.chunkCount += chunks.count
     }
 }

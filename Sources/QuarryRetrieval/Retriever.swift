@@ -40,7 +40,8 @@ public struct Retriever: Sendable {
     public static let noAnswer = "No passage in the collection answers this query."
 
     private let store: any ChunkStore
-    private let embedder: any Embedder
+    /// The model queries are embedded with.
+    public let embedder: any Embedder
     private let answerer: ExtractiveAnswerer
 
     /// Creates a retriever.

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import QuarryEmbedding
 import QuarryRetrieval
 import QuarryStore
 
@@ -28,11 +29,13 @@ public struct ServerConfiguration: Sendable {
 ///   - retriever: answers queries.
 ///   - store: lists collections.
 ///   - configuration: where to listen and request limits.
+///   - jobs: runs `POST /ingest` jobs; `nil` answers those routes with 403.
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
-    retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, logger: Logger,
+    retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
+    logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
@@ -41,6 +44,11 @@ public func buildApplication(
     QueryRoutes(
         retriever: retriever, store: store, maxBodyBytes: configuration.maxBodyBytes,
         defaultTopK: configuration.defaultTopK
+    ).register(on: router)
+    DocumentRoutes(store: store).register(on: router)
+    IngestRoutes(
+        jobs: jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger),
+        maxBodyBytes: configuration.maxBodyBytes
     ).register(on: router)
     return Application(
         router: router,

@@ -24,26 +24,101 @@ public struct CollectionInfo: Sendable, Hashable {
     }
 }
 
-/// What the store knows of an ingested file, to decide whether it changed.
-public struct DocumentRecord: Sendable, Hashable {
-    /// The document id: its path relative to the ingested folder.
+/// What the store knows of an ingested file (a source), to decide whether it changed.
+///
+/// Most files hold one document; a BEIR JSONL file holds one per line. A source row describes the
+/// file as of its last complete ingest; until an ingest of the file completes, its documents may
+/// be a mix of old and new versions, each document whole.
+public struct SourceRecord: Sendable, Hashable {
+    /// The file's path relative to the ingested folder.
     public var path: String
-    /// SHA-256 of the file's bytes, lower-case hex.
+    /// SHA-256 of the file's bytes, lower-case hex; empty when the file must be read again (one
+    /// of its documents was deleted through the API).
     public var contentHash: String
-    /// File size in bytes when ingested.
+    /// File size in bytes.
     public var size: Int64
-    /// Modification time (seconds since 1970) when ingested.
+    /// Modification time (seconds since 1970).
+    public var modificationTime: Double
+
+    /// Whether the file was completely ingested in the state that `size`, `modificationTime` and
+    /// `contentHash` describe.
+    public var isComplete: Bool { !contentHash.isEmpty }
+
+    /// Creates a source record.
+    public init(path: String, contentHash: String, size: Int64, modificationTime: Double) {
+        self.path = path
+        self.contentHash = contentHash
+        self.size = size
+        self.modificationTime = modificationTime
+    }
+}
+
+/// What the store knows of a document.
+public struct DocumentRecord: Sendable, Hashable {
+    /// The document id: the path of its file relative to the ingested folder, followed by
+    /// `#<record id>` for a document that is one record of a multi-document file.
+    public var path: String
+    /// The file the document comes from (equal to `path` for single-document files).
+    public var source: String
+    /// SHA-256 of the document's bytes (the file's, or its record's), lower-case hex.
+    public var contentHash: String
+    /// Size of the document's bytes.
+    public var size: Int64
+    /// Modification time of its file (seconds since 1970) when ingested.
     public var modificationTime: Double
     /// Number of chunks stored for it.
     public var chunkCount: Int
 
     /// Creates a document record.
-    public init(path: String, contentHash: String, size: Int64, modificationTime: Double, chunkCount: Int) {
+    public init(
+        path: String, source: String? = nil, contentHash: String, size: Int64, modificationTime: Double, chunkCount: Int
+    ) {
         self.path = path
+        self.source = source ?? path
         self.contentHash = contentHash
         self.size = size
         self.modificationTime = modificationTime
         self.chunkCount = chunkCount
+    }
+}
+
+/// A document's new chunks and their vectors, to be written in place of its old ones.
+public struct DocumentWrite: Sendable {
+    /// The document; `chunkCount` is taken from `chunks`.
+    public var document: DocumentRecord
+    /// Its chunks, in order.
+    public var chunks: [Chunk]
+    /// One vector per chunk.
+    public var vectors: [[Float]]
+
+    /// Creates a write.
+    public init(document: DocumentRecord, chunks: [Chunk], vectors: [[Float]]) {
+        self.document = document
+        self.chunks = chunks
+        self.vectors = vectors
+    }
+}
+
+/// A stored chunk, as listed for one document.
+public struct StoredChunk: Sendable, Hashable {
+    /// Stable chunk id: `<document>#<ordinal>`.
+    public var chunkID: String
+    /// Position in the document, from 0.
+    public var ordinal: Int
+    /// The chunk's text.
+    public var text: String
+    /// Headings above the chunk, outermost first.
+    public var headingPath: [String]
+    /// Where the chunk sits in its file.
+    public var location: ChunkLocation
+
+    /// Creates a stored chunk.
+    public init(chunkID: String, ordinal: Int, text: String, headingPath: [String], location: ChunkLocation) {
+        self.chunkID = chunkID
+        self.ordinal = ordinal
+        self.text = text
+        self.headingPath = headingPath
+        self.location = location
     }
 }
 
@@ -59,22 +134,38 @@ public protocol ChunkStore: Sendable {
     /// - Throws: `QuarryError.conflict` when it exists with another embedding model.
     func ensureCollection(named name: String, model: EmbeddingModelInfo) throws -> CollectionInfo
 
-    /// The documents of a collection.
+    /// Removes a collection with everything in it. Removing an absent collection does nothing.
+    func removeCollection(named name: String) throws
+
+    /// The ingested files of a collection, by path.
+    func sources(in collection: String) throws -> [SourceRecord]
+
+    /// The documents of a collection, by path.
     func documents(in collection: String) throws -> [DocumentRecord]
 
-    /// Replaces a document's chunks and vectors with new ones, atomically: a reader sees either
-    /// the old chunks or the new ones, never a mix, and a crash leaves one or the other.
+    /// One document and its chunks, or `nil` when the collection has no such document.
+    func document(in collection: String, path: String) throws -> (DocumentRecord, [StoredChunk])?
+
+    /// Replaces each document's chunks and vectors with new ones, all in one transaction: a
+    /// reader sees either the old chunks of a document or the new ones, never a mix, and a crash
+    /// leaves one or the other. The documents' sources are created (as not yet complete) when new.
     /// - Throws: `QuarryError.invalidRequest` when chunks and vectors do not pair up or a vector
     ///   has the wrong dimension; `.notFound` for an unknown collection; `.storage` on I/O errors.
-    func replaceDocument(
-        in collection: String, document: DocumentRecord, chunks: [Chunk], vectors: [[Float]]
-    ) throws
+    func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws
 
-    /// Records a new size and modification time for a document whose content did not change.
-    func touchDocument(in collection: String, path: String, size: Int64, modificationTime: Double) throws
+    /// Records that a file was completely ingested in the state `source` describes, removing, in
+    /// the same transaction, its documents that are not in `keeping` (all are kept when `nil`).
+    func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws
 
-    /// Removes a document with its chunks and vectors. Removing an absent document does nothing.
-    func removeDocument(in collection: String, path: String) throws
+    /// Removes a file's record with its documents, chunks and vectors. Removing an absent file
+    /// does nothing.
+    func removeSource(in collection: String, path: String) throws
+
+    /// Removes a document with its chunks and vectors, and marks its file to be read again by
+    /// the next ingest. Removing an absent document does nothing.
+    /// - Returns: whether there was such a document.
+    @discardableResult
+    func removeDocument(in collection: String, path: String) throws -> Bool
 
     /// Nearest-neighbour search by cosine similarity: exact for small collections, through the
     /// collection's HNSW index for large ones.
@@ -91,6 +182,11 @@ public protocol ChunkStore: Sendable {
 }
 
 extension ChunkStore {
+    /// Replaces one document's chunks and vectors atomically (see `replaceDocuments`).
+    public func replaceDocument(in collection: String, document: DocumentRecord, chunks: [Chunk], vectors: [[Float]]) throws {
+        try replaceDocuments(in: collection, [DocumentWrite(document: document, chunks: chunks, vectors: vectors)])
+    }
+
     /// Search with the default `ef`.
     public func search(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
         try search(in: collection, query: query, k: k, ef: nil)

@@ -97,24 +97,29 @@ public final class SQLiteChunkStore: ChunkStore {
         }
     }
 
-    // MARK: Documents
+    public func removeCollection(named name: String) throws {
+        try writer.withLock { db in
+            try db.prepare("DELETE FROM collections WHERE name = ?").run([.text(name)])
+        }
+        snapshots.withLock { _ = $0.removeValue(forKey: name) }
+        indexes.drop(name)
+    }
 
-    public func documents(in collection: String) throws -> [DocumentRecord] {
+    // MARK: Sources and documents
+
+    public func sources(in collection: String) throws -> [SourceRecord] {
         try reader.withLock { db in
             let collectionID = try Self.requireCollection(collection, in: db).id
             let statement = try db.prepare(
-                """
-                SELECT path, content_hash, size, mtime, chunk_count FROM documents
-                WHERE collection_id = ? ORDER BY path
-                """
+                "SELECT path, content_hash, size, mtime FROM sources WHERE collection_id = ? ORDER BY path"
             )
             try statement.bind([.integer(collectionID)])
-            var result: [DocumentRecord] = []
+            var result: [SourceRecord] = []
             while try statement.step() {
                 result.append(
-                    DocumentRecord(
+                    SourceRecord(
                         path: statement.text(0), contentHash: statement.text(1), size: statement.int64(2),
-                        modificationTime: statement.double(3), chunkCount: statement.int(4)
+                        modificationTime: statement.double(3)
                     )
                 )
             }
@@ -122,71 +127,258 @@ public final class SQLiteChunkStore: ChunkStore {
         }
     }
 
-    public func replaceDocument(
-        in collection: String, document: DocumentRecord, chunks: [Chunk], vectors: [[Float]]
-    ) throws {
-        guard chunks.count == vectors.count else {
+    private static let documentSelect = """
+        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id
+        FROM documents d LEFT JOIN sources s ON s.id = d.source_id
+        """
+
+    private static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
+        DocumentRecord(
+            path: statement.text(0), source: statement.text(1), contentHash: statement.text(2), size: statement.int64(3),
+            modificationTime: statement.double(4), chunkCount: statement.int(5)
+        )
+    }
+
+    public func documents(in collection: String) throws -> [DocumentRecord] {
+        try reader.withLock { db in
+            let collectionID = try Self.requireCollection(collection, in: db).id
+            let statement = try db.prepare(Self.documentSelect + " WHERE d.collection_id = ? ORDER BY d.path")
+            try statement.bind([.integer(collectionID)])
+            var result: [DocumentRecord] = []
+            while try statement.step() { result.append(Self.readDocument(statement)) }
+            return result
+        }
+    }
+
+    public func document(in collection: String, path: String) throws -> (DocumentRecord, [StoredChunk])? {
+        try reader.withLock { db in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            let collectionID = try Self.requireCollection(collection, in: db).id
+            let statement = try db.prepare(Self.documentSelect + " WHERE d.collection_id = ? AND d.path = ?")
+            try statement.bind([.integer(collectionID), .text(path)])
+            guard try statement.step() else { return nil }
+            let record = Self.readDocument(statement)
+            let documentID = statement.int64(6)
+            let chunks = try db.prepare(
+                """
+                SELECT ordinal, text, heading, line_start, line_end, page, byte_start, byte_end
+                FROM chunks WHERE document_id = ? ORDER BY ordinal
+                """
+            )
+            try chunks.bind([.integer(documentID)])
+            var stored: [StoredChunk] = []
+            while try chunks.step() {
+                let heading = chunks.text(2)
+                stored.append(
+                    StoredChunk(
+                        chunkID: "\(path)#\(chunks.int(0))", ordinal: chunks.int(0), text: chunks.text(1),
+                        headingPath: heading.isEmpty ? [] : heading.components(separatedBy: Self.headingSeparator),
+                        location: Self.location(chunks, from: 3)
+                    )
+                )
+            }
+            return (record, stored)
+        }
+    }
+
+    private static let headingSeparator = " > "
+
+    /// A chunk location from five columns: line_start, line_end, page, byte_start, byte_end.
+    private static func location(_ statement: SQLiteStatement, from column: Int32) -> ChunkLocation {
+        ChunkLocation(
+            lineStart: statement.int(column), lineEnd: statement.int(column + 1), page: statement.optionalInt(column + 2),
+            byteStart: statement.optionalInt(column + 3), byteEnd: statement.optionalInt(column + 4)
+        )
+    }
+
+    public func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws {
+        guard !writes.isEmpty else { return }
+        for write in writes where write.chunks.count != write.vectors.count {
             throw QuarryError(
-                .invalidRequest, "\(chunks.count) chunks but \(vectors.count) vectors for \(document.path)"
+                .invalidRequest, "\(write.chunks.count) chunks but \(write.vectors.count) vectors for \(write.document.path)"
             )
         }
         try writer.withLock { db in
             try db.transaction {
                 let info = try Self.requireCollection(collection, in: db)
-                if let bad = vectors.first(where: { $0.count != info.model.dimension }) {
-                    throw QuarryError(
-                        .invalidRequest,
-                        "vector of dimension \(bad.count) does not fit collection '\(collection)' (\(info.model.dimension))"
-                    )
-                }
-                try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
-                    .run([.integer(info.id), .text(document.path)])
-                try db.prepare(
+                let now = Date().timeIntervalSince1970
+                let findSource = try db.prepare("SELECT id FROM sources WHERE collection_id = ? AND path = ?")
+                let insertSource = try db.prepare(
+                    "INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, '', 0, 0, ?)"
+                )
+                let deleteDocument = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                let insertDocument = try db.prepare(
                     """
-                    INSERT INTO documents (collection_id, path, content_hash, size, mtime, chunk_count, indexed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """
-                ).run([
-                    .integer(info.id), .text(document.path), .text(document.contentHash), .integer(document.size),
-                    .real(document.modificationTime), .integer(Int64(chunks.count)),
-                    .real(Date().timeIntervalSince1970),
-                ])
-                let documentID = db.lastInsertRowID
-                let insert = try db.prepare(
-                    """
-                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, page, vector)
+                    INSERT INTO documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
-                for (chunk, vector) in zip(chunks, vectors) {
-                    try insert.run([
-                        .integer(documentID), .integer(Int64(chunk.ordinal)), .text(chunk.text),
-                        .text(chunk.headingPath.joined(separator: " > ")),
-                        .integer(Int64(chunk.location.lineStart)), .integer(Int64(chunk.location.lineEnd)),
-                        chunk.location.page.map { .integer(Int64($0)) } ?? .null, .blob(vector),
+                let insertChunk = try db.prepare(
+                    """
+                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, page, byte_start, byte_end, vector)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                )
+                var sourceIDs: [String: Int64] = [:]
+                for write in writes {
+                    let document = write.document
+                    if let bad = write.vectors.first(where: { $0.count != info.model.dimension }) {
+                        throw QuarryError(
+                            .invalidRequest,
+                            "vector of dimension \(bad.count) does not fit collection '\(collection)' (\(info.model.dimension))"
+                        )
+                    }
+                    let sourceID: Int64
+                    if let known = sourceIDs[document.source] {
+                        sourceID = known
+                    } else {
+                        try findSource.bind([.integer(info.id), .text(document.source)])
+                        if try findSource.step() {
+                            sourceID = findSource.int64(0)
+                        } else {
+                            try insertSource.run([.integer(info.id), .text(document.source), .real(now)])
+                            sourceID = db.lastInsertRowID
+                        }
+                        sourceIDs[document.source] = sourceID
+                    }
+                    try deleteDocument.run([.integer(info.id), .text(document.path)])
+                    try insertDocument.run([
+                        .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
+                        .integer(document.size), .real(document.modificationTime), .integer(Int64(write.chunks.count)),
+                        .real(now),
                     ])
+                    let documentID = db.lastInsertRowID
+                    for (chunk, vector) in zip(write.chunks, write.vectors) {
+                        let location = chunk.location
+                        try insertChunk.run([
+                            .integer(documentID), .integer(Int64(chunk.ordinal)), .text(chunk.text),
+                            .text(chunk.headingPath.joined(separator: Self.headingSeparator)),
+                            .integer(Int64(location.lineStart)), .integer(Int64(location.lineEnd)),
+                            Self.optional(location.page), Self.optional(location.byteStart), Self.optional(location.byteEnd),
+                            .blob(vector),
+                        ])
+                    }
                 }
                 try Self.bumpGeneration(info.id, in: db)
             }
         }
     }
 
-    public func touchDocument(in collection: String, path: String, size: Int64, modificationTime: Double) throws {
-        try writer.withLock { db in
-            let info = try Self.requireCollection(collection, in: db)
-            try db.prepare("UPDATE documents SET size = ?, mtime = ? WHERE collection_id = ? AND path = ?")
-                .run([.integer(size), .real(modificationTime), .integer(info.id), .text(path)])
-        }
+    private static func optional(_ value: Int?) -> SQLiteStatement.Value {
+        value.map { .integer(Int64($0)) } ?? .null
     }
 
-    public func removeDocument(in collection: String, path: String) throws {
+    public func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws {
         try writer.withLock { db in
             try db.transaction {
                 let info = try Self.requireCollection(collection, in: db)
+                try db.prepare(
+                    """
+                    INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (collection_id, path) DO UPDATE SET
+                        content_hash = excluded.content_hash, size = excluded.size, mtime = excluded.mtime,
+                        indexed_at = excluded.indexed_at
+                    """
+                ).run([
+                    .integer(info.id), .text(source.path), .text(source.contentHash), .integer(source.size),
+                    .real(source.modificationTime), .real(Date().timeIntervalSince1970),
+                ])
+                guard let keeping else { return }
+                let list = try db.prepare(
+                    """
+                    SELECT d.path FROM documents d JOIN sources s ON s.id = d.source_id
+                    WHERE s.collection_id = ? AND s.path = ?
+                    """
+                )
+                try list.bind([.integer(info.id), .text(source.path)])
+                var stale: [String] = []
+                while try list.step() {
+                    let path = list.text(0)
+                    if !keeping.contains(path) { stale.append(path) }
+                }
+                guard !stale.isEmpty else { return }
+                let delete = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                for path in stale { try delete.run([.integer(info.id), .text(path)]) }
+                try Self.bumpGeneration(info.id, in: db)
+            }
+        }
+    }
+
+    public func removeSource(in collection: String, path: String) throws {
+        try writer.withLock { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                // Documents go by the foreign key's cascade, chunks by theirs.
+                try db.prepare("DELETE FROM documents WHERE source_id IN (SELECT id FROM sources WHERE collection_id = ? AND path = ?)")
+                    .run([.integer(info.id), .text(path)])
+                let removedDocuments = db.changes
+                try db.prepare("DELETE FROM sources WHERE collection_id = ? AND path = ?").run([.integer(info.id), .text(path)])
+                if removedDocuments > 0 { try Self.bumpGeneration(info.id, in: db) }
+            }
+        }
+    }
+
+    @discardableResult
+    public func removeDocument(in collection: String, path: String) throws -> Bool {
+        try writer.withLock { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                try db.prepare(
+                    """
+                    UPDATE sources SET content_hash = '' WHERE id =
+                        (SELECT source_id FROM documents WHERE collection_id = ? AND path = ?)
+                    """
+                ).run([.integer(info.id), .text(path)])
                 try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
                     .run([.integer(info.id), .text(path)])
-                if db.changes > 0 { try Self.bumpGeneration(info.id, in: db) }
+                guard db.changes > 0 else { return false }
+                try Self.bumpGeneration(info.id, in: db)
+                return true
             }
+        }
+    }
+
+    // MARK: Verification
+
+    /// Checks the store's invariants: SQLite's own integrity and foreign keys, no chunk without
+    /// its document, no document without its file, every document's chunk count and ordinals
+    /// matching its chunks.
+    /// - Returns: one line per problem; empty when the store is sound.
+    public func verify() throws -> [String] {
+        try reader.withLock { db in
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            var problems: [String] = []
+            let integrity = try db.prepare("PRAGMA integrity_check")
+            try integrity.bind([])
+            while try integrity.step() {
+                let line = integrity.text(0)
+                if line != "ok" { problems.append("integrity: \(line)") }
+            }
+            let checks: [(String, String)] = [
+                ("SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.id = c.document_id WHERE d.id IS NULL", "chunks without a document"),
+                ("SELECT count(*) FROM documents d LEFT JOIN sources s ON s.id = d.source_id WHERE s.id IS NULL", "documents without a source"),
+                (
+                    """
+                    SELECT count(*) FROM documents d WHERE d.chunk_count !=
+                        (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)
+                    """, "documents whose chunk count is wrong"
+                ),
+                (
+                    """
+                    SELECT count(*) FROM documents d WHERE d.chunk_count > 0 AND d.chunk_count - 1 !=
+                        (SELECT max(ordinal) FROM chunks c WHERE c.document_id = d.id)
+                    """, "documents whose chunk ordinals have gaps"
+                ),
+                ("SELECT count(*) FROM pragma_foreign_key_check", "foreign-key violations"),
+            ]
+            for (sql, what) in checks {
+                let statement = try db.prepare(sql)
+                try statement.bind([])
+                if try statement.step(), statement.int(0) > 0 { problems.append("\(statement.int(0)) \(what)") }
+            }
+            return problems
         }
     }
 
@@ -381,7 +573,7 @@ public final class SQLiteChunkStore: ChunkStore {
             let placeholders = Array(repeating: "?", count: rowIDs.count).joined(separator: ",")
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page
+                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page, c.byte_start, c.byte_end
                 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(placeholders))
                 """
             )
@@ -393,9 +585,7 @@ public final class SQLiteChunkStore: ChunkStore {
                 hits[statement.int64(0)] = SearchHit(
                     chunkRowID: statement.int64(0), chunkID: "\(path)#\(ordinal)", document: path,
                     text: statement.text(3),
-                    location: ChunkLocation(
-                        lineStart: statement.int(4), lineEnd: statement.int(5), page: statement.optionalInt(6)
-                    ),
+                    location: Self.location(statement, from: 4),
                     score: 0
                 )
             }
@@ -444,7 +634,7 @@ public final class SQLiteChunkStore: ChunkStore {
                 (dimension \(existing.model.dimension), weights \(existing.model.fingerprint.prefix(12))) \
                 but the configured model is \(model.name) (dimension \(model.dimension), weights \
                 \(model.fingerprint.prefix(12))); ingest into another collection with --collection NAME, \
-                or delete the collection's store to re-index it with the new model
+                or re-index: `quarry collections delete \(existing.name)`, then ingest again
                 """
             )
         }

@@ -39,6 +39,28 @@ enum StoreSchema {
             UNIQUE (document_id, ordinal)
         );
         """,
+        // Version 2: a file (a source) can hold several documents (BEIR JSONL: one per line); the
+        // source row records the file's state at its last complete ingest. Chunks gain byte ranges.
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime REAL NOT NULL,
+            indexed_at REAL NOT NULL,
+            UNIQUE (collection_id, path)
+        );
+        INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at)
+            SELECT collection_id, path, content_hash, size, mtime, indexed_at FROM documents;
+        ALTER TABLE documents ADD COLUMN source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE;
+        UPDATE documents SET source_id =
+            (SELECT s.id FROM sources s WHERE s.collection_id = documents.collection_id AND s.path = documents.path);
+        CREATE INDEX documents_by_source ON documents(source_id);
+        ALTER TABLE chunks ADD COLUMN byte_start INTEGER;
+        ALTER TABLE chunks ADD COLUMN byte_end INTEGER;
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

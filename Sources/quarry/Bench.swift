@@ -9,7 +9,7 @@ import QuarryKernels
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchANN.self, BenchKernels.self]
+        subcommands: [BenchEmbed.self, BenchIngest.self, BenchANN.self, BenchKernels.self]
     )
 }
 

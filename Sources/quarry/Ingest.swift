@@ -4,11 +4,19 @@ import QuarryCore
 import QuarryEmbedding
 import QuarryIngest
 import QuarryStore
+import Synchronization
 
 /// `quarry ingest FOLDER`: brings a collection in step with a folder.
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Ingest a folder (.txt, .md, .html, .pdf, .docx): new and changed files are indexed, removed files dropped."
+        abstract: "Ingest a folder (.txt, .md, .html, .pdf, .docx, BEIR .jsonl): new and changed files are indexed, removed files dropped.",
+        discussion: """
+            Unchanged files (same size and time, else same SHA-256) are skipped; a changed file's \
+            documents are replaced atomically; files gone from the folder are removed. Patterns \
+            follow .gitignore: '*.md' selects Markdown files in every folder, 'drafts' everything \
+            in folders called drafts, 'docs/**/*.html' paths below docs. Exits with status 2 when \
+            some files could not be read (the others are ingested).
+            """
     )
 
     @Argument(help: "The folder to ingest.")
@@ -19,29 +27,114 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "Collection to ingest into.")
     var collection: String = CollectionName.default
 
+    @Option(help: "Only ingest files matching this pattern (repeatable).")
+    var include: [String] = []
+
+    @Option(help: "Leave out files matching this pattern (repeatable).")
+    var exclude: [String] = []
+
+    @Flag(help: "Say what would change, write nothing.")
+    var dryRun = false
+
     @Option(help: "Chunk size in word pieces (at most 254).")
     var chunkTokens: Int = 200
 
+    @Option(help: "Word pieces repeated between consecutive chunks of a section (default: 15 % of the chunk size).")
+    var overlapTokens: Int?
+
+    @Flag(help: "Never draw a progress bar, even on a terminal.")
+    var noProgress = false
+
+    func validate() throws {
+        guard (8...254).contains(chunkTokens) else { throw ValidationError("--chunk-tokens must be between 8 and 254") }
+        if let overlapTokens, overlapTokens < 0 || overlapTokens > chunkTokens / 2 {
+            throw ValidationError("--overlap-tokens must be between 0 and half of --chunk-tokens")
+        }
+    }
+
     func run() async throws {
         try CollectionName.validate(collection)
+        let ingestOptions: IngestOptions
+        do {
+            ingestOptions = IngestOptions(include: try include.map(Glob.init), exclude: try exclude.map(Glob.init), dryRun: dryRun)
+        } catch let error as GlobError {
+            throw ValidationError(error.description)
+        }
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         let store = try SQLiteChunkStore(directory: options.storeURL)
-        let ingestor = FolderIngestor(store: store, embedder: embedder, chunkTokens: chunkTokens)
+        let ingestor = FolderIngestor(store: store, embedder: embedder, chunkTokens: chunkTokens, overlapTokens: overlapTokens)
+        let display = ProgressDisplay(terminal: !noProgress && isatty(STDERR_FILENO) == 1)
         let start = ContinuousClock.now
-        let report = try await ingestor.ingest(folder: URL(fileURLWithPath: folder), collection: collection)
-        let seconds = Double((ContinuousClock.now - start).components.seconds)
-            + Double((ContinuousClock.now - start).components.attoseconds) / 1e18
+        let report = try await ingestor.ingest(
+            folder: URL(fileURLWithPath: folder), collection: collection, options: ingestOptions
+        ) { display.show($0) }
+        display.finish()
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let verb = dryRun ? "would ingest" : "ingested"
         print(
             """
-            ingested \(folder) into '\(collection)' in \(String(format: "%.1f", seconds)) s: \
-            \(report.added.count) added, \(report.updated.count) updated, \(report.removed.count) removed, \
-            \(report.unchanged) unchanged, \(report.skipped) skipped (unsupported type), \(report.failed.count) failed; \
-            \(report.chunksWritten) chunks written
+            \(verb) \(folder) into '\(collection)' in \(String(format: "%.1f", seconds)) s: \
+            \(report.added.count) added, \(report.updated.count) updated, \(report.removed.count) removed \
+            (documents); \(report.unchanged) unchanged, \(report.skipped) skipped, \(report.failed.count) failed (files); \
+            \(report.chunksWritten) chunks \(dryRun ? "to write" : "written")
             """
         )
+        if dryRun {
+            for path in report.added { print("  add     \(path)") }
+            for path in report.updated { print("  update  \(path)") }
+            for path in report.removed { print("  remove  \(path)") }
+        }
         for failure in report.failed {
             printError("failed: \(failure.path): \(failure.reason)")
         }
         if !report.failed.isEmpty { throw ExitCode(2) }
+    }
+}
+
+/// Shows ingest progress on standard error: a bar redrawn in place on a terminal, a plain line
+/// every few seconds otherwise (logs, CI).
+final class ProgressDisplay: Sendable {
+    private let terminal: Bool
+    private let lastLine = Mutex<ContinuousClock.Instant?>(nil)
+    private let drewBar = Atomic<Bool>(false)
+
+    init(terminal: Bool) {
+        self.terminal = terminal
+    }
+
+    func show(_ progress: IngestProgress) {
+        let now = ContinuousClock.now
+        let due = lastLine.withLock { last in
+            let interval: Duration = terminal ? .milliseconds(100) : .seconds(5)
+            guard last.map({ now - $0 >= interval }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let seconds = max(1e-3, Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18)
+        let rate = Double(progress.chunksWritten) / seconds
+        let fraction = progress.filesTotal == 0 ? 1 : Double(progress.filesDone) / Double(progress.filesTotal)
+        let eta = fraction > 0 && fraction < 1 ? Self.duration(seconds * (1 - fraction) / fraction) : "--"
+        let counts = "\(progress.filesDone)/\(progress.filesTotal) files, \(progress.chunksWritten) chunks, \(String(format: "%.0f", rate)) chunks/s, ETA \(eta)"
+        if terminal {
+            let width = 30
+            let filled = Int((fraction * Double(width)).rounded(.down))
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(String(format: "%3.0f", fraction * 100))% \(counts)".utf8))
+            drewBar.store(true, ordering: .relaxed)
+        } else {
+            FileHandle.standardError.write(Data("progress: \(counts)\n".utf8))
+        }
+    }
+
+    /// Ends the bar's line.
+    func finish() {
+        if drewBar.load(ordering: .relaxed) { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    private static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? "\(total / 3600)h\(total % 3600 / 60)m" : total >= 60 ? "\(total / 60)m\(total % 60)s" : "\(total)s"
     }
 }

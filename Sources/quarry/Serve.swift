@@ -19,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).")
     var port: Int = 8080
 
+    @Option(help: "A folder under which POST /ingest may read (repeatable); without one, POST /ingest is refused.")
+    var ingestRoot: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -30,9 +33,17 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = level
         let store = try SQLiteChunkStore(directory: options.storeURL)
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let roots = try ingestRoot.map { root in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--ingest-root \(root) is not a folder")
+            }
+            return URL(fileURLWithPath: root, isDirectory: true)
+        }
+        let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
-            configuration: ServerConfiguration(host: host, port: port), logger: logger
+            configuration: ServerConfiguration(host: host, port: port), jobs: jobs, logger: logger
         ) { [host] boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
             // Written straight to the file handle, unbuffered, so it shows at once even when piped.
@@ -49,5 +60,7 @@ struct Serve: AsyncParsableCommand {
             )
         }
         try await app.runService()
+        // Ingest jobs stop at their next batch boundary; what they wrote stays consistent.
+        await jobs.shutdown()
     }
 }

@@ -1,0 +1,235 @@
+import Foundation
+import Logging
+import QuarryCore
+import QuarryEmbedding
+import QuarryIngest
+import QuarryStore
+import Synchronization
+
+/// The state of an ingest job, as `GET /jobs/{id}` shows it.
+public struct IngestJobStatus: Sendable, Encodable {
+    /// Where a job is in its life.
+    public enum State: String, Sendable, Encodable {
+        case queued, running, succeeded, failed, cancelled
+    }
+
+    public var id: String
+    public var state: State
+    public var path: String
+    public var collection: String
+    public var filesDone = 0
+    public var filesTotal = 0
+    public var chunksWritten = 0
+    public var added = 0
+    public var updated = 0
+    public var removed = 0
+    public var unchanged = 0
+    public var skipped = 0
+    /// Files that could not be ingested, with the reason.
+    public var errors: [FileError] = []
+    /// Why the job as a whole failed.
+    public var error: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    /// One file's failure.
+    public struct FileError: Sendable, Encodable {
+        public var path: String
+        public var reason: String
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error
+        case filesDone = "files_done"
+        case filesTotal = "files_total"
+        case chunksWritten = "chunks_written"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+}
+
+/// Runs folder ingests for the HTTP API, one at a time in the order they were asked for (two
+/// ingests of one collection must not interleave), and remembers the last jobs' outcomes.
+///
+/// Folders are accepted only below the configured roots, after resolving `..` and symbolic
+/// links, and a link inside the folder that leads out of the roots is not followed.
+public final class IngestJobs: Sendable {
+    private struct Job {
+        var status: IngestJobStatus
+        var folder: URL
+        var task: Task<Void, Never>?
+    }
+
+    private struct State {
+        var jobs: [String: Job] = [:]
+        var order: [String] = []
+        /// The job that runs last; a new job waits for it.
+        var tail: Task<Void, Never>?
+    }
+
+    private let store: any ChunkStore
+    private let embedder: any Embedder
+    /// Resolved roots under which folders may be ingested.
+    public let roots: [URL]
+    private let state = Mutex(State())
+    private let logger: Logger
+    /// Finished jobs kept for `GET /jobs/{id}`.
+    private let retainedJobs = 200
+
+    /// Creates the job runner.
+    /// - Parameter roots: folders under which ingest is allowed; none disables `POST /ingest`.
+    public init(store: any ChunkStore, embedder: any Embedder, roots: [URL], logger: Logger) {
+        self.store = store
+        self.embedder = embedder
+        self.roots = roots.map { $0.standardizedFileURL.resolvingSymlinksInPath() }
+        self.logger = logger
+    }
+
+    /// Queues an ingest of `path` into `collection`.
+    /// - Throws: `QuarryError.invalidRequest` for a bad collection name or path, `.notFound` when
+    ///   the folder does not exist; `APIError` 403 when ingest is disabled or the folder lies
+    ///   outside the roots.
+    public func start(path: String, collection: String) throws -> IngestJobStatus {
+        try CollectionName.validate(collection)
+        let folder = try resolve(path)
+        let id = UUID().uuidString.lowercased()
+        let status = IngestJobStatus(id: id, state: .queued, path: folder.path, collection: collection, createdAt: Date())
+        state.withLock { state in
+            let previous = state.tail
+            let task = Task { [self] in
+                await previous?.value
+                await self.run(id)
+            }
+            state.jobs[id] = Job(status: status, folder: folder, task: task)
+            state.order.append(id)
+            state.tail = task
+            // Forget the oldest finished jobs.
+            while state.order.count > retainedJobs,
+                let index = state.order.firstIndex(where: { state.jobs[$0]?.status.finishedAt != nil })
+            {
+                state.jobs[state.order.remove(at: index)] = nil
+            }
+        }
+        return status
+    }
+
+    /// The job's current state, or `nil` for an unknown id.
+    public func status(_ id: String) -> IngestJobStatus? {
+        state.withLock { $0.jobs[id]?.status }
+    }
+
+    /// Asks a job to stop: a queued job does not start, a running one stops after its current
+    /// batch (what it wrote stays, consistent). Returns the job's state, or `nil` for an unknown id.
+    public func cancel(_ id: String) -> IngestJobStatus? {
+        state.withLock { state in
+            guard var job = state.jobs[id] else { return nil }
+            if job.status.state == .queued {
+                job.status.state = .cancelled
+                job.status.finishedAt = Date()
+                state.jobs[id] = job
+            }
+            job.task?.cancel()
+            return job.status
+        }
+    }
+
+    /// Cancels every job and waits for them to stop.
+    public func shutdown() async {
+        let tasks = state.withLock { state in state.jobs.values.compactMap(\.task) }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Waits until the job is finished (for tests and callers that want the outcome).
+    public func wait(_ id: String) async {
+        let task = state.withLock { $0.jobs[id]?.task }
+        await task?.value
+    }
+
+    private func update(_ id: String, _ body: (inout IngestJobStatus) -> Void) {
+        state.withLock { state in
+            if var job = state.jobs[id] {
+                body(&job.status)
+                state.jobs[id] = job
+            }
+        }
+    }
+
+    private func run(_ id: String) async {
+        guard let job = state.withLock({ $0.jobs[id] }), job.status.state == .queued else { return }
+        if Task.isCancelled {
+            update(id) {
+                $0.state = .cancelled
+                $0.finishedAt = Date()
+            }
+            return
+        }
+        update(id) {
+            $0.state = .running
+            $0.startedAt = Date()
+        }
+        let ingestor = FolderIngestor(store: store, embedder: embedder, logger: logger)
+        let options = IngestOptions(confinedTo: roots)
+        do {
+            let report = try await ingestor.ingest(folder: job.folder, collection: job.status.collection, options: options) {
+                [self] progress in
+                self.update(id) {
+                    $0.filesDone = progress.filesDone
+                    $0.filesTotal = progress.filesTotal
+                    $0.chunksWritten = progress.chunksWritten
+                }
+            }
+            update(id) {
+                $0.state = .succeeded
+                $0.added = report.added.count
+                $0.updated = report.updated.count
+                $0.removed = report.removed.count
+                $0.unchanged = report.unchanged
+                $0.skipped = report.skipped
+                $0.chunksWritten = report.chunksWritten
+                $0.filesDone = $0.filesTotal
+                $0.errors = report.failed.map { .init(path: $0.path, reason: $0.reason) }
+                $0.finishedAt = Date()
+            }
+        } catch is CancellationError {
+            update(id) {
+                $0.state = .cancelled
+                $0.finishedAt = Date()
+            }
+        } catch {
+            logger.error("ingest job \(id) failed: \(error)")
+            update(id) {
+                $0.state = .failed
+                $0.error = (error as? QuarryError)?.message ?? "\(error)"
+                $0.finishedAt = Date()
+            }
+        }
+    }
+
+    /// The folder `path` names, resolved, if it lies under a root.
+    private func resolve(_ path: String) throws -> URL {
+        guard !roots.isEmpty else {
+            throw APIError(
+                status: .forbidden, code: "forbidden",
+                message: "ingest over HTTP is disabled: start the server with --ingest-root DIR"
+            )
+        }
+        guard !path.isEmpty, !path.contains("\0") else { throw QuarryError(.invalidRequest, "path is empty") }
+        guard !path.split(separator: "/").contains("..") else {
+            throw QuarryError(.invalidRequest, "path must not contain '..'")
+        }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : roots[0].appendingPathComponent(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw QuarryError(.notFound, "no folder at \(path)")
+        }
+        let resolved = url.standardizedFileURL.resolvingSymlinksInPath()
+        guard IngestOptions.isInside(resolved, roots) else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "\(path) is not under an allowed ingest root")
+        }
+        guard isDirectory.boolValue else { throw QuarryError(.invalidRequest, "\(path) is not a folder") }
+        return resolved
+    }
+}

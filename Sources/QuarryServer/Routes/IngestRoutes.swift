@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+import QuarryCore
+import QuarryStore
+
+/// The body of `POST /ingest`.
+struct IngestRequestBody: Decodable {
+    var path: String
+    var collection: String?
+}
+
+/// `POST /ingest`, `GET /jobs/{id}`, `DELETE /jobs/{id}`: folder ingests run as background jobs.
+struct IngestRoutes: Sendable {
+    let jobs: IngestJobs
+    let maxBodyBytes: Int
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/ingest") { request, _ in
+            let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
+            let status = try jobs.start(path: body.path, collection: body.collection ?? CollectionName.default)
+            var response = try JSON.response(["job_id": status.id], status: .accepted)
+            response.headers[.location] = "/jobs/\(status.id)"
+            return response
+        }
+        router.get("/jobs/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let status = jobs.status(id) else { throw APIError.noSuchJob(id) }
+            return try JSON.response(status)
+        }
+        router.delete("/jobs/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let status = jobs.cancel(id) else { throw APIError.noSuchJob(id) }
+            return try JSON.response(status, status: .accepted)
+        }
+    }
+}
+
+extension APIError {
+    static func noSuchJob(_ id: String) -> APIError {
+        APIError(status: .notFound, code: QuarryError.Code.notFound.rawValue, message: "no ingest job \(id)")
+    }
+}
+
+/// A document as `GET /documents` lists it.
+struct DocumentSummary: Encodable {
+    var id: String
+    var source: String
+    var contentHash: String
+    var size: Int64
+    var modifiedAt: Date
+    var chunks: Int
+
+    init(_ record: DocumentRecord) {
+        self.id = record.path
+        self.source = record.source
+        self.contentHash = record.contentHash
+        self.size = record.size
+        self.modifiedAt = Date(timeIntervalSince1970: record.modificationTime)
+        self.chunks = record.chunkCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, source, size, chunks
+        case contentHash = "content_hash"
+        case modifiedAt = "modified_at"
+    }
+}
+
+/// A stored chunk in `GET /documents/{id}`.
+struct ChunkSummary: Encodable {
+    var chunkID: String
+    var ordinal: Int
+    var text: String
+    var headingPath: [String]
+    var location: ChunkLocation
+
+    enum CodingKeys: String, CodingKey {
+        case ordinal, text, location
+        case chunkID = "chunk_id"
+        case headingPath = "heading_path"
+    }
+}
+
+/// `GET /documents?collection=`, `GET /documents/{id}`, `DELETE /documents/{id}`. A document id
+/// is its path relative to the ingested folder (`guide/intro.md`, `corpus.jsonl#4983`): slashes
+/// may be sent as they are, `#` must be sent as `%23`.
+struct DocumentRoutes: Sendable {
+    let store: any ChunkStore
+    /// Most documents one listing returns.
+    static let maxLimit = 10_000
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/documents") { request, _ in
+            let query = request.uri.queryParameters
+            let collection = try Self.collection(request)
+            let limit = try Self.integer(query["limit"], name: "limit", default: 1000, range: 1...Self.maxLimit)
+            let offset = try Self.integer(query["offset"], name: "offset", default: 0, range: 0...Int.max)
+            let prefix = query["prefix"].map(String.init) ?? ""
+            let all = try store.documents(in: collection).filter { $0.path.hasPrefix(prefix) }
+            let page = all.dropFirst(offset).prefix(limit).map(DocumentSummary.init)
+            return try JSON.response(DocumentList(collection: collection, total: all.count, documents: Array(page)))
+        }
+        router.get("/documents/**") { request, context in
+            let collection = try Self.collection(request)
+            let id = try Self.documentID(context)
+            guard let (record, chunks) = try store.document(in: collection, path: id) else {
+                throw Self.noSuchDocument(id, collection)
+            }
+            return try JSON.response(
+                DocumentDetail(
+                    collection: collection, document: DocumentSummary(record),
+                    chunks: chunks.map {
+                        ChunkSummary(chunkID: $0.chunkID, ordinal: $0.ordinal, text: $0.text, headingPath: $0.headingPath, location: $0.location)
+                    }
+                )
+            )
+        }
+        router.delete("/documents/**") { request, context in
+            let collection = try Self.collection(request)
+            let id = try Self.documentID(context)
+            guard try store.removeDocument(in: collection, path: id) else { throw Self.noSuchDocument(id, collection) }
+            return try JSON.response(["deleted": id, "collection": collection])
+        }
+    }
+
+    private static func collection(_ request: Request) throws -> String {
+        let name = request.uri.queryParameters["collection"].map(String.init) ?? CollectionName.default
+        try CollectionName.validate(name)
+        return name
+    }
+
+    private static func documentID(_ context: BasicRequestContext) throws -> String {
+        let raw = context.parameters.getCatchAll().joined(separator: "/")
+        guard let id = raw.removingPercentEncoding, !id.isEmpty else {
+            throw APIError(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: "malformed document id")
+        }
+        return id
+    }
+
+    private static func integer(_ value: Substring?, name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let value else { return fallback }
+        guard let number = Int(value), range.contains(number) else {
+            throw APIError(
+                status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue,
+                message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)"
+            )
+        }
+        return number
+    }
+
+    private static func noSuchDocument(_ id: String, _ collection: String) -> APIError {
+        APIError(status: .notFound, code: QuarryError.Code.notFound.rawValue, message: "no document '\(id)' in collection '\(collection)'")
+    }
+}
+
+struct DocumentList: Encodable {
+    var collection: String
+    var total: Int
+    var documents: [DocumentSummary]
+}
+
+struct DocumentDetail: Encodable {
+    var collection: String
+    var document: DocumentSummary
+    var chunks: [ChunkSummary]
+}

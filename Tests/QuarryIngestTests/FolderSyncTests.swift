@@ -1,0 +1,233 @@
+import Foundation
+import QuarryCore
+import QuarryEmbedding
+import QuarryIngest
+import QuarryStore
+import QuarryTestSupport
+import Synchronization
+import Testing
+
+@Suite struct FolderSyncTests {
+    @Test func jsonlRecordsAreDocumentsSyncedOneByOne() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        let lines = [
+            #"{"_id": "a", "title": "Alpha", "text": "Alpha particles are helium nuclei."}"#,
+            #"{"_id": "b", "title": "Beta", "text": "Beta decay emits electrons."}"#,
+            #"broken line"#,
+            #"{"_id": "c", "title": "Gamma", "text": "Gamma rays are photons."}"#,
+            #"{"_id": "a", "title": "Duplicate", "text": "A second a."}"#,
+        ]
+        try folder.write(lines.joined(separator: "\n") + "\n", to: "corpus.jsonl")
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let embedder = HashingEmbedder()
+        let ingestor = FolderIngestor(store: store, embedder: embedder)
+
+        let first = try await ingestor.ingest(folder: folder.url, collection: "beir")
+        #expect(first.added == ["corpus.jsonl#a", "corpus.jsonl#b", "corpus.jsonl#c"])
+        #expect(first.failed.map(\.path) == ["corpus.jsonl:3", "corpus.jsonl:5"])
+        let documents = try store.documents(in: "beir")
+        #expect(documents.map(\.source) == ["corpus.jsonl", "corpus.jsonl", "corpus.jsonl"])
+        let hit = try #require(try store.search(in: "beir", query: embedder.vector("Gamma rays photons"), k: 1).first)
+        #expect(hit.document == "corpus.jsonl#c")
+        #expect(hit.text == "Gamma\n\nGamma rays are photons.")
+        // The chunk points at its record's line, bytes included.
+        let start = lines[0..<3].map { $0.utf8.count + 1 }.reduce(0, +)
+        #expect(hit.location.lineStart == 4)
+        #expect(hit.location.byteStart == start && hit.location.byteEnd == start + lines[3].utf8.count + 1)
+
+        // Change one record, drop another: only the changed one is embedded again.
+        let embeddedBefore = embedder.embeddedTexts.count
+        let edited = [lines[0], #"{"_id": "c", "title": "Gamma", "text": "Gamma rays are high-energy photons."}"#]
+        try folder.write(edited.joined(separator: "\n") + "\n", to: "corpus.jsonl")
+        let second = try await ingestor.ingest(folder: folder.url, collection: "beir")
+        #expect(second.updated == ["corpus.jsonl#c"])
+        #expect(second.removed == ["corpus.jsonl#b"])
+        #expect(second.added.isEmpty && second.failed.isEmpty)
+        #expect(embedder.embeddedTexts.count == embeddedBefore + 1)
+        #expect(try store.documents(in: "beir").map(\.path) == ["corpus.jsonl#a", "corpus.jsonl#c"])
+
+        // The file gone: all its documents go.
+        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("corpus.jsonl"))
+        let third = try await ingestor.ingest(folder: folder.url, collection: "beir")
+        #expect(third.removed == ["corpus.jsonl#a", "corpus.jsonl#c"])
+        #expect(try store.documents(in: "beir").isEmpty)
+        #expect(try store.sources(in: "beir").isEmpty)
+    }
+
+    @Test func includeExcludeAndDryRun() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        try folder.write("guide text", to: "docs/guide.md")
+        try folder.write("draft text", to: "docs/drafts/next.md")
+        try folder.write("notes text", to: "notes.txt")
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let embedder = HashingEmbedder()
+        let ingestor = FolderIngestor(store: store, embedder: embedder)
+        let options = IngestOptions(include: [try Glob("*.md")], exclude: [try Glob("drafts")])
+
+        var dry = options
+        dry.dryRun = true
+        let preview = try await ingestor.ingest(folder: folder.url, collection: "docs", options: dry)
+        #expect(preview.dryRun)
+        #expect(preview.added == ["docs/guide.md"])
+        #expect(preview.skipped == 2)
+        #expect(preview.chunksWritten == 1)
+        #expect(try store.collection(named: "docs") == nil)
+        #expect(embedder.embeddedTexts.isEmpty)
+
+        let report = try await ingestor.ingest(folder: folder.url, collection: "docs", options: options)
+        #expect(report.added == ["docs/guide.md"])
+        #expect(try store.documents(in: "docs").map(\.path) == ["docs/guide.md"])
+
+        // A full run adds the rest; a later filtered run leaves what it does not select alone.
+        _ = try await ingestor.ingest(folder: folder.url, collection: "docs")
+        #expect(try store.documents(in: "docs").count == 3)
+        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("notes.txt"))
+        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("docs/guide.md"))
+        var dryRemoval = options
+        dryRemoval.dryRun = true
+        let removalPreview = try await ingestor.ingest(folder: folder.url, collection: "docs", options: dryRemoval)
+        #expect(removalPreview.removed == ["docs/guide.md"])
+        #expect(try store.documents(in: "docs").count == 3)
+        let filtered = try await ingestor.ingest(folder: folder.url, collection: "docs", options: options)
+        #expect(filtered.removed == ["docs/guide.md"])
+        #expect(try store.documents(in: "docs").map(\.path) == ["docs/drafts/next.md", "notes.txt"])
+    }
+
+    @Test func aRunStoppedHalfwayIsFinishedByTheNextWithoutReembedding() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        for index in 0..<12 {
+            try folder.write("File number \(index) talks about topic \(index * 7).", to: String(format: "f%02d.txt", index))
+        }
+        let records = (0..<30).map { #"{"_id": "r\#($0)", "text": "Record \#($0) of the corpus."}"# }
+        try folder.write(records.joined(separator: "\n"), to: "corpus.jsonl")
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let embedder = HashingEmbedder()
+        // The store fails on its fourth write, as a crash would stop the run there.
+        let failing = FailingStore(store, failOnWrite: 4)
+        await #expect(throws: QuarryError.self) {
+            try await FolderIngestor(store: failing, embedder: embedder, batchChunks: 5).ingest(folder: folder.url, collection: "c")
+        }
+        let written = try store.documents(in: "c").count
+        #expect(written > 0 && written < 42)
+        let embeddedByFirst = embedder.embeddedTexts.count
+
+        let report = try await FolderIngestor(store: store, embedder: embedder, batchChunks: 5).ingest(folder: folder.url, collection: "c")
+        #expect(report.added.count + written == 42)
+        #expect(report.failed.isEmpty)
+        // Documents the first run wrote are not embedded again.
+        #expect(embedder.embeddedTexts.count - embeddedByFirst == 42 - written)
+
+        // The result is exactly a clean ingest's.
+        let cleanDir = try TemporaryDirectory()
+        defer { cleanDir.cleanUp() }
+        let clean = try SQLiteChunkStore(directory: cleanDir.url)
+        _ = try await FolderIngestor(store: clean, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
+        #expect(try store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
+        #expect(try store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
+        #expect(try store.sources(in: "c") == clean.sources(in: "c"))
+        #expect(try store.collection(named: "c")?.chunkCount == clean.collection(named: "c")?.chunkCount)
+        let again = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: folder.url, collection: "c")
+        #expect(again.unchanged == 13 && again.added.isEmpty && again.updated.isEmpty)
+    }
+
+    @Test func markdownChunksCarryTheirByteRangeAndUTF16FilesAreRead() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        let markdown = "# Title\n\nFirst paragraph.\n\n## Second\n\nSecond paragraph here.\n"
+        try folder.write(markdown, to: "doc.md")
+        var utf16 = Data([0xFF, 0xFE])
+        for unit in "Wörter in UTF-16.".utf16 { utf16.append(contentsOf: [UInt8(unit & 0xFF), UInt8(unit >> 8)]) }
+        try utf16.write(to: folder.url.appendingPathComponent("wide.txt"))
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let report = try await FolderIngestor(store: store, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
+        #expect(report.added == ["doc.md", "wide.txt"])
+        let (_, chunks) = try #require(try store.document(in: "c", path: "doc.md"))
+        let bytes = Array(markdown.utf8)
+        for chunk in chunks {
+            let range = try #require(chunk.location.byteStart.flatMap { start in chunk.location.byteEnd.map { start..<$0 } })
+            let source = String(decoding: bytes[range], as: UTF8.self)
+            // Every line of the chunk is in its byte range.
+            for line in chunk.text.split(separator: "\n") { #expect(source.contains(line)) }
+        }
+        #expect(chunks.map(\.headingPath) == [["Title"], ["Title", "Second"]])
+        let (_, wide) = try #require(try store.document(in: "c", path: "wide.txt"))
+        #expect(wide.map(\.text) == ["Wörter in UTF-16."])
+        #expect(wide.first?.location.byteStart == 2)
+    }
+
+    @Test func deletingADocumentMakesTheNextRunReadItsFileAgain() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        try folder.write("kept words", to: "a.txt")
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let ingestor = FolderIngestor(store: store, embedder: HashingEmbedder())
+        _ = try await ingestor.ingest(folder: folder.url, collection: "c")
+        #expect(try store.removeDocument(in: "c", path: "a.txt"))
+        #expect(try !store.removeDocument(in: "c", path: "a.txt"))
+        #expect(try store.documents(in: "c").isEmpty)
+        let report = try await ingestor.ingest(folder: folder.url, collection: "c")
+        #expect(report.added == ["a.txt"])
+    }
+}
+
+/// A store that passes everything through and fails its `n`-th document write.
+final class FailingStore: ChunkStore {
+    private let base: SQLiteChunkStore
+    private let failOnWrite: Int
+    private let writes = Atomic<Int>(0)
+
+    init(_ base: SQLiteChunkStore, failOnWrite: Int) {
+        self.base = base
+        self.failOnWrite = failOnWrite
+    }
+
+    func collections() throws -> [CollectionInfo] { try base.collections() }
+    func collection(named name: String) throws -> CollectionInfo? { try base.collection(named: name) }
+    func ensureCollection(named name: String, model: EmbeddingModelInfo) throws -> CollectionInfo {
+        try base.ensureCollection(named: name, model: model)
+    }
+    func removeCollection(named name: String) throws { try base.removeCollection(named: name) }
+    func sources(in collection: String) throws -> [SourceRecord] { try base.sources(in: collection) }
+    func documents(in collection: String) throws -> [DocumentRecord] { try base.documents(in: collection) }
+    func document(in collection: String, path: String) throws -> (DocumentRecord, [StoredChunk])? {
+        try base.document(in: collection, path: path)
+    }
+    func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws {
+        if self.writes.add(1, ordering: .relaxed).newValue == failOnWrite {
+            throw QuarryError(.storage, "disk full (simulated)")
+        }
+        try base.replaceDocuments(in: collection, writes)
+    }
+    func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws {
+        try base.completeSource(in: collection, source, keeping: keeping)
+    }
+    func removeSource(in collection: String, path: String) throws { try base.removeSource(in: collection, path: path) }
+    func removeDocument(in collection: String, path: String) throws -> Bool { try base.removeDocument(in: collection, path: path) }
+    func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
+        try base.search(in: collection, query: query, k: k, ef: ef)
+    }
+    func synchronizeIndex(of collection: String) throws { try base.synchronizeIndex(of: collection) }
+}

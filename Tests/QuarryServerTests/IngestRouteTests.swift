@@ -1,0 +1,161 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import QuarryIngest
+import QuarryRetrieval
+import QuarryServer
+import QuarryStore
+import QuarryTestSupport
+import Testing
+
+/// `POST /ingest`, `/jobs/{id}` and `/documents`, on a live server with the hashing embedder.
+@Suite struct IngestRouteTests {
+    struct Setup {
+        let root: TemporaryDirectory
+        let storeDir: TemporaryDirectory
+        let store: SQLiteChunkStore
+        let jobs: IngestJobs
+        let embedder = HashingEmbedder()
+
+        init() throws {
+            root = try TemporaryDirectory()
+            storeDir = try TemporaryDirectory()
+            store = try SQLiteChunkStore(directory: storeDir.url)
+            jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
+        }
+
+        func app() -> some ApplicationProtocol {
+            buildApplication(
+                retriever: Retriever(store: store, embedder: embedder), store: store,
+                configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
+            )
+        }
+
+        func cleanUp() {
+            root.cleanUp()
+            storeDir.cleanUp()
+        }
+    }
+
+    func json(_ response: TestResponse) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+        return try #require(object as? [String: Any])
+    }
+
+    func post(_ client: some TestClientProtocol, _ uri: String, _ body: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+    }
+
+    @Test func ingestJobRunsAndReportsProgressAndErrors() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try setup.root.write("# Guide\n\nThe guide explains checkpoints.", to: "docs/guide.md")
+        try setup.root.write(#"{"_id": "d1", "title": "One", "text": "First record."}"# + "\nnot json\n", to: "docs/corpus.jsonl")
+        try await setup.app().test(.live) { client in
+            let started = try await post(client, "/ingest", #"{"path": "docs", "collection": "team"}"#)
+            #expect(started.status == .accepted)
+            let id = try #require(try json(started)["job_id"] as? String)
+            #expect(started.headers[.location] == "/jobs/\(id)")
+            await setup.jobs.wait(id)
+            let job = try json(try await client.execute(uri: "/jobs/\(id)", method: .get))
+            #expect(job["state"] as? String == "succeeded")
+            #expect(job["added"] as? Int == 2)
+            #expect(job["files_done"] as? Int == 2 && job["files_total"] as? Int == 2)
+            #expect(job["chunks_written"] as? Int == 2)
+            let errors = try #require(job["errors"] as? [[String: Any]])
+            #expect(errors.map { $0["path"] as? String } == ["corpus.jsonl:2"])
+            #expect(job["started_at"] is String && job["finished_at"] is String)
+
+            let list = try json(try await client.execute(uri: "/documents?collection=team", method: .get))
+            #expect(list["total"] as? Int == 2)
+            let ids = (list["documents"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+            #expect(ids == ["corpus.jsonl#d1", "guide.md"])
+
+            let record = try await client.execute(uri: "/documents/corpus.jsonl%23d1?collection=team", method: .get)
+            #expect(record.status == .ok)
+            let detail = try json(record)
+            #expect((detail["document"] as? [String: Any])?["source"] as? String == "corpus.jsonl")
+            let chunks = try #require(detail["chunks"] as? [[String: Any]])
+            #expect(chunks.first?["chunk_id"] as? String == "corpus.jsonl#d1#0")
+            #expect((chunks.first?["location"] as? [String: Any])?["byte_start"] as? Int == 0)
+
+            let deleted = try await client.execute(uri: "/documents/guide.md?collection=team", method: .delete)
+            #expect(deleted.status == .ok)
+            let gone = try await client.execute(uri: "/documents/guide.md?collection=team", method: .get)
+            #expect(gone.status == .notFound)
+            let again = try await client.execute(uri: "/documents/guide.md?collection=team", method: .delete)
+            #expect(again.status == .notFound)
+            #expect(try setup.store.documents(in: "team").map(\.path) == ["corpus.jsonl#d1"])
+        }
+    }
+
+    @Test func pathsOutsideTheRootsAndBadRequestsAreRefused() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        let outside = try TemporaryDirectory()
+        defer { outside.cleanUp() }
+        try outside.write("secret", to: "secret.txt")
+        try setup.root.write("fine", to: "ok/fine.txt")
+        try FileManager.default.createSymbolicLink(
+            at: setup.root.url.appendingPathComponent("escape"), withDestinationURL: outside.url
+        )
+        try FileManager.default.createSymbolicLink(
+            at: setup.root.url.appendingPathComponent("ok/leak.txt"), withDestinationURL: outside.url.appendingPathComponent("secret.txt")
+        )
+        try await setup.app().test(.live) { client in
+            for (body, status) in [
+                (#"{"path": "../"}"#, HTTPResponse.Status.badRequest),
+                (#"{"path": "ok/../../etc"}"#, .badRequest),
+                (#"{"path": "escape"}"#, .forbidden),
+                (#"{"path": "\#(outside.url.path)"}"#, .forbidden),
+                (#"{"path": "/etc"}"#, .forbidden),
+                (#"{"path": "missing"}"#, .notFound),
+                (#"{"path": "ok/fine.txt"}"#, .badRequest),
+                (#"{"path": "ok", "collection": "../x"}"#, .badRequest),
+                (#"{"collection": "x"}"#, .badRequest),
+                ("not json", .badRequest),
+            ] {
+                let response = try await post(client, "/ingest", body)
+                #expect(response.status == status, "\(body)")
+                #expect((try json(response)["error"] as? [String: Any])?["code"] is String)
+            }
+            // Inside the root, a link that leads out is reported, not followed.
+            let started = try await post(client, "/ingest", #"{"path": "ok"}"#)
+            let id = try #require(try json(started)["job_id"] as? String)
+            await setup.jobs.wait(id)
+            let job = try json(try await client.execute(uri: "/jobs/\(id)", method: .get))
+            #expect(job["added"] as? Int == 1)
+            #expect((job["errors"] as? [[String: Any]])?.first?["path"] as? String == "leak.txt")
+            #expect(try setup.store.documents(in: "default").map(\.path) == ["fine.txt"])
+
+            let unknown = try await client.execute(uri: "/jobs/nope", method: .get)
+            #expect(unknown.status == .notFound)
+            let badLimit = try await client.execute(uri: "/documents?limit=0", method: .get)
+            #expect(badLimit.status == .badRequest)
+        }
+    }
+
+    @Test func cancellingAQueuedOrRunningJobStopsItCleanly() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        for index in 0..<300 { try setup.root.write("file \(index) words", to: "many/f\(index).txt") }
+        try setup.root.write("later", to: "later/one.txt")
+        try await setup.app().test(.live) { client in
+            let first = try #require(try json(try await post(client, "/ingest", #"{"path": "many"}"#))["job_id"] as? String)
+            let second = try #require(try json(try await post(client, "/ingest", #"{"path": "later"}"#))["job_id"] as? String)
+            let cancelled = try await client.execute(uri: "/jobs/\(second)", method: .delete)
+            #expect(cancelled.status == .accepted)
+            _ = try await client.execute(uri: "/jobs/\(first)", method: .delete)
+            await setup.jobs.wait(first)
+            await setup.jobs.wait(second)
+            let secondState = try json(try await client.execute(uri: "/jobs/\(second)", method: .get))["state"] as? String
+            #expect(secondState == "cancelled")
+            let firstState = try json(try await client.execute(uri: "/jobs/\(first)", method: .get))["state"] as? String
+            #expect(firstState == "cancelled" || firstState == "succeeded")
+            // Whatever the first job wrote is whole: every stored document has its chunk.
+            let collection = try setup.store.collection(named: "default")
+            #expect(collection.map { $0.chunkCount == $0.documentCount } ?? true)
+        }
+    }
+}
