@@ -196,6 +196,7 @@ public struct FolderIngestor: Sendable {
                 next = Task { await preparer.nextBatch() }
                 if !options.dryRun {
                     try await write(batch, to: collection)
+                    try store.updateRecordLocations(in: collection, batch.relocations)
                 }
                 for document in batch.documents {
                     if document.isNew { report.added.append(document.record.path) } else { report.updated.append(document.record.path) }
@@ -363,6 +364,8 @@ enum IngestEvent: Sendable {
 /// Documents to embed and write together, and what to record after them.
 struct Batch: Sendable {
     var documents: [PreparedDocument] = []
+    /// Unchanged records whose line moved: their chunks' locations are updated, not re-embedded.
+    var relocations: [RecordLocation] = []
     var events: [IngestEvent] = []
     var chunkCount = 0
     var filesFinished = 0
@@ -476,6 +479,11 @@ final class Preparer: Sendable {
                 path: path, source: open.task.path, contentHash: record.contentHash, size: Int64(record.bytes.count),
                 modificationTime: open.task.modificationTime, chunkCount: 0
             )
+            if let previous = knownDocuments[path], previous.contentHash == record.contentHash {
+                // The same record, perhaps on another line now: keep its vectors, move its chunks.
+                batch.relocations.append(RecordLocation(path: path, line: record.line, bytes: record.bytes))
+                return
+            }
             var chunks = chunker.chunk(blocks: record.blocks)
             for index in chunks.indices {
                 chunks[index].location.byteStart = record.bytes.lowerBound

@@ -99,6 +99,24 @@ public struct DocumentWrite: Sendable {
     }
 }
 
+/// Where a record of a multi-document file (a JSONL line) now sits in its file, for a record whose
+/// content is unchanged but whose line moved.
+public struct RecordLocation: Sendable, Hashable {
+    /// The record's document id.
+    public var path: String
+    /// Its line, 1-based.
+    public var line: Int
+    /// The byte range of its line.
+    public var bytes: Range<Int>
+
+    /// Creates a record location.
+    public init(path: String, line: Int, bytes: Range<Int>) {
+        self.path = path
+        self.line = line
+        self.bytes = bytes
+    }
+}
+
 /// A stored chunk, as listed for one document.
 public struct StoredChunk: Sendable, Hashable {
     /// Stable chunk id: `<document>#<ordinal>`.
@@ -152,6 +170,10 @@ public protocol ChunkStore: Sendable {
     /// - Throws: `QuarryError.invalidRequest` when chunks and vectors do not pair up or a vector
     ///   has the wrong dimension; `.notFound` for an unknown collection; `.storage` on I/O errors.
     func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws
+
+    /// Points every chunk of each record at its record's new line and bytes, in one transaction;
+    /// text and vectors stay as they are.
+    func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) throws
 
     /// Records that a file was completely ingested in the state `source` describes, removing, in
     /// the same transaction, its documents that are not in `keeping` (all are kept when `nil`).

@@ -269,6 +269,28 @@ public final class SQLiteChunkStore: ChunkStore {
         value.map { .integer(Int64($0)) } ?? .null
     }
 
+    public func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) throws {
+        guard !locations.isEmpty else { return }
+        try writer.withLock { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                let update = try db.prepare(
+                    """
+                    UPDATE chunks SET line_start = ?, line_end = ?, byte_start = ?, byte_end = ?
+                    WHERE document_id = (SELECT id FROM documents WHERE collection_id = ? AND path = ?)
+                    """
+                )
+                for location in locations {
+                    try update.run([
+                        .integer(Int64(location.line)), .integer(Int64(location.line)),
+                        .integer(Int64(location.bytes.lowerBound)), .integer(Int64(location.bytes.upperBound)),
+                        .integer(info.id), .text(location.path),
+                    ])
+                }
+            }
+        }
+    }
+
     public func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws {
         try writer.withLock { db in
             try db.transaction {

@@ -132,6 +132,7 @@ import Testing
             generation += 1
         }
         #expect(kills >= 20, "only \(kills) runs were killed before finishing")
+        print("crash test: \(kills) runs killed, \(completed) finished, over \(generation) runs")
 
         // One run to the end, then compare with a clean ingest of the same folder.
         let final = try Self.ingest(binary, folder: folder.url, store: storeDir.url)
@@ -148,6 +149,12 @@ import Testing
         let expected = try Self.contents(cleanStore)
         let actual = try Self.contents(killedStore)
         #expect(actual.count == expected.count)
+        let actualSet = Set(actual)
+        let expectedSet = Set(expected)
+        let missing = expected.filter { !actualSet.contains($0) }
+        let extra = actual.filter { !expectedSet.contains($0) }
+        #expect(missing.isEmpty, "missing after the kills: \(missing.prefix(5))")
+        #expect(extra.isEmpty, "left over after the kills: \(extra.prefix(5))")
         #expect(actual == expected)
         #expect(try killedStore.verify().isEmpty)
 

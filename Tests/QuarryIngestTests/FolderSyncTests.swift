@@ -51,10 +51,21 @@ import Testing
         #expect(embedder.embeddedTexts.count == embeddedBefore + 1)
         #expect(try store.documents(in: "beir").map(\.path) == ["corpus.jsonl#a", "corpus.jsonl#c"])
 
+        // A line inserted above: the records below keep their vectors and point at their new lines.
+        let shifted = [#"{"_id": "z", "text": "Zeta is new."}"#] + edited
+        try folder.write(shifted.joined(separator: "\n") + "\n", to: "corpus.jsonl")
+        let embeddedBeforeShift = embedder.embeddedTexts.count
+        let moved = try await ingestor.ingest(folder: folder.url, collection: "beir")
+        #expect(moved.added == ["corpus.jsonl#z"] && moved.updated.isEmpty)
+        #expect(embedder.embeddedTexts.count == embeddedBeforeShift + 1)
+        let (_, aChunks) = try #require(try store.document(in: "beir", path: "corpus.jsonl#a"))
+        let aStart = shifted[0].utf8.count + 1
+        #expect(aChunks.map(\.location) == [ChunkLocation(lineStart: 2, lineEnd: 2, byteStart: aStart, byteEnd: aStart + shifted[1].utf8.count + 1)])
+
         // The file gone: all its documents go.
         try FileManager.default.removeItem(at: folder.url.appendingPathComponent("corpus.jsonl"))
         let third = try await ingestor.ingest(folder: folder.url, collection: "beir")
-        #expect(third.removed == ["corpus.jsonl#a", "corpus.jsonl#c"])
+        #expect(third.removed == ["corpus.jsonl#a", "corpus.jsonl#c", "corpus.jsonl#z"])
         #expect(try store.documents(in: "beir").isEmpty)
         #expect(try store.sources(in: "beir").isEmpty)
     }
@@ -220,6 +231,9 @@ final class FailingStore: ChunkStore {
             throw QuarryError(.storage, "disk full (simulated)")
         }
         try base.replaceDocuments(in: collection, writes)
+    }
+    func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) throws {
+        try base.updateRecordLocations(in: collection, locations)
     }
     func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws {
         try base.completeSource(in: collection, source, keeping: keeping)
