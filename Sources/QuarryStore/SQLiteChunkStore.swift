@@ -400,6 +400,33 @@ public final class SQLiteChunkStore: ChunkStore {
                 try statement.bind([])
                 if try statement.step(), statement.int(0) > 0 { problems.append("\(statement.int(0)) \(what)") }
             }
+            // An index file on disk must hold exactly the collection's chunks (it is caught up
+            // when used, but a completed ingest leaves it exact).
+            let collections = try db.prepare("SELECT id, name FROM collections ORDER BY name")
+            try collections.bind([])
+            var named: [(Int64, String)] = []
+            while try collections.step() { named.append((collections.int64(0), collections.text(1))) }
+            for (id, name) in named {
+                let url = indexes.fileURL(for: name)
+                guard FileManager.default.fileExists(atPath: url.path) else { continue }
+                let index: HNSWIndex
+                do {
+                    index = try HNSWIndex.load(from: url)
+                } catch {
+                    problems.append("index of '\(name)' cannot be loaded (it will be rebuilt): \(error)")
+                    continue
+                }
+                let rows = try db.prepare("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.collection_id = ?")
+                try rows.bind([.integer(id)])
+                var chunkIDs = Set<UInt64>()
+                while try rows.step() { chunkIDs.insert(UInt64(bitPattern: rows.int64(0))) }
+                let labels = Set(index.labels)
+                let stale = labels.subtracting(chunkIDs).count
+                let missing = chunkIDs.subtracting(labels).count
+                if stale > 0 || missing > 0 {
+                    problems.append("index of '\(name)' lags the store (\(stale) removed chunks still in it, \(missing) chunks not yet in it)")
+                }
+            }
             return problems
         }
     }

@@ -14,7 +14,7 @@ struct Collections: ParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() throws {
-            let store = try SQLiteChunkStore(directory: options.storeURL)
+            let store = try options.openStore()
             for collection in try store.collections() {
                 print("\(collection.name)\t\(collection.model.name)\t\(collection.documentCount) documents\t\(collection.chunkCount) chunks")
             }
@@ -30,7 +30,7 @@ struct Collections: ParsableCommand {
 
         func run() throws {
             try CollectionName.validate(name)
-            let store = try SQLiteChunkStore(directory: options.storeURL)
+            let store = try options.openStore()
             guard try store.collection(named: name) != nil else { throw QuarryError(.notFound, "collection '\(name)' does not exist") }
             try store.removeCollection(named: name)
             print("deleted collection '\(name)'")

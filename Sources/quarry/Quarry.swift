@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryStore
 
 /// The `quarry` command: a thin front over the Quarry modules.
 @main
@@ -19,7 +20,16 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
     var model: String?
 
+    @Option(help: "Collections with fewer chunks are searched exactly; larger ones through an HNSW index.")
+    var exactBelow: Int = 10_000
+
     var storeURL: URL { URL(fileURLWithPath: store, isDirectory: true) }
+
+    /// Opens the store with these options.
+    func openStore() throws -> SQLiteChunkStore {
+        guard exactBelow >= 0 else { throw ValidationError("--exact-below must not be negative") }
+        return try SQLiteChunkStore(directory: storeURL, exactSearchLimit: exactBelow)
+    }
 
     var modelURL: URL {
         if let model { return URL(fileURLWithPath: model, isDirectory: true) }

@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "quarry")
         logger.logLevel = level
-        let store = try SQLiteChunkStore(directory: options.storeURL)
+        let store = try options.openStore()
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         let roots = try ingestRoot.map { root in
             var isDirectory: ObjCBool = false

@@ -11,7 +11,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() throws {
-        let store = try SQLiteChunkStore(directory: options.storeURL)
+        let store = try options.openStore()
         let problems = try store.verify()
         for problem in problems { printError("problem: \(problem)") }
         let collections = try store.collections()

@@ -67,10 +67,16 @@ import Testing
         try folder.write(lines.joined(separator: "\n") + "\n", to: "corpus.jsonl")
     }
 
+    static let exactBelow = 50
+
     static func ingest(_ binary: URL, folder: URL, store: URL) throws -> Process {
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["ingest", folder.path, "--store", store.path, "--collection", "crash", "--no-progress"]
+        // A low exact-search limit, so that every run also builds and persists the HNSW index.
+        process.arguments = [
+            "ingest", folder.path, "--store", store.path, "--collection", "crash", "--no-progress",
+            "--exact-below", "\(exactBelow)",
+        ]
         process.environment = ProcessInfo.processInfo.environment.merging(["QUARRY_MODEL": modelDirectory().path]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -144,8 +150,8 @@ import Testing
         clean.waitUntilExit()
         #expect(clean.terminationStatus == 0)
 
-        let killedStore = try SQLiteChunkStore(directory: storeDir.url)
-        let cleanStore = try SQLiteChunkStore(directory: cleanDir.url)
+        let killedStore = try SQLiteChunkStore(directory: storeDir.url, exactSearchLimit: Self.exactBelow)
+        let cleanStore = try SQLiteChunkStore(directory: cleanDir.url, exactSearchLimit: Self.exactBelow)
         let expected = try Self.contents(cleanStore)
         let actual = try Self.contents(killedStore)
         #expect(actual.count == expected.count)
@@ -158,11 +164,16 @@ import Testing
         #expect(actual == expected)
         #expect(try killedStore.verify().isEmpty)
 
-        // And it answers.
+        // The index file holds exactly the chunks (verify compares its labels with SQLite's rows).
+        #expect(FileManager.default.fileExists(atPath: storeDir.url.appendingPathComponent("index/crash.hnsw").path))
+
+        // And it answers, through the index, as the clean store does.
         let embedder = try MiniLMEmbedder(modelDirectory: modelDirectory())
-        let query = try await embedder.embed(["how do checkpoints behave under load"])[0]
-        let hits = try killedStore.search(in: "crash", query: query, k: 5)
-        #expect(hits.count == 5)
-        #expect(hits.first?.text.contains("checkpoints") == true)
+        for text in ["how do checkpoints behave under load", "vacuum and query planning", "Record 42"] {
+            let query = try await embedder.embed([text])[0]
+            let hits = try killedStore.search(in: "crash", query: query, k: 5, ef: 400)
+            #expect(hits.count == 5)
+            #expect(hits.map(\.text) == (try cleanStore.search(in: "crash", query: query, k: 5, ef: 400)).map(\.text))
+        }
     }
 }

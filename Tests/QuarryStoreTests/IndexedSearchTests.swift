@@ -121,4 +121,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("index/docs.hnsw").path))
         #expect(try store.search(in: "docs", query: embedder.vector(text(4)), k: 1).first?.text == text(4))
     }
+
+    @Test func verifyReportsAnIndexFileThatLagsTheStore() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let store = try open(dir)
+        try fill(store, documents: 0..<10)
+        try store.synchronizeIndex(of: "docs")
+        #expect(try store.verify().isEmpty)
+        // Written, not yet synchronised: the file on disk lacks the new chunks and holds the old.
+        try fill(store, documents: 9..<12)
+        let problems = try store.verify()
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("5 removed chunks still in it, 15 chunks not yet in it") == true)
+        try store.synchronizeIndex(of: "docs")
+        #expect(try store.verify().isEmpty)
+    }
 }
