@@ -80,7 +80,19 @@ import Testing
             #expect(error.code == .conflict)
             #expect(error.message.contains("other-model"))
             #expect(error.message.contains("--collection"))
+            #expect(error.message.contains("quarry collections delete docs"))
         }
+        // The way to re-index: delete the collection, then the other model is accepted.
+        try store.replaceDocument(
+            in: "docs", document: record("a.txt", chunks: 1), chunks: [chunk(0, "some words")],
+            vectors: [embedder.vector("some words")]
+        )
+        try store.removeCollection(named: "docs")
+        #expect(try store.collection(named: "docs") == nil)
+        #expect(try store.verify().isEmpty)
+        #expect(try store.ensureCollection(named: "docs", model: other).model == other)
+        #expect(try store.documents(in: "docs").isEmpty)
+        #expect(try store.sources(in: "docs").isEmpty)
     }
 
     @Test func writesFromAnotherConnectionAreSeenBySearch() throws {
