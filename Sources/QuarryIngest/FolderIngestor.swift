@@ -80,8 +80,18 @@ public struct IngestProgress: Sendable {
     public var filesTotal: Int
     /// Chunks written so far.
     public var chunksWritten: Int
+    /// Bytes of the files to read (new or changed) that have been read so far.
+    public var bytesDone: Int64
+    /// Bytes of all the files to read: progress and ETA go by bytes, as one large file (a JSONL
+    /// corpus) can hold most of the work.
+    public var bytesTotal: Int64
     /// Time since the run started.
     public var elapsed: Duration
+
+    /// The part of the work done, from 0 to 1.
+    public var fraction: Double {
+        bytesTotal > 0 ? min(1, Double(bytesDone) / Double(bytesTotal)) : filesTotal > 0 ? Double(filesDone) / Double(filesTotal) : 1
+    }
 }
 
 /// Keeps a collection in step with a folder: new and changed files are read, chunked, embedded
@@ -184,6 +194,8 @@ public struct FolderIngestor: Sendable {
         }
         let filesTotal = tasks.count + report.unchanged
         var filesDone = report.unchanged
+        let bytesTotal = tasks.reduce(Int64(0)) { $0 + max(0, $1.size) }
+        var bytesDone: Int64 = 0
 
         let preparer = Preparer(
             tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
@@ -216,10 +228,11 @@ public struct FolderIngestor: Sendable {
                     }
                 }
                 filesDone += batch.filesFinished
+                bytesDone += batch.bytesRead
                 progress?(
                     IngestProgress(
                         filesDone: filesDone, filesTotal: filesTotal, chunksWritten: report.chunksWritten,
-                        elapsed: ContinuousClock.now - start
+                        bytesDone: bytesDone, bytesTotal: bytesTotal, elapsed: ContinuousClock.now - start
                     )
                 )
             }
@@ -369,6 +382,8 @@ struct Batch: Sendable {
     var events: [IngestEvent] = []
     var chunkCount = 0
     var filesFinished = 0
+    /// Bytes of files read for this batch.
+    var bytesRead: Int64 = 0
 }
 
 /// Reads, hashes, parses and chunks files in order on its own thread, handing out batches of
@@ -445,6 +460,7 @@ final class Preparer: Sendable {
                 // Only its time changed.
                 batch.events.append(.touched(source))
                 batch.filesFinished += 1
+                batch.bytesRead += max(0, task.size)
                 return nil
             }
             if fileExtension == "jsonl" {
@@ -461,11 +477,15 @@ final class Preparer: Sendable {
             batch.events.append(.failed(path: task.path, reason: FolderIngestor.reason(error)))
         }
         batch.filesFinished += 1
+        batch.bytesRead += max(0, task.size)
         return nil
     }
 
     private func readLine(_ open: inout OpenJSONL, into batch: inout Batch) {
-        guard let line = open.lines.next() else { return }
+        let before = open.lines.offset
+        let next = open.lines.next()
+        batch.bytesRead += Int64(open.lines.offset - before)
+        guard let line = next else { return }
         switch line {
         case .malformed(let number, let reason):
             batch.events.append(.failed(path: "\(open.task.path):\(number)", reason: reason))

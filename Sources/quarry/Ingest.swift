@@ -114,7 +114,7 @@ final class ProgressDisplay: Sendable {
         guard due else { return }
         let seconds = max(1e-3, Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18)
         let rate = Double(progress.chunksWritten) / seconds
-        let fraction = progress.filesTotal == 0 ? 1 : Double(progress.filesDone) / Double(progress.filesTotal)
+        let fraction = progress.fraction
         let eta = fraction > 0 && fraction < 1 ? Self.duration(seconds * (1 - fraction) / fraction) : "--"
         let counts = "\(progress.filesDone)/\(progress.filesTotal) files, \(progress.chunksWritten) chunks, \(String(format: "%.0f", rate)) chunks/s, ETA \(eta)"
         if terminal {

@@ -185,6 +185,29 @@ import Testing
         #expect(wide.first?.location.byteStart == 2)
     }
 
+    @Test func progressGoesByBytesAndEndsComplete() async throws {
+        let folder = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            folder.cleanUp()
+            storeDir.cleanUp()
+        }
+        let records = (0..<200).map { #"{"_id": "r\#($0)", "text": "Record \#($0) of a large corpus file."}"# }
+        try folder.write(records.joined(separator: "\n") + "\n", to: "big.jsonl")
+        try folder.write("small file", to: "small.txt")
+        let seen = Mutex<[IngestProgress]>([])
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        _ = try await FolderIngestor(store: store, embedder: HashingEmbedder(), batchChunks: 16)
+            .ingest(folder: folder.url, collection: "c", options: IngestOptions()) { progress in seen.withLock { $0.append(progress) } }
+        let updates = seen.withLock { $0 }
+        #expect(updates.count > 5)
+        // Inside the one large file, progress still moves.
+        #expect(updates.contains { $0.filesDone == 0 && $0.fraction > 0.2 && $0.fraction < 0.9 })
+        #expect(zip(updates, updates.dropFirst()).allSatisfy { $0.bytesDone <= $1.bytesDone })
+        let last = try #require(updates.last)
+        #expect(last.bytesDone == last.bytesTotal && last.filesDone == 2 && last.fraction == 1)
+    }
+
     @Test func deletingADocumentMakesTheNextRunReadItsFileAgain() async throws {
         let folder = try TemporaryDirectory()
         let storeDir = try TemporaryDirectory()
