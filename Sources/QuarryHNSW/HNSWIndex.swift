@@ -84,7 +84,7 @@ public final class HNSWIndex: @unchecked Sendable {
     deinit {
         for s in 0..<Self.maxSegments {
             guard let segment = segments[s] else { break }
-            segment.deallocate()
+            HugePages.deallocate(segment)
             if let upper = upperSegments[s] {
                 for i in 0..<Self.segmentCapacity { upper[i]?.deallocate() }
                 upper.deallocate()
@@ -318,7 +318,7 @@ public final class HNSWIndex: @unchecked Sendable {
         guard segments[s] == nil else { return }
         // Left untouched: a record is written whole when its slot is claimed, so the pages of a
         // large segment become resident only as the index grows into them.
-        let segment = UnsafeMutableRawPointer.allocate(byteCount: Self.segmentCapacity * recordSize, alignment: 64)
+        let segment = HugePages.allocate(byteCount: Self.segmentCapacity * recordSize)
         let upper = UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>.allocate(capacity: Self.segmentCapacity)
         upper.initialize(repeating: nil, count: Self.segmentCapacity)
         upperSegments[s] = upper
