@@ -62,13 +62,18 @@ public struct SearchHit: Sendable, Hashable {
     public var text: String
     /// Where the chunk sits in the document.
     public var location: ChunkLocation
-    /// Similarity to the query (cosine for dense search): higher is better.
+    /// The hit's score: cosine similarity for dense search, BM25 for lexical, the reciprocal-rank
+    /// fusion score for hybrid. Higher is better.
     public var score: Float
+    /// In hybrid search, the cosine similarity when dense search found the chunk.
+    public var denseScore: Float?
+    /// In hybrid search, the BM25 score when lexical search found the chunk.
+    public var lexicalScore: Float?
 
     /// Creates a hit.
     public init(
         chunkRowID: Int64, chunkID: String, document: String, text: String,
-        location: ChunkLocation, score: Float
+        location: ChunkLocation, score: Float, denseScore: Float? = nil, lexicalScore: Float? = nil
     ) {
         self.chunkRowID = chunkRowID
         self.chunkID = chunkID
@@ -76,5 +81,7 @@ public struct SearchHit: Sendable, Hashable {
         self.text = text
         self.location = location
         self.score = score
+        self.denseScore = denseScore
+        self.lexicalScore = lexicalScore
     }
 }

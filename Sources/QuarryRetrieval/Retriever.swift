@@ -7,7 +7,13 @@ import QuarryStore
 public struct QueryTimings: Sendable, Codable, Equatable {
     /// Embedding the query.
     public var embed: Double = 0
-    /// Searching the store.
+    /// Dense (vector) search.
+    public var dense: Double = 0
+    /// Lexical (BM25) search.
+    public var lexical: Double = 0
+    /// Fusing the two rankings.
+    public var fuse: Double = 0
+    /// Retrieval as a whole: dense, lexical and fusion.
     public var search: Double = 0
     /// Building the answer.
     public var answer: Double = 0
@@ -30,6 +36,37 @@ public struct QueryResult: Sendable {
     public var timings: QueryTimings
 }
 
+/// Which retrievers a search runs.
+public enum SearchMode: String, Sendable, Codable, CaseIterable {
+    /// Nearest neighbours of the query's embedding.
+    case dense
+    /// BM25 over the chunks' words.
+    case lexical
+    /// Both, fused by reciprocal rank.
+    case hybrid
+}
+
+/// How hybrid search fuses its two rankings: reciprocal-rank fusion, a chunk scoring
+/// `Σ weight / (k + rank)` over the rankings that hold it (ranks from 1).
+public struct FusionSettings: Sendable, Equatable {
+    /// The weight of the dense ranking.
+    public var denseWeight: Double
+    /// The weight of the lexical ranking.
+    public var lexicalWeight: Double
+    /// The rank constant (60 in the original paper).
+    public var k: Double
+    /// How many candidates each retriever contributes, at least (and at least 4 × `top_k`).
+    public var candidates: Int
+
+    /// Creates settings; the defaults are the paper's.
+    public init(denseWeight: Double = 1, lexicalWeight: Double = 1, k: Double = 60, candidates: Int = 50) {
+        self.denseWeight = denseWeight
+        self.lexicalWeight = lexicalWeight
+        self.k = k
+        self.candidates = candidates
+    }
+}
+
 /// Runs queries against a store: embeds the query, finds the nearest chunks, answers from them.
 public struct Retriever: Sendable {
     /// The largest `top_k` a caller may ask for.
@@ -43,22 +80,30 @@ public struct Retriever: Sendable {
     /// The model queries are embedded with.
     public let embedder: any Embedder
     private let answerer: ExtractiveAnswerer
+    /// How hybrid search fuses dense and lexical rankings.
+    public let fusion: FusionSettings
 
     /// Creates a retriever.
-    public init(store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer()) {
+    public init(
+        store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
+        fusion: FusionSettings = FusionSettings()
+    ) {
         self.store = store
         self.embedder = embedder
         self.answerer = answerer
+        self.fusion = fusion
     }
 
-    /// The `topK` chunks nearest to `query` in `collection`, best first.
-    /// - Parameter ef: HNSW candidate list size for large collections (1…1000; at least `topK`).
+    /// The `topK` chunks of `collection` that best match `query`, best first.
+    /// - Parameters:
+    ///   - ef: HNSW candidate list size for large collections (1…1000; at least `topK`).
+    ///   - mode: dense, lexical, or both fused (the default).
     /// - Throws: `QuarryError.invalidRequest` for an empty query, a `topK` out of 1…100 or an
     ///   `ef` out of 1…1000,
     ///   `.notFound` for an unknown collection, `.conflict` when the collection was built with
-    ///   another model.
+    ///   another model (dense and hybrid search).
     public func search(
-        query: String, collection: String, topK: Int, ef: Int? = nil
+        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = query.trimmingWhitespace()
         guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
@@ -72,7 +117,7 @@ public struct Retriever: Sendable {
         guard let info = try store.collection(named: collection) else {
             throw QuarryError(.notFound, "collection '\(collection)' does not exist")
         }
-        guard info.model.name == embedder.model.name, info.model.dimension == embedder.model.dimension else {
+        if mode != .lexical, info.model.name != embedder.model.name || info.model.dimension != embedder.model.dimension {
             throw QuarryError(
                 .conflict,
                 "collection '\(collection)' was built with \(info.model.name) (dimension \(info.model.dimension)); this server runs \(embedder.model.name)"
@@ -80,31 +125,83 @@ public struct Retriever: Sendable {
         }
         var timings = QueryTimings()
         let start = ContinuousClock.now
-        let vector: [Float]
+        // Hybrid search asks each retriever for more than it returns, so fusion has a choice.
+        let depth = mode == .hybrid ? min(max(fusion.candidates, 4 * topK), 200) : topK
+
+        var dense: [SearchHit] = []
+        if mode != .lexical {
+            let vector = try await embed(text)
+            let embedded = ContinuousClock.now
+            timings.embed = Self.milliseconds(embedded - start)
+            dense = try store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) })
+            timings.dense = Self.milliseconds(ContinuousClock.now - embedded)
+        }
+        var lexical: [SearchHit] = []
+        if mode != .dense {
+            let lexicalStart = ContinuousClock.now
+            lexical = try store.lexicalSearch(in: collection, query: text, k: depth)
+            timings.lexical = Self.milliseconds(ContinuousClock.now - lexicalStart)
+        }
+        let fuseStart = ContinuousClock.now
+        let hits: [SearchHit]
+        switch mode {
+        case .dense: hits = dense
+        case .lexical: hits = lexical
+        case .hybrid: hits = Array(Self.fuse(dense: dense, lexical: lexical, settings: fusion).prefix(topK))
+        }
+        let end = ContinuousClock.now
+        timings.fuse = Self.milliseconds(end - fuseStart)
+        timings.search = timings.dense + timings.lexical + timings.fuse
+        timings.total = Self.milliseconds(end - start)
+        return (hits, timings)
+    }
+
+    private func embed(_ text: String) async throws -> [Float] {
         do {
             guard let first = try await embedder.embed([text]).first else {
                 throw QuarryError(.embedding, "the embedder returned no vector")
             }
-            vector = first
+            return first
         } catch let error as QuarryError {
             throw error
         } catch {
             throw QuarryError(.embedding, "cannot embed the query", underlying: error)
         }
-        let embedded = ContinuousClock.now
-        let hits = try store.search(in: collection, query: vector, k: topK, ef: ef.map { max($0, topK) })
-        let searched = ContinuousClock.now
-        timings.embed = Self.milliseconds(embedded - start)
-        timings.search = Self.milliseconds(searched - embedded)
-        timings.total = Self.milliseconds(searched - start)
-        return (hits, timings)
+    }
+
+    /// Reciprocal-rank fusion of two rankings: each chunk scores the sum of `weight / (k + rank)`
+    /// over the rankings that hold it; ties go to the better dense rank, then the lower row id.
+    static func fuse(dense: [SearchHit], lexical: [SearchHit], settings: FusionSettings) -> [SearchHit] {
+        var fused: [Int64: (hit: SearchHit, score: Double, denseRank: Int)] = [:]
+        for (index, hit) in dense.enumerated() {
+            var entry = fused[hit.chunkRowID] ?? (hit, 0, Int.max)
+            entry.score += settings.denseWeight / (settings.k + Double(index + 1))
+            entry.denseRank = index
+            entry.hit.denseScore = hit.score
+            fused[hit.chunkRowID] = entry
+        }
+        for (index, hit) in lexical.enumerated() {
+            var entry = fused[hit.chunkRowID] ?? (hit, 0, Int.max)
+            entry.score += settings.lexicalWeight / (settings.k + Double(index + 1))
+            entry.hit.lexicalScore = hit.score
+            fused[hit.chunkRowID] = entry
+        }
+        return fused.values
+            .sorted { ($1.score, $0.denseRank, $0.hit.chunkRowID) < ($0.score, $1.denseRank, $1.hit.chunkRowID) }
+            .map { entry in
+                var hit = entry.hit
+                hit.score = Float(entry.score)
+                return hit
+            }
     }
 
     /// Answers `query` from the `topK` nearest chunks of `collection`.
     /// - Throws: as `search(query:collection:topK:)`.
-    public func answer(query: String, collection: String, topK: Int, ef: Int? = nil) async throws -> QueryResult {
+    public func answer(
+        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid
+    ) async throws -> QueryResult {
         let start = ContinuousClock.now
-        var (hits, timings) = try await search(query: query, collection: collection, topK: topK, ef: ef)
+        var (hits, timings) = try await search(query: query, collection: collection, topK: topK, ef: ef, mode: mode)
         let answerStart = ContinuousClock.now
         let citations = hits.enumerated().map { index, hit in
             Citation(

@@ -198,6 +198,11 @@ public protocol ChunkStore: Sendable {
     ///   query's dimension is not the collection's.
     func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit]
 
+    /// Lexical search: BM25 over the chunks' words (stemmed), any of the query's words matching.
+    /// - Returns: up to `k` hits, best first; `score` is the BM25 score (higher is better).
+    /// - Throws: `QuarryError.notFound` for an unknown collection.
+    func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit]
+
     /// Brings the collection's derived index up to date with its chunks and persists it (after an
     /// ingest), so that the next process to open the store starts with a current index.
     func synchronizeIndex(of collection: String) throws

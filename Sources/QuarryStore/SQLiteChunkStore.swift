@@ -400,6 +400,12 @@ public final class SQLiteChunkStore: ChunkStore {
                 try statement.bind([])
                 if try statement.step(), statement.int(0) > 0 { problems.append("\(statement.int(0)) \(what)") }
             }
+            // The lexical index must hold exactly the chunks' text (FTS5 compares it with them).
+            do {
+                try writer.withLock { try $0.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)") }
+            } catch {
+                problems.append("the lexical index does not match the chunks: \(error)")
+            }
             // An index file on disk must hold exactly the collection's chunks (it is caught up
             // when used, but a completed ingest leaves it exact).
             let collections = try db.prepare("SELECT id, name FROM collections ORDER BY name")
@@ -461,6 +467,47 @@ public final class SQLiteChunkStore: ChunkStore {
             hit.score = 1 - result.distance
             return hit
         }
+    }
+
+    public func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit] {
+        guard k > 0 else { return [] }
+        let terms = Self.lexicalTerms(query)
+        let collectionID = try reader.withLock { db in try Self.requireCollection(collection, in: db).id }
+        guard !terms.isEmpty else { return [] }
+        // Every term quoted: the user's text never reaches FTS5's query syntax.
+        let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
+        let ranked: [(Int64, Float)] = try reader.withLock { db in
+            let statement = try db.prepare(
+                """
+                SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f
+                JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
+                WHERE chunks_fts MATCH ? AND d.collection_id = ?
+                ORDER BY bm25(chunks_fts) LIMIT ?
+                """
+            )
+            try statement.bind([.text(match), .integer(collectionID), .integer(Int64(k))])
+            var rows: [(Int64, Float)] = []
+            while try statement.step() { rows.append((statement.int64(0), Float(statement.double(1)))) }
+            return rows
+        }
+        let hits = try loadHits(ranked.map(\.0))
+        return ranked.compactMap { rowID, score in
+            guard var hit = hits[rowID] else { return nil }
+            hit.score = score
+            return hit
+        }
+    }
+
+    /// The words of a query for FTS5: runs of letters and digits, lower-cased, at most 64, each
+    /// once, in order.
+    static func lexicalTerms(_ query: String) -> [String] {
+        var seen = Set<String>()
+        var terms: [String] = []
+        for word in query.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where terms.count < 64 {
+            let term = String(word)
+            if seen.insert(term).inserted { terms.append(term) }
+        }
+        return terms
     }
 
     public func synchronizeIndex(of collection: String) throws {

@@ -61,6 +61,26 @@ enum StoreSchema {
         ALTER TABLE chunks ADD COLUMN byte_start INTEGER;
         ALTER TABLE chunks ADD COLUMN byte_end INTEGER;
         """,
+        // Version 3: lexical search. An FTS5 index over the chunks' text (external content: the
+        // text is stored once, in `chunks`), kept in step by triggers, which also fire for the
+        // chunks that foreign-key cascades delete. Porter stemming over Unicode words, diacritics
+        // folded: the usual English BM25 setup.
+        """
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text, content = 'chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text ON chunks BEGIN
+            INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

@@ -23,18 +23,22 @@ struct Query: AsyncParsableCommand {
     @Option(help: "HNSW candidate list size for large collections (1-1000).")
     var ef: Int?
 
+    @Option(help: "dense, lexical or hybrid (both, fused by reciprocal rank).")
+    var mode: SearchMode = .hybrid
+
     @Flag(help: "Print the result as JSON, as POST /query returns it.")
     var json = false
 
     private struct Output: Encodable {
         var query: String
         var collection: String
+        var mode: SearchMode
         var answer: String
         var grounded: Bool
         var citations: [Citation]
         var timingsMS: QueryTimings
         enum CodingKeys: String, CodingKey {
-            case query, collection, answer, grounded, citations
+            case query, collection, mode, answer, grounded, citations
             case timingsMS = "timings_ms"
         }
     }
@@ -43,12 +47,12 @@ struct Query: AsyncParsableCommand {
         let store = try options.openStore()
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         let result = try await Retriever(store: store, embedder: embedder)
-            .answer(query: text, collection: collection, topK: topK, ef: ef)
+            .answer(query: text, collection: collection, topK: topK, ef: ef, mode: mode)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let output = Output(
-                query: text, collection: collection, answer: result.answer, grounded: result.grounded,
+                query: text, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
                 citations: result.citations, timingsMS: result.timings
             )
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
@@ -62,3 +66,5 @@ struct Query: AsyncParsableCommand {
         }
     }
 }
+
+extension SearchMode: ExpressibleByArgument {}

@@ -266,5 +266,8 @@ final class FailingStore: ChunkStore {
     func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
         try base.search(in: collection, query: query, k: k, ef: ef)
     }
+    func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit] {
+        try base.lexicalSearch(in: collection, query: query, k: k)
+    }
     func synchronizeIndex(of collection: String) throws { try base.synchronizeIndex(of: collection) }
 }

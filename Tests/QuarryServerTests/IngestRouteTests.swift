@@ -158,4 +158,33 @@ import Testing
             #expect(collection.map { $0.chunkCount == $0.documentCount } ?? true)
         }
     }
+
+    @Test func searchRouteReturnsRankedHitsPerMode() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try setup.root.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
+        try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
+        _ = try await FolderIngestor(store: setup.store, embedder: setup.embedder)
+            .ingest(folder: setup.root.url.appendingPathComponent("docs"), collection: "default")
+        try await setup.app().test(.live) { client in
+            let hybrid = try json(try await post(client, "/search", #"{"query": "zorblax keys", "top_k": 2}"#))
+            #expect(hybrid["mode"] as? String == "hybrid")
+            let hits = try #require(hybrid["hits"] as? [[String: Any]])
+            #expect(hits.map { $0["rank"] as? Int } == [1, 2])
+            #expect(hits.first?["document"] as? String == "rare.txt")
+            #expect(hits.first?["dense_score"] is Double && hits.first?["lexical_score"] is Double)
+            let timings = try #require(hybrid["timings_ms"] as? [String: Any])
+            #expect(timings["lexical"] is Double && timings["dense"] is Double && timings["fuse"] is Double)
+
+            let lexical = try json(try await post(client, "/search", #"{"query": "zorblax", "mode": "lexical"}"#))
+            #expect((lexical["hits"] as? [[String: Any]])?.map { $0["document"] as? String } == ["rare.txt"])
+            let query = try json(try await post(client, "/query", #"{"query": "zorblax", "mode": "dense", "top_k": 1}"#))
+            #expect(query["mode"] as? String == "dense")
+
+            for body in [#"{"query": "keys", "mode": "fuzzy"}"#, #"{"query": "keys", "mode": 3}"#, #"{"query": ""}"#, #"{"mode": "dense"}"#] {
+                let response = try await post(client, "/search", body)
+                #expect(response.status == .badRequest, "\(body)")
+            }
+        }
+    }
 }

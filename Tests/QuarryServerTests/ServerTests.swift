@@ -74,7 +74,10 @@ import Testing
 
     @Test func queryReturnsGroundedAnswerWithCitations() async throws {
         try await app().test(.live) { client in
-            let response = try await post(client, #"{"query": "What does a checkpoint do with the WAL file?", "top_k": 2}"#)
+            // Dense, so that the score is the cosine similarity (hybrid scores are fusion scores).
+            let response = try await post(
+                client, #"{"query": "What does a checkpoint do with the WAL file?", "top_k": 2, "mode": "dense"}"#
+            )
             #expect(response.status == .ok)
             let body = try json(response)
             let citations = try #require(body["citations"] as? [[String: Any]])

@@ -34,6 +34,8 @@ import Testing
         #expect(chunks.first?.headingPath == ["Top"])
         #expect(chunks.first?.location == ChunkLocation(lineStart: 1, lineEnd: 2))
         #expect(try store.search(in: "docs", query: embedder.vector("old words"), k: 1).first?.chunkID == "a.md#0")
+        // The lexical index is built for rows written before it existed.
+        #expect(try store.lexicalSearch(in: "docs", query: "old", k: 1).first?.chunkID == "a.md#0")
         #expect(try store.verify().isEmpty)
         try store.removeSource(in: "docs", path: "a.md")
         #expect(try store.documents(in: "docs").isEmpty)

@@ -10,10 +10,43 @@ struct QueryRequestBody: Decodable {
     var collection: String?
     var topK: Int?
     var ef: Int?
+    var mode: SearchMode?
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, ef
+        case query, collection, ef, mode
         case topK = "top_k"
+    }
+}
+
+/// The body `POST /search` answers with.
+struct SearchResponseBody: Encodable {
+    var query: String
+    var collection: String
+    var mode: SearchMode
+    var hits: [Hit]
+    var timingsMS: QueryTimings
+
+    struct Hit: Encodable {
+        var rank: Int
+        var chunkID: String
+        var document: String
+        var text: String
+        var score: Float
+        var denseScore: Float?
+        var lexicalScore: Float?
+        var location: ChunkLocation
+
+        enum CodingKeys: String, CodingKey {
+            case rank, document, text, score, location
+            case chunkID = "chunk_id"
+            case denseScore = "dense_score"
+            case lexicalScore = "lexical_score"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case query, collection, mode, hits
+        case timingsMS = "timings_ms"
     }
 }
 
@@ -21,18 +54,19 @@ struct QueryRequestBody: Decodable {
 struct QueryResponseBody: Encodable {
     var query: String
     var collection: String
+    var mode: SearchMode
     var answer: String
     var grounded: Bool
     var citations: [Citation]
     var timingsMS: QueryTimings
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, answer, grounded, citations
+        case query, collection, mode, answer, grounded, citations
         case timingsMS = "timings_ms"
     }
 }
 
-/// `POST /query`, `GET /health`, `GET /collections`.
+/// `POST /query`, `POST /search`, `GET /health`, `GET /collections`.
 struct QueryRoutes: Sendable {
     let retriever: Retriever
     let store: any ChunkStore
@@ -55,13 +89,34 @@ struct QueryRoutes: Sendable {
         router.post("/query") { request, _ in
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = body.collection ?? CollectionName.default
+            let mode = body.mode ?? .hybrid
             let result = try await retriever.answer(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode
             )
             return try JSON.response(
                 QueryResponseBody(
-                    query: body.query, collection: collection, answer: result.answer, grounded: result.grounded,
+                    query: body.query, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
                     citations: result.citations, timingsMS: result.timings
+                )
+            )
+        }
+        router.post("/search") { request, _ in
+            let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
+            let collection = body.collection ?? CollectionName.default
+            let mode = body.mode ?? .hybrid
+            let (hits, timings) = try await retriever.search(
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode
+            )
+            return try JSON.response(
+                SearchResponseBody(
+                    query: body.query, collection: collection, mode: mode,
+                    hits: hits.enumerated().map { index, hit in
+                        SearchResponseBody.Hit(
+                            rank: index + 1, chunkID: hit.chunkID, document: hit.document, text: hit.text, score: hit.score,
+                            denseScore: hit.denseScore, lexicalScore: hit.lexicalScore, location: hit.location
+                        )
+                    },
+                    timingsMS: timings
                 )
             )
         }

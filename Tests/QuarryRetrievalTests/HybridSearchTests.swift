@@ -1,0 +1,117 @@
+import Foundation
+import QuarryCore
+import QuarryIngest
+import QuarryStore
+import QuarryTestSupport
+import Testing
+
+@testable import QuarryRetrieval
+
+@Suite struct LexicalSearchTests {
+    func store(_ dir: TemporaryDirectory, files: [String: String]) async throws -> (SQLiteChunkStore, HashingEmbedder) {
+        for (path, text) in files { try dir.write(text, to: "docs/\(path)") }
+        let store = try SQLiteChunkStore(directory: dir.url.appendingPathComponent("store"))
+        let embedder = HashingEmbedder()
+        _ = try await FolderIngestor(store: store, embedder: embedder, overlapTokens: 0)
+            .ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        return (store, embedder)
+    }
+
+    @Test func bm25RanksStemsAndStaysInItsCollection() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let (store, embedder) = try await store(dir, files: [
+            "wal.txt": "A checkpoint copies WAL pages into the database. Checkpointing runs automatically.",
+            "vacuum.txt": "VACUUM rebuilds the database file and reclaims free pages.",
+            "fk.txt": "Foreign keys are off by default.",
+        ])
+        let hits = try store.lexicalSearch(in: "default", query: "When do checkpoints run?", k: 10)
+        #expect(hits.map(\.document) == ["wal.txt"])
+        #expect((hits.first?.score ?? 0) > 0)
+        // "pages" is in two documents, "reclaims" in one: the rarer word weighs more.
+        let both = try store.lexicalSearch(in: "default", query: "reclaims pages", k: 10)
+        #expect(both.map(\.document) == ["vacuum.txt", "wal.txt"])
+        #expect(both[0].score > both[1].score)
+
+        // Another collection's chunks are not returned.
+        _ = try store.ensureCollection(named: "other", model: embedder.model)
+        try store.replaceDocument(
+            in: "other", document: DocumentRecord(path: "x.txt", contentHash: "x", size: 1, modificationTime: 1, chunkCount: 1),
+            chunks: [Chunk(ordinal: 0, text: "checkpoint checkpoint checkpoint", location: ChunkLocation(lineStart: 1, lineEnd: 1))],
+            vectors: [embedder.vector("checkpoint")]
+        )
+        #expect(try store.lexicalSearch(in: "default", query: "checkpoint", k: 10).map(\.document) == ["wal.txt"])
+        #expect(try store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
+    }
+
+    @Test func removedAndReplacedChunksLeaveTheLexicalIndex() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let (store, embedder) = try await store(dir, files: ["a.txt": "zebra crossing", "b.txt": "zebra stripes"])
+        #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).count == 2)
+        #expect(try store.removeDocument(in: "default", path: "a.txt"))
+        try dir.write("horse stripes", to: "docs/b.txt")
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).map(\.document) == ["a.txt"])
+        #expect(try store.lexicalSearch(in: "default", query: "horse", k: 10).map(\.document) == ["b.txt"])
+        try store.removeCollection(named: "default")
+        #expect(try store.verify().isEmpty)
+    }
+
+    @Test func queriesNeverReachFTSSyntax() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let (store, _) = try await store(dir, files: ["a.txt": "near the column of text"])
+        for query in [#"text" OR "#, "NEAR(text column)", "col:text", "text*", "\"", "-text", "AND", "^text", "((", "text NOT near"] {
+            _ = try store.lexicalSearch(in: "default", query: query, k: 5)
+        }
+        #expect(try store.lexicalSearch(in: "default", query: "?!", k: 5).isEmpty)
+        #expect(try store.lexicalSearch(in: "default", query: "NEAR(text column)", k: 5).count == 1)
+    }
+}
+
+@Suite struct FusionTests {
+    func hit(_ id: Int64, _ score: Float) -> SearchHit {
+        SearchHit(chunkRowID: id, chunkID: "d#\(id)", document: "d", text: "t\(id)", location: ChunkLocation(lineStart: 1, lineEnd: 1), score: score)
+    }
+
+    @Test func reciprocalRankFusion() {
+        let dense = [hit(1, 0.9), hit(2, 0.8), hit(3, 0.7)]
+        let lexical = [hit(3, 12), hit(4, 9), hit(1, 5)]
+        let fused = Retriever.fuse(dense: dense, lexical: lexical, settings: FusionSettings())
+        // 1: 1/61 + 1/63, 3: 1/63 + 1/61 (tie: the better dense rank first), 2: 1/62, 4: 1/62 (tie: dense rank, then row id).
+        #expect(fused.map(\.chunkRowID) == [1, 3, 2, 4])
+        #expect(abs(Double(fused[0].score) - (1.0 / 61 + 1.0 / 63)) < 1e-6)
+        #expect(fused[0].denseScore == 0.9 && fused[0].lexicalScore == 5)
+        #expect(fused[2].denseScore == 0.8 && fused[2].lexicalScore == nil)
+        #expect(fused[3].denseScore == nil && fused[3].lexicalScore == 9)
+
+        let lexicalHeavy = Retriever.fuse(dense: dense, lexical: lexical, settings: FusionSettings(denseWeight: 0.5, lexicalWeight: 2))
+        #expect(lexicalHeavy.map(\.chunkRowID) == [3, 1, 4, 2])
+    }
+
+    @Test func lexicalModeDoesNotEmbedAndHybridFindsWhatEitherFinds() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        try dir.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
+        try dir.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
+        let store = try SQLiteChunkStore(directory: dir.url.appendingPathComponent("store"))
+        let embedder = HashingEmbedder()
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        let embeddedAfterIngest = embedder.embeddedTexts.count
+        let retriever = Retriever(store: store, embedder: embedder)
+
+        let (lexical, lexicalTimings) = try await retriever.search(query: "zorblax", collection: "default", topK: 5, mode: .lexical)
+        #expect(lexical.map(\.document) == ["rare.txt"])
+        #expect(embedder.embeddedTexts.count == embeddedAfterIngest)
+        #expect(lexicalTimings.embed == 0)
+
+        let (hybrid, timings) = try await retriever.search(query: "zorblax keys", collection: "default", topK: 5, mode: .hybrid)
+        #expect(Set(hybrid.map(\.document)) == ["rare.txt", "keys.txt"])
+        #expect(hybrid.first?.document == "rare.txt")
+        #expect(hybrid.allSatisfy { $0.denseScore != nil || $0.lexicalScore != nil })
+        #expect(timings.search >= timings.lexical)
+        let result = try await retriever.answer(query: "zorblax keys", collection: "default", topK: 2)
+        #expect(result.citations.first?.document == "rare.txt")
+    }
+}
