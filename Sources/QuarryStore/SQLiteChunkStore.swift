@@ -477,15 +477,31 @@ public final class SQLiteChunkStore: ChunkStore {
         // Every term quoted: the user's text never reaches FTS5's query syntax.
         let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
         let ranked: [(Int64, Float)] = try reader.withLock { db in
-            let statement = try db.prepare(
-                """
-                SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f
-                JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
-                WHERE chunks_fts MATCH ? AND d.collection_id = ?
-                ORDER BY bm25(chunks_fts) LIMIT ?
-                """
-            )
-            try statement.bind([.text(match), .integer(collectionID), .integer(Int64(k))])
+            // One read transaction: the collection count and the matches belong together.
+            try db.execute("BEGIN")
+            defer { try? db.execute("COMMIT") }
+            let count = try db.prepare("SELECT count(*) FROM collections")
+            try count.bind([])
+            _ = try count.step()
+            let statement: SQLiteStatement
+            if count.int(0) == 1 {
+                // One collection (the usual case): no need to look up each match's collection,
+                // which doubles the cost of a query.
+                statement = try db.prepare(
+                    "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?"
+                )
+                try statement.bind([.text(match), .integer(Int64(k))])
+            } else {
+                statement = try db.prepare(
+                    """
+                    SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f
+                    JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
+                    WHERE chunks_fts MATCH ? AND d.collection_id = ?
+                    ORDER BY bm25(chunks_fts) LIMIT ?
+                    """
+                )
+                try statement.bind([.text(match), .integer(collectionID), .integer(Int64(k))])
+            }
             var rows: [(Int64, Float)] = []
             while try statement.step() { rows.append((statement.int64(0), Float(statement.double(1)))) }
             return rows
@@ -498,8 +514,16 @@ public final class SQLiteChunkStore: ChunkStore {
         }
     }
 
-    /// The words of a query for FTS5: runs of letters and digits, lower-cased, at most 64, each
-    /// once, in order.
+    /// Lucene's English stop words (as Anserini's BM25 uses): they match nearly every chunk, so
+    /// leaving them out of the query changes the ranking little and saves scoring every chunk.
+    static let stopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+        "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+        "will", "with",
+    ]
+
+    /// The words of a query for FTS5: runs of letters and digits, lower-cased, each once, in
+    /// order, at most 64, stop words left out unless the query has nothing else.
     static func lexicalTerms(_ query: String) -> [String] {
         var seen = Set<String>()
         var terms: [String] = []
@@ -507,7 +531,8 @@ public final class SQLiteChunkStore: ChunkStore {
             let term = String(word)
             if seen.insert(term).inserted { terms.append(term) }
         }
-        return terms
+        let content = terms.filter { !stopWords.contains($0) }
+        return content.isEmpty ? terms : content
     }
 
     public func synchronizeIndex(of collection: String) throws {
