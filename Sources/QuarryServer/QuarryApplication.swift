@@ -46,6 +46,7 @@ public func buildApplication(
         defaultTopK: configuration.defaultTopK
     ).register(on: router)
     DocumentRoutes(store: store).register(on: router)
+    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     IngestRoutes(
         jobs: jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger),
         maxBodyBytes: configuration.maxBodyBytes

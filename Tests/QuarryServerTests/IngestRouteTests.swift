@@ -187,4 +187,36 @@ import Testing
             }
         }
     }
+
+    @Test func openAICompatibleEmbeddings() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try await setup.app().test(.live) { client in
+            let one = try json(try await post(client, "/v1/embeddings", #"{"input": "vector search", "model": "hashing-test"}"#))
+            #expect(one["object"] as? String == "list")
+            #expect(one["model"] as? String == "hashing-test")
+            let data = try #require(one["data"] as? [[String: Any]])
+            let vector = try #require(data.first?["embedding"] as? [Double])
+            #expect(data.first?["index"] as? Int == 0 && data.first?["object"] as? String == "embedding")
+            #expect(vector.map { Float($0) } == setup.embedder.vector("vector search"))
+            #expect((one["usage"] as? [String: Any])?["prompt_tokens"] as? Int == 4)
+
+            let two = try json(try await post(client, "/v1/embeddings", #"{"input": ["a b", "c"], "encoding_format": "base64"}"#))
+            let items = try #require(two["data"] as? [[String: Any]])
+            #expect(items.map { $0["index"] as? Int } == [0, 1])
+            let text = try #require(items[1]["embedding"] as? String)
+            let encoded = try #require(Data(base64Encoded: text))
+            let floats = encoded.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            #expect(floats == setup.embedder.vector("c"))
+
+            for body in [
+                #"{"input": []}"#, #"{"input": ""}"#, #"{"input": ["ok", ""]}"#, #"{"input": 42}"#, #"{"model": "x"}"#,
+                #"{"input": "x", "model": "text-embedding-3-small"}"#, #"{"input": "x", "encoding_format": "int8"}"#,
+                "{\"input\": [" + Array(repeating: "\"t\"", count: 257).joined(separator: ",") + "]}",
+            ] {
+                let response = try await post(client, "/v1/embeddings", body)
+                #expect(response.status == .badRequest, "\(body.prefix(60))")
+            }
+        }
+    }
 }

@@ -1,0 +1,134 @@
+import Foundation
+import Hummingbird
+import QuarryCore
+import QuarryEmbedding
+
+/// The body of `POST /v1/embeddings`, as OpenAI's embeddings API takes it.
+struct EmbeddingsRequestBody: Decodable {
+    /// One text or several.
+    var input: Input
+    /// Accepted and ignored unless it names another model than the server runs.
+    var model: String?
+    /// `float` (default) or `base64` (little-endian float32, as OpenAI's clients ask for).
+    var encodingFormat: String?
+
+    enum CodingKeys: String, CodingKey {
+        case input, model
+        case encodingFormat = "encoding_format"
+    }
+
+    enum Input: Decodable {
+        case one(String)
+        case many([String])
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .one(text)
+            } else if let texts = try? container.decode([String].self) {
+                self = .many(texts)
+            } else {
+                throw DecodingError.typeMismatch(
+                    String.self, .init(codingPath: decoder.codingPath, debugDescription: "input must be a string or an array of strings")
+                )
+            }
+        }
+
+        var texts: [String] {
+            switch self {
+            case .one(let text): [text]
+            case .many(let texts): texts
+            }
+        }
+    }
+}
+
+/// `POST /v1/embeddings`: Quarry's embedder behind OpenAI's API, so that other tools can use it.
+struct EmbeddingRoutes: Sendable {
+    let embedder: any Embedder
+    let maxBodyBytes: Int
+    /// Most texts in one request.
+    static let maxInputs = 256
+
+    struct Response: Encodable {
+        var object = "list"
+        var data: [Item]
+        var model: String
+        var usage: Usage
+
+        struct Item: Encodable {
+            var object = "embedding"
+            var index: Int
+            var embedding: Embedding
+        }
+
+        enum Embedding: Encodable {
+            case floats([Float])
+            case base64(String)
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                switch self {
+                case .floats(let values): try container.encode(values)
+                case .base64(let text): try container.encode(text)
+                }
+            }
+        }
+
+        struct Usage: Encodable {
+            var promptTokens: Int
+            var totalTokens: Int
+            enum CodingKeys: String, CodingKey {
+                case promptTokens = "prompt_tokens"
+                case totalTokens = "total_tokens"
+            }
+        }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/embeddings") { request, _ in
+            let body = try await JSON.decode(EmbeddingsRequestBody.self, from: request, limit: maxBodyBytes)
+            let texts = body.input.texts
+            guard !texts.isEmpty, texts.count <= Self.maxInputs else {
+                throw QuarryError(.invalidRequest, "input must hold 1 to \(Self.maxInputs) texts, got \(texts.count)")
+            }
+            if let index = texts.firstIndex(where: { $0.isEmpty }) {
+                throw QuarryError(.invalidRequest, "input[\(index)] is empty")
+            }
+            if let model = body.model, !model.isEmpty, !Self.names(embedder.model.name, model) {
+                throw QuarryError(.invalidRequest, "this server embeds with \(embedder.model.name), not \(model)")
+            }
+            let base64: Bool
+            switch body.encodingFormat ?? "float" {
+            case "float": base64 = false
+            case "base64": base64 = true
+            default: throw QuarryError(.invalidRequest, "encoding_format must be \"float\" or \"base64\"")
+            }
+            let vectors: [[Float]]
+            do {
+                vectors = try await embedder.embed(texts)
+            } catch {
+                throw QuarryError(.embedding, "cannot embed the input", underlying: error)
+            }
+            // Texts longer than the model's window are truncated, as the embedder does; usage
+            // counts what was embedded.
+            let tokens = texts.reduce(0) { $0 + min(embedder.tokenCount($1), embedder.maxInputTokens - 2) + 2 }
+            let data = vectors.enumerated().map { index, vector in
+                Response.Item(
+                    index: index,
+                    embedding: base64 ? .base64(vector.withUnsafeBytes { Data($0) }.base64EncodedString()) : .floats(vector)
+                )
+            }
+            return try JSON.response(
+                Response(data: data, model: embedder.model.name, usage: .init(promptTokens: tokens, totalTokens: tokens))
+            )
+        }
+    }
+
+    /// Whether `requested` names the model `served` (`all-MiniLM-L6-v2` also answers to
+    /// `sentence-transformers/all-MiniLM-L6-v2`).
+    static func names(_ served: String, _ requested: String) -> Bool {
+        let short = { (name: String) in name.split(separator: "/").last.map(String.init)?.lowercased() ?? name.lowercased() }
+        return short(served) == short(requested)
+    }
+}
