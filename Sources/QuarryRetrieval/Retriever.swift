@@ -98,12 +98,14 @@ public struct Retriever: Sendable {
     /// - Parameters:
     ///   - ef: HNSW candidate list size for large collections (1…1000; at least `topK`).
     ///   - mode: dense, lexical, or both fused (the default).
+    ///   - filter: which chunks may be returned, applied inside each search.
     /// - Throws: `QuarryError.invalidRequest` for an empty query, a `topK` out of 1…100 or an
     ///   `ef` out of 1…1000,
     ///   `.notFound` for an unknown collection, `.conflict` when the collection was built with
     ///   another model (dense and hybrid search).
     public func search(
-        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid
+        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
+        filter: SearchFilter? = nil
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = query.trimmingWhitespace()
         guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
@@ -133,13 +135,13 @@ public struct Retriever: Sendable {
             let vector = try await embed(text)
             let embedded = ContinuousClock.now
             timings.embed = Self.milliseconds(embedded - start)
-            dense = try store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) })
+            dense = try store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
             timings.dense = Self.milliseconds(ContinuousClock.now - embedded)
         }
         var lexical: [SearchHit] = []
         if mode != .dense {
             let lexicalStart = ContinuousClock.now
-            lexical = try store.lexicalSearch(in: collection, query: text, k: depth)
+            lexical = try store.lexicalSearch(in: collection, query: text, k: depth, filter: filter)
             timings.lexical = Self.milliseconds(ContinuousClock.now - lexicalStart)
         }
         let fuseStart = ContinuousClock.now
@@ -198,10 +200,13 @@ public struct Retriever: Sendable {
     /// Answers `query` from the `topK` nearest chunks of `collection`.
     /// - Throws: as `search(query:collection:topK:)`.
     public func answer(
-        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid
+        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
+        filter: SearchFilter? = nil
     ) async throws -> QueryResult {
         let start = ContinuousClock.now
-        var (hits, timings) = try await search(query: query, collection: collection, topK: topK, ef: ef, mode: mode)
+        var (hits, timings) = try await search(
+            query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter
+        )
         let answerStart = ContinuousClock.now
         let citations = hits.enumerated().map { index, hit in
             Citation(

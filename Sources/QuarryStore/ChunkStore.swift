@@ -117,6 +117,41 @@ public struct RecordLocation: Sendable, Hashable {
     }
 }
 
+/// Which chunks a search may return; applied inside the search (an HNSW walk passes through
+/// other chunks but collects only these; exact and lexical search score only these), so a
+/// filtered search still returns `k` hits when `k` chunks match.
+public struct SearchFilter: Sendable, Hashable {
+    /// Only these documents (ids as stored: `guide/intro.md`, `corpus.jsonl#4983`).
+    public var documents: [String]?
+    /// Only documents whose id starts with this (a folder: `guide/`).
+    public var pathPrefix: String?
+    /// Only documents from files of these types (extensions, without the dot: `md`, `pdf`).
+    public var fileTypes: [String]?
+
+    /// Creates a filter; no condition keeps every chunk.
+    public init(documents: [String]? = nil, pathPrefix: String? = nil, fileTypes: [String]? = nil) {
+        self.documents = documents
+        self.pathPrefix = pathPrefix
+        self.fileTypes = fileTypes
+    }
+
+    /// Whether the filter keeps every chunk.
+    public var isEmpty: Bool { documents == nil && (pathPrefix ?? "").isEmpty && fileTypes == nil }
+
+    /// Whether the filter keeps the document `path` of the file `source`.
+    public func accepts(path: String, source: String) -> Bool {
+        if let documents, !documents.contains(path) { return false }
+        if let pathPrefix, !pathPrefix.isEmpty, !path.hasPrefix(pathPrefix) { return false }
+        if let fileTypes {
+            let name = source.split(separator: "/").last.map(String.init) ?? source
+            guard let dot = name.lastIndex(of: "."), fileTypes.contains(name[name.index(after: dot)...].lowercased()) else {
+                return false
+            }
+        }
+        return true
+    }
+}
+
 /// A stored chunk, as listed for one document.
 public struct StoredChunk: Sendable, Hashable {
     /// Stable chunk id: `<document>#<ordinal>`.
@@ -196,12 +231,12 @@ public protocol ChunkStore: Sendable {
     /// - Returns: up to `k` hits, best first.
     /// - Throws: `QuarryError.notFound` for an unknown collection, `.invalidRequest` when the
     ///   query's dimension is not the collection's.
-    func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit]
+    func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit]
 
     /// Lexical search: BM25 over the chunks' words (stemmed), any of the query's words matching.
     /// - Returns: up to `k` hits, best first; `score` is the BM25 score (higher is better).
     /// - Throws: `QuarryError.notFound` for an unknown collection.
-    func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit]
+    func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit]
 
     /// Brings the collection's derived index up to date with its chunks and persists it (after an
     /// ingest), so that the next process to open the store starts with a current index.
@@ -216,6 +251,16 @@ extension ChunkStore {
 
     /// Search with the default `ef`.
     public func search(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
-        try search(in: collection, query: query, k: k, ef: nil)
+        try search(in: collection, query: query, k: k, ef: nil, filter: nil)
+    }
+
+    /// Unfiltered search.
+    public func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
+        try search(in: collection, query: query, k: k, ef: ef, filter: nil)
+    }
+
+    /// Unfiltered lexical search.
+    public func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit] {
+        try lexicalSearch(in: collection, query: query, k: k, filter: nil)
     }
 }

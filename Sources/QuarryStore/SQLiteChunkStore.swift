@@ -439,7 +439,7 @@ public final class SQLiteChunkStore: ChunkStore {
 
     // MARK: Search
 
-    public func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
+    public func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {
         guard k > 0 else { return [] }
         let status = try collectionStatus(collection)
         guard query.count == status.dimension else {
@@ -448,15 +448,25 @@ public final class SQLiteChunkStore: ChunkStore {
                 "query vector has dimension \(query.count); collection '\(collection)' has \(status.dimension)"
             )
         }
+        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: status.id, filter: $0) }
+        if let allowed, allowed.isEmpty { return [] }
         guard status.chunkCount >= exactSearchLimit else {
-            return try exactSearch(in: collection, query: query, k: k)
+            return try exactSearch(in: collection, query: query, k: k, allowed: allowed)
         }
         let index = try indexes.index(
             for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id)
         )
         let results: [HNSWResult]
         do {
-            results = try index.search(query, k: k, ef: ef)
+            if let allowed {
+                // The walk passes through other chunks and collects only allowed ones; when few
+                // are allowed the index scans them exactly.
+                results = try index.search(
+                    query, k: k, ef: ef, filter: { allowed.contains(Int64(bitPattern: $0)) }, expectedMatches: allowed.count
+                )
+            } else {
+                results = try index.search(query, k: k, ef: ef)
+            }
         } catch {
             throw QuarryError(.internal, "index search failed", underlying: error)
         }
@@ -469,11 +479,13 @@ public final class SQLiteChunkStore: ChunkStore {
         }
     }
 
-    public func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit] {
+    public func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
         guard k > 0 else { return [] }
         let terms = Self.lexicalTerms(query)
         let collectionID = try reader.withLock { db in try Self.requireCollection(collection, in: db).id }
         guard !terms.isEmpty else { return [] }
+        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: collectionID, filter: $0) }
+        if let allowed, allowed.isEmpty { return [] }
         // Every term quoted: the user's text never reaches FTS5's query syntax.
         let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
         let ranked: [(Int64, Float)] = try reader.withLock { db in
@@ -484,7 +496,18 @@ public final class SQLiteChunkStore: ChunkStore {
             try count.bind([])
             _ = try count.step()
             let statement: SQLiteStatement
-            if count.int(0) == 1 {
+            if let allowed {
+                // Filtered: matches in rank order, only allowed ones kept, until there are k.
+                statement = try db.prepare(
+                    "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)"
+                )
+                try statement.bind([.text(match)])
+                var rows: [(Int64, Float)] = []
+                while rows.count < k, try statement.step() {
+                    if allowed.contains(statement.int64(0)) { rows.append((statement.int64(0), Float(statement.double(1)))) }
+                }
+                return rows
+            } else if count.int(0) == 1 {
                 // One collection (the usual case): no need to look up each match's collection,
                 // which doubles the cost of a query.
                 statement = try db.prepare(
@@ -548,11 +571,45 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     /// Exact search: one `sgemv` over the collection's vector snapshot, then top-k.
-    private func exactSearch(in collection: String, query: [Float], k: Int) throws -> [SearchHit] {
+    /// The row ids of the collection's chunks that `filter` keeps.
+    private func allowedChunks(collectionID: Int64, filter: SearchFilter) throws -> Set<Int64> {
+        try reader.withLock { db in
+            let statement = try db.prepare(
+                """
+                SELECT c.id, d.path, coalesce(s.path, d.path) FROM chunks c JOIN documents d ON d.id = c.document_id
+                LEFT JOIN sources s ON s.id = d.source_id WHERE d.collection_id = ?
+                """
+            )
+            try statement.bind([.integer(collectionID)])
+            var allowed = Set<Int64>()
+            var verdicts: [String: Bool] = [:]
+            while try statement.step() {
+                let path = statement.text(1)
+                let keep = verdicts[path] ?? {
+                    let verdict = filter.accepts(path: path, source: statement.text(2))
+                    verdicts[path] = verdict
+                    return verdict
+                }()
+                if keep { allowed.insert(statement.int64(0)) }
+            }
+            return allowed
+        }
+    }
+
+    private func exactSearch(in collection: String, query: [Float], k: Int, allowed: Set<Int64>?) throws -> [SearchHit] {
         let snapshot = try currentSnapshot(of: collection)
-        let best: [(index: Int, score: Float)]
+        var best: [(index: Int, score: Float)]
         do {
-            best = try snapshot.matrix.nearest(to: query, k: k)
+            if let allowed {
+                let scores = try snapshot.matrix.innerProducts(query)
+                var kept: [(index: Int, score: Float)] = []
+                for (index, rowID) in snapshot.rowIDs.enumerated() where allowed.contains(rowID) {
+                    kept.append((index, scores[index]))
+                }
+                best = Array(kept.sorted { ($0.score, $1.index) > ($1.score, $0.index) }.prefix(k))
+            } else {
+                best = try snapshot.matrix.nearest(to: query, k: k)
+            }
         } catch {
             throw QuarryError(.internal, "exact search failed", underlying: error)
         }

@@ -263,11 +263,11 @@ final class FailingStore: ChunkStore {
     }
     func removeSource(in collection: String, path: String) throws { try base.removeSource(in: collection, path: path) }
     func removeDocument(in collection: String, path: String) throws -> Bool { try base.removeDocument(in: collection, path: path) }
-    func search(in collection: String, query: [Float], k: Int, ef: Int?) throws -> [SearchHit] {
-        try base.search(in: collection, query: query, k: k, ef: ef)
+    func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {
+        try base.search(in: collection, query: query, k: k, ef: ef, filter: filter)
     }
-    func lexicalSearch(in collection: String, query: String, k: Int) throws -> [SearchHit] {
-        try base.lexicalSearch(in: collection, query: query, k: k)
+    func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
+        try base.lexicalSearch(in: collection, query: query, k: k, filter: filter)
     }
     func synchronizeIndex(of collection: String) throws { try base.synchronizeIndex(of: collection) }
 }

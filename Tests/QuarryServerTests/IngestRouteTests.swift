@@ -181,7 +181,15 @@ import Testing
             let query = try json(try await post(client, "/query", #"{"query": "zorblax", "mode": "dense", "top_k": 1}"#))
             #expect(query["mode"] as? String == "dense")
 
-            for body in [#"{"query": "keys", "mode": "fuzzy"}"#, #"{"query": "keys", "mode": 3}"#, #"{"query": ""}"#, #"{"mode": "dense"}"#] {
+            let filtered = try json(
+                try await post(client, "/search", #"{"query": "zorblax keys", "filter": {"documents": ["keys.txt"]}, "top_k": 5}"#)
+            )
+            #expect((filtered["hits"] as? [[String: Any]])?.map { $0["document"] as? String } == ["keys.txt"])
+            let byType = try json(try await post(client, "/query", #"{"query": "keys", "filter": {"file_types": [".PDF"]}}"#))
+            #expect((byType["citations"] as? [Any])?.isEmpty == true)
+            #expect(byType["grounded"] as? Bool == false)
+
+            for body in [#"{"query": "keys", "filter": {"documents": "keys.txt"}}"#, #"{"query": "keys", "mode": "fuzzy"}"#, #"{"query": "keys", "mode": 3}"#, #"{"query": ""}"#, #"{"mode": "dense"}"#] {
                 let response = try await post(client, "/search", body)
                 #expect(response.status == .badRequest, "\(body)")
             }

@@ -11,9 +11,30 @@ struct QueryRequestBody: Decodable {
     var topK: Int?
     var ef: Int?
     var mode: SearchMode?
+    var filter: Filter?
+
+    /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...]}`.
+    struct Filter: Decodable {
+        var documents: [String]?
+        var pathPrefix: String?
+        var fileTypes: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case documents
+            case pathPrefix = "path_prefix"
+            case fileTypes = "file_types"
+        }
+
+        var searchFilter: SearchFilter {
+            SearchFilter(
+                documents: documents, pathPrefix: pathPrefix,
+                fileTypes: fileTypes?.map { $0.lowercased().hasPrefix(".") ? String($0.lowercased().dropFirst()) : $0.lowercased() }
+            )
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, ef, mode
+        case query, collection, ef, mode, filter
         case topK = "top_k"
     }
 }
@@ -91,7 +112,8 @@ struct QueryRoutes: Sendable {
             let collection = body.collection ?? CollectionName.default
             let mode = body.mode ?? .hybrid
             let result = try await retriever.answer(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                filter: body.filter?.searchFilter
             )
             return try JSON.response(
                 QueryResponseBody(
@@ -105,7 +127,8 @@ struct QueryRoutes: Sendable {
             let collection = body.collection ?? CollectionName.default
             let mode = body.mode ?? .hybrid
             let (hits, timings) = try await retriever.search(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode
+                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                filter: body.filter?.searchFilter
             )
             return try JSON.response(
                 SearchResponseBody(

@@ -1,0 +1,73 @@
+import Foundation
+import QuarryCore
+import QuarryHNSW
+import QuarryStore
+import QuarryTestSupport
+import Testing
+
+/// Filters are applied inside each search: a filtered search returns `k` hits when `k` chunks
+/// match, whether it scans exactly, walks the HNSW graph, or ranks by BM25.
+@Suite struct FilterTests {
+    let embedder = HashingEmbedder(dimension: 32)
+
+    /// 60 documents in three folders and two file types; every chunk mentions "shared".
+    func fill(_ store: SQLiteChunkStore) throws {
+        _ = try store.ensureCollection(named: "docs", model: embedder.model)
+        for d in 0..<60 {
+            let folder = ["guide", "api", "notes"][d % 3]
+            let path = "\(folder)/doc\(d).\(d % 2 == 0 ? "md" : "txt")"
+            let texts = (0..<4).map { "shared words item\(d)x\($0) topic\(d % 5)" }
+            try store.replaceDocument(
+                in: "docs", document: DocumentRecord(path: path, contentHash: "h\(d)", size: 1, modificationTime: 1, chunkCount: 4),
+                chunks: texts.enumerated().map { Chunk(ordinal: $0.offset, text: $0.element, location: ChunkLocation(lineStart: 1, lineEnd: 1)) },
+                vectors: texts.map(embedder.vector)
+            )
+        }
+    }
+
+    @Test(arguments: [10_000, 20])
+    func everyRetrieverHonoursTheFilter(exactBelow: Int) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let store = try SQLiteChunkStore(
+            directory: dir.url, exactSearchLimit: exactBelow, indexParameters: HNSWParameters(m: 8, efConstruction: 64)
+        )
+        try fill(store)
+        let query = embedder.vector("shared words topic1")
+        let guideMarkdown = SearchFilter(pathPrefix: "guide/", fileTypes: ["md"])
+        // guide/ holds documents 0, 3, 6, …; the .md ones are the even ones: 10 documents, 40 chunks.
+        let dense = try store.search(in: "docs", query: query, k: 25, ef: 64, filter: guideMarkdown)
+        #expect(dense.count == 25)
+        #expect(dense.allSatisfy { $0.document.hasPrefix("guide/") && $0.document.hasSuffix(".md") })
+        let lexical = try store.lexicalSearch(in: "docs", query: "shared topic1", k: 25, filter: guideMarkdown)
+        #expect(lexical.count == 25)
+        #expect(lexical.allSatisfy { $0.document.hasPrefix("guide/") && $0.document.hasSuffix(".md") })
+
+        let two = SearchFilter(documents: ["api/doc1.txt", "notes/doc2.md"])
+        #expect(Set(try store.search(in: "docs", query: query, k: 20, ef: 64, filter: two).map(\.document)) == ["api/doc1.txt", "notes/doc2.md"])
+        #expect(try store.search(in: "docs", query: query, k: 20, ef: 64, filter: two).count == 8)
+        #expect(try store.lexicalSearch(in: "docs", query: "shared", k: 20, filter: two).count == 8)
+
+        let none = SearchFilter(fileTypes: ["pdf"])
+        #expect(try store.search(in: "docs", query: query, k: 5, ef: 64, filter: none).isEmpty)
+        #expect(try store.lexicalSearch(in: "docs", query: "shared", k: 5, filter: none).isEmpty)
+
+        // The best allowed chunks by cosine, as a full scan finds them (scores, as the hashing
+        // embedder gives many chunks the same one).
+        let all = try store.search(in: "docs", query: query, k: 240, ef: 400)
+        #expect(all.count == 240)
+        let expected = all.filter { $0.document.hasPrefix("guide/") && $0.document.hasSuffix(".md") }.prefix(10).map(\.score)
+        let top = try store.search(in: "docs", query: query, k: 10, ef: 400, filter: guideMarkdown).map(\.score)
+        #expect(zip(top, expected).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    @Test func filterMatching() {
+        let filter = SearchFilter(pathPrefix: "scifact/", fileTypes: ["jsonl"])
+        #expect(filter.accepts(path: "scifact/corpus.jsonl#42", source: "scifact/corpus.jsonl"))
+        #expect(!filter.accepts(path: "sqlite-docs/wal.md", source: "sqlite-docs/wal.md"))
+        #expect(!SearchFilter(fileTypes: ["md"]).accepts(path: "README", source: "README"))
+        #expect(SearchFilter(fileTypes: ["md"]).accepts(path: "a/B.MD", source: "a/B.MD"))
+        #expect(SearchFilter().isEmpty && SearchFilter(pathPrefix: "").isEmpty && !SearchFilter(documents: []).isEmpty)
+        #expect(!SearchFilter(documents: []).accepts(path: "a", source: "a"))
+    }
+}
