@@ -58,6 +58,8 @@ public struct SearchHit: Sendable, Hashable {
     public var chunkID: String
     /// The document's id: its path relative to the ingested folder.
     public var document: String
+    /// The chunk's position in its document, from 0.
+    public var ordinal: Int
     /// The chunk's text.
     public var text: String
     /// Where the chunk sits in the document.
@@ -72,12 +74,13 @@ public struct SearchHit: Sendable, Hashable {
 
     /// Creates a hit.
     public init(
-        chunkRowID: Int64, chunkID: String, document: String, text: String,
+        chunkRowID: Int64, chunkID: String, document: String, ordinal: Int = 0, text: String,
         location: ChunkLocation, score: Float, denseScore: Float? = nil, lexicalScore: Float? = nil
     ) {
         self.chunkRowID = chunkRowID
         self.chunkID = chunkID
         self.document = document
+        self.ordinal = ordinal
         self.text = text
         self.location = location
         self.score = score

@@ -4,8 +4,11 @@ public struct Citation: Sendable, Hashable, Codable {
     public var id: Int
     /// The document the passage comes from.
     public var document: String
-    /// The stable id of the chunk.
+    /// The stable id of the chunk (the best-ranked one, when neighbouring chunks were merged).
     public var chunkID: String
+    /// Every chunk the passage is made of, in document order (one unless neighbouring chunks of
+    /// the document were merged into one passage).
+    public var chunkIDs: [String]
     /// The passage text.
     public var text: String
     /// Retrieval score of the passage.
@@ -14,10 +17,14 @@ public struct Citation: Sendable, Hashable, Codable {
     public var location: ChunkLocation
 
     /// Creates a citation.
-    public init(id: Int, document: String, chunkID: String, text: String, score: Float, location: ChunkLocation) {
+    public init(
+        id: Int, document: String, chunkID: String, chunkIDs: [String]? = nil, text: String, score: Float,
+        location: ChunkLocation
+    ) {
         self.id = id
         self.document = document
         self.chunkID = chunkID
+        self.chunkIDs = chunkIDs ?? [chunkID]
         self.text = text
         self.score = score
         self.location = location
@@ -26,5 +33,6 @@ public struct Citation: Sendable, Hashable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, document, text, score, location
         case chunkID = "chunk_id"
+        case chunkIDs = "chunk_ids"
     }
 }

@@ -15,6 +15,8 @@ public struct QueryTimings: Sendable, Codable, Equatable {
     public var fuse: Double = 0
     /// Retrieval as a whole: dense, lexical and fusion.
     public var search: Double = 0
+    /// Assembling the context: merging neighbouring chunks, fitting the token budget.
+    public var assemble: Double = 0
     /// Building the answer.
     public var answer: Double = 0
     /// The whole query.
@@ -73,6 +75,9 @@ public struct Retriever: Sendable {
     public static let maxTopK = 100
     /// The range of `ef` a caller may ask for.
     public static let efRange = 1...1000
+    /// The range of `max_context_tokens` a caller may ask for, and its default.
+    public static let contextTokensRange = 50...32_768
+    public static let defaultContextTokens = 2_000
     /// What the answer says when no retrieved passage matches the query.
     public static let noAnswer = "No passage in the collection answers this query."
 
@@ -201,19 +206,23 @@ public struct Retriever: Sendable {
     /// - Throws: as `search(query:collection:topK:)`.
     public func answer(
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
-        filter: SearchFilter? = nil
+        filter: SearchFilter? = nil, maxContextTokens: Int? = nil
     ) async throws -> QueryResult {
+        let budget = maxContextTokens ?? Self.defaultContextTokens
+        guard Self.contextTokensRange.contains(budget) else {
+            throw QuarryError(
+                .invalidRequest,
+                "max_context_tokens must be between \(Self.contextTokensRange.lowerBound) and \(Self.contextTokensRange.upperBound), got \(budget)"
+            )
+        }
         let start = ContinuousClock.now
         var (hits, timings) = try await search(
             query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter
         )
+        let assembleStart = ContinuousClock.now
+        let citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
         let answerStart = ContinuousClock.now
-        let citations = hits.enumerated().map { index, hit in
-            Citation(
-                id: index + 1, document: hit.document, chunkID: hit.chunkID, text: hit.text, score: hit.score,
-                location: hit.location
-            )
-        }
+        timings.assemble = Self.milliseconds(answerStart - assembleStart)
         let answer = answerer.answer(query: query, citations: citations)
         let end = ContinuousClock.now
         timings.answer = Self.milliseconds(end - answerStart)

@@ -761,7 +761,7 @@ public final class SQLiteChunkStore: ChunkStore {
                 let path = statement.text(1)
                 let ordinal = statement.int(2)
                 hits[statement.int64(0)] = SearchHit(
-                    chunkRowID: statement.int64(0), chunkID: "\(path)#\(ordinal)", document: path,
+                    chunkRowID: statement.int64(0), chunkID: "\(path)#\(ordinal)", document: path, ordinal: ordinal,
                     text: statement.text(3),
                     location: Self.location(statement, from: 4),
                     score: 0

@@ -12,6 +12,7 @@ struct QueryRequestBody: Decodable {
     var ef: Int?
     var mode: SearchMode?
     var filter: Filter?
+    var maxContextTokens: Int?
 
     /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...]}`.
     struct Filter: Decodable {
@@ -36,6 +37,7 @@ struct QueryRequestBody: Decodable {
     enum CodingKeys: String, CodingKey {
         case query, collection, ef, mode, filter
         case topK = "top_k"
+        case maxContextTokens = "max_context_tokens"
     }
 }
 
@@ -113,7 +115,7 @@ struct QueryRoutes: Sendable {
             let mode = body.mode ?? .hybrid
             let result = try await retriever.answer(
                 query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                filter: body.filter?.searchFilter
+                filter: body.filter?.searchFilter, maxContextTokens: body.maxContextTokens
             )
             return try JSON.response(
                 QueryResponseBody(
