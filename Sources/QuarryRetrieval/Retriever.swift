@@ -36,6 +36,8 @@ public struct QueryResult: Sendable {
     public var citations: [Citation]
     /// Stage timings.
     public var timings: QueryTimings
+    /// Whether the result came from the result cache (its timings are the original query's).
+    public var cached = false
 }
 
 /// Which retrievers a search runs.
@@ -87,16 +89,19 @@ public struct Retriever: Sendable {
     private let answerer: ExtractiveAnswerer
     /// How hybrid search fuses dense and lexical rankings.
     public let fusion: FusionSettings
+    /// Results of identical queries on an unchanged collection; `nil` to always search.
+    public let cache: QueryCache?
 
     /// Creates a retriever.
     public init(
         store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
-        fusion: FusionSettings = FusionSettings()
+        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil
     ) {
         self.store = store
         self.embedder = embedder
         self.answerer = answerer
         self.fusion = fusion
+        self.cache = cache
     }
 
     /// The `topK` chunks of `collection` that best match `query`, best first.
@@ -215,6 +220,18 @@ public struct Retriever: Sendable {
                 "max_context_tokens must be between \(Self.contextTokensRange.lowerBound) and \(Self.contextTokensRange.upperBound), got \(budget)"
             )
         }
+        var key: QueryCache.Key?
+        if let cache, let info = try store.collection(named: collection) {
+            let cacheKey = QueryCache.Key(
+                collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
+                mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget
+            )
+            if var hit = cache.result(for: cacheKey) {
+                hit.cached = true
+                return hit
+            }
+            key = cacheKey
+        }
         let start = ContinuousClock.now
         var (hits, timings) = try await search(
             query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter
@@ -227,9 +244,11 @@ public struct Retriever: Sendable {
         let end = ContinuousClock.now
         timings.answer = Self.milliseconds(end - answerStart)
         timings.total = Self.milliseconds(end - start)
-        return QueryResult(
+        let result = QueryResult(
             answer: answer ?? Self.noAnswer, grounded: answer != nil, citations: citations, timings: timings
         )
+        if let cache, let key { cache.store(result, for: key) }
+        return result
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -13,14 +13,19 @@ public struct CollectionInfo: Sendable, Hashable {
     public var documentCount: Int
     /// Number of chunks.
     public var chunkCount: Int
+    /// Moves on with every change to the collection's chunks, so that caches can tell.
+    public var generation: Int64
 
     /// Creates a collection record.
-    public init(id: Int64, name: String, model: EmbeddingModelInfo, documentCount: Int, chunkCount: Int) {
+    public init(
+        id: Int64, name: String, model: EmbeddingModelInfo, documentCount: Int, chunkCount: Int, generation: Int64 = 0
+    ) {
         self.id = id
         self.name = name
         self.model = model
         self.documentCount = documentCount
         self.chunkCount = chunkCount
+        self.generation = generation
     }
 }
 

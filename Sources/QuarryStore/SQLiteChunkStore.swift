@@ -287,6 +287,8 @@ public final class SQLiteChunkStore: ChunkStore {
                         .integer(info.id), .text(location.path),
                     ])
                 }
+                // Locations are part of search results: caches must see the change.
+                try Self.bumpGeneration(info.id, in: db)
             }
         }
     }
@@ -776,7 +778,8 @@ public final class SQLiteChunkStore: ChunkStore {
     private static let collectionSelect = """
         SELECT c.id, c.name, c.model_name, c.dimension, c.model_fingerprint,
                (SELECT count(*) FROM documents d WHERE d.collection_id = c.id),
-               (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id)
+               (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id),
+               c.generation
         FROM collections c
         """
 
@@ -784,7 +787,7 @@ public final class SQLiteChunkStore: ChunkStore {
         CollectionInfo(
             id: statement.int64(0), name: statement.text(1),
             model: EmbeddingModelInfo(name: statement.text(2), dimension: statement.int(3), fingerprint: statement.text(4)),
-            documentCount: statement.int(5), chunkCount: statement.int(6)
+            documentCount: statement.int(5), chunkCount: statement.int(6), generation: statement.int64(7)
         )
     }
 

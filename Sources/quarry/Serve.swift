@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A folder under which POST /ingest may read (repeatable); without one, POST /ingest is refused.")
     var ingestRoot: [String] = []
 
+    @Option(help: "Query results kept in the exact-match result cache (0 turns it off).")
+    var cacheEntries: Int = 1024
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -42,7 +45,8 @@ struct Serve: AsyncParsableCommand {
         }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
         let app = buildApplication(
-            retriever: Retriever(store: store, embedder: embedder), store: store,
+            retriever: Retriever(store: store, embedder: embedder, cache: cacheEntries > 0 ? QueryCache(capacity: cacheEntries) : nil),
+            store: store,
             configuration: ServerConfiguration(host: host, port: port), jobs: jobs, logger: logger
         ) { [host] boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"

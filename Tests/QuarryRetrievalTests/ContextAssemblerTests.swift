@@ -95,3 +95,39 @@ import Testing
         }
     }
 }
+
+@Suite struct QueryCacheTests {
+    @Test func identicalQueriesAreServedFromTheCacheUntilTheCollectionChanges() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        try dir.write("Checkpoints copy WAL pages into the database.", to: "docs/wal.txt")
+        let store = try SQLiteChunkStore(directory: dir.url.appendingPathComponent("store"))
+        let embedder = HashingEmbedder()
+        let ingestor = FolderIngestor(store: store, embedder: embedder)
+        _ = try await ingestor.ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        let cache = QueryCache(capacity: 16)
+        let retriever = Retriever(store: store, embedder: embedder, cache: cache)
+
+        let first = try await retriever.answer(query: "checkpoint pages", collection: "default", topK: 3)
+        let embedded = embedder.embeddedTexts.count
+        let second = try await retriever.answer(query: "  checkpoint pages ", collection: "default", topK: 3)
+        #expect(!first.cached && second.cached)
+        #expect(second.citations == first.citations && second.answer == first.answer)
+        #expect(embedder.embeddedTexts.count == embedded)
+        // Another mode or top_k is another entry.
+        #expect(try await retriever.answer(query: "checkpoint pages", collection: "default", topK: 2).cached == false)
+        #expect(try await retriever.answer(query: "checkpoint pages", collection: "default", topK: 3, mode: .dense).cached == false)
+
+        // A changed collection: the old entry is not served.
+        try dir.write("Checkpoints copy WAL pages back, and truncate the log.", to: "docs/wal.txt")
+        _ = try await ingestor.ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        let third = try await retriever.answer(query: "checkpoint pages", collection: "default", topK: 3)
+        #expect(!third.cached)
+        #expect(third.citations.first?.text.contains("truncate") == true)
+        #expect(cache.statistics.hits == 1)
+
+        // Bounded.
+        for index in 0..<40 { _ = try await retriever.answer(query: "pages \(index)", collection: "default", topK: 1) }
+        #expect(cache.statistics.entries <= 16)
+    }
+}

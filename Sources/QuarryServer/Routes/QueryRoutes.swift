@@ -80,11 +80,12 @@ struct QueryResponseBody: Encodable {
     var mode: SearchMode
     var answer: String
     var grounded: Bool
+    var cached: Bool
     var citations: [Citation]
     var timingsMS: QueryTimings
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, answer, grounded, citations
+        case query, collection, mode, answer, grounded, cached, citations
         case timingsMS = "timings_ms"
     }
 }
@@ -120,7 +121,7 @@ struct QueryRoutes: Sendable {
             return try JSON.response(
                 QueryResponseBody(
                     query: body.query, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
-                    citations: result.citations, timingsMS: result.timings
+                    cached: result.cached, citations: result.citations, timingsMS: result.timings
                 )
             )
         }
