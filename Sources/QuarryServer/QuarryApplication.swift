@@ -39,12 +39,21 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
+    let metrics = ServerMetrics()
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     QueryRoutes(
-        retriever: retriever, store: store, maxBodyBytes: configuration.maxBodyBytes,
+        retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
         defaultTopK: configuration.defaultTopK
     ).register(on: router)
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try store.collections())))
+        )
+    }
     DocumentRoutes(store: store).register(on: router)
     EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     IngestRoutes(

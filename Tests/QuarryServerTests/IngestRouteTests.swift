@@ -227,4 +227,48 @@ import Testing
             }
         }
     }
+
+    @Test func requestIDsAndPrometheusMetrics() async throws {
+        let setup = try Setup()
+        defer { setup.cleanUp() }
+        try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
+        _ = try await FolderIngestor(store: setup.store, embedder: setup.embedder)
+            .ingest(folder: setup.root.url.appendingPathComponent("docs"), collection: "default")
+        try await setup.app().test(.live) { client in
+            let ok = try await post(client, "/search", #"{"query": "keys vault"}"#)
+            let generated = try #require(ok.headers[.init("X-Request-Id")!])
+            #expect(!generated.isEmpty)
+            let echoed = try await client.execute(
+                uri: "/health", method: .get, headers: [.init("X-Request-Id")!: "trace-42.a_b"]
+            )
+            #expect(echoed.headers[.init("X-Request-Id")!] == "trace-42.a_b")
+            let refused = try await client.execute(uri: "/health", method: .get, headers: [.init("X-Request-Id")!: "bad id\n"])
+            #expect(refused.headers[.init("X-Request-Id")!] != "bad id\n")
+            let failed = try await client.execute(
+                uri: "/search", method: .post, headers: [.contentType: "application/json", .init("X-Request-Id")!: "req-7"],
+                body: ByteBuffer(string: #"{"query": ""}"#)
+            )
+            #expect(failed.status == .badRequest)
+            #expect(failed.headers[.init("X-Request-Id")!] == "req-7")
+            #expect(try json(failed)["request_id"] as? String == "req-7")
+            _ = try await post(client, "/query", #"{"query": "keys", "mode": "lexical"}"#)
+            _ = try await client.execute(uri: "/jobs/abc", method: .get)
+
+            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(metrics.status == .ok)
+            #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let text = String(buffer: metrics.body)
+            #expect(text.contains(#"quarry_http_requests_total{route="/search",method="POST",status="200"} 1"#))
+            #expect(text.contains(#"quarry_http_requests_total{route="/search",method="POST",status="400"} 1"#))
+            #expect(text.contains(#"quarry_http_requests_total{route="/jobs/{id}",method="GET",status="404"} 1"#))
+            #expect(text.contains(#"quarry_http_request_duration_seconds_bucket{route="/health",le="+Inf"} 2"#))
+            #expect(text.contains(#"quarry_query_stage_duration_seconds_count{stage="lexical"} 2"#))
+            #expect(text.contains(#"quarry_query_stage_duration_seconds_count{stage="embed"} 1"#))
+            #expect(text.contains(#"quarry_collection_chunks{collection="default"} 1"#))
+            // Every line is a comment or `name{labels} value`.
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                #expect(line.split(separator: " ").count == 2, "\(line)")
+            }
+        }
+    }
 }

@@ -70,10 +70,16 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             var message: String
         }
         var error: Detail
+        var requestID: String
+
+        enum CodingKeys: String, CodingKey {
+            case error
+            case requestID = "request_id"
+        }
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message)))
+        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message), requestID: context.id))
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: data))

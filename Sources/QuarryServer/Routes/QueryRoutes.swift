@@ -94,6 +94,7 @@ struct QueryResponseBody: Encodable {
 struct QueryRoutes: Sendable {
     let retriever: Retriever
     let store: any ChunkStore
+    let metrics: ServerMetrics
     let maxBodyBytes: Int
     let defaultTopK: Int
 
@@ -118,6 +119,7 @@ struct QueryRoutes: Sendable {
                 query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                 filter: body.filter?.searchFilter, maxContextTokens: body.maxContextTokens
             )
+            if !result.cached { metrics.recordStages(result.timings) }
             return try JSON.response(
                 QueryResponseBody(
                     query: body.query, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
@@ -133,6 +135,7 @@ struct QueryRoutes: Sendable {
                 query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                 filter: body.filter?.searchFilter
             )
+            metrics.recordStages(timings)
             return try JSON.response(
                 SearchResponseBody(
                     query: body.query, collection: collection, mode: mode,
