@@ -91,12 +91,15 @@ public struct Retriever: Sendable {
     public let fusion: FusionSettings
     /// Results of identical queries on an unchanged collection; `nil` to always search.
     public let cache: QueryCache?
+    /// The context budget when a query names none.
+    public let contextTokens: Int
 
     /// Creates a retriever.
     public init(
         store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
-        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil
+        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens
     ) {
+        self.contextTokens = contextTokens
         self.store = store
         self.embedder = embedder
         self.answerer = answerer
@@ -213,7 +216,7 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, maxContextTokens: Int? = nil
     ) async throws -> QueryResult {
-        let budget = maxContextTokens ?? Self.defaultContextTokens
+        let budget = maxContextTokens ?? contextTokens
         guard Self.contextTokensRange.contains(budget) else {
             throw QuarryError(
                 .invalidRequest,

@@ -14,21 +14,24 @@ struct Quarry: AsyncParsableCommand {
 
 /// Options every command that opens the store or the model shares.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Store directory.")
-    var store: String = ".quarry"
+    @Option(help: "Store directory (default: .quarry).")
+    var store: String?
 
     @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
     var model: String?
 
-    @Option(help: "Collections with fewer chunks are searched exactly; larger ones through an HNSW index.")
-    var exactBelow: Int = 10_000
+    @Option(help: "Collections with fewer chunks are searched exactly; larger ones through an HNSW index (default: 10000).")
+    var exactBelow: Int?
 
-    var storeURL: URL { URL(fileURLWithPath: store, isDirectory: true) }
+    var storePath: String { store ?? ".quarry" }
+
+    var storeURL: URL { URL(fileURLWithPath: storePath, isDirectory: true) }
 
     /// Opens the store with these options.
     func openStore() throws -> SQLiteChunkStore {
-        guard exactBelow >= 0 else { throw ValidationError("--exact-below must not be negative") }
-        return try SQLiteChunkStore(directory: storeURL, exactSearchLimit: exactBelow)
+        let limit = exactBelow ?? 10_000
+        guard limit >= 0 else { throw ValidationError("--exact-below must not be negative") }
+        return try SQLiteChunkStore(directory: storeURL, exactSearchLimit: limit)
     }
 
     var modelURL: URL {

@@ -9,46 +9,82 @@ import QuarryStore
 
 /// `quarry serve`: the HTTP API.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the HTTP API (POST /query, GET /health).")
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API (POST /query, /search, /ingest, /v1/embeddings; GET /health, /metrics, ...).",
+        discussion: """
+            Settings come from defaults, then a JSON file (--config FILE or $QUARRY_CONFIG), then \
+            QUARRY_* environment variables, then these options; see docs/configuration.md.
+            """
+    )
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "Address to listen on.")
-    var host: String = "127.0.0.1"
+    @Option(help: "A JSON configuration file (default: $QUARRY_CONFIG).")
+    var config: String?
 
-    @Option(help: "Port to listen on (0 picks a free one).")
-    var port: Int = 8080
+    @Option(help: "Address to listen on (default: 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 picks a free one (default: 8080).")
+    var port: Int?
 
     @Option(help: "A folder under which POST /ingest may read (repeatable); without one, POST /ingest is refused.")
     var ingestRoot: [String] = []
 
-    @Option(help: "Query results kept in the exact-match result cache (0 turns it off).")
-    var cacheEntries: Int = 1024
+    @Option(help: "Query results kept in the exact-match result cache; 0 turns it off (default: 1024).")
+    var cacheEntries: Int?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info).")
+    var logLevel: String?
+
+    /// Defaults, then the file, then the environment, then the command line.
+    func settings() throws -> QuarryConfiguration {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = QuarryConfiguration()
+        if let path = config ?? environment["QUARRY_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            settings = try QuarryConfiguration.load(from: URL(fileURLWithPath: path))
+        }
+        try settings.applyEnvironment(environment)
+        if let store = options.store { settings.store = store }
+        if let model = options.model { settings.model = model }
+        if let exactBelow = options.exactBelow { settings.search.exactBelow = exactBelow }
+        if let host { settings.server.host = host }
+        if let port { settings.server.port = port }
+        if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
+        if let cacheEntries { settings.server.cacheEntries = cacheEntries }
+        if let logLevel { settings.server.logLevel = logLevel }
+        let problems = settings.problems()
+        guard problems.isEmpty else {
+            throw ValidationError("invalid settings:\n  " + problems.joined(separator: "\n  "))
+        }
+        return settings
+    }
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("unknown log level '\(logLevel)'")
-        }
+        let settings = try settings()
         var logger = Logger(label: "quarry")
-        logger.logLevel = level
-        let store = try options.openStore()
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
-        let roots = try ingestRoot.map { root in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--ingest-root \(root) is not a folder")
-            }
-            return URL(fileURLWithPath: root, isDirectory: true)
-        }
+        logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
+        let store = try SQLiteChunkStore(
+            directory: URL(fileURLWithPath: settings.store, isDirectory: true), exactSearchLimit: settings.search.exactBelow
+        )
+        let modelURL = settings.model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? options.modelURL
+        let embedder = try MiniLMEmbedder(modelDirectory: modelURL)
+        let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
+        let retriever = Retriever(
+            store: store, embedder: embedder, fusion: settings.search.fusion.settings,
+            cache: settings.server.cacheEntries > 0 ? QueryCache(capacity: settings.server.cacheEntries) : nil,
+            contextTokens: settings.search.maxContextTokens
+        )
+        let host = settings.server.host
         let app = buildApplication(
-            retriever: Retriever(store: store, embedder: embedder, cache: cacheEntries > 0 ? QueryCache(capacity: cacheEntries) : nil),
-            store: store,
-            configuration: ServerConfiguration(host: host, port: port), jobs: jobs, logger: logger
-        ) { [host] boundPort in
+            retriever: retriever, store: store,
+            configuration: ServerConfiguration(
+                host: host, port: settings.server.port, maxBodyBytes: settings.server.maxBodyBytes,
+                defaultTopK: settings.server.defaultTopK
+            ),
+            jobs: jobs, logger: logger
+        ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
             // Written straight to the file handle, unbuffered, so it shows at once even when piped.
             FileHandle.standardOutput.write(

@@ -15,7 +15,7 @@ struct Verify: ParsableCommand {
         let problems = try store.verify()
         for problem in problems { printError("problem: \(problem)") }
         let collections = try store.collections()
-        print("\(options.store): \(collections.count) collections, \(collections.map(\.documentCount).reduce(0, +)) documents, \(collections.map(\.chunkCount).reduce(0, +)) chunks; \(problems.isEmpty ? "no problems" : "\(problems.count) problems")")
+        print("\(options.storePath): \(collections.count) collections, \(collections.map(\.documentCount).reduce(0, +)) documents, \(collections.map(\.chunkCount).reduce(0, +)) chunks; \(problems.isEmpty ? "no problems" : "\(problems.count) problems")")
         if !problems.isEmpty { throw ExitCode(1) }
     }
 }

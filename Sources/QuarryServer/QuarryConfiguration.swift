@@ -1,0 +1,236 @@
+import Foundation
+import QuarryCore
+import QuarryRetrieval
+
+/// The settings of `quarry serve`: defaults, overridden by a JSON file, overridden by
+/// environment variables, overridden by command-line options. Checked as a whole at start, with
+/// one message per problem.
+///
+/// The file (`quarry serve --config FILE`, or `$QUARRY_CONFIG`), every key optional, unknown keys
+/// refused:
+///
+/// ```json
+/// {
+///   "store": ".quarry", "model": "models/all-MiniLM-L6-v2",
+///   "server": {"host": "127.0.0.1", "port": 8080, "max_body_bytes": 1048576, "default_top_k": 5,
+///              "ingest_roots": ["/srv/docs"], "cache_entries": 1024, "log_level": "info"},
+///   "search": {"exact_below": 10000, "max_context_tokens": 2000,
+///              "fusion": {"dense_weight": 1, "lexical_weight": 1, "k": 60, "candidates": 50}}
+/// }
+/// ```
+public struct QuarryConfiguration: Sendable, Equatable, Codable {
+    public var store = ".quarry"
+    public var model: String?
+    public var server = Server()
+    public var search = Search()
+
+    public struct Server: Sendable, Equatable, Codable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var maxBodyBytes = 1 << 20
+        public var defaultTopK = 5
+        public var ingestRoots: [String] = []
+        public var cacheEntries = 1024
+        public var logLevel = "info"
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case host, port
+            case maxBodyBytes = "max_body_bytes"
+            case defaultTopK = "default_top_k"
+            case ingestRoots = "ingest_roots"
+            case cacheEntries = "cache_entries"
+            case logLevel = "log_level"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Server()
+            host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+            port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+            maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
+            defaultTopK = try c.decodeIfPresent(Int.self, forKey: .defaultTopK) ?? d.defaultTopK
+            ingestRoots = try c.decodeIfPresent([String].self, forKey: .ingestRoots) ?? d.ingestRoots
+            cacheEntries = try c.decodeIfPresent(Int.self, forKey: .cacheEntries) ?? d.cacheEntries
+            logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+        }
+    }
+
+    public struct Search: Sendable, Equatable, Codable {
+        public var exactBelow = 10_000
+        public var maxContextTokens = Retriever.defaultContextTokens
+        public var fusion = Fusion()
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case fusion
+            case exactBelow = "exact_below"
+            case maxContextTokens = "max_context_tokens"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Search()
+            exactBelow = try c.decodeIfPresent(Int.self, forKey: .exactBelow) ?? d.exactBelow
+            maxContextTokens = try c.decodeIfPresent(Int.self, forKey: .maxContextTokens) ?? d.maxContextTokens
+            fusion = try c.decodeIfPresent(Fusion.self, forKey: .fusion) ?? d.fusion
+        }
+    }
+
+    public struct Fusion: Sendable, Equatable, Codable {
+        public var denseWeight = 1.0
+        public var lexicalWeight = 1.0
+        public var k = 60.0
+        public var candidates = 50
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case k, candidates
+            case denseWeight = "dense_weight"
+            case lexicalWeight = "lexical_weight"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Fusion()
+            denseWeight = try c.decodeIfPresent(Double.self, forKey: .denseWeight) ?? d.denseWeight
+            lexicalWeight = try c.decodeIfPresent(Double.self, forKey: .lexicalWeight) ?? d.lexicalWeight
+            k = try c.decodeIfPresent(Double.self, forKey: .k) ?? d.k
+            candidates = try c.decodeIfPresent(Int.self, forKey: .candidates) ?? d.candidates
+        }
+
+        /// The retriever's fusion settings.
+        public var settings: FusionSettings {
+            FusionSettings(denseWeight: denseWeight, lexicalWeight: lexicalWeight, k: k, candidates: candidates)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case store, model, server, search
+    }
+
+    /// The defaults.
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        store = try c.decodeIfPresent(String.self, forKey: .store) ?? ".quarry"
+        model = try c.decodeIfPresent(String.self, forKey: .model)
+        server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()
+        search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        for key in container.allKeys where !known.contains(key.stringValue) {
+            let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+            throw QuarryError(.invalidRequest, "unknown setting '\(path)' (known here: \(known.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// Reads a configuration file.
+    /// - Throws: `QuarryError.invalidRequest` naming the file and what is wrong.
+    public static func load(from url: URL) throws -> QuarryConfiguration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw QuarryError(.invalidRequest, "cannot read the configuration file \(url.path)", underlying: error)
+        }
+        do {
+            return try JSONDecoder().decode(QuarryConfiguration.self, from: data)
+        } catch let error as QuarryError {
+            throw QuarryError(.invalidRequest, "\(url.path): \(error.message)")
+        } catch let DecodingError.typeMismatch(type, context), let DecodingError.valueNotFound(type, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw QuarryError(.invalidRequest, "\(url.path): '\(path)' must be of type \(type)")
+        } catch {
+            throw QuarryError(.invalidRequest, "\(url.path) is not valid JSON")
+        }
+    }
+
+    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_HOST`,
+    /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
+    /// `QUARRY_LOG_LEVEL`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
+    /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`.
+    /// - Throws: `QuarryError.invalidRequest` for a number that does not parse.
+    public mutating func applyEnvironment(_ environment: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        func integer(_ name: String) throws -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text) else { throw QuarryError(.invalidRequest, "\(name)=\(text) is not an integer") }
+            return number
+        }
+        func real(_ name: String) throws -> Double? {
+            guard let text = value(name) else { return nil }
+            guard let number = Double(text) else { throw QuarryError(.invalidRequest, "\(name)=\(text) is not a number") }
+            return number
+        }
+        if let v = value("QUARRY_STORE") { store = v }
+        if let v = value("QUARRY_MODEL") { model = v }
+        if let v = value("QUARRY_HOST") { server.host = v }
+        if let v = try integer("QUARRY_PORT") { server.port = v }
+        if let v = value("QUARRY_INGEST_ROOTS") { server.ingestRoots = v.split(separator: ":").map(String.init) }
+        if let v = try integer("QUARRY_CACHE_ENTRIES") { server.cacheEntries = v }
+        if let v = value("QUARRY_LOG_LEVEL") { server.logLevel = v }
+        if let v = try integer("QUARRY_EXACT_BELOW") { search.exactBelow = v }
+        if let v = try integer("QUARRY_MAX_CONTEXT_TOKENS") { search.maxContextTokens = v }
+        if let v = try real("QUARRY_FUSION_DENSE_WEIGHT") { search.fusion.denseWeight = v }
+        if let v = try real("QUARRY_FUSION_LEXICAL_WEIGHT") { search.fusion.lexicalWeight = v }
+    }
+
+    /// Every problem with the settings, one line each; empty when they can be used.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if store.isEmpty { problems.append("store must not be empty") }
+        if !(0...65_535).contains(server.port) { problems.append("server.port must be 0-65535, got \(server.port)") }
+        if server.host.isEmpty { problems.append("server.host must not be empty") }
+        if !(1024...(256 << 20)).contains(server.maxBodyBytes) {
+            problems.append("server.max_body_bytes must be 1024-268435456, got \(server.maxBodyBytes)")
+        }
+        if !(1...Retriever.maxTopK).contains(server.defaultTopK) {
+            problems.append("server.default_top_k must be 1-\(Retriever.maxTopK), got \(server.defaultTopK)")
+        }
+        if server.cacheEntries < 0 { problems.append("server.cache_entries must not be negative") }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        if !levels.contains(server.logLevel) {
+            problems.append("server.log_level must be one of \(levels.joined(separator: ", ")), got '\(server.logLevel)'")
+        }
+        for root in server.ingestRoots {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problems.append("server.ingest_roots: \(root) is not a folder")
+            }
+        }
+        if search.exactBelow < 0 { problems.append("search.exact_below must not be negative") }
+        if !Retriever.contextTokensRange.contains(search.maxContextTokens) {
+            problems.append(
+                "search.max_context_tokens must be \(Retriever.contextTokensRange.lowerBound)-\(Retriever.contextTokensRange.upperBound), got \(search.maxContextTokens)"
+            )
+        }
+        let fusion = search.fusion
+        if !(fusion.denseWeight >= 0 && fusion.lexicalWeight >= 0 && fusion.denseWeight + fusion.lexicalWeight > 0) {
+            problems.append("search.fusion weights must not be negative, and not both 0")
+        }
+        if !(fusion.k >= 0) { problems.append("search.fusion.k must not be negative") }
+        if !(1...200).contains(fusion.candidates) { problems.append("search.fusion.candidates must be 1-200, got \(fusion.candidates)") }
+        return problems
+    }
+}
