@@ -48,6 +48,12 @@ public func buildApplication(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
         defaultTopK: configuration.defaultTopK
     ).register(on: router)
+    router.get("/openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
+        )
+    }
     router.get("/metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

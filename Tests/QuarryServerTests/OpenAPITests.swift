@@ -1,0 +1,159 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import QuarryIngest
+import QuarryRetrieval
+import QuarryServer
+import QuarryStore
+import QuarryTestSupport
+import Testing
+
+/// A small JSON Schema checker: the keywords `GET /openapi.json` uses ($ref, type, required,
+/// properties, additionalProperties, items, enum, const, oneOf, format date-time).
+struct SchemaChecker {
+    let document: [String: Any]
+
+    func resolve(_ schema: [String: Any]) -> [String: Any] {
+        guard let ref = schema["$ref"] as? String else { return schema }
+        var node: Any = document
+        for part in ref.dropFirst(2).split(separator: "/") { node = (node as? [String: Any])?[String(part)] as Any }
+        return resolve(node as? [String: Any] ?? [:])
+    }
+
+    /// Problems of `value` against `schema`, with their JSON paths.
+    func problems(_ value: Any, _ schema: [String: Any], at path: String = "$") -> [String] {
+        let schema = resolve(schema)
+        var problems: [String] = []
+        if let options = schema["oneOf"] as? [[String: Any]] {
+            let matching = options.filter { self.problems(value, $0, at: path).isEmpty }
+            if matching.count != 1 { problems.append("\(path): matches \(matching.count) of oneOf") }
+        }
+        if let allowed = schema["enum"] as? [Any], !allowed.contains(where: { "\($0)" == "\(value)" }) {
+            problems.append("\(path): \(value) not in \(allowed)")
+        }
+        if let constant = schema["const"], "\(constant)" != "\(value)" { problems.append("\(path): \(value) is not \(constant)") }
+        if let expected = schema["type"] as? String {
+            let ok: Bool
+            switch expected {
+            case "object": ok = value is [String: Any]
+            case "array": ok = value is [Any]
+            case "string": ok = value is String
+            case "boolean": ok = value is Bool
+            case "integer": ok = (value as? NSNumber).map { $0.doubleValue == $0.doubleValue.rounded() } ?? false
+            case "number": ok = value is NSNumber
+            default: ok = true
+            }
+            if !ok { problems.append("\(path): \(type(of: value)) is not \(expected)") }
+        }
+        if schema["format"] as? String == "date-time", let text = value as? String, ISO8601DateFormatter().date(from: text) == nil {
+            problems.append("\(path): \(text) is not a date-time")
+        }
+        if let object = value as? [String: Any] {
+            for key in schema["required"] as? [String] ?? [] where object[key] == nil {
+                problems.append("\(path): missing \(key)")
+            }
+            let properties = schema["properties"] as? [String: [String: Any]] ?? [:]
+            for (key, child) in object {
+                if let property = properties[key] {
+                    problems += self.problems(child, property, at: "\(path).\(key)")
+                } else if schema["additionalProperties"] as? Bool == false {
+                    problems.append("\(path): undocumented field \(key)")
+                }
+            }
+        }
+        if let array = value as? [Any], let items = schema["items"] as? [String: Any] {
+            for (index, item) in array.enumerated() { problems += self.problems(item, items, at: "\(path)[\(index)]") }
+        }
+        return problems
+    }
+
+    /// The schema of `route`'s JSON response for `method` and `status`, or `nil` when undocumented.
+    func responseSchema(_ route: String, _ method: String, _ status: Int) -> [String: Any]? {
+        let paths = document["paths"] as? [String: Any]
+        let operation = (paths?[route] as? [String: Any])?[method] as? [String: Any]
+        guard let response = (operation?["responses"] as? [String: Any])?[String(status)] as? [String: Any] else { return nil }
+        let content = resolve(response)["content"] as? [String: Any]
+        return (content?["application/json"] as? [String: Any])?["schema"] as? [String: Any]
+    }
+}
+
+@Suite struct OpenAPITests {
+    @Test func everyResponseConformsToTheDocument() async throws {
+        let root = try TemporaryDirectory()
+        let storeDir = try TemporaryDirectory()
+        defer {
+            root.cleanUp()
+            storeDir.cleanUp()
+        }
+        try root.write("# Guide\n\nThe guide explains checkpoints and the WAL file.", to: "docs/guide.md")
+        try root.write(#"{"_id": "r1", "title": "Record", "text": "A record about vacuum."}"#, to: "docs/corpus.jsonl")
+        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let embedder = HashingEmbedder()
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: root.url.appendingPathComponent("docs"), collection: "default")
+        let jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
+        let app = buildApplication(
+            retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8)), store: store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
+        )
+        try await app.test(.live) { client in
+            let spec = try await client.execute(uri: "/openapi.json", method: .get)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(spec.body.readableBytesView)) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+            let checker = SchemaChecker(document: document)
+
+            var jobID = ""
+            // (route as documented, method, uri, body)
+            let calls: [(String, String, String, String?)] = [
+                ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
+                ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
+                ("/query", "post", "/query", #"{"query": "vacuum", "mode": "lexical", "filter": {"file_types": ["jsonl"]}}"#),
+                ("/query", "post", "/query", #"{"query": ""}"#),
+                ("/query", "post", "/query", #"{"query": "x", "collection": "missing"}"#),
+                ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "hybrid"}"#),
+                ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "nope"}"#),
+                ("/ingest", "post", "/ingest", #"{"path": "docs"}"#),
+                ("/ingest", "post", "/ingest", #"{"path": "/etc"}"#),
+                ("/ingest", "post", "/ingest", #"{"path": "missing"}"#),
+                ("/documents", "get", "/documents?collection=default", nil),
+                ("/documents", "get", "/documents?limit=0", nil),
+                ("/documents/{id}", "get", "/documents/corpus.jsonl%23r1", nil),
+                ("/documents/{id}", "get", "/documents/nothing.md", nil),
+                ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": ["a", "b"]}"#),
+                ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": "a", "encoding_format": "base64"}"#),
+                ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": []}"#),
+                ("/health", "get", "/health", nil),
+                ("/collections", "get", "/collections", nil),
+            ]
+            for (route, method, uri, body) in calls {
+                let response = try await client.execute(
+                    uri: uri, method: method == "post" ? .post : .get, headers: [.contentType: "application/json"],
+                    body: body.map { ByteBuffer(string: $0) }
+                )
+                let status = Int(response.status.code)
+                guard let schema = checker.responseSchema(route, method, status) else {
+                    Issue.record("\(method) \(route) answered \(status), which the document does not describe")
+                    continue
+                }
+                let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+                #expect(checker.problems(value, schema).isEmpty, "\(method) \(uri) \(status): \(checker.problems(value, schema))")
+                if route == "/ingest", status == 202 { jobID = ((value as? [String: Any])?["job_id"] as? String) ?? "" }
+            }
+            await jobs.wait(jobID)
+            for (method, status) in [("get", 200), ("delete", 202)] {
+                let response = try await client.execute(uri: "/jobs/\(jobID)", method: method == "get" ? .get : .delete)
+                #expect(Int(response.status.code) == status)
+                let schema = try #require(checker.responseSchema("/jobs/{id}", method, status))
+                let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+                #expect(checker.problems(value, schema).isEmpty, "\(method) /jobs: \(checker.problems(value, schema))")
+            }
+            let deleted = try await client.execute(uri: "/documents/guide.md", method: .delete)
+            let value = try JSONSerialization.jsonObject(with: Data(deleted.body.readableBytesView))
+            #expect(checker.problems(value, try #require(checker.responseSchema("/documents/{id}", "delete", 200))).isEmpty)
+
+            // The checker itself catches a wrong shape.
+            let citationSchema = ["$ref": "#/components/schemas/Citation"]
+            #expect(!checker.problems(["id": "one"], citationSchema).isEmpty)
+        }
+    }
+}
