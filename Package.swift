@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System-library shims: a module map and a header, nothing else.
@@ -63,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "QuarryRetrieval",
-            dependencies: ["QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels"],
+            dependencies: [
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

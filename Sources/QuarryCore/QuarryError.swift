@@ -17,6 +17,8 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         case storage
         /// The embedding model failed.
         case embedding
+        /// The chat model (LLM) could not answer: every model of the chain failed or timed out.
+        case llmUnavailable = "llm_unavailable"
         /// Something that should not happen happened.
         case `internal`
     }

@@ -16,6 +16,8 @@ public final class QueryCache: Sendable {
         var mode: SearchMode
         var filter: SearchFilter?
         var maxContextTokens: Int
+        var answer: AnswerKind
+        var maxTokens: Int?
     }
 
     private struct State {

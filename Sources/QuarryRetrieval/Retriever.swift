@@ -17,8 +17,10 @@ public struct QueryTimings: Sendable, Codable, Equatable {
     public var search: Double = 0
     /// Assembling the context: merging neighbouring chunks, fitting the token budget.
     public var assemble: Double = 0
-    /// Building the answer.
+    /// Building the answer (for an LLM answer: the whole generation).
     public var answer: Double = 0
+    /// Waiting for the chat model, retries and fallbacks included (0 without an LLM).
+    public var generate: Double = 0
     /// The whole query.
     public var total: Double = 0
 
@@ -30,7 +32,8 @@ public struct QueryTimings: Sendable, Codable, Equatable {
 public struct QueryResult: Sendable {
     /// The answer text; each sentence ends with `[n]` naming its citation.
     public var answer: String
-    /// Whether the answer is grounded in the sources (`false` when nothing relevant was found).
+    /// Whether the answer is grounded in the sources: it answers, and every sentence cites a
+    /// given source (`false` when nothing relevant was found, or when the check flagged a sentence).
     public var grounded: Bool
     /// The sources, numbered from 1, best first.
     public var citations: [Citation]
@@ -38,6 +41,36 @@ public struct QueryResult: Sendable {
     public var timings: QueryTimings
     /// Whether the result came from the result cache (its timings are the original query's).
     public var cached = false
+    /// Which answerer wrote the answer (`extractive` when an LLM answer fell back).
+    public var answerer: AnswerKind = .extractive
+    /// The citation check of the answer; `nil` when there is no answer.
+    public var check: AnswerCheck?
+    /// Tokens and cost of an LLM answer.
+    public var usage: ChatUsage?
+    /// The model, attempts and failures of an LLM answer (also when it fell back).
+    public var generation: GenerationInfo?
+}
+
+/// Who writes the answer.
+public enum AnswerKind: String, Sendable, Codable, CaseIterable {
+    /// No answer: retrieval and context only.
+    case none
+    /// Sentences of the context itself, each with its citation; needs no model.
+    case extractive
+    /// A chat model, from a grounded prompt.
+    case llm
+}
+
+/// What a streamed query reports, in order: `retrieval` once, then `delta`s of the answer text
+/// interleaved with a `citation` the first time the text cites each source; the caller ends
+/// with the `QueryResult` the call returns.
+public enum AnswerEvent: Sendable {
+    /// The numbered sources and the retrieval timings, before any answer text.
+    case retrieval([Citation], QueryTimings)
+    /// A piece of the answer text.
+    case delta(String)
+    /// The answer has just cited this source for the first time.
+    case citation(Citation)
 }
 
 /// Which retrievers a search runs.
@@ -87,6 +120,8 @@ public struct Retriever: Sendable {
     /// The model queries are embedded with.
     public let embedder: any Embedder
     private let answerer: ExtractiveAnswerer
+    /// The chat-model answerer; `nil` when no LLM is configured.
+    public let llm: LLMAnswerer?
     /// How hybrid search fuses dense and lexical rankings.
     public let fusion: FusionSettings
     /// Results of identical queries on an unchanged collection; `nil` to always search.
@@ -97,8 +132,10 @@ public struct Retriever: Sendable {
     /// Creates a retriever.
     public init(
         store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
-        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens
+        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens,
+        llm: LLMAnswerer? = nil
     ) {
+        self.llm = llm
         self.contextTokens = contextTokens
         self.store = store
         self.embedder = embedder
@@ -211,10 +248,19 @@ public struct Retriever: Sendable {
     }
 
     /// Answers `query` from the `topK` nearest chunks of `collection`.
-    /// - Throws: as `search(query:collection:topK:)`.
+    /// - Parameters:
+    ///   - answer: who writes the answer: nobody, the extractive answerer, or the chat model.
+    ///   - maxTokens: the LLM answer's length limit (the configured default when `nil`).
+    ///   - events: when given, the answer is streamed: this gets the sources first, then the
+    ///     answer's text as it is written and each source when it is first cited. The returned
+    ///     result holds the whole answer.
+    /// - Throws: as `search(query:collection:topK:)`; `QuarryError.invalidRequest` for an LLM
+    ///   answer without a configured LLM, `.llmUnavailable` when every model failed (and
+    ///   falling back to an extractive answer is off, or text had already been streamed).
     public func answer(
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
-        filter: SearchFilter? = nil, maxContextTokens: Int? = nil
+        filter: SearchFilter? = nil, maxContextTokens: Int? = nil, answer kind: AnswerKind = .extractive,
+        maxTokens: Int? = nil, events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
     ) async throws -> QueryResult {
         let budget = maxContextTokens ?? contextTokens
         guard Self.contextTokensRange.contains(budget) else {
@@ -223,14 +269,27 @@ public struct Retriever: Sendable {
                 "max_context_tokens must be between \(Self.contextTokensRange.lowerBound) and \(Self.contextTokensRange.upperBound), got \(budget)"
             )
         }
+        if let maxTokens, !Self.maxTokensRange.contains(maxTokens) {
+            throw QuarryError(
+                .invalidRequest, "max_tokens must be between \(Self.maxTokensRange.lowerBound) and \(Self.maxTokensRange.upperBound), got \(maxTokens)"
+            )
+        }
+        if kind == .llm, llm == nil {
+            throw QuarryError(
+                .invalidRequest,
+                "answer 'llm' needs a chat model, and this server has none: set llm.base_url and llm.model (see docs/configuration.md), or ask for answer 'extractive'"
+            )
+        }
         var key: QueryCache.Key?
         if let cache, let info = try store.collection(named: collection) {
             let cacheKey = QueryCache.Key(
                 collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
-                mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget
+                mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind,
+                maxTokens: maxTokens
             )
             if var hit = cache.result(for: cacheKey) {
                 hit.cached = true
+                if let events { try await Self.replay(hit, to: events) }
                 return hit
             }
             key = cacheKey
@@ -243,19 +302,137 @@ public struct Retriever: Sendable {
         let citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
         let answerStart = ContinuousClock.now
         timings.assemble = Self.milliseconds(answerStart - assembleStart)
-        let answer = answerer.answer(query: query, citations: citations)
+        if let events {
+            var sent = timings
+            sent.total = Self.milliseconds(answerStart - start)
+            try await events(.retrieval(citations, sent))
+        }
+
+        var result = QueryResult(answer: "", grounded: false, citations: citations, timings: timings, answerer: kind)
+        switch kind {
+        case .none:
+            result.grounded = !citations.isEmpty
+        case .extractive:
+            try await answerExtractively(query: query, into: &result, events: events)
+        case .llm:
+            try await answerWithLLM(query: query, maxTokens: maxTokens, into: &result, events: events)
+        }
         let end = ContinuousClock.now
-        timings.answer = Self.milliseconds(end - answerStart)
-        timings.total = Self.milliseconds(end - start)
-        let result = QueryResult(
-            answer: answer ?? Self.noAnswer, grounded: answer != nil, citations: citations, timings: timings
-        )
-        if let cache, let key { cache.store(result, for: key) }
+        result.timings.answer = Self.milliseconds(end - answerStart)
+        result.timings.total = Self.milliseconds(end - start)
+        if let cache, let key, result.generation?.failures.isEmpty ?? true, result.answerer == kind { cache.store(result, for: key) }
         return result
+    }
+
+    /// The range of `max_tokens` a caller may ask for.
+    public static let maxTokensRange = 1...16_384
+
+    private func answerExtractively(
+        query: String, into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
+    ) async throws {
+        let answer = answerer.answer(query: query, citations: result.citations)
+        result.answerer = .extractive
+        result.answer = answer ?? Self.noAnswer
+        result.check = answer.map { AnswerCheck.check($0, sourceCount: result.citations.count) }
+        result.grounded = result.check?.fullyCited ?? false
+        if let events { try await Self.stream(result.answer, citations: result.citations, to: events) }
+    }
+
+    private func answerWithLLM(
+        query: String, maxTokens: Int?, into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
+    ) async throws {
+        guard let llm else { return }
+        guard !result.citations.isEmpty else {
+            // Nothing was retrieved: there is nothing to ground an answer in, so no model call.
+            result.answer = Self.noAnswer
+            if let events { try await events(.delta(Self.noAnswer)) }
+            return
+        }
+        let tracker = CitationTracker(citations: result.citations, events: events)
+        let generateStart = ContinuousClock.now
+        do {
+            let answer = try await llm.answer(
+                query: query, citations: result.citations, maxTokens: maxTokens, stream: events != nil,
+                tokenCount: { [embedder] in embedder.tokenCount($0) }
+            ) { text in
+                try await tracker.receive(text)
+            }
+            result.timings.generate = Self.milliseconds(ContinuousClock.now - generateStart)
+            result.answer = answer.text ?? Self.noAnswer
+            if answer.text == nil, events != nil { try await tracker.receive(Self.noAnswer) }
+            result.check = answer.check
+            result.grounded = answer.check?.fullyCited ?? false
+            result.usage = answer.usage
+            result.generation = answer.generation
+        } catch let error as ChatError {
+            result.timings.generate = Self.milliseconds(ContinuousClock.now - generateStart)
+            let streamed = await tracker.hasText
+            guard llm.fallbackToExtractive, !streamed else {
+                throw QuarryError(.llmUnavailable, "the chat model did not answer: \(error.message)", underlying: error)
+            }
+            result.generation = GenerationInfo(
+                model: "", attempts: 0, failures: error.message.isEmpty ? [] : [error.message], truncated: false
+            )
+            try await answerExtractively(query: query, into: &result, events: events)
+        }
+    }
+
+    /// Streams a finished answer: sentence by sentence, each source when first cited.
+    private static func stream(
+        _ answer: String, citations: [Citation], to events: @Sendable (AnswerEvent) async throws -> Void
+    ) async throws {
+        var cited = Set<Int>()
+        var sentences = AnswerCheck.citedSentences(answer)
+        // Sentence by sentence only when the pieces make up the answer exactly.
+        if sentences.joined(separator: " ") != answer { sentences = [answer] }
+        for (index, sentence) in sentences.enumerated() {
+            try await events(.delta(index == 0 ? sentence : " " + sentence))
+            for number in AnswerCheck.citations(in: sentence) where cited.insert(number).inserted {
+                if let citation = citations.first(where: { $0.id == number }) { try await events(.citation(citation)) }
+            }
+        }
+    }
+
+    /// Replays a cached result as the events of a streamed query.
+    private static func replay(_ result: QueryResult, to events: @Sendable (AnswerEvent) async throws -> Void) async throws {
+        try await events(.retrieval(result.citations, result.timings))
+        if result.answerer != .none { try await stream(result.answer, citations: result.citations, to: events) }
     }
 
     static func milliseconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
+
+/// Passes a streamed answer on as `delta` events, with a `citation` event the first time the
+/// text cites each given source.
+actor CitationTracker {
+    private let citations: [Citation]
+    private let events: (@Sendable (AnswerEvent) async throws -> Void)?
+    private var received = false
+    /// Text after the last complete `]`, where a marker may still be arriving.
+    private var pending = ""
+    private var cited = Set<Int>()
+
+    init(citations: [Citation], events: (@Sendable (AnswerEvent) async throws -> Void)?) {
+        self.citations = citations
+        self.events = events
+    }
+
+    /// Whether any text has been passed on.
+    var hasText: Bool { received }
+
+    func receive(_ piece: String) async throws {
+        guard let events, !piece.isEmpty else { return }
+        received = true
+        try await events(.delta(piece))
+        pending += piece
+        guard let lastClose = pending.lastIndex(of: "]") else { return }
+        let complete = String(pending[...lastClose])
+        pending = String(pending[pending.index(after: lastClose)...])
+        for number in AnswerCheck.citations(in: complete) where cited.insert(number).inserted {
+            if let citation = citations.first(where: { $0.id == number }) { try await events(.citation(citation)) }
+        }
     }
 }

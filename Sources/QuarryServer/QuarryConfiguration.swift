@@ -15,7 +15,9 @@ import QuarryRetrieval
 ///   "server": {"host": "127.0.0.1", "port": 8080, "max_body_bytes": 1048576, "default_top_k": 5,
 ///              "ingest_roots": ["/srv/docs"], "cache_entries": 1024, "log_level": "info"},
 ///   "search": {"exact_below": 10000, "max_context_tokens": 2000,
-///              "fusion": {"dense_weight": 1, "lexical_weight": 1, "k": 60, "candidates": 50}}
+///              "fusion": {"dense_weight": 1, "lexical_weight": 1, "k": 60, "candidates": 50}},
+///   "llm": {"base_url": "http://127.0.0.1:8000/v1", "api_key": "...", "model": "qwen2.5-7b-instruct",
+///           "fallbacks": [{"model": "llama-3.1-8b-instruct"}], ...}
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
@@ -23,6 +25,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var model: String?
     public var server = Server()
     public var search = Search()
+    public var llm = LLM()
 
     public struct Server: Sendable, Equatable, Codable {
         public var host = "127.0.0.1"
@@ -111,8 +114,166 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// The chat model for `answer: "llm"`: a primary model and fallbacks, each on any
+    /// OpenAI-compatible API. Without `base_url` and `model`, LLM answers are refused.
+    public struct LLM: Sendable, Equatable, Codable {
+        public var baseURL: String?
+        public var apiKey: String?
+        public var model: String?
+        public var inputCostPerMillion: Double?
+        public var outputCostPerMillion: Double?
+        public var fallbacks: [Fallback] = []
+        public var connectTimeoutMS = 5_000
+        public var firstTokenTimeoutMS = 30_000
+        public var totalTimeoutMS = 120_000
+        public var maxRetries = 2
+        public var initialBackoffMS = 500
+        public var maxBackoffMS = 8_000
+        public var maxTokens = 512
+        public var temperature = 0.0
+        public var fallbackToExtractive = true
+
+        /// A model tried when the ones before it fail; `base_url` and `api_key` default to the primary's.
+        public struct Fallback: Sendable, Equatable, Codable {
+            public var baseURL: String?
+            public var apiKey: String?
+            public var model: String
+            public var inputCostPerMillion: Double?
+            public var outputCostPerMillion: Double?
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case model
+                case baseURL = "base_url"
+                case apiKey = "api_key"
+                case inputCostPerMillion = "input_cost_per_million"
+                case outputCostPerMillion = "output_cost_per_million"
+            }
+
+            public init(baseURL: String? = nil, apiKey: String? = nil, model: String) {
+                self.baseURL = baseURL
+                self.apiKey = apiKey
+                self.model = model
+            }
+
+            public init(from decoder: any Decoder) throws {
+                try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+                apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
+                model = try c.decode(String.self, forKey: .model)
+                inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
+                outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
+            }
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case model, fallbacks, temperature
+            case baseURL = "base_url"
+            case apiKey = "api_key"
+            case inputCostPerMillion = "input_cost_per_million"
+            case outputCostPerMillion = "output_cost_per_million"
+            case connectTimeoutMS = "connect_timeout_ms"
+            case firstTokenTimeoutMS = "first_token_timeout_ms"
+            case totalTimeoutMS = "total_timeout_ms"
+            case maxRetries = "max_retries"
+            case initialBackoffMS = "initial_backoff_ms"
+            case maxBackoffMS = "max_backoff_ms"
+            case maxTokens = "max_tokens"
+            case fallbackToExtractive = "fallback_to_extractive"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = LLM()
+            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
+            apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
+            model = try c.decodeIfPresent(String.self, forKey: .model)
+            inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
+            outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
+            fallbacks = try c.decodeIfPresent([Fallback].self, forKey: .fallbacks) ?? d.fallbacks
+            connectTimeoutMS = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutMS) ?? d.connectTimeoutMS
+            firstTokenTimeoutMS = try c.decodeIfPresent(Int.self, forKey: .firstTokenTimeoutMS) ?? d.firstTokenTimeoutMS
+            totalTimeoutMS = try c.decodeIfPresent(Int.self, forKey: .totalTimeoutMS) ?? d.totalTimeoutMS
+            maxRetries = try c.decodeIfPresent(Int.self, forKey: .maxRetries) ?? d.maxRetries
+            initialBackoffMS = try c.decodeIfPresent(Int.self, forKey: .initialBackoffMS) ?? d.initialBackoffMS
+            maxBackoffMS = try c.decodeIfPresent(Int.self, forKey: .maxBackoffMS) ?? d.maxBackoffMS
+            maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
+            temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? d.temperature
+            fallbackToExtractive = try c.decodeIfPresent(Bool.self, forKey: .fallbackToExtractive) ?? d.fallbackToExtractive
+        }
+
+        /// Whether a primary model is configured.
+        public var isConfigured: Bool { baseURL != nil || model != nil }
+
+        /// The chat client's settings; `nil` when no LLM is configured.
+        public var settings: ChatSettings? {
+            guard let baseURL = baseURL.flatMap(URL.init(string:)), let model else { return nil }
+            var models = [
+                ChatModel(
+                    baseURL: baseURL, apiKey: apiKey, name: model, inputCostPerMillion: inputCostPerMillion,
+                    outputCostPerMillion: outputCostPerMillion
+                )
+            ]
+            for fallback in fallbacks {
+                models.append(
+                    ChatModel(
+                        baseURL: fallback.baseURL.flatMap(URL.init(string:)) ?? baseURL, apiKey: fallback.apiKey ?? apiKey,
+                        name: fallback.model, inputCostPerMillion: fallback.inputCostPerMillion,
+                        outputCostPerMillion: fallback.outputCostPerMillion
+                    )
+                )
+            }
+            return ChatSettings(
+                models: models, connectTimeout: .milliseconds(connectTimeoutMS), firstTokenTimeout: .milliseconds(firstTokenTimeoutMS),
+                totalTimeout: .milliseconds(totalTimeoutMS), maxRetries: maxRetries, initialBackoff: .milliseconds(initialBackoffMS),
+                maxBackoff: .milliseconds(maxBackoffMS), maxTokens: maxTokens, temperature: temperature
+            )
+        }
+
+        /// The problems of these settings, each naming its key.
+        func problems() -> [String] {
+            guard isConfigured else {
+                return fallbacks.isEmpty ? [] : ["llm.fallbacks needs llm.base_url and llm.model"]
+            }
+            var problems: [String] = []
+            func checkURL(_ text: String?, _ key: String) {
+                guard let text else { return problems.append("\(key) is required when an LLM is configured") }
+                guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil else {
+                    return problems.append("\(key) must be an http(s) URL, got '\(text)'")
+                }
+            }
+            checkURL(baseURL, "llm.base_url")
+            if (model ?? "").isEmpty { problems.append("llm.model is required when an LLM is configured") }
+            for (index, fallback) in fallbacks.enumerated() {
+                if let url = fallback.baseURL { checkURL(url, "llm.fallbacks[\(index)].base_url") }
+                if fallback.model.isEmpty { problems.append("llm.fallbacks[\(index)].model must not be empty") }
+            }
+            let costs = [inputCostPerMillion, outputCostPerMillion] + fallbacks.flatMap { [$0.inputCostPerMillion, $0.outputCostPerMillion] }
+            if costs.contains(where: { ($0 ?? 0) < 0 }) { problems.append("llm costs must not be negative") }
+            for (value, key) in [(connectTimeoutMS, "connect_timeout_ms"), (firstTokenTimeoutMS, "first_token_timeout_ms"), (totalTimeoutMS, "total_timeout_ms")]
+            where !(1...3_600_000).contains(value) {
+                problems.append("llm.\(key) must be 1-3600000, got \(value)")
+            }
+            if firstTokenTimeoutMS > totalTimeoutMS {
+                problems.append("llm.first_token_timeout_ms (\(firstTokenTimeoutMS)) must not exceed llm.total_timeout_ms (\(totalTimeoutMS))")
+            }
+            if !(0...10).contains(maxRetries) { problems.append("llm.max_retries must be 0-10, got \(maxRetries)") }
+            if !(1...600_000).contains(initialBackoffMS) || maxBackoffMS < initialBackoffMS {
+                problems.append("llm.initial_backoff_ms must be 1-600000 and llm.max_backoff_ms at least as large")
+            }
+            if !Retriever.maxTokensRange.contains(maxTokens) {
+                problems.append("llm.max_tokens must be \(Retriever.maxTokensRange.lowerBound)-\(Retriever.maxTokensRange.upperBound), got \(maxTokens)")
+            }
+            if !(0...2).contains(temperature) { problems.append("llm.temperature must be 0-2, got \(temperature)") }
+            return problems
+        }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, server, search
+        case store, model, server, search, llm
     }
 
     /// The defaults.
@@ -125,6 +286,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         model = try c.decodeIfPresent(String.self, forKey: .model)
         server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()
         search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()
+        llm = try c.decodeIfPresent(LLM.self, forKey: .llm) ?? LLM()
     }
 
     private struct AnyKey: CodingKey {
@@ -166,7 +328,9 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
     /// `QUARRY_LOG_LEVEL`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
-    /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`.
+    /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
+    /// `QUARRY_LLM_API_KEY`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_FALLBACK_MODELS` (comma-separated,
+    /// on the primary's API), `QUARRY_LLM_MAX_TOKENS`, `QUARRY_LLM_TOTAL_TIMEOUT_MS`.
     /// - Throws: `QuarryError.invalidRequest` for a number that does not parse.
     public mutating func applyEnvironment(_ environment: [String: String]) throws {
         func value(_ name: String) -> String? {
@@ -194,6 +358,14 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         if let v = try integer("QUARRY_MAX_CONTEXT_TOKENS") { search.maxContextTokens = v }
         if let v = try real("QUARRY_FUSION_DENSE_WEIGHT") { search.fusion.denseWeight = v }
         if let v = try real("QUARRY_FUSION_LEXICAL_WEIGHT") { search.fusion.lexicalWeight = v }
+        if let v = value("QUARRY_LLM_BASE_URL") { llm.baseURL = v }
+        if let v = value("QUARRY_LLM_API_KEY") { llm.apiKey = v }
+        if let v = value("QUARRY_LLM_MODEL") { llm.model = v }
+        if let v = value("QUARRY_LLM_FALLBACK_MODELS") {
+            llm.fallbacks = v.split(separator: ",").map { LLM.Fallback(model: $0.trimmingCharacters(in: .whitespaces)) }
+        }
+        if let v = try integer("QUARRY_LLM_MAX_TOKENS") { llm.maxTokens = v }
+        if let v = try integer("QUARRY_LLM_TOTAL_TIMEOUT_MS") { llm.totalTimeoutMS = v }
     }
 
     /// Every problem with the settings, one line each; empty when they can be used.
@@ -231,6 +403,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
         if !(fusion.k >= 0) { problems.append("search.fusion.k must not be negative") }
         if !(1...200).contains(fusion.candidates) { problems.append("search.fusion.candidates must be 1-200, got \(fusion.candidates)") }
+        problems += llm.problems()
         return problems
     }
 }

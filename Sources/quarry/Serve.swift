@@ -74,8 +74,12 @@ struct Serve: AsyncParsableCommand {
         let retriever = Retriever(
             store: store, embedder: embedder, fusion: settings.search.fusion.settings,
             cache: settings.server.cacheEntries > 0 ? QueryCache(capacity: settings.server.cacheEntries) : nil,
-            contextTokens: settings.search.maxContextTokens
+            contextTokens: settings.search.maxContextTokens,
+            llm: settings.llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: settings.llm.fallbackToExtractive) }
         )
+        if let chat = settings.llm.settings {
+            logger.info("LLM answers enabled", metadata: ["models": "\(chat.models.map(\.name).joined(separator: " → "))"])
+        }
         let host = settings.server.host
         let app = buildApplication(
             retriever: retriever, store: store,

@@ -69,4 +69,41 @@ import Testing
         #expect(problems.contains { $0.contains("/nonexistent/root") })
         #expect(problems.contains { $0.contains("fusion weights") })
     }
+
+    @Test func theLLMSectionBuildsTheFallbackChain() throws {
+        let (url, dir) = try write(
+            #"""
+            {"llm": {"base_url": "https://api.example.com/v1", "api_key": "sk-1", "model": "big",
+                     "input_cost_per_million": 0.5, "output_cost_per_million": 1.5, "first_token_timeout_ms": 2000,
+                     "fallbacks": [{"model": "small"}, {"base_url": "http://127.0.0.1:8000", "api_key": "local", "model": "local"}]}}
+            """#
+        )
+        defer { dir.cleanUp() }
+        var settings = try QuarryConfiguration.load(from: url)
+        #expect(settings.problems().isEmpty, "\(settings.problems())")
+        let chat = try #require(settings.llm.settings)
+        #expect(chat.models.map(\.name) == ["big", "small", "local"])
+        #expect(chat.models[1].baseURL.absoluteString == "https://api.example.com/v1" && chat.models[1].apiKey == "sk-1")
+        #expect(chat.models[2].endpoint.absoluteString == "http://127.0.0.1:8000/v1/chat/completions" && chat.models[2].apiKey == "local")
+        #expect(chat.models[0].inputCostPerMillion == 0.5 && chat.firstTokenTimeout == .seconds(2) && chat.totalTimeout == .seconds(120))
+
+        try settings.applyEnvironment(["QUARRY_LLM_MODEL": "other", "QUARRY_LLM_FALLBACK_MODELS": "a, b", "QUARRY_LLM_API_KEY": "sk-2"])
+        #expect(settings.llm.settings?.models.map(\.name) == ["other", "a", "b"])
+        #expect(settings.llm.settings?.models.allSatisfy { $0.apiKey == "sk-2" } == true)
+
+        // No LLM unless configured; a half-configured one is named.
+        #expect(QuarryConfiguration().llm.settings == nil && QuarryConfiguration().problems().isEmpty)
+        var half = QuarryConfiguration()
+        half.llm.model = "gpt"
+        half.llm.firstTokenTimeoutMS = 200_000
+        half.llm.maxTokens = 0
+        let problems = half.problems()
+        #expect(problems.contains { $0.contains("llm.base_url") })
+        #expect(problems.contains { $0.contains("first_token_timeout_ms") })
+        #expect(problems.contains { $0.contains("llm.max_tokens") })
+        var badURL = QuarryConfiguration()
+        badURL.llm.baseURL = "ftp://x"
+        badURL.llm.model = "m"
+        #expect(badURL.problems() == ["llm.base_url must be an http(s) URL, got 'ftp://x'"])
+    }
 }

@@ -40,6 +40,7 @@ struct SchemaChecker {
             case "array": ok = value is [Any]
             case "string": ok = value is String
             case "boolean": ok = value is Bool
+            case "null": ok = value is NSNull
             case "integer": ok = (value as? NSNumber).map { $0.doubleValue == $0.doubleValue.rounded() } ?? false
             case "number": ok = value is NSNumber
             default: ok = true
@@ -108,6 +109,8 @@ struct SchemaChecker {
                 ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
                 ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
                 ("/query", "post", "/query", #"{"query": "vacuum", "mode": "lexical", "filter": {"file_types": ["jsonl"]}}"#),
+                ("/query", "post", "/query", #"{"query": "vacuum", "answer": "none"}"#),
+                ("/query", "post", "/query", #"{"query": "vacuum", "answer": "llm"}"#),
                 ("/query", "post", "/query", #"{"query": ""}"#),
                 ("/query", "post", "/query", #"{"query": "x", "collection": "missing"}"#),
                 ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "hybrid"}"#),

@@ -46,7 +46,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unreadableInput: .unprocessableContent
-        case .embedding, .storage: .serviceUnavailable
+        case .embedding, .storage, .llmUnavailable: .serviceUnavailable
         case .internal: .internalServerError
         }
     }

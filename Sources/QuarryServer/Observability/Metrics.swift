@@ -50,7 +50,7 @@ public final class ServerMetrics: Sendable {
     func recordStages(_ timings: QueryTimings) {
         let stages = [
             ("embed", timings.embed), ("dense", timings.dense), ("lexical", timings.lexical), ("fuse", timings.fuse),
-            ("assemble", timings.assemble), ("answer", timings.answer),
+            ("assemble", timings.assemble), ("answer", timings.answer), ("generate", timings.generate),
         ]
         state.withLock { state in
             for (stage, milliseconds) in stages where milliseconds > 0 {

@@ -13,6 +13,9 @@ struct QueryRequestBody: Decodable {
     var mode: SearchMode?
     var filter: Filter?
     var maxContextTokens: Int?
+    var answer: AnswerKind?
+    var stream: Bool?
+    var maxTokens: Int?
 
     /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...]}`.
     struct Filter: Decodable {
@@ -35,9 +38,10 @@ struct QueryRequestBody: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, ef, mode, filter
+        case query, collection, ef, mode, filter, answer, stream
         case topK = "top_k"
         case maxContextTokens = "max_context_tokens"
+        case maxTokens = "max_tokens"
     }
 }
 
@@ -73,20 +77,56 @@ struct SearchResponseBody: Encodable {
     }
 }
 
-/// The body `POST /query` answers with.
+/// The body `POST /query` answers with (and the `done` event of a streamed query, without
+/// `answer` and `citations`, which came before it).
 struct QueryResponseBody: Encodable {
     var query: String
     var collection: String
     var mode: SearchMode
-    var answer: String
+    var answerer: AnswerKind
+    var answer: String?
     var grounded: Bool
     var cached: Bool
-    var citations: [Citation]
+    var citations: [Citation]?
+    var check: AnswerCheck?
+    var usage: ChatUsage?
+    var llm: GenerationInfo?
     var timingsMS: QueryTimings
 
+    init(query: String, collection: String, mode: SearchMode, result: QueryResult, streamed: Bool = false) {
+        self.query = query
+        self.collection = collection
+        self.mode = mode
+        answerer = result.answerer
+        answer = streamed ? nil : result.answer
+        grounded = result.grounded
+        cached = result.cached
+        citations = streamed ? nil : result.citations
+        check = result.check
+        usage = result.usage
+        llm = result.generation
+        timingsMS = result.timings
+    }
+
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, answer, grounded, cached, citations
+        case query, collection, mode, answerer, answer, grounded, cached, citations, check, usage, llm
         case timingsMS = "timings_ms"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(query, forKey: .query)
+        try c.encode(collection, forKey: .collection)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(answerer, forKey: .answerer)
+        try c.encodeIfPresent(answer, forKey: .answer)
+        try c.encode(grounded, forKey: .grounded)
+        try c.encode(cached, forKey: .cached)
+        try c.encodeIfPresent(citations, forKey: .citations)
+        try c.encode(check, forKey: .check)
+        try c.encode(usage, forKey: .usage)
+        try c.encode(llm, forKey: .llm)
+        try c.encode(timingsMS, forKey: .timingsMS)
     }
 }
 
@@ -111,21 +151,28 @@ struct QueryRoutes: Sendable {
             }
             return try JSON.response(["collections": collections])
         }
-        router.post("/query") { request, _ in
+        router.post("/query") { request, context in
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = body.collection ?? CollectionName.default
             let mode = body.mode ?? .hybrid
-            let result = try await retriever.answer(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                filter: body.filter?.searchFilter, maxContextTokens: body.maxContextTokens
-            )
-            if !result.cached { metrics.recordStages(result.timings) }
-            return try JSON.response(
-                QueryResponseBody(
-                    query: body.query, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
-                    cached: result.cached, citations: result.citations, timingsMS: result.timings
+            let answer = body.answer ?? .extractive
+            let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
+                try await retriever.answer(
+                    query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                    filter: body.filter?.searchFilter, maxContextTokens: body.maxContextTokens, answer: answer,
+                    maxTokens: body.maxTokens, events: events
                 )
-            )
+            }
+            if body.stream == true {
+                return try await ServerSentEvents.response(requestID: context.id, logger: context.logger) { events in
+                    let result = try await query(events)
+                    if !result.cached { metrics.recordStages(result.timings) }
+                    return QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result, streamed: true)
+                }
+            }
+            let result = try await query(nil)
+            if !result.cached { metrics.recordStages(result.timings) }
+            return try JSON.response(QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result))
         }
         router.post("/search") { request, _ in
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)

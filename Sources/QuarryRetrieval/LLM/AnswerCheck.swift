@@ -1,0 +1,136 @@
+import Foundation
+import QuarryCore
+
+/// What a check of an answer's citations found: every sentence must cite at least one of the
+/// numbered sources it was given, and no citation may point elsewhere.
+public struct AnswerCheck: Sendable, Equatable, Codable {
+    /// Sentences in the answer.
+    public var sentences: Int
+    /// The sources the answer cites, by number, in order of first citation.
+    public var citedSources: [Int]
+    /// Citation numbers that name no given source (the model invented them).
+    public var invalidCitations: [Int]
+    /// Sentences that cite no given source.
+    public var uncitedSentences: [String]
+
+    /// Whether every sentence cites a given source and no citation is invalid.
+    public var fullyCited: Bool { sentences > 0 && invalidCitations.isEmpty && uncitedSentences.isEmpty }
+
+    enum CodingKeys: String, CodingKey {
+        case sentences
+        case citedSources = "cited_sources"
+        case invalidCitations = "invalid_citations"
+        case uncitedSentences = "uncited_sentences"
+        case fullyCited = "fully_cited"
+    }
+
+    public init(sentences: Int, citedSources: [Int], invalidCitations: [Int], uncitedSentences: [String]) {
+        self.sentences = sentences
+        self.citedSources = citedSources
+        self.invalidCitations = invalidCitations
+        self.uncitedSentences = uncitedSentences
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sentences = try c.decode(Int.self, forKey: .sentences)
+        citedSources = try c.decode([Int].self, forKey: .citedSources)
+        invalidCitations = try c.decode([Int].self, forKey: .invalidCitations)
+        uncitedSentences = try c.decode([String].self, forKey: .uncitedSentences)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sentences, forKey: .sentences)
+        try c.encode(citedSources, forKey: .citedSources)
+        try c.encode(invalidCitations, forKey: .invalidCitations)
+        try c.encode(uncitedSentences, forKey: .uncitedSentences)
+        try c.encode(fullyCited, forKey: .fullyCited)
+    }
+
+    /// Checks `answer` against sources numbered `1...sourceCount`.
+    ///
+    /// Citations are `[n]`, `[n, m]`, `[n][m]` or `[Source n]`; one that follows a sentence's
+    /// full stop (`... end. [2]`) belongs to that sentence.
+    public static func check(_ answer: String, sourceCount: Int) -> AnswerCheck {
+        let sentences = citedSentences(answer)
+        var cited: [Int] = []
+        var invalid: [Int] = []
+        var uncited: [String] = []
+        for sentence in sentences {
+            let numbers = citations(in: sentence)
+            var valid = false
+            for number in numbers {
+                if (1...max(1, sourceCount)).contains(number), sourceCount > 0 {
+                    valid = true
+                    if !cited.contains(number) { cited.append(number) }
+                } else if !invalid.contains(number) {
+                    invalid.append(number)
+                }
+            }
+            if !valid { uncited.append(sentence) }
+        }
+        return AnswerCheck(sentences: sentences.count, citedSources: cited, invalidCitations: invalid, uncitedSentences: uncited)
+    }
+
+    /// The sentences of an answer, each with the citations that close it. Lines are split first
+    /// (list items are sentences of their own), then prose.
+    static func citedSentences(_ answer: String) -> [String] {
+        var sentences: [String] = []
+        for line in answer.split(whereSeparator: \.isNewline) {
+            for sentence in SentenceSplitter.split(String(line)) {
+                let (leading, rest) = leadingCitations(sentence)
+                if !leading.isEmpty, !sentences.isEmpty {
+                    sentences[sentences.count - 1] += " " + leading
+                    if !rest.isEmpty { sentences.append(rest) }
+                } else if !sentence.isEmpty {
+                    sentences.append(sentence)
+                }
+            }
+        }
+        // A line that is only a heading or a label ("Answer:") is not a claim.
+        return sentences.filter { $0.contains(where: \.isLetter) && !$0.hasSuffix(":") }
+    }
+
+    /// Splits off citation markers at the start of `sentence`.
+    private static func leadingCitations(_ sentence: String) -> (markers: String, rest: String) {
+        var index = sentence.startIndex
+        var end = index
+        while index < sentence.endIndex, sentence[index] == "[" {
+            guard let close = sentence[index...].firstIndex(of: "]"),
+                parseMarker(sentence[sentence.index(after: index)..<close]) != nil
+            else { break }
+            index = sentence.index(after: close)
+            end = index
+            while index < sentence.endIndex, sentence[index] == " " { index = sentence.index(after: index) }
+        }
+        let markers = String(sentence[..<end]).trimmingCharacters(in: .whitespaces)
+        return (markers, String(sentence[end...]).trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Every citation number in `text`, in order.
+    public static func citations(in text: String) -> [Int] {
+        var numbers: [Int] = []
+        var index = text.startIndex
+        while let open = text[index...].firstIndex(of: "[") {
+            guard let close = text[open...].firstIndex(of: "]") else { break }
+            if let parsed = parseMarker(text[text.index(after: open)..<close]) { numbers += parsed }
+            index = text.index(after: close)
+        }
+        return numbers
+    }
+
+    /// `1`, `1, 2`, `1;2`, `Source 3`, `source 1, source 2` → numbers; anything else → `nil`.
+    private static func parseMarker(_ inside: Substring) -> [Int]? {
+        var numbers: [Int] = []
+        for part in inside.split(whereSeparator: { $0 == "," || $0 == ";" }) {
+            var word = part.trimmingCharacters(in: .whitespaces).lowercased()
+            for prefix in ["source", "src", "#"] where word.hasPrefix(prefix) {
+                word = String(word.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+            }
+            guard !word.isEmpty, word.count <= 4, let number = Int(word) else { return nil }
+            numbers.append(number)
+        }
+        return numbers.isEmpty ? nil : numbers
+    }
+}
