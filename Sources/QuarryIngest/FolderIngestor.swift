@@ -321,18 +321,23 @@ public struct FolderIngestor: Sendable {
         return files.sorted { $0.path < $1.path }
     }
 
-    /// The structural blocks of a single-document file, by its type, and its text when the
-    /// blocks' lines are lines of the file's bytes.
-    static func blocks(of data: Data, at url: URL, fileExtension: String, path: String) throws -> ([DocumentBlock], SourceText?) {
+    /// The structural blocks of a single-document file, by its type, its text when the blocks'
+    /// lines are lines of the file's bytes, and its metadata (front matter, `<meta>` tags).
+    static func blocks(
+        of data: Data, at url: URL, fileExtension: String, path: String
+    ) throws -> ([DocumentBlock], SourceText?, [String: String]) {
         switch fileExtension {
-        case "pdf": return (try PDFLoader().blocks(ofFileAt: url), nil)
-        case "docx": return (try DOCXLoader().blocks(ofFileAt: url), nil)
+        case "pdf": return (try PDFLoader().blocks(ofFileAt: url), nil, [:])
+        case "docx": return (try DOCXLoader().blocks(ofFileAt: url), nil, [:])
         default:
             let source = try SourceText(decoding: data, path: path)
             switch fileExtension {
-            case "html", "htm": return (HTMLLoader().blocks(of: source.text), source)
-            case "md", "markdown": return (TextLoader(markdown: true).blocks(of: source.text), source)
-            default: return (TextLoader(markdown: false).blocks(of: source.text), source)
+            case "html", "htm":
+                let loader = HTMLLoader()
+                return (loader.blocks(of: source.text), source, loader.metadata(of: source.text))
+            case "md", "markdown":
+                return (TextLoader(markdown: true).blocks(of: source.text), source, TextLoader.frontMatter(of: source.text).metadata)
+            default: return (TextLoader(markdown: false).blocks(of: source.text), source, [:])
             }
         }
     }
@@ -466,10 +471,10 @@ final class Preparer: Sendable {
             if fileExtension == "jsonl" {
                 return OpenJSONL(task: task, hash: hash, lines: JSONLLoader().lines(of: data).makeIterator())
             }
-            let (blocks, text) = try FolderIngestor.blocks(of: data, at: task.url, fileExtension: fileExtension, path: task.path)
+            let (blocks, text, metadata) = try FolderIngestor.blocks(of: data, at: task.url, fileExtension: fileExtension, path: task.path)
             let record = DocumentRecord(
                 path: task.path, source: task.path, contentHash: hash, size: task.size,
-                modificationTime: task.modificationTime, chunkCount: 0
+                modificationTime: task.modificationTime, chunkCount: 0, metadata: metadata
             )
             add(record, blocks: blocks, text: text, into: &batch)
             batch.events.append(.complete(source, keeping: [task.path], removed: []))
@@ -497,7 +502,7 @@ final class Preparer: Sendable {
             }
             let document = DocumentRecord(
                 path: path, source: open.task.path, contentHash: record.contentHash, size: Int64(record.bytes.count),
-                modificationTime: open.task.modificationTime, chunkCount: 0
+                modificationTime: open.task.modificationTime, chunkCount: 0, metadata: record.metadata
             )
             if let previous = knownDocuments[path], previous.contentHash == record.contentHash {
                 // The same record, perhaps on another line now: keep its vectors, move its chunks.

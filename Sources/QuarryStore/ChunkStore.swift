@@ -73,11 +73,16 @@ public struct DocumentRecord: Sendable, Hashable {
     public var modificationTime: Double
     /// Number of chunks stored for it.
     public var chunkCount: Int
+    /// Its metadata: a JSONL record's `metadata` object, a Markdown file's front matter, an HTML
+    /// page's `<meta name content>` tags (scalar values as text).
+    public var metadata: [String: String]
 
     /// Creates a document record.
     public init(
-        path: String, source: String? = nil, contentHash: String, size: Int64, modificationTime: Double, chunkCount: Int
+        path: String, source: String? = nil, contentHash: String, size: Int64, modificationTime: Double, chunkCount: Int,
+        metadata: [String: String] = [:]
     ) {
+        self.metadata = metadata
         self.path = path
         self.source = source ?? path
         self.contentHash = contentHash
@@ -132,19 +137,23 @@ public struct SearchFilter: Sendable, Hashable {
     public var pathPrefix: String?
     /// Only documents from files of these types (extensions, without the dot: `md`, `pdf`).
     public var fileTypes: [String]?
+    /// Only documents whose metadata has every one of these keys with exactly this value.
+    public var metadata: [String: String]?
 
     /// Creates a filter; no condition keeps every chunk.
-    public init(documents: [String]? = nil, pathPrefix: String? = nil, fileTypes: [String]? = nil) {
+    public init(documents: [String]? = nil, pathPrefix: String? = nil, fileTypes: [String]? = nil, metadata: [String: String]? = nil) {
         self.documents = documents
         self.pathPrefix = pathPrefix
         self.fileTypes = fileTypes
+        self.metadata = metadata
     }
 
     /// Whether the filter keeps every chunk.
-    public var isEmpty: Bool { documents == nil && (pathPrefix ?? "").isEmpty && fileTypes == nil }
+    public var isEmpty: Bool { documents == nil && (pathPrefix ?? "").isEmpty && fileTypes == nil && (metadata ?? [:]).isEmpty }
 
-    /// Whether the filter keeps the document `path` of the file `source`.
-    public func accepts(path: String, source: String) -> Bool {
+    /// Whether the filter keeps the document `path` of the file `source` with `metadata`.
+    public func accepts(path: String, source: String, metadata documentMetadata: [String: String] = [:]) -> Bool {
+        if let metadata, metadata.contains(where: { documentMetadata[$0.key] != $0.value }) { return false }
         if let documents, !documents.contains(path) { return false }
         if let pathPrefix, !pathPrefix.isEmpty, !path.hasPrefix(pathPrefix) { return false }
         if let fileTypes {

@@ -128,15 +128,28 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     private static let documentSelect = """
-        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id
+        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id, coalesce(d.metadata, '')
         FROM documents d LEFT JOIN sources s ON s.id = d.source_id
         """
 
     private static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
         DocumentRecord(
             path: statement.text(0), source: statement.text(1), contentHash: statement.text(2), size: statement.int64(3),
-            modificationTime: statement.double(4), chunkCount: statement.int(5)
+            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: decodeMetadata(statement.text(7))
         )
+    }
+
+    /// Metadata as stored: a JSON object of text values, or nothing.
+    static func encodeMetadata(_ metadata: [String: String]) -> SQLiteStatement.Value {
+        guard !metadata.isEmpty, let data = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]) else {
+            return .null
+        }
+        return .text(String(decoding: data, as: UTF8.self))
+    }
+
+    static func decodeMetadata(_ text: String) -> [String: String] {
+        guard !text.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else { return [:] }
+        return object
     }
 
     public func documents(in collection: String) throws -> [DocumentRecord] {
@@ -210,8 +223,8 @@ public final class SQLiteChunkStore: ChunkStore {
                 let deleteDocument = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
                 let insertDocument = try db.prepare(
                     """
-                    INSERT INTO documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
                 let insertChunk = try db.prepare(
@@ -246,7 +259,7 @@ public final class SQLiteChunkStore: ChunkStore {
                     try insertDocument.run([
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
                         .integer(document.size), .real(document.modificationTime), .integer(Int64(write.chunks.count)),
-                        .real(now),
+                        .real(now), Self.encodeMetadata(document.metadata),
                     ])
                     let documentID = db.lastInsertRowID
                     for (chunk, vector) in zip(write.chunks, write.vectors) {
@@ -578,7 +591,7 @@ public final class SQLiteChunkStore: ChunkStore {
         try reader.withLock { db in
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, coalesce(s.path, d.path) FROM chunks c JOIN documents d ON d.id = c.document_id
+                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, '') FROM chunks c JOIN documents d ON d.id = c.document_id
                 LEFT JOIN sources s ON s.id = d.source_id WHERE d.collection_id = ?
                 """
             )
@@ -588,7 +601,7 @@ public final class SQLiteChunkStore: ChunkStore {
             while try statement.step() {
                 let path = statement.text(1)
                 let keep = verdicts[path] ?? {
-                    let verdict = filter.accepts(path: path, source: statement.text(2))
+                    let verdict = filter.accepts(path: path, source: statement.text(2), metadata: Self.decodeMetadata(statement.text(3)))
                     verdicts[path] = verdict
                     return verdict
                 }()

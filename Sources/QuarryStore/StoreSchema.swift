@@ -81,6 +81,10 @@ enum StoreSchema {
         END;
         INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
         """,
+        // Version 4: document metadata, a JSON object of text values (NULL: none), for filters.
+        """
+        ALTER TABLE documents ADD COLUMN metadata TEXT;
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

@@ -132,3 +132,44 @@ func fixture(_ name: String) throws -> URL {
         }
     }
 }
+
+@Suite struct MetadataTests {
+    @Test func jsonlMetadataIsFlattenedWithTypesKept() throws {
+        let line = #"{"_id": "d1", "text": "Body.", "metadata": {"lang": "en", "year": 2021, "score": 1.5, "open": true, "count": 1, "none": null, "tags": ["a", "b"], "author": {"name": "Ada", "orcid": 7}}}"#
+        guard case .document(let record) = Array(JSONLLoader().lines(of: Data(line.utf8)))[0] else {
+            Issue.record("not a document")
+            return
+        }
+        #expect(
+            record.metadata == [
+                "lang": "en", "year": "2021", "score": "1.5", "open": "true", "count": "1", "tags": #"["a","b"]"#,
+                "author.name": "Ada", "author.orcid": "7",
+            ]
+        )
+        guard case .document(let plain) = Array(JSONLLoader().lines(of: Data(#"{"_id": "d2", "text": "x", "metadata": "n/a"}"#.utf8)))[0] else {
+            Issue.record("not a document")
+            return
+        }
+        #expect(plain.metadata.isEmpty)
+    }
+
+    @Test func markdownFrontMatterIsMetadataNotText() {
+        let text = "---\ntitle: \"WAL guide\"\nteam: storage\n  nested: ignored\n# comment: no\n---\n# Heading\n\nBody text.\n"
+        let (metadata, lines) = TextLoader.frontMatter(of: text)
+        #expect(metadata == ["title": "WAL guide", "team": "storage"])
+        #expect(lines == 6)
+        let blocks = TextLoader(markdown: true).blocks(of: text)
+        #expect(blocks.map(\.text) == ["Heading", "Body text."])
+        #expect(blocks.first?.lineStart == 7)
+        // A rule that is never closed, or not on the first line, is not front matter.
+        #expect(TextLoader.frontMatter(of: "---\nkey: value\n\ntext").lines == 0)
+        #expect(TextLoader.frontMatter(of: "text\n---\nkey: value\n---").metadata.isEmpty)
+        #expect(TextLoader(markdown: false).blocks(of: text).first?.text.contains("team: storage") == true)
+    }
+
+    @Test func htmlMetaTagsAreMetadata() {
+        let page = #"<html><head><meta charset="utf-8"><meta name="Author" content="Ada &amp; Co"><meta property='og:type' content=article /><meta name="empty"></head><body><p>Text</p></body></html>"#
+        #expect(HTMLLoader().metadata(of: page) == ["author": "Ada & Co", "og:type": "article"])
+        #expect(HTMLLoader().blocks(of: page).map(\.text) == ["Text"])
+    }
+}

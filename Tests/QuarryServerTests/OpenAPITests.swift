@@ -88,7 +88,11 @@ struct SchemaChecker {
             storeDir.cleanUp()
         }
         try root.write("# Guide\n\nThe guide explains checkpoints and the WAL file.", to: "docs/guide.md")
-        try root.write(#"{"_id": "r1", "title": "Record", "text": "A record about vacuum."}"#, to: "docs/corpus.jsonl")
+        try root.write(
+            #"{"_id": "r1", "title": "Record", "text": "A record about vacuum.", "metadata": {"lang": "en", "year": 2020}}"# + "\n"
+                + #"{"_id": "r2", "title": "Other", "text": "Another record about vacuum.", "metadata": {"lang": "de", "year": 2021}}"#,
+            to: "docs/corpus.jsonl"
+        )
         let store = try SQLiteChunkStore(directory: storeDir.url)
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: root.url.appendingPathComponent("docs"), collection: "default")
@@ -115,6 +119,7 @@ struct SchemaChecker {
                 ("/query", "post", "/query", #"{"query": "x", "collection": "missing"}"#),
                 ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "hybrid"}"#),
                 ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "nope"}"#),
+                ("/search", "post", "/search", #"{"query": "vacuum", "filter": {"metadata": {"lang": ["en"]}}}"#),
                 ("/ingest", "post", "/ingest", #"{"path": "docs"}"#),
                 ("/ingest", "post", "/ingest", #"{"path": "/etc"}"#),
                 ("/ingest", "post", "/ingest", #"{"path": "missing"}"#),
@@ -153,6 +158,19 @@ struct SchemaChecker {
             let deleted = try await client.execute(uri: "/documents/guide.md", method: .delete)
             let value = try JSONSerialization.jsonObject(with: Data(deleted.body.readableBytesView))
             #expect(checker.problems(value, try #require(checker.responseSchema("/documents/{id}", "delete", 200))).isEmpty)
+
+            // Metadata filters: string, number values; the documents list shows the metadata.
+            for (filter, expected) in [(#"{"lang": "de"}"#, ["corpus.jsonl#r2"]), (#"{"year": 2020}"#, ["corpus.jsonl#r1"]), (#"{"lang": "fr"}"#, [])] {
+                let response = try await client.execute(
+                    uri: "/search", method: .post, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"query": "vacuum record", "top_k": 10, "filter": {"metadata": \#(filter)}}"#)
+                )
+                let hits = (try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])?["hits"] as? [[String: Any]]
+                #expect(Set(hits?.compactMap { $0["document"] as? String } ?? ["?"]) == Set(expected), "\(filter)")
+            }
+            let record = try await client.execute(uri: "/documents/corpus.jsonl%23r2", method: .get)
+            let recordBody = try JSONSerialization.jsonObject(with: Data(record.body.readableBytesView)) as? [String: Any]
+            #expect((recordBody?["document"] as? [String: Any])?["metadata"] as? [String: String] == ["lang": "de", "year": "2021"])
 
             // The checker itself catches a wrong shape.
             let citationSchema = ["$ref": "#/components/schemas/Citation"]

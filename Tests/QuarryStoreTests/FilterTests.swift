@@ -18,7 +18,11 @@ import Testing
             let path = "\(folder)/doc\(d).\(d % 2 == 0 ? "md" : "txt")"
             let texts = (0..<4).map { "shared words item\(d)x\($0) topic\(d % 5)" }
             try store.replaceDocument(
-                in: "docs", document: DocumentRecord(path: path, contentHash: "h\(d)", size: 1, modificationTime: 1, chunkCount: 4),
+                in: "docs",
+                document: DocumentRecord(
+                    path: path, contentHash: "h\(d)", size: 1, modificationTime: 1, chunkCount: 4,
+                    metadata: ["team": ["search", "infra"][d % 2], "year": String(2020 + d % 4)]
+                ),
                 chunks: texts.enumerated().map { Chunk(ordinal: $0.offset, text: $0.element, location: ChunkLocation(lineStart: 1, lineEnd: 1)) },
                 vectors: texts.map(embedder.vector)
             )
@@ -47,6 +51,19 @@ import Testing
         #expect(Set(try store.search(in: "docs", query: query, k: 20, ef: 64, filter: two).map(\.document)) == ["api/doc1.txt", "notes/doc2.md"])
         #expect(try store.search(in: "docs", query: query, k: 20, ef: 64, filter: two).count == 8)
         #expect(try store.lexicalSearch(in: "docs", query: "shared", k: 20, filter: two).count == 8)
+
+        // Metadata: team search is the even documents, year 2021 those with d % 4 == 1: none in common.
+        let searchTeam = SearchFilter(metadata: ["team": "search"])
+        let denseTeam = try store.search(in: "docs", query: query, k: 30, ef: 64, filter: searchTeam)
+        #expect(denseTeam.count == 30)
+        #expect(denseTeam.allSatisfy { Int($0.document.split(separator: "doc")[1].split(separator: ".")[0])! % 2 == 0 })
+        #expect(try store.lexicalSearch(in: "docs", query: "shared", k: 30, filter: searchTeam).count == 30)
+        let searchIn2020 = SearchFilter(metadata: ["team": "search", "year": "2020"])
+        // d % 4 == 0: 15 documents, 60 chunks.
+        #expect(try store.search(in: "docs", query: query, k: 100, ef: 400, filter: searchIn2020).count == 60)
+        #expect(try store.lexicalSearch(in: "docs", query: "shared", k: 100, filter: searchIn2020).count == 60)
+        #expect(try store.search(in: "docs", query: query, k: 5, ef: 64, filter: SearchFilter(metadata: ["team": "search", "year": "2021"])).isEmpty)
+        #expect(try store.document(in: "docs", path: "api/doc1.txt")?.0.metadata == ["team": "infra", "year": "2021"])
 
         let none = SearchFilter(fileTypes: ["pdf"])
         #expect(try store.search(in: "docs", query: query, k: 5, ef: 64, filter: none).isEmpty)

@@ -31,6 +31,13 @@ public struct HTMLLoader: Sendable {
         return parser.run().title
     }
 
+    /// The `<meta name="…" content="…">` (or `property=`) tags of a page, names lower-cased.
+    public func metadata(of html: String) -> [String: String] {
+        var parser = Parser(html)
+        _ = parser.run()
+        return parser.meta
+    }
+
     /// The blocks of an HTML document.
     public func blocks(of html: String) -> [DocumentBlock] {
         var parser = Parser(html)
@@ -56,6 +63,7 @@ public struct HTMLLoader: Sendable {
         var preDepth = 0
         var dropStack: [String] = []
         var titleText: String.UnicodeScalarView?
+        var meta: [String: String] = [:]
 
         init(_ html: String) {
             scalars = Array(html.unicodeScalars)
@@ -175,6 +183,39 @@ public struct HTMLLoader: Sendable {
             matchesAt(index, Array(literal.unicodeScalars))
         }
 
+        /// `name="value" other='v' bare=x` → names lower-cased, entities in values decoded.
+        static func attributes(_ text: String) -> [String: String] {
+            var result: [String: String] = [:]
+            let scalars = Array(text.unicodeScalars)
+            var i = 0
+            func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" || c == "/" }
+            while i < scalars.count {
+                while i < scalars.count, isSpace(scalars[i]) { i += 1 }
+                var name = String.UnicodeScalarView()
+                while i < scalars.count, !isSpace(scalars[i]), scalars[i] != "=" { name.append(scalars[i]); i += 1 }
+                while i < scalars.count, scalars[i] == " " { i += 1 }
+                var value = String.UnicodeScalarView()
+                if i < scalars.count, scalars[i] == "=" {
+                    i += 1
+                    while i < scalars.count, scalars[i] == " " { i += 1 }
+                    if i < scalars.count, scalars[i] == "\"" || scalars[i] == "'" {
+                        let quote = scalars[i]
+                        i += 1
+                        while i < scalars.count, scalars[i] != quote { value.append(scalars[i]); i += 1 }
+                        i += 1
+                    } else {
+                        while i < scalars.count, !isSpace(scalars[i]) { value.append(scalars[i]); i += 1 }
+                    }
+                }
+                if !name.isEmpty {
+                    var decoder = Parser(String(value))
+                    let decoded = decoder.run().blocks.map(\.text).joined(separator: " ")
+                    result[String(name).lowercased()] = decoded
+                }
+            }
+            return result
+        }
+
         func matchesAt(_ position: Int, _ literal: [Unicode.Scalar]) -> Bool {
             guard position + literal.count <= scalars.count else { return false }
             for (offset, scalar) in literal.enumerated() where scalars[position + offset] != scalar { return false }
@@ -184,6 +225,13 @@ public struct HTMLLoader: Sendable {
         mutating func handle(_ tag: Tag) {
             let name = tag.name
             if name == "!" { return }
+            if name == "meta", !tag.closing {
+                let attributes = Self.attributes(tag.attributes)
+                if let key = attributes["name"] ?? attributes["property"], !key.isEmpty, let content = attributes["content"] {
+                    meta[key.lowercased()] = content.trimmingWhitespace()
+                }
+                return
+            }
             if name == "title", titleText == nil, !tag.closing, dropStack.isEmpty || dropStack == ["head"] {
                 titleText = String.UnicodeScalarView()
                 return

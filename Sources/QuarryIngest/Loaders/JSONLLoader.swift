@@ -29,6 +29,29 @@ public struct JSONLLoader: Sendable {
         public var bytes: Range<Int>
         /// SHA-256 of the line's bytes.
         public var contentHash: String
+        /// Its `metadata` object, flattened: nested keys joined by `.`, scalar values as text
+        /// (arrays as JSON text).
+        public var metadata: [String: String] = [:]
+    }
+
+    private struct MetadataField: Decodable { var metadata: JSONValue? }
+
+    /// A record's `metadata` object, flattened: nested keys joined by `.`, scalars as text.
+    static func metadata(ofLine body: Data) -> [String: String] {
+        guard case .object(let object)? = (try? JSONDecoder().decode(MetadataField.self, from: body))?.metadata else { return [:] }
+        var result: [String: String] = [:]
+        func flatten(_ object: [String: JSONValue], prefix: String) {
+            for (key, value) in object {
+                let name = prefix.isEmpty ? key : "\(prefix).\(key)"
+                switch value {
+                case .object(let nested): flatten(nested, prefix: name)
+                case .null: continue
+                default: result[name] = value.text
+                }
+            }
+        }
+        flatten(object, prefix: "")
+        return result
     }
 
     /// Creates a loader.
@@ -108,6 +131,9 @@ public struct JSONLLoader: Sendable {
         for block in TextLoader(markdown: false).blocks(of: text) {
             blocks.append(DocumentBlock(kind: .paragraph, text: block.text, lineStart: line, lineEnd: line))
         }
-        return .document(Record(id: id, blocks: blocks, line: line, bytes: bytes, contentHash: SHA256.hex(of: body)))
+        let metadata = fields["metadata"] is [String: Any] ? Self.metadata(ofLine: body) : [:]
+        return .document(
+            Record(id: id, blocks: blocks, line: line, bytes: bytes, contentHash: SHA256.hex(of: body), metadata: metadata)
+        )
     }
 }

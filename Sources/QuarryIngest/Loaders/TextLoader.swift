@@ -1,3 +1,4 @@
+import Foundation
 import QuarryCore
 
 /// Splits plain text or Markdown into blocks: blank lines end a paragraph; in Markdown, ATX `#`
@@ -11,8 +12,31 @@ public struct TextLoader: Sendable {
         self.markdown = markdown
     }
 
-    /// The blocks of `text`.
+    /// The metadata of a Markdown file's front matter: `key: value` lines between a first line
+    /// `---` and the next `---` (quotes around values removed; nested YAML is not read), and the
+    /// number of lines the front matter takes (0 without one).
+    public static func frontMatter(of text: String) -> (metadata: [String: String], lines: Int) {
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        guard let first = lines.first, first.trimmingCharacters(in: .whitespaces) == "---" else { return ([:], 0) }
+        var metadata: [String: String] = [:]
+        for (index, rawLine) in lines.enumerated().dropFirst() {
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "---" || trimmed == "..." { return (metadata, index + 1) }
+            guard !line.hasPrefix(" "), !line.hasPrefix("\t"), !trimmed.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let open = value.first, open == "\"" || open == "'", value.last == open {
+                value = String(value.dropFirst().dropLast())
+            }
+            if !key.isEmpty, !value.isEmpty { metadata[key] = value }
+        }
+        return ([:], 0)  // never closed: not front matter
+    }
+
+    /// The blocks of `text` (in Markdown, without its front matter).
     public func blocks(of text: String) -> [DocumentBlock] {
+        let skipped = markdown ? Self.frontMatter(of: text).lines : 0
         var blocks: [DocumentBlock] = []
         var current: [Substring] = []
         var currentStart = 0
@@ -30,7 +54,7 @@ public struct TextLoader: Sendable {
         }
 
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        for (index, rawLine) in lines.enumerated() {
+        for (index, rawLine) in lines.enumerated() where index >= skipped {
             let lineNumber = index + 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })

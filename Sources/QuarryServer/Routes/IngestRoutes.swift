@@ -49,8 +49,10 @@ struct DocumentSummary: Encodable {
     var size: Int64
     var modifiedAt: Date
     var chunks: Int
+    var metadata: [String: String]
 
     init(_ record: DocumentRecord) {
+        self.metadata = record.metadata
         self.id = record.path
         self.source = record.source
         self.contentHash = record.contentHash
@@ -60,7 +62,7 @@ struct DocumentSummary: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, source, size, chunks
+        case id, source, size, chunks, metadata
         case contentHash = "content_hash"
         case modifiedAt = "modified_at"
     }

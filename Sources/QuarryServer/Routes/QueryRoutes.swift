@@ -17,22 +17,35 @@ struct QueryRequestBody: Decodable {
     var stream: Bool?
     var maxTokens: Int?
 
-    /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...]}`.
+    /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...], "metadata": {"key": value}}`.
     struct Filter: Decodable {
         var documents: [String]?
         var pathPrefix: String?
         var fileTypes: [String]?
+        var metadata: [String: JSONValue]?
 
         enum CodingKeys: String, CodingKey {
-            case documents
+            case documents, metadata
             case pathPrefix = "path_prefix"
             case fileTypes = "file_types"
         }
 
-        var searchFilter: SearchFilter {
-            SearchFilter(
+        func searchFilter() throws -> SearchFilter {
+            var wanted: [String: String]?
+            if let metadata {
+                wanted = [:]
+                for (key, value) in metadata {
+                    switch value {
+                    case .string, .number, .bool: wanted?[key] = value.text
+                    default:
+                        throw QuarryError(.invalidRequest, "filter.metadata.\(key) must be a string, number or boolean")
+                    }
+                }
+            }
+            return SearchFilter(
                 documents: documents, pathPrefix: pathPrefix,
-                fileTypes: fileTypes?.map { $0.lowercased().hasPrefix(".") ? String($0.lowercased().dropFirst()) : $0.lowercased() }
+                fileTypes: fileTypes?.map { $0.lowercased().hasPrefix(".") ? String($0.lowercased().dropFirst()) : $0.lowercased() },
+                metadata: wanted
             )
         }
     }
@@ -156,10 +169,11 @@ struct QueryRoutes: Sendable {
             let collection = body.collection ?? CollectionName.default
             let mode = body.mode ?? .hybrid
             let answer = body.answer ?? .extractive
+            let filter = try body.filter?.searchFilter()
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
                 try await retriever.answer(
                     query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                    filter: body.filter?.searchFilter, maxContextTokens: body.maxContextTokens, answer: answer,
+                    filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
                     maxTokens: body.maxTokens, events: events
                 )
             }
@@ -180,7 +194,7 @@ struct QueryRoutes: Sendable {
             let mode = body.mode ?? .hybrid
             let (hits, timings) = try await retriever.search(
                 query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                filter: body.filter?.searchFilter
+                filter: try body.filter?.searchFilter()
             )
             metrics.recordStages(timings)
             return try JSON.response(
