@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

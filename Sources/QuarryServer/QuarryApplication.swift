@@ -62,13 +62,12 @@ public func buildApplication(
     }
     DocumentRoutes(store: store).register(on: router)
     EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-    IngestRoutes(
-        jobs: jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger),
-        maxBodyBytes: configuration.maxBodyBytes
-    ).register(on: router)
+    let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
+    IngestRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),
+        services: [jobs],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
         logger: logger
     )

@@ -35,9 +35,11 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var ingestRoots: [String] = []
         public var cacheEntries = 1024
         public var logLevel = "info"
+        public var logFormat = "text"
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port
+            case logFormat = "log_format"
             case maxBodyBytes = "max_body_bytes"
             case defaultTopK = "default_top_k"
             case ingestRoots = "ingest_roots"
@@ -58,6 +60,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             ingestRoots = try c.decodeIfPresent([String].self, forKey: .ingestRoots) ?? d.ingestRoots
             cacheEntries = try c.decodeIfPresent(Int.self, forKey: .cacheEntries) ?? d.cacheEntries
             logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
+            logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? d.logFormat
         }
     }
 
@@ -327,7 +330,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
 
     /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
-    /// `QUARRY_LOG_LEVEL`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
+    /// `QUARRY_LOG_LEVEL`, `QUARRY_LOG_FORMAT`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
     /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
     /// `QUARRY_LLM_API_KEY`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_FALLBACK_MODELS` (comma-separated,
     /// on the primary's API), `QUARRY_LLM_MAX_TOKENS`, `QUARRY_LLM_TOTAL_TIMEOUT_MS`.
@@ -354,6 +357,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         if let v = value("QUARRY_INGEST_ROOTS") { server.ingestRoots = v.split(separator: ":").map(String.init) }
         if let v = try integer("QUARRY_CACHE_ENTRIES") { server.cacheEntries = v }
         if let v = value("QUARRY_LOG_LEVEL") { server.logLevel = v }
+        if let v = value("QUARRY_LOG_FORMAT") { server.logFormat = v }
         if let v = try integer("QUARRY_EXACT_BELOW") { search.exactBelow = v }
         if let v = try integer("QUARRY_MAX_CONTEXT_TOKENS") { search.maxContextTokens = v }
         if let v = try real("QUARRY_FUSION_DENSE_WEIGHT") { search.fusion.denseWeight = v }
@@ -381,6 +385,9 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             problems.append("server.default_top_k must be 1-\(Retriever.maxTopK), got \(server.defaultTopK)")
         }
         if server.cacheEntries < 0 { problems.append("server.cache_entries must not be negative") }
+        if !["text", "json"].contains(server.logFormat) {
+            problems.append("server.log_format must be text or json, got '\(server.logFormat)'")
+        }
         let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
         if !levels.contains(server.logLevel) {
             problems.append("server.log_level must be one of \(levels.joined(separator: ", ")), got '\(server.logLevel)'")

@@ -9,7 +9,7 @@ import QuarryKernels
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchIngest.self, BenchANN.self, BenchKernels.self]
+        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchANN.self, BenchKernels.self]
     )
 }
 
@@ -99,6 +99,99 @@ struct BenchEmbed: AsyncParsableCommand {
         }
         guard !result.isEmpty else { throw ValidationError("\(passages) has no passages") }
         return result
+    }
+}
+
+/// `quarry bench queries`: the embedder alone on short queries, one query per call, as the
+/// service embeds them: the ceiling the load benchmark compares `quarry serve` with.
+struct BenchQueries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queries",
+        abstract: "Embedding throughput and latency on short queries, one per call (the floor of a query's work)."
+    )
+
+    @Option(help: "A BEIR queries.jsonl ({\"_id\", \"text\"} lines).")
+    var queries: String = "corpus/scifact/queries.jsonl"
+
+    @Option(help: "Seconds to run; queries are cycled.")
+    var seconds: Double = 10
+
+    @Option(help: "Concurrent callers.")
+    var concurrency: Int = 1
+
+    @Option(help: "Encoder threads (as quarry serve: 2).")
+    var threads: Int = 2
+
+    @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
+    var model: String?
+
+    @Option(help: "Write the results as JSON here.")
+    var json: String?
+
+    private struct Query: Decodable { var text: String }
+
+    private struct Report: Encodable {
+        var queries: Int
+        var concurrency: Int
+        var seconds: Double
+        var queriesPerSecond: Double
+        var p50MS: Double
+        var p99MS: Double
+        enum CodingKeys: String, CodingKey {
+            case queries, concurrency, seconds
+            case queriesPerSecond = "queries_per_second"
+            case p50MS = "p50_ms"
+            case p99MS = "p99_ms"
+        }
+    }
+
+    func run() async throws {
+        let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
+        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL, threads: threads)
+        let texts = try String(contentsOfFile: queries, encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
+        }
+        guard !texts.isEmpty else { throw ValidationError("\(queries) has no queries") }
+        for text in texts.prefix(50) { _ = try await embedder.embed([text]) }  // warm up
+
+        let workers = max(1, concurrency)
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let start = ContinuousClock.now
+        let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var index = worker
+                    while ContinuousClock.now < deadline {
+                        let begin = ContinuousClock.now
+                        _ = try await embedder.embed([texts[index % texts.count]])
+                        let (s, atto) = (ContinuousClock.now - begin).components
+                        latencies.append(Double(s) * 1000 + Double(atto) / 1e15)
+                        index += workers
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }.sorted()
+        }
+        let (s, atto) = (ContinuousClock.now - start).components
+        let elapsed = Double(s) + Double(atto) / 1e18
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
+        let report = Report(
+            queries: latencies.count, concurrency: workers, seconds: elapsed, queriesPerSecond: Double(latencies.count) / elapsed,
+            p50MS: percentile(0.5), p99MS: percentile(0.99)
+        )
+        print(
+            String(
+                format: "embedder alone: %d queries in %.1f s with %d callers: %.1f queries/s, p50 %.2f ms, p99 %.2f ms",
+                report.queries, elapsed, workers, report.queriesPerSecond, report.p50MS, report.p99MS
+            )
+        )
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
     }
 }
 

@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: info).")
     var logLevel: String?
 
+    @Option(help: "Log format: text, or json (one object per line, for log pipelines) (default: text).")
+    var logFormat: String?
+
     /// Defaults, then the file, then the environment, then the command line.
     func settings() throws -> QuarryConfiguration {
         let environment = ProcessInfo.processInfo.environment
@@ -53,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
         if let cacheEntries { settings.server.cacheEntries = cacheEntries }
         if let logLevel { settings.server.logLevel = logLevel }
+        if let logFormat { settings.server.logFormat = logFormat }
         let problems = settings.problems()
         guard problems.isEmpty else {
             throw ValidationError("invalid settings:\n  " + problems.joined(separator: "\n  "))
@@ -62,6 +66,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try settings()
+        if settings.server.logFormat == "json" {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
         var logger = Logger(label: "quarry")
         logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
         let store = try SQLiteChunkStore(
@@ -71,8 +78,9 @@ struct Serve: AsyncParsableCommand {
         let embedder = try MiniLMEmbedder(modelDirectory: modelURL)
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
+        // Queries arriving while the encoder is busy are embedded together in its next pass.
         let retriever = Retriever(
-            store: store, embedder: embedder, fusion: settings.search.fusion.settings,
+            store: store, embedder: CoalescingEmbedder(embedder), fusion: settings.search.fusion.settings,
             cache: settings.server.cacheEntries > 0 ? QueryCache(capacity: settings.server.cacheEntries) : nil,
             contextTokens: settings.search.maxContextTokens,
             llm: settings.llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: settings.llm.fallbackToExtractive) }
@@ -103,8 +111,10 @@ struct Serve: AsyncParsableCommand {
                 )
             )
         }
+        // On SIGTERM or SIGINT: the server stops accepting connections and lets requests in
+        // flight finish, then ingest jobs stop at their next batch boundary (what they wrote
+        // stays consistent and the next ingest resumes it).
         try await app.runService()
-        // Ingest jobs stop at their next batch boundary; what they wrote stays consistent.
-        await jobs.shutdown()
+        logger.info("stopped")
     }
 }

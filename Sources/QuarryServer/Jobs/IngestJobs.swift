@@ -4,6 +4,7 @@ import QuarryCore
 import QuarryEmbedding
 import QuarryIngest
 import QuarryStore
+import ServiceLifecycle
 import Synchronization
 
 /// The state of an ingest job, as `GET /jobs/{id}` shows it.
@@ -67,6 +68,8 @@ public final class IngestJobs: Sendable {
         var order: [String] = []
         /// The job that runs last; a new job waits for it.
         var tail: Task<Void, Never>?
+        /// Set when the server shuts down: no new jobs.
+        var closed = false
     }
 
     private let store: any ChunkStore
@@ -96,7 +99,10 @@ public final class IngestJobs: Sendable {
         let folder = try resolve(path)
         let id = UUID().uuidString.lowercased()
         let status = IngestJobStatus(id: id, state: .queued, path: folder.path, collection: collection, createdAt: Date())
-        state.withLock { state in
+        try state.withLock { state in
+            guard !state.closed else {
+                throw APIError(status: .serviceUnavailable, code: "shutting_down", message: "the server is shutting down; no new ingest jobs")
+            }
             let previous = state.tail
             let task = Task { [self] in
                 await previous?.value
@@ -135,9 +141,13 @@ public final class IngestJobs: Sendable {
         }
     }
 
-    /// Cancels every job and waits for them to stop.
+    /// Refuses new jobs, cancels every job (a running one stops after its current batch, what it
+    /// wrote consistent) and waits for them to stop.
     public func shutdown() async {
-        let tasks = state.withLock { state in state.jobs.values.compactMap(\.task) }
+        let tasks = state.withLock { state in
+            state.closed = true
+            return state.jobs.values.compactMap(\.task)
+        }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
     }
@@ -231,5 +241,16 @@ public final class IngestJobs: Sendable {
         }
         guard isDirectory.boolValue else { throw QuarryError(.invalidRequest, "\(path) is not a folder") }
         return resolved
+    }
+}
+
+/// As a service of the application: runs until the server shuts down gracefully, then stops the
+/// jobs at a safe point. The HTTP server, started after it, stops first, so requests in flight
+/// finish (including `GET /jobs/{id}` of a stopping job).
+extension IngestJobs: Service {
+    public func run() async throws {
+        try? await gracefulShutdown()
+        logger.info("stopping ingest jobs at their next batch boundary")
+        await shutdown()
     }
 }
