@@ -55,6 +55,8 @@ load() {  # NAME ROUTE CONNECTIONS SECONDS
 "$QUARRY" bench queries --seconds "$SECONDS_SHORT" --concurrency 2 --json "$WORK/embedder.json"
 
 serve 0
+# The first dense query builds (or loads) the HNSW index.
+curl -sf -m 600 "http://127.0.0.1:$PORT/search" -H 'Content-Type: application/json' -d '{"query": "warm up"}' >/dev/null
 load warmup search 4 5 >/dev/null
 load search-1conn search 1 "$SECONDS_SHORT"
 load query-1conn query 1 "$SECONDS_SHORT"
@@ -63,6 +65,7 @@ load query-32conn query 32 "$SECONDS_LONG"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
 serve 100000
+curl -sf -m 600 "http://127.0.0.1:$PORT/search" -H 'Content-Type: application/json' -d '{"query": "warm up"}' >/dev/null
 load search-32conn-cached search 32 "$SECONDS_LONG"
 load query-32conn-cached query 32 "$SECONDS_LONG"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true

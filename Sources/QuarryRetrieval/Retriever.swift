@@ -153,14 +153,15 @@ public struct Retriever: Sendable {
     ///   `ef` out of 1…1000,
     ///   `.notFound` for an unknown collection, `.conflict` when the collection was built with
     ///   another model (dense and hybrid search).
+    ///   - limit: the largest `topK` allowed: `maxTopK` for API callers; evaluations ask for more.
     public func search(
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
-        filter: SearchFilter? = nil
+        filter: SearchFilter? = nil, limit: Int = Retriever.maxTopK
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = query.trimmingWhitespace()
         guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
-        guard (1...Self.maxTopK).contains(topK) else {
-            throw QuarryError(.invalidRequest, "top_k must be between 1 and \(Self.maxTopK), got \(topK)")
+        guard (1...limit).contains(topK) else {
+            throw QuarryError(.invalidRequest, "top_k must be between 1 and \(limit), got \(topK)")
         }
         if let ef, !Self.efRange.contains(ef) {
             throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
@@ -178,8 +179,11 @@ public struct Retriever: Sendable {
         var timings = QueryTimings()
         let start = ContinuousClock.now
         // Hybrid search asks each retriever for more than it returns, so fusion has a choice.
-        let depth = mode == .hybrid ? min(max(fusion.candidates, 4 * topK), 200) : topK
+        let depth = mode == .hybrid ? max(topK, min(max(fusion.candidates, 4 * topK), 200)) : topK
 
+        // BM25 runs while the query is embedded: the two share nothing, and on a multi-core
+        // machine the lexical search costs no latency beyond the embedding.
+        async let lexicalSearch = Self.lexical(mode == .dense ? nil : store, collection: collection, query: text, k: depth, filter: filter)
         var dense: [SearchHit] = []
         if mode != .lexical {
             let vector = try await embed(text)
@@ -188,12 +192,8 @@ public struct Retriever: Sendable {
             dense = try store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
             timings.dense = Self.milliseconds(ContinuousClock.now - embedded)
         }
-        var lexical: [SearchHit] = []
-        if mode != .dense {
-            let lexicalStart = ContinuousClock.now
-            lexical = try store.lexicalSearch(in: collection, query: text, k: depth, filter: filter)
-            timings.lexical = Self.milliseconds(ContinuousClock.now - lexicalStart)
-        }
+        let (lexical, lexicalMilliseconds) = try await lexicalSearch
+        timings.lexical = lexicalMilliseconds
         let fuseStart = ContinuousClock.now
         let hits: [SearchHit]
         switch mode {
@@ -206,6 +206,16 @@ public struct Retriever: Sendable {
         timings.search = timings.dense + timings.lexical + timings.fuse
         timings.total = Self.milliseconds(end - start)
         return (hits, timings)
+    }
+
+    /// BM25 search and its duration; nothing without a store.
+    private static func lexical(
+        _ store: (any ChunkStore)?, collection: String, query: String, k: Int, filter: SearchFilter?
+    ) async throws -> ([SearchHit], Double) {
+        guard let store else { return ([], 0) }
+        let start = ContinuousClock.now
+        let hits = try store.lexicalSearch(in: collection, query: query, k: k, filter: filter)
+        return (hits, milliseconds(ContinuousClock.now - start))
     }
 
     private func embed(_ text: String) async throws -> [Float] {

@@ -22,7 +22,7 @@ public final class SQLiteChunkStore: ChunkStore {
     public let exactSearchLimit: Int
     private let indexes: CollectionIndexes
     private let writer: Mutex<SQLiteConnection>
-    private let reader: Mutex<SQLiteConnection>
+    private let reader: ReadConnectionPool
     private let snapshots = Mutex<[String: CollectionSnapshot]>([:])
 
     /// Opens the store in `directory`, creating the directory and the schema when missing.
@@ -53,10 +53,9 @@ public final class SQLiteChunkStore: ChunkStore {
             """
         )
         try StoreSchema.migrate(writeConnection)
-        let readConnection = try SQLiteConnection(path: path)
-        try readConnection.execute("PRAGMA foreign_keys = ON;")
         self.writer = Mutex(writeConnection)
-        self.reader = Mutex(readConnection)
+        // As many readers as cores can use them: searches do not queue behind one another.
+        self.reader = try ReadConnectionPool(path: path, count: max(2, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     // MARK: Collections

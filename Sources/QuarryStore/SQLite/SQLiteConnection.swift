@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Synchronization
 import QuarryCore
 
 /// One SQLite connection. Not shared between threads without the owner's lock: `SQLiteChunkStore`
@@ -167,5 +168,42 @@ final class SQLiteStatement {
             }
         }
         return count
+    }
+}
+
+/// Read connections to one database, each behind its own mutex: concurrent searches (WAL mode
+/// lets readers run side by side) take a free connection, or wait for the next in turn.
+final class ReadConnectionPool: Sendable {
+    /// A connection and the lock that gives one caller at a time its use.
+    private final class Slot: @unchecked Sendable {
+        let lock = Mutex(())
+        let connection: SQLiteConnection
+        init(_ connection: SQLiteConnection) { self.connection = connection }
+    }
+
+    private let connections: [Slot]
+    private let turn = Atomic<Int>(0)
+
+    /// Opens `count` connections to the database at `path`.
+    init(path: String, count: Int) throws {
+        var connections: [Slot] = []
+        for _ in 0..<max(1, count) {
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("PRAGMA foreign_keys = ON;")
+            connections.append(Slot(connection))
+        }
+        self.connections = connections
+    }
+
+    /// Runs `body` with a connection no one else is using meanwhile.
+    func withLock<R: Sendable>(_ body: (SQLiteConnection) throws -> R) throws -> R {
+        let start = turn.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
+        for offset in 0..<connections.count {
+            let slot = connections[(start + offset) % connections.count]
+            let attempt: Result<R, any Error>? = slot.lock.withLockIfAvailable { _ in Result { try body(slot.connection) } }
+            if let attempt { return try attempt.get() }
+        }
+        let slot = connections[start % connections.count]
+        return try slot.lock.withLock { _ in Result { try body(slot.connection) } }.get()
     }
 }
