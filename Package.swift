@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "QuarryIngest", targets: ["QuarryIngest"]),
         .library(name: "QuarryRetrieval", targets: ["QuarryRetrieval"]),
         .library(name: "QuarryServer", targets: ["QuarryServer"]),
+        .library(name: "QuarryEval", targets: ["QuarryEval"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -71,6 +72,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "QuarryEval",
+            dependencies: ["QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryIngest", "QuarryRetrieval"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "QuarryServer",
             dependencies: [
                 "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
@@ -84,7 +90,7 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryServer", "CBLAS",
+                "QuarryServer", "QuarryEval", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +121,11 @@ let package = Package(
         .testTarget(
             name: "QuarryRetrievalTests",
             dependencies: ["QuarryRetrieval", "QuarryIngest", "QuarryTestSupport"]
+        ),
+        .testTarget(
+            name: "QuarryEvalTests",
+            dependencies: ["QuarryEval", "QuarryIngest", "QuarryTestSupport"],
+            resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "QuarryServerTests",

@@ -3,12 +3,20 @@
 # Runs as root (apt-get directly) or through sudo.
 set -euo pipefail
 
+# Python packages the tests use: pytrec_eval-terrier (trec_eval's own code) checks the metrics of
+# `quarry eval`.
+if ! python3 -c "import pytrec_eval" 2>/dev/null; then
+  echo "deps: installing pytrec_eval-terrier from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "pytrec_eval-terrier==0.5.11"
+fi
+
 packages=(
   libopenblas-dev   # CBLAS (sgemm/sgemv) for the encoder and exact search
   libsqlite3-dev    # the embedded store (with FTS5)
   libpq-dev         # libpq for the PostgreSQL + pgvector backend
   poppler-utils     # pdftotext for the PDF loader
   zlib1g-dev        # inflate for DOCX (ZIP) files, through ZIPFoundation
+  chromium          # headless screenshots of the eval report in the tests
 )
 
 missing=()
