@@ -27,8 +27,8 @@ import FoundationNetworking
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let out = directory.url.appendingPathComponent("out"), err = directory.url.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
