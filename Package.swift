@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [
-                "QuarryServer", "QuarryIngest", "QuarryTestSupport",
+                "QuarryServer", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

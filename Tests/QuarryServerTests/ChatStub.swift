@@ -59,6 +59,14 @@ final class ChatStub: Sendable {
             )
             return received.filter { $0.model == model }.count
         }
+        // An LLM judge's two questions, whatever the model: three claims, the last unsupported.
+        let system = messages.first { $0["role"] == "system" }?["content"] ?? ""
+        if system.contains("split an answer into its factual claims") {
+            return reply(#"Here you are: {"claims": ["A checkpoint copies WAL pages.", "Readers work while writers write.", "Checkpoints run hourly."]}"#, model: model, stream: stream, usage: true)
+        }
+        if system.contains("You check claims against a context") {
+            return reply(#"```json\n{"verdicts": [{"claim": 1, "supported": true}, {"claim": 2, "supported": true}, {"claim": 3, "supported": false}]}\n```"#, model: model, stream: stream, usage: true)
+        }
         switch model {
         case "good", "nousage": return reply(Self.goodAnswer, model: model, stream: stream, usage: model == "good")
         case "flaky":
