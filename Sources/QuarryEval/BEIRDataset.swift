@@ -8,7 +8,8 @@ public struct BEIRDataset: Sendable {
     public let folder: URL
     /// The qrels split.
     public let split: String
-    /// Query id → text, for the queries that have judgements in `split`.
+    /// Query id → text, for the queries that have judgements in `split` (as BEIR evaluates: a
+    /// query judged with no relevant document counts, and scores 0).
     public let queries: [(id: String, text: String)]
     /// The judgements of `split`.
     public let qrels: Qrels
@@ -61,7 +62,7 @@ public struct BEIRDataset: Sendable {
             texts[query.id] = query.text
         }
         var queries: [(id: String, text: String)] = []
-        for id in order where qrels[id]?.values.contains(where: { $0 > 0 }) == true {
+        for id in order {
             guard let text = texts[id] else {
                 throw QuarryError(.invalidRequest, "query \(id) of \(qrelsURL.lastPathComponent) is not in queries.jsonl")
             }

@@ -18,8 +18,9 @@ public typealias Run = [String: [String: Double]]
 ///   document in the top k, over the number of relevant documents (`map_cut_k`); `mrr@k` = 1 /
 ///   the rank of the first relevant document within the top k, else 0 (BEIR's MRR@k; trec_eval's
 ///   `recip_rank` is the same on a ranking cut to k).
-/// - Means are over every judged query with at least one relevant document, a query that
-///   retrieved nothing counting 0 (trec_eval leaves such queries out unless `-c` is given).
+/// - Means are over every judged query, as BEIR averages pytrec_eval's results: a query judged
+///   with no relevant document scores 0 on every metric, and so does a query that retrieved
+///   nothing (trec_eval leaves the latter out unless `-c` is given).
 public enum Metrics {
     /// The metrics `quarry eval` reports, in report order.
     public static let names = ["ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100", "p@1", "p@5", "p@10"]
@@ -69,11 +70,11 @@ public enum Metrics {
         }
     }
 
-    /// Every metric of `names` for every judged query with a relevant document.
+    /// Every metric of `names` for every judged query.
     /// - Returns: per query, metric → value; queries absent from `run` score 0.
     public static func evaluate(run: Run, qrels: Qrels, names: [String] = Metrics.names) -> [String: [String: Double]] {
         var result: [String: [String: Double]] = [:]
-        for (query, judgements) in qrels where judgements.values.contains(where: { $0 > 0 }) {
+        for (query, judgements) in qrels {
             let ranking = ranked(run[query] ?? [:])
             result[query] = Dictionary(uniqueKeysWithValues: names.map { ($0, value($0, ranking: ranking, judgements: judgements)) })
         }

@@ -51,7 +51,8 @@ public struct RetrievalEvaluator: Sendable {
             var scores: [String: Double] = [:]
             var texts: [String: String] = [:]
             for hit in hits {
-                guard let id = Self.corpusID(hit.document) else { continue }
+                // As BEIR (ignore_identical_ids): a document that is the query itself is not an answer.
+                guard let id = Self.corpusID(hit.document), id != query.id else { continue }
                 if Double(hit.score) > scores[id] ?? -.infinity {
                     scores[id] = Double(hit.score)
                     texts[id] = hit.text
