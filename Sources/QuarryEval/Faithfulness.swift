@@ -476,18 +476,8 @@ public struct FaithfulnessScorer: Sendable {
     // MARK: - Words
 
     /// Stop words of the overlap. Negations are among them: polarity is checked on its own.
-    static let stopWords: Set<String> = [
-        "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at",
-        "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could",
-        "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has",
-        "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it",
-        "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on",
-        "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same", "she", "should", "so",
-        "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
-        "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
-        "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
-        "yours", "also", "may", "might", "must", "shall", "never", "none", "neither", "nothing", "nobody", "unless",
-    ]
+    static let stopWords: Set<String> = Terms.stopWords.subtracting(["use", "used", "using", "one"])
+        .union(["never", "none", "neither", "nothing", "nobody", "unless"])
 
     static let negations: Set<String> = ["not", "no", "never", "none", "nor", "neither", "nothing", "nobody", "unless"]
 

@@ -1,7 +1,8 @@
 /// Content words of English text, for matching a query against sentences: lower-cased
 /// alphanumeric runs, minus stop words, with a light plural/suffix fold.
-enum Terms {
-    static let stopWords: Set<String> = [
+public enum Terms {
+    /// Common English function words, which carry no topic.
+    public static let stopWords: Set<String> = [
         "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at",
         "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could",
         "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has",

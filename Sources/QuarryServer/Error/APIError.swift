@@ -64,7 +64,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         }
     }
 
-    private struct Body: Encodable {
+    /// The JSON body of an error: `{"error": {"code", "message"}, "request_id"}`.
+    struct Body: Encodable {
         struct Detail: Encodable {
             var code: String
             var message: String

@@ -75,19 +75,6 @@ enum ServerSentEvents {
         }
     }
 
-    private struct Failure: Encodable {
-        struct Detail: Encodable {
-            var code: String
-            var message: String
-        }
-        var error: Detail
-        var requestID: String
-        enum CodingKeys: String, CodingKey {
-            case error
-            case requestID = "request_id"
-        }
-    }
-
     private static func encode(_ item: Item, requestID: String, logger: Logger) throws -> ByteBuffer {
         let name: String
         let data: Data
@@ -103,7 +90,7 @@ enum ServerSentEvents {
         case .failure(let error):
             let api = APIError(error)
             logger.error("streamed query failed", metadata: ["error": "\(error)"])
-            (name, data) = ("error", try encoder.encode(Failure(error: .init(code: api.code, message: api.message), requestID: requestID)))
+            (name, data) = ("error", try encoder.encode(APIError.Body(error: .init(code: api.code, message: api.message), requestID: requestID)))
         }
         var buffer = ByteBuffer()
         buffer.writeString("event: \(name)\ndata: ")
