@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "QuarryStore",
             dependencies: [
-                "QuarryCore", "QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CSQLite",
+                "QuarryCore", "QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CSQLite", "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
