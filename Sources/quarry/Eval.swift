@@ -126,7 +126,7 @@ struct Eval: AsyncParsableCommand {
             printError("eval: wrote \(json)")
         }
         if let html {
-            try Self.renderHTML(report).write(toFile: html, atomically: true, encoding: .utf8)
+            try HTMLReport.render(report).write(toFile: html, atomically: true, encoding: .utf8)
             printError("eval: wrote \(html)")
         }
         let failures = try check(report)

@@ -7,8 +7,6 @@ import QuarryServer
 import QuarryStore
 
 extension Eval {
-    static func renderHTML(_ report: EvalReport) -> String { HTMLReport.render(report) }
-
     func evaluateAnswers(
         qaFile: URL, folder: URL, store: SQLiteChunkStore, embedder: MiniLMEmbedder, collection: String
     ) async throws -> QAEvaluation {

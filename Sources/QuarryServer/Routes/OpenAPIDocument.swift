@@ -25,7 +25,7 @@ enum OpenAPIDocument {
           "responses": {"202": {"description": "Job started", "content": {"application/json": {"schema": {"type": "object", "required": ["job_id"],
                           "properties": {"job_id": {"type": "string"}}}}}},
                         "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
-                        "404": {"$ref": "#/components/responses/Error"}}}},
+                        "404": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
         "/jobs/{id}": {
           "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {"summary": "An ingest job's state",
