@@ -67,7 +67,6 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),
-        services: [jobs],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
         logger: logger
     )

@@ -6,6 +6,7 @@ import QuarryEmbedding
 import QuarryRetrieval
 import QuarryServer
 import QuarryStore
+import ServiceLifecycle
 
 /// `quarry serve`: the HTTP API.
 struct Serve: AsyncParsableCommand {
@@ -111,10 +112,13 @@ struct Serve: AsyncParsableCommand {
                 )
             )
         }
-        // On SIGTERM or SIGINT: the server stops accepting connections and lets requests in
-        // flight finish, then ingest jobs stop at their next batch boundary (what they wrote
-        // stays consistent and the next ingest resumes it).
-        try await app.runService()
+        // On SIGTERM or SIGINT, services stop in reverse order: first the ingest jobs, at their
+        // next batch boundary (what they wrote stays consistent and the next ingest resumes it),
+        // then the server, which stops accepting connections and lets requests in flight finish.
+        let services = ServiceGroup(
+            configuration: .init(services: [app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await services.run()
         logger.info("stopped")
     }
 }

@@ -244,9 +244,8 @@ public final class IngestJobs: Sendable {
     }
 }
 
-/// As a service of the application: runs until the server shuts down gracefully, then stops the
-/// jobs at a safe point. The HTTP server, started after it, stops first, so requests in flight
-/// finish (including `GET /jobs/{id}` of a stopping job).
+/// As a service: runs until graceful shutdown, then stops the jobs at a safe point. `quarry serve`
+/// lists it after the HTTP server, so it stops first, while the server still answers.
 extension IngestJobs: Service {
     public func run() async throws {
         try? await gracefulShutdown()
