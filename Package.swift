@@ -101,7 +101,7 @@ let package = Package(
         // Tests: one target per module, and doubles they share.
         .target(
             name: "QuarryTestSupport",
-            dependencies: ["QuarryEmbedding", "QuarryKernels"],
+            dependencies: ["QuarryEmbedding", "QuarryKernels", "QuarryStore", "QuarryHNSW"],
             path: "Tests/QuarryTestSupport"
         ),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),

@@ -255,6 +255,11 @@ public protocol ChunkStore: Sendable {
     /// Brings the collection's derived index up to date with its chunks and persists it (after an
     /// ingest), so that the next process to open the store starts with a current index.
     func synchronizeIndex(of collection: String) throws
+
+    /// Checks the store's invariants (every document's chunks present and numbered, indexes
+    /// consistent with the chunks).
+    /// - Returns: one line per problem; empty when the store is sound.
+    func verify() throws -> [String]
 }
 
 extension ChunkStore {

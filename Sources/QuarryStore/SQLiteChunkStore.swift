@@ -194,7 +194,7 @@ public final class SQLiteChunkStore: ChunkStore {
         }
     }
 
-    private static let headingSeparator = " > "
+    static let headingSeparator = " > "
 
     /// A chunk location from five columns: line_start, line_end, page, byte_start, byte_end.
     private static func location(_ statement: SQLiteStatement, from column: Int32) -> ChunkLocation {
@@ -495,7 +495,7 @@ public final class SQLiteChunkStore: ChunkStore {
 
     public func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
         guard k > 0 else { return [] }
-        let terms = Self.lexicalTerms(query)
+        let terms = LexicalQuery.terms(query)
         let collectionID = try reader.withLock { db in try Self.requireCollection(collection, in: db).id }
         guard !terms.isEmpty else { return [] }
         let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: collectionID, filter: $0) }
@@ -549,27 +549,6 @@ public final class SQLiteChunkStore: ChunkStore {
             hit.score = score
             return hit
         }
-    }
-
-    /// Lucene's English stop words (as Anserini's BM25 uses): they match nearly every chunk, so
-    /// leaving them out of the query changes the ranking little and saves scoring every chunk.
-    static let stopWords: Set<String> = [
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
-        "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
-        "will", "with",
-    ]
-
-    /// The words of a query for FTS5: runs of letters and digits, lower-cased, each once, in
-    /// order, at most 64, stop words left out unless the query has nothing else.
-    static func lexicalTerms(_ query: String) -> [String] {
-        var seen = Set<String>()
-        var terms: [String] = []
-        for word in query.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where terms.count < 64 {
-            let term = String(word)
-            if seen.insert(term).inserted { terms.append(term) }
-        }
-        let content = terms.filter { !stopWords.contains($0) }
-        return content.isEmpty ? terms : content
     }
 
     public func synchronizeIndex(of collection: String) throws {
@@ -816,7 +795,7 @@ public final class SQLiteChunkStore: ChunkStore {
         return info
     }
 
-    private static func checkModel(_ existing: CollectionInfo, _ model: EmbeddingModelInfo) throws {
+    static func checkModel(_ existing: CollectionInfo, _ model: EmbeddingModelInfo) throws {
         guard existing.model.name == model.name, existing.model.dimension == model.dimension,
             existing.model.fingerprint == model.fingerprint
         else {

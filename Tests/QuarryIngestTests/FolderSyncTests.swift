@@ -229,11 +229,11 @@ import Testing
 
 /// A store that passes everything through and fails its `n`-th document write.
 final class FailingStore: ChunkStore {
-    private let base: SQLiteChunkStore
+    private let base: any ChunkStore
     private let failOnWrite: Int
     private let writes = Atomic<Int>(0)
 
-    init(_ base: SQLiteChunkStore, failOnWrite: Int) {
+    init(_ base: any ChunkStore, failOnWrite: Int) {
         self.base = base
         self.failOnWrite = failOnWrite
     }
@@ -270,4 +270,5 @@ final class FailingStore: ChunkStore {
         try base.lexicalSearch(in: collection, query: query, k: k, filter: filter)
     }
     func synchronizeIndex(of collection: String) throws { try base.synchronizeIndex(of: collection) }
+    func verify() throws -> [String] { try base.verify() }
 }

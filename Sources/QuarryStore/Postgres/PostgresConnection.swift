@@ -11,18 +11,36 @@ public enum PostgresValue: Sendable, Equatable {
     case bool(Bool)
     /// A pgvector `vector`, sent in its text form `[1,2,3]`.
     case vector([Float])
+    /// A `text[]` array.
+    case textArray([String])
+    /// A `bigint[]` array.
+    case integerArray([Int64])
     case null
 
-    /// The parameter's text form, or `nil` for SQL NULL.
+    /// The parameter's text form, or `nil` for SQL NULL. PostgreSQL text cannot hold NUL, and a
+    /// C string would end at one: NULs are left out.
     var wireText: String? {
         switch self {
-        case .text(let value): value
+        case .text(let value): Self.withoutNUL(value)
         case .integer(let value): String(value)
         case .real(let value): String(value)
         case .bool(let value): value ? "t" : "f"
-        case .vector(let values): "[" + values.map { String($0) }.joined(separator: ",") + "]"
+        case .vector(let values): Self.vectorText(values)
+        case .textArray(let values):
+            // Array literal: every element double-quoted, backslash and quote escaped.
+            "{" + values.map { "\"" + Self.withoutNUL($0).replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        case .integerArray(let values): "{" + values.map(String.init).joined(separator: ",") + "}"
         case .null: nil
         }
+    }
+
+    static func vectorText(_ values: [Float]) -> String {
+        "[" + values.map { String($0) }.joined(separator: ",") + "]"
+    }
+
+    static func withoutNUL(_ text: String) -> String {
+        text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "") : text
     }
 }
 
@@ -95,6 +113,8 @@ public final class PostgresConnection {
             throw QuarryError(.storage, "cannot connect to PostgreSQL at \(Self.redacted(url)): \(message.trimmingWhitespace())")
         }
         _ = try execute("SET statement_timeout = \(statementTimeoutMS)")
+        // Notices ("already exists, skipping") are not for Quarry's users; warnings and errors are.
+        _ = try execute("SET client_min_messages = warning")
     }
 
     /// Whether the connection is usable.
@@ -115,15 +135,9 @@ public final class PostgresConnection {
             PQexecParams(connection, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
         }
         defer { PQclear(result) }
-        guard let result else {
-            throw QuarryError(.storage, "PostgreSQL: \(String(cString: PQerrorMessage(connection)).trimmingWhitespace())")
-        }
+        guard let result else { throw Self.error(nil, connection) }
         let status = PQresultStatus(result)
-        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            let message = String(cString: PQresultErrorMessage(result)).trimmingWhitespace()
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "?"
-            throw QuarryError(.storage, "PostgreSQL (\(state)): \(message)")
-        }
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw Self.error(result, connection) }
         let columnCount = Int(PQnfields(result))
         let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
         var rows: [[String?]] = []
@@ -136,6 +150,86 @@ public final class PostgresConnection {
         }
         let affected = Int(String(cString: PQcmdTuples(result)))
         return PostgresRows(columns: columns, rows: rows, affected: affected)
+    }
+
+    /// Runs several statements without parameters (a migration script): for the caller's
+    /// constant SQL only.
+    public func executeScript(_ sql: String) throws {
+        guard let connection else { throw QuarryError(.storage, "the PostgreSQL connection is closed") }
+        let result = PQexec(connection, sql)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard result != nil, status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw Self.error(result, connection) }
+    }
+
+    /// Bulk-loads `rows` into `table` with `COPY … FROM STDIN` (text format), in the current
+    /// transaction when there is one. `table` and `columns` are the caller's constants, never
+    /// user input; the values travel as COPY data.
+    /// - Returns: the number of rows loaded.
+    @discardableResult
+    public func copy(into table: String, columns: [String], rows: [[PostgresValue]]) throws -> Int {
+        guard let connection else { throw QuarryError(.storage, "the PostgreSQL connection is closed") }
+        guard !rows.isEmpty else { return 0 }
+        let start = PQexec(connection, "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN")
+        let startStatus = PQresultStatus(start)
+        let startError = Self.error(start, connection)
+        PQclear(start)
+        guard startStatus == PGRES_COPY_IN else { throw startError }
+        var buffer = ""
+        var failure: String?
+        func flush() {
+            guard !buffer.isEmpty, failure == nil else { return }
+            let sent = buffer.utf8CString.withUnsafeBufferPointer { bytes in
+                PQputCopyData(connection, bytes.baseAddress, Int32(bytes.count - 1))
+            }
+            if sent != 1 { failure = String(cString: PQerrorMessage(connection)) }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        for row in rows {
+            for (index, value) in row.enumerated() {
+                if index > 0 { buffer += "\t" }
+                buffer += value.wireText.map(Self.copyEscaped) ?? "\\N"
+            }
+            buffer += "\n"
+            if buffer.utf8.count > 1 << 20 { flush() }
+        }
+        flush()
+        PQputCopyEnd(connection, failure)
+        var outcome: QuarryError?
+        while let result = PQgetResult(connection) {
+            if PQresultStatus(result) != PGRES_COMMAND_OK, outcome == nil { outcome = Self.error(result, connection) }
+            PQclear(result)
+        }
+        if let outcome { throw outcome }
+        if let failure { throw QuarryError(.storage, "PostgreSQL COPY failed: \(failure.trimmingWhitespace())") }
+        return rows.count
+    }
+
+    /// A value in COPY's text format: backslash, tab, newline and carriage return escaped.
+    static func copyEscaped(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\\" || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\t": escaped += "\\t"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    /// The error a failed result carries: the server's message and SQLSTATE.
+    private static func error(_ result: OpaquePointer?, _ connection: OpaquePointer) -> QuarryError {
+        guard let result else {
+            return QuarryError(.storage, "PostgreSQL: \(String(cString: PQerrorMessage(connection)).trimmingWhitespace())")
+        }
+        let message = String(cString: PQresultErrorMessage(result)).trimmingWhitespace()
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "?"
+        return QuarryError(.storage, "PostgreSQL (\(state)): \(message.isEmpty ? String(cString: PQerrorMessage(connection)).trimmingWhitespace() : message)")
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.

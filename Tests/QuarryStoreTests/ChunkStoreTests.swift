@@ -1,4 +1,3 @@
-import CLibPQ
 import Foundation
 import QuarryCore
 import QuarryEmbedding
@@ -6,7 +5,9 @@ import QuarryStore
 import QuarryTestSupport
 import Testing
 
-@Suite struct SQLiteChunkStoreTests {
+/// The behaviour every backend shares: each test runs against the embedded SQLite store and the
+/// pgvector store.
+@Suite struct ChunkStoreTests {
     let embedder = HashingEmbedder(dimension: 16)
 
     func chunk(_ ordinal: Int, _ text: String) -> Chunk {
@@ -17,10 +18,11 @@ import Testing
         DocumentRecord(path: path, contentHash: hash, size: 10, modificationTime: 1, chunkCount: chunks)
     }
 
-    @Test func replaceSearchAndRemove() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
-        let store = try SQLiteChunkStore(directory: dir.url)
+    @Test(arguments: StoreBackend.allCases)
+    func replaceSearchAndRemove(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try fixture.open()
         _ = try store.ensureCollection(named: "docs", model: embedder.model)
 
         let texts = ["the cat sat on the mat", "write ahead logging in sqlite", "vector search with hnsw"]
@@ -51,10 +53,11 @@ import Testing
         #expect(try store.documents(in: "docs").isEmpty)
     }
 
-    @Test func unknownCollectionAndBadShapesAreErrors() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
-        let store = try SQLiteChunkStore(directory: dir.url)
+    @Test(arguments: StoreBackend.allCases)
+    func unknownCollectionAndBadShapesAreErrors(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try fixture.open()
         #expect(throws: QuarryError.self) { try store.search(in: "missing", query: embedder.vector("x"), k: 1) }
         _ = try store.ensureCollection(named: "docs", model: embedder.model)
         #expect(throws: QuarryError.self) { try store.search(in: "docs", query: [1, 0], k: 1) }
@@ -67,10 +70,11 @@ import Testing
         #expect(throws: QuarryError.self) { try store.ensureCollection(named: "bad name!", model: embedder.model) }
     }
 
-    @Test func anotherModelIsRefused() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
-        let store = try SQLiteChunkStore(directory: dir.url)
+    @Test(arguments: StoreBackend.allCases)
+    func anotherModelIsRefused(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try fixture.open()
         _ = try store.ensureCollection(named: "docs", model: embedder.model)
         let other = EmbeddingModelInfo(name: "other-model", dimension: 16, fingerprint: "abc")
         do {
@@ -95,11 +99,12 @@ import Testing
         #expect(try store.sources(in: "docs").isEmpty)
     }
 
-    @Test func writesFromAnotherConnectionAreSeenBySearch() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
-        let reader = try SQLiteChunkStore(directory: dir.url)
-        let writer = try SQLiteChunkStore(directory: dir.url)
+    @Test(arguments: StoreBackend.allCases)
+    func writesFromAnotherConnectionAreSeenBySearch(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let reader = try fixture.open()
+        let writer = try fixture.open()
         _ = try writer.ensureCollection(named: "docs", model: embedder.model)
         try writer.replaceDocument(
             in: "docs", document: record("a.txt", chunks: 1), chunks: [chunk(0, "alpha beta")],
@@ -114,25 +119,20 @@ import Testing
         #expect(try reader.search(in: "docs", query: embedder.vector("gamma"), k: 5).map(\.document) == ["b.txt", "a.txt"])
     }
 
-    @Test func reopenKeepsData() throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
+    @Test(arguments: StoreBackend.allCases)
+    func reopenKeepsData(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
         do {
-            let store = try SQLiteChunkStore(directory: dir.url)
+            let store = try fixture.open()
             _ = try store.ensureCollection(named: "docs", model: embedder.model)
             try store.replaceDocument(
                 in: "docs", document: record("a.txt", chunks: 1), chunks: [chunk(0, "persist me")],
                 vectors: [embedder.vector("persist me")]
             )
         }
-        let reopened = try SQLiteChunkStore(directory: dir.url)
+        let reopened = try fixture.open()
         #expect(try reopened.collections().map(\.name) == ["docs"])
         #expect(try reopened.search(in: "docs", query: embedder.vector("persist"), k: 1).first?.text == "persist me")
-    }
-
-    @Test func libpqIsLinkedForThePostgresBackend() {
-        // The pgvector backend (a later issue) reaches PostgreSQL through libpq; this proves the
-        // CLibPQ shim resolves and links on this machine.
-        #expect(PQlibVersion() >= 150_000)
     }
 }

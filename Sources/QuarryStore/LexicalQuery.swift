@@ -1,0 +1,23 @@
+/// How both stores read a lexical query.
+enum LexicalQuery {
+    /// Lucene's English stop words (as Anserini's BM25 uses): they match nearly every chunk, so
+    /// leaving them out of the query changes the ranking little and saves scoring every chunk.
+    static let stopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+        "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+        "will", "with",
+    ]
+
+    /// The words of a query for FTS5: runs of letters and digits, lower-cased, each once, in
+    /// order, at most 64, stop words left out unless the query has nothing else.
+    static func terms(_ query: String) -> [String] {
+        var seen = Set<String>()
+        var terms: [String] = []
+        for word in query.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) where terms.count < 64 {
+            let term = String(word)
+            if seen.insert(term).inserted { terms.append(term) }
+        }
+        let content = terms.filter { !stopWords.contains($0) }
+        return content.isEmpty ? terms : content
+    }
+}

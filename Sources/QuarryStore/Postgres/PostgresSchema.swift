@@ -1,0 +1,109 @@
+import QuarryCore
+
+/// The pgvector backend's tables, created and migrated by Quarry.
+///
+/// Every table is prefixed `quarry_`, so Quarry can live in a database it shares. Migrations are
+/// numbered; the database records the last one applied in `quarry_schema`, and they run inside one
+/// transaction under an advisory lock, so several nodes starting at once migrate it once.
+enum PostgresSchema {
+    /// The version this build writes.
+    static var currentVersion: Int { migrations.count }
+
+    /// Migration `n` (1-based) is `migrations[n - 1]`; released ones never change.
+    static let migrations: [String] = [
+        // 1: collections, files, documents, chunks with their vectors and lexical vectors.
+        """
+        CREATE TABLE quarry_collections (
+            id bigserial PRIMARY KEY,
+            name text NOT NULL UNIQUE,
+            model_name text NOT NULL,
+            dimension integer NOT NULL CHECK (dimension > 0),
+            model_fingerprint text NOT NULL,
+            generation bigint NOT NULL DEFAULT 0,
+            created_at double precision NOT NULL
+        );
+        CREATE TABLE quarry_sources (
+            id bigserial PRIMARY KEY,
+            collection_id bigint NOT NULL REFERENCES quarry_collections ON DELETE CASCADE,
+            path text NOT NULL,
+            content_hash text NOT NULL,
+            size bigint NOT NULL,
+            mtime double precision NOT NULL,
+            indexed_at double precision NOT NULL,
+            UNIQUE (collection_id, path)
+        );
+        CREATE TABLE quarry_documents (
+            id bigserial PRIMARY KEY,
+            collection_id bigint NOT NULL REFERENCES quarry_collections ON DELETE CASCADE,
+            source_id bigint NOT NULL REFERENCES quarry_sources ON DELETE CASCADE,
+            path text NOT NULL,
+            content_hash text NOT NULL,
+            size bigint NOT NULL,
+            mtime double precision NOT NULL,
+            chunk_count integer NOT NULL,
+            indexed_at double precision NOT NULL,
+            metadata jsonb NOT NULL DEFAULT '{}',
+            UNIQUE (collection_id, path)
+        );
+        CREATE INDEX quarry_documents_source ON quarry_documents (source_id);
+        CREATE INDEX quarry_documents_metadata ON quarry_documents USING gin (metadata jsonb_path_ops);
+        -- BM25 needs each chunk's length in words; a tsvector keeps each word's positions.
+        CREATE FUNCTION quarry_token_count(tsvector) RETURNS integer
+            LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+            AS 'SELECT coalesce(sum(cardinality(positions)), 0)::integer FROM unnest($1)';
+        CREATE TABLE quarry_chunks (
+            id bigserial PRIMARY KEY,
+            document_id bigint NOT NULL REFERENCES quarry_documents ON DELETE CASCADE,
+            collection_id bigint NOT NULL,
+            ordinal integer NOT NULL,
+            text text NOT NULL,
+            heading text NOT NULL,
+            line_start integer NOT NULL,
+            line_end integer NOT NULL,
+            page integer,
+            byte_start bigint,
+            byte_end bigint,
+            embedding vector NOT NULL,
+            tsv tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED,
+            token_count integer GENERATED ALWAYS AS (quarry_token_count(to_tsvector('english'::regconfig, text))) STORED,
+            UNIQUE (document_id, ordinal)
+        );
+        CREATE INDEX quarry_chunks_collection ON quarry_chunks (collection_id);
+        CREATE INDEX quarry_chunks_tsv ON quarry_chunks USING gin (tsv);
+        """
+    ]
+
+    /// Brings the database to `currentVersion`.
+    /// - Throws: `QuarryError.storage` when the `vector` extension is missing and cannot be
+    ///   created, or the database was migrated by a newer Quarry.
+    static func migrate(_ pool: PostgresConnectionPool) throws {
+        try pool.transaction { db in
+            // One migrating node at a time; the others wait, then find the work done.
+            try db.execute("SELECT pg_advisory_xact_lock(7135792205)")
+            let hasVector = try db.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").count == 1
+            if !hasVector {
+                do {
+                    try db.execute("CREATE EXTENSION vector")
+                } catch {
+                    throw QuarryError(
+                        .storage,
+                        "the database needs the pgvector extension: run `CREATE EXTENSION vector` as a superuser, or install pgvector",
+                        underlying: error
+                    )
+                }
+            }
+            try db.execute("CREATE TABLE IF NOT EXISTS quarry_schema (version integer NOT NULL)")
+            let version = try db.execute("SELECT max(version) FROM quarry_schema").int64(0, 0).map(Int.init) ?? 0
+            guard version <= currentVersion else {
+                throw QuarryError(
+                    .storage,
+                    "the database's Quarry schema is version \(version), newer than this build's \(currentVersion): upgrade quarry"
+                )
+            }
+            for next in (version + 1)...max(version + 1, currentVersion) where next <= currentVersion {
+                try db.executeScript(migrations[next - 1])
+                try db.execute("INSERT INTO quarry_schema (version) VALUES ($1)", [.integer(Int64(next))])
+            }
+        }
+    }
+}
