@@ -23,9 +23,10 @@ endif
 run: deps model build ingest serve
 
 ## test: the full test suite (installs what is missing and fetches the model first); the crash
-## test kills the release `quarry` binary, so it is built first
+## test kills the release `quarry` binary, so it is built first; the pgvector backend's tests use
+## a PostgreSQL 16 + pgvector started for the run and stopped after it
 test: deps model build
-	QUARRY_BIN=$(CURDIR)/$(QUARRY) $(SWIFT) test
+	scripts/with-test-postgres.sh env QUARRY_BIN=$(CURDIR)/$(QUARRY) $(SWIFT) test
 
 deps:
 	@scripts/install-deps.sh

@@ -5,6 +5,8 @@
 #   scripts/pg-server.sh start DIR PORT    initdb into DIR, start on 127.0.0.1:PORT, print the URL
 #   scripts/pg-server.sh stop DIR          stop it (DIR can then be deleted)
 #
+# fsync is off (a test server's data is thrown away) unless QUARRY_PG_FSYNC=on (benchmarks).
+#
 # PostgreSQL refuses to run as root: as root, the server runs as the system user `quarrypg`
 # (created when missing). Clients connect over TCP as the database user `quarry` (trust auth,
 # loopback only) to the database `quarry`, which has the `vector` extension.
@@ -54,7 +56,7 @@ case "$1" in
       done
       exec </dev/null
       as_server_user "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null 2>&1
+        -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=${QUARRY_PG_FSYNC:-off} -c max_connections=200 -c shared_buffers=256MB" start >/dev/null 2>&1
     ) || { cat "$DIR/server.log" >&2; exit 1; }
     "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d postgres -qAt -c "CREATE DATABASE quarry" >/dev/null
     "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d quarry -qAt -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null

@@ -12,6 +12,8 @@ import QuarryRetrieval
 /// ```json
 /// {
 ///   "store": ".quarry", "model": "models/all-MiniLM-L6-v2",
+///   "backend": "sqlite",
+///   "postgres": {"url": "postgres://quarry@db:5432/quarry", "pool_size": 8, "statement_timeout_ms": 30000},
 ///   "server": {"host": "127.0.0.1", "port": 8080, "max_body_bytes": 1048576, "default_top_k": 5,
 ///              "ingest_roots": ["/srv/docs"], "cache_entries": 1024, "log_level": "info"},
 ///   "search": {"exact_below": 10000, "max_context_tokens": 2000,
@@ -23,9 +25,39 @@ import QuarryRetrieval
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var store = ".quarry"
     public var model: String?
+    /// `sqlite` (the embedded store in `store`) or `pgvector` (PostgreSQL at `postgres.url`).
+    public var backend = "sqlite"
+    public var postgres = Postgres()
     public var server = Server()
     public var search = Search()
     public var llm = LLM()
+
+    /// The pgvector backend's database.
+    public struct Postgres: Sendable, Equatable, Codable {
+        /// `postgres://user:password@host:port/database`.
+        public var url: String?
+        /// The most connections one node opens.
+        public var poolSize = 8
+        /// The server cancels a statement that runs longer.
+        public var statementTimeoutMS = 30_000
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url
+            case poolSize = "pool_size"
+            case statementTimeoutMS = "statement_timeout_ms"
+        }
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let d = Postgres()
+            url = try c.decodeIfPresent(String.self, forKey: .url)
+            poolSize = try c.decodeIfPresent(Int.self, forKey: .poolSize) ?? d.poolSize
+            statementTimeoutMS = try c.decodeIfPresent(Int.self, forKey: .statementTimeoutMS) ?? d.statementTimeoutMS
+        }
+    }
 
     public struct Server: Sendable, Equatable, Codable {
         public var host = "127.0.0.1"
@@ -276,7 +308,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, server, search, llm
+        case store, model, backend, postgres, server, search, llm
     }
 
     /// The defaults.
@@ -287,6 +319,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         store = try c.decodeIfPresent(String.self, forKey: .store) ?? ".quarry"
         model = try c.decodeIfPresent(String.self, forKey: .model)
+        backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "sqlite"
+        postgres = try c.decodeIfPresent(Postgres.self, forKey: .postgres) ?? Postgres()
         server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()
         search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()
         llm = try c.decodeIfPresent(LLM.self, forKey: .llm) ?? LLM()
@@ -328,7 +362,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
     }
 
-    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_HOST`,
+    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_BACKEND`,
+    /// `QUARRY_PG_URL`, `QUARRY_PG_POOL_SIZE`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
     /// `QUARRY_LOG_LEVEL`, `QUARRY_LOG_FORMAT`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
     /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
@@ -352,6 +387,9 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
         if let v = value("QUARRY_STORE") { store = v }
         if let v = value("QUARRY_MODEL") { model = v }
+        if let v = value("QUARRY_BACKEND") { backend = v }
+        if let v = value("QUARRY_PG_URL") { postgres.url = v }
+        if let v = try integer("QUARRY_PG_POOL_SIZE") { postgres.poolSize = v }
         if let v = value("QUARRY_HOST") { server.host = v }
         if let v = try integer("QUARRY_PORT") { server.port = v }
         if let v = value("QUARRY_INGEST_ROOTS") { server.ingestRoots = v.split(separator: ":").map(String.init) }
@@ -376,6 +414,18 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public func problems() -> [String] {
         var problems: [String] = []
         if store.isEmpty { problems.append("store must not be empty") }
+        if !["sqlite", "pgvector"].contains(backend) { problems.append("backend must be sqlite or pgvector, got '\(backend)'") }
+        if backend == "pgvector" {
+            if let url = postgres.url {
+                if !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+                    problems.append("postgres.url must start with postgres:// or postgresql://")
+                }
+            } else {
+                problems.append("backend pgvector needs postgres.url (or $QUARRY_PG_URL, or --pg-url)")
+            }
+        }
+        if !(1...256).contains(postgres.poolSize) { problems.append("postgres.pool_size must be 1-256, got \(postgres.poolSize)") }
+        if postgres.statementTimeoutMS < 0 { problems.append("postgres.statement_timeout_ms must not be negative") }
         if !(0...65_535).contains(server.port) { problems.append("server.port must be 0-65535, got \(server.port)") }
         if server.host.isEmpty { problems.append("server.host must not be empty") }
         if !(1024...(256 << 20)).contains(server.maxBodyBytes) {

@@ -69,6 +69,8 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Store directory (default: .quarry-eval/<dataset name>).")
     var store: String?
 
+    @OptionGroup var backend: BackendOptions
+
     @Option(help: "Collection (default: the dataset's name).")
     var collection: String?
 
@@ -110,13 +112,19 @@ struct Eval: AsyncParsableCommand {
         let storeURL = URL(fileURLWithPath: store ?? ".quarry-eval/\(collection)", isDirectory: true)
         let options = try CommonOptions.parse((model.map { ["--model", $0] } ?? []))
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
-        let store = try SQLiteChunkStore(directory: storeURL, exactSearchLimit: exactBelow)
+        let store = try backend.openStore(directory: storeURL, exactSearchLimit: exactBelow)
+        let storeDescription = backend.isPostgres ? backend.redactedURL : storeURL.path
 
         var report = EvalReport(generatedAt: ISO8601DateFormatter().string(from: Date()), commit: Self.commit())
         if let qa {
-            report.qa = try await evaluateAnswers(qaFile: URL(fileURLWithPath: qa), folder: folder, store: store, embedder: embedder, collection: collection)
+            report.qa = try await evaluateAnswers(
+                qaFile: URL(fileURLWithPath: qa), folder: folder, store: store, storeDescription: storeDescription, embedder: embedder,
+                collection: collection
+            )
         } else {
-            report.retrieval = try await evaluateRetrieval(folder: folder, store: store, embedder: embedder, collection: collection)
+            report.retrieval = try await evaluateRetrieval(
+                folder: folder, store: store, storeDescription: storeDescription, embedder: embedder, collection: collection
+            )
         }
 
         if let json {
@@ -137,7 +145,8 @@ struct Eval: AsyncParsableCommand {
     }
 
     func ingest(
-        _ folder: URL, include: [String], exclude: [String] = [], store: SQLiteChunkStore, embedder: MiniLMEmbedder, collection: String
+        _ folder: URL, include: [String], exclude: [String] = [], store: any ChunkStore, storeDescription: String, embedder: MiniLMEmbedder,
+        collection: String
     ) async throws {
         let start = ContinuousClock.now
         let report = try await FolderIngestor(store: store, embedder: embedder).ingest(
@@ -149,17 +158,19 @@ struct Eval: AsyncParsableCommand {
         }
         let seconds = Double((ContinuousClock.now - start).components.seconds)
         printError(
-            "eval: store \(store.directory.path) collection '\(collection)': \(report.added.count) added, \(report.updated.count) updated, "
+            "eval: store \(storeDescription) collection '\(collection)': \(report.added.count) added, \(report.updated.count) updated, "
                 + "\(report.removed.count) removed, \(report.unchanged) unchanged files (\(Int(seconds)) s)"
         )
         for failure in report.failed { printError("eval: could not read \(failure.path): \(failure.reason)") }
     }
 
     private func evaluateRetrieval(
-        folder: URL, store: SQLiteChunkStore, embedder: MiniLMEmbedder, collection: String
+        folder: URL, store: any ChunkStore, storeDescription: String, embedder: MiniLMEmbedder, collection: String
     ) async throws -> RetrievalEvaluation {
         let data = try BEIRDataset(folder: folder, split: split, limit: limitQueries)
-        try await ingest(folder, include: ["corpus.jsonl"], store: store, embedder: embedder, collection: collection)
+        try await ingest(
+            folder, include: ["corpus.jsonl"], store: store, storeDescription: storeDescription, embedder: embedder, collection: collection
+        )
         let documents = try store.collection(named: collection)?.documentCount ?? 0
         let retriever = Retriever(store: store, embedder: embedder)
         let evaluator = RetrievalEvaluator(retriever: retriever, collection: collection, topK: topK)

@@ -8,10 +8,13 @@ import QuarryStore
 
 extension Eval {
     func evaluateAnswers(
-        qaFile: URL, folder: URL, store: SQLiteChunkStore, embedder: MiniLMEmbedder, collection: String
+        qaFile: URL, folder: URL, store: any ChunkStore, storeDescription: String, embedder: MiniLMEmbedder, collection: String
     ) async throws -> QAEvaluation {
         let items = try QAItem.load(from: qaFile)
-        try await ingest(folder, include: include, exclude: exclude, store: store, embedder: embedder, collection: collection)
+        try await ingest(
+            folder, include: include, exclude: exclude, store: store, storeDescription: storeDescription, embedder: embedder,
+            collection: collection
+        )
         var llm: LLMAnswerer?
         var judge: LLMJudge?
         if let config {

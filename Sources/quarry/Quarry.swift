@@ -23,15 +23,20 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Collections with fewer chunks are searched exactly; larger ones through an HNSW index (default: 10000).")
     var exactBelow: Int?
 
+    @OptionGroup var backend: BackendOptions
+
     var storePath: String { store ?? ".quarry" }
 
     var storeURL: URL { URL(fileURLWithPath: storePath, isDirectory: true) }
 
+    /// Where the store is, for messages: its directory, or the database (password left out).
+    var storeDescription: String { backend.isPostgres ? backend.redactedURL : storePath }
+
     /// Opens the store with these options.
-    func openStore() throws -> SQLiteChunkStore {
+    func openStore() throws -> any ChunkStore {
         let limit = exactBelow ?? 10_000
         guard limit >= 0 else { throw ValidationError("--exact-below must not be negative") }
-        return try SQLiteChunkStore(directory: storeURL, exactSearchLimit: limit)
+        return try backend.openStore(directory: storeURL, exactSearchLimit: limit)
     }
 
     var modelURL: URL {
@@ -40,6 +45,49 @@ struct CommonOptions: ParsableArguments {
             return URL(fileURLWithPath: fromEnvironment, isDirectory: true)
         }
         return URL(fileURLWithPath: "models/all-MiniLM-L6-v2", isDirectory: true)
+    }
+}
+
+/// Which store backend a command uses: `--backend sqlite` (the embedded store in a directory, the
+/// default) or `--backend pgvector --pg-url postgres://…` (PostgreSQL with pgvector), else
+/// `$QUARRY_BACKEND` and `$QUARRY_PG_URL`.
+struct BackendOptions: ParsableArguments {
+    @Option(name: .customLong("backend"), help: "Store backend: sqlite or pgvector (default: $QUARRY_BACKEND, else sqlite).")
+    var name: String?
+
+    @Option(help: "PostgreSQL URL for --backend pgvector, postgres://user@host:port/database (default: $QUARRY_PG_URL).")
+    var pgURL: String?
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The backend chosen: the option, else `$QUARRY_BACKEND`, else sqlite.
+    var resolvedName: String { name ?? environment["QUARRY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 } ?? "sqlite" }
+
+    var isPostgres: Bool { resolvedName == "pgvector" }
+
+    var resolvedURL: String? { pgURL ?? environment["QUARRY_PG_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    var redactedURL: String { resolvedURL.map(PostgresConnection.redacted) ?? "" }
+
+    func validate() throws {
+        guard ["sqlite", "pgvector"].contains(resolvedName) else {
+            throw ValidationError("--backend must be sqlite or pgvector, got '\(resolvedName)'")
+        }
+    }
+
+    /// Opens the chosen store: SQLite in `directory`, or the PostgreSQL database.
+    func openStore(
+        directory: URL, exactSearchLimit: Int, poolSize: Int = 8, statementTimeoutMS: Int = 30_000
+    ) throws -> any ChunkStore {
+        if isPostgres {
+            guard let url = resolvedURL else {
+                throw ValidationError("--backend pgvector needs --pg-url postgres://user@host:port/database (or $QUARRY_PG_URL)")
+            }
+            return try PostgresChunkStore(
+                url: url, exactSearchLimit: exactSearchLimit, poolSize: poolSize, statementTimeoutMS: statementTimeoutMS
+            )
+        }
+        return try SQLiteChunkStore(directory: directory, exactSearchLimit: exactSearchLimit)
     }
 }
 

@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
         if let store = options.store { settings.store = store }
         if let model = options.model { settings.model = model }
         if let exactBelow = options.exactBelow { settings.search.exactBelow = exactBelow }
+        if let backend = options.backend.name { settings.backend = backend }
+        if let url = options.backend.pgURL { settings.postgres.url = url }
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
@@ -72,9 +74,14 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "quarry")
         logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
-        let store = try SQLiteChunkStore(
-            directory: URL(fileURLWithPath: settings.store, isDirectory: true), exactSearchLimit: settings.search.exactBelow
+        var backend = options.backend
+        backend.name = settings.backend
+        backend.pgURL = settings.postgres.url
+        let store = try backend.openStore(
+            directory: URL(fileURLWithPath: settings.store, isDirectory: true), exactSearchLimit: settings.search.exactBelow,
+            poolSize: settings.postgres.poolSize, statementTimeoutMS: settings.postgres.statementTimeoutMS
         )
+        logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(backend.isPostgres ? backend.redactedURL : settings.store)"])
         let modelURL = settings.model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? options.modelURL
         let embedder = try MiniLMEmbedder(modelDirectory: modelURL)
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }

@@ -5,7 +5,7 @@ import QuarryStore
 /// `quarry verify`: checks the store's invariants.
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the store: SQLite integrity, no orphaned chunks or documents, chunk counts. Exits 1 on a problem."
+        abstract: "Check the store: integrity, no orphaned chunks or documents, chunk counts, indexes. Exits 1 on a problem."
     )
 
     @OptionGroup var options: CommonOptions
@@ -15,7 +15,7 @@ struct Verify: ParsableCommand {
         let problems = try store.verify()
         for problem in problems { printError("problem: \(problem)") }
         let collections = try store.collections()
-        print("\(options.storePath): \(collections.count) collections, \(collections.map(\.documentCount).reduce(0, +)) documents, \(collections.map(\.chunkCount).reduce(0, +)) chunks; \(problems.isEmpty ? "no problems" : "\(problems.count) problems")")
+        print("\(options.storeDescription): \(collections.count) collections, \(collections.map(\.documentCount).reduce(0, +)) documents, \(collections.map(\.chunkCount).reduce(0, +)) chunks; \(problems.isEmpty ? "no problems" : "\(problems.count) problems")")
         if !problems.isEmpty { throw ExitCode(1) }
     }
 }

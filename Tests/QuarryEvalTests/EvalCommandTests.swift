@@ -66,6 +66,51 @@ import Testing
         return folder
     }
 
+    /// Parity of the backends: the same SciFact subset evaluated on the embedded store and on
+    /// PostgreSQL + pgvector gives the same exact dense rankings and nDCG@10 within 0.01 per mode.
+    @Test func thePgvectorBackendRanksAsTheEmbeddedOne() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanUp() }
+        let dataset = try Self.subset(in: dir.url)
+        let binary = try Self.quarryBinary()
+        let database = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(database) }
+        let common = ["eval", "--dataset", dataset.path, "--top-k", "10"]
+        let embedded = try Self.run(
+            binary, common + ["--store", dir.url.appendingPathComponent("store").path, "--json", "sqlite.json", "--runs", "sqlite-runs"],
+            in: dir.url
+        )
+        #expect(embedded.status == 0, "\(embedded.output)")
+        let postgres = try Self.run(
+            binary, common + ["--backend", "pgvector", "--pg-url", database, "--json", "pgvector.json", "--runs", "pgvector-runs"], in: dir.url
+        )
+        #expect(postgres.status == 0, "\(postgres.output)")
+        func report(_ name: String) throws -> RetrievalEvaluation {
+            try #require(try JSONDecoder().decode(EvalReport.self, from: Data(contentsOf: dir.url.appendingPathComponent(name))).retrieval)
+        }
+        let sqlite = try report("sqlite.json")
+        let pgvector = try report("pgvector.json")
+        #expect(sqlite.modes.map(\.mode) == pgvector.modes.map(\.mode))
+        for (a, b) in zip(sqlite.modes, pgvector.modes) {
+            let (x, y) = (a.metrics["ndcg@10"] ?? -1, b.metrics["ndcg@10"] ?? -2)
+            #expect(abs(x - y) <= 0.01, "\(a.mode): nDCG@10 \(x) on SQLite, \(y) on pgvector")
+        }
+        // Exact dense search: the same documents in the same order for every query.
+        func ranking(_ folder: String) throws -> [String: [String]] {
+            let run = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: dir.url.appendingPathComponent("\(folder)/dense.json")))
+                    as? [String: [String: Double]]
+            )
+            return run.mapValues { scores in scores.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key) }
+        }
+        let sqliteRanking = try ranking("sqlite-runs")
+        let pgvectorRanking = try ranking("pgvector-runs")
+        #expect(sqliteRanking.count == 40)
+        for (query, documents) in sqliteRanking {
+            #expect(pgvectorRanking[query] == documents, "query \(query)")
+        }
+    }
+
     @Test func metricsAgreeWithPytrecEvalAndTheBarFailsTheRun() throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }

@@ -7,10 +7,12 @@ import QuarryTestSupport
 import Synchronization
 import Testing
 
+/// Folder sync against each store backend.
 @Suite struct FolderSyncTests {
-    @Test func jsonlRecordsAreDocumentsSyncedOneByOne() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func jsonlRecordsAreDocumentsSyncedOneByOne(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
@@ -23,7 +25,7 @@ import Testing
             #"{"_id": "a", "title": "Duplicate", "text": "A second a."}"#,
         ]
         try folder.write(lines.joined(separator: "\n") + "\n", to: "corpus.jsonl")
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         let embedder = HashingEmbedder()
         let ingestor = FolderIngestor(store: store, embedder: embedder)
 
@@ -70,9 +72,10 @@ import Testing
         #expect(try store.sources(in: "beir").isEmpty)
     }
 
-    @Test func includeExcludeAndDryRun() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func includeExcludeAndDryRun(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
@@ -80,7 +83,7 @@ import Testing
         try folder.write("guide text", to: "docs/guide.md")
         try folder.write("draft text", to: "docs/drafts/next.md")
         try folder.write("notes text", to: "notes.txt")
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         let embedder = HashingEmbedder()
         let ingestor = FolderIngestor(store: store, embedder: embedder)
         let options = IngestOptions(include: [try Glob("*.md")], exclude: [try Glob("drafts")])
@@ -114,9 +117,10 @@ import Testing
         #expect(try store.documents(in: "docs").map(\.path) == ["docs/drafts/next.md", "notes.txt"])
     }
 
-    @Test func aRunStoppedHalfwayIsFinishedByTheNextWithoutReembedding() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func aRunStoppedHalfwayIsFinishedByTheNextWithoutReembedding(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
@@ -126,7 +130,7 @@ import Testing
         }
         let records = (0..<30).map { #"{"_id": "r\#($0)", "text": "Record \#($0) of the corpus."}"# }
         try folder.write(records.joined(separator: "\n"), to: "corpus.jsonl")
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         let embedder = HashingEmbedder()
         // The store fails on its fourth write, as a crash would stop the run there.
         let failing = FailingStore(store, failOnWrite: 4)
@@ -144,9 +148,9 @@ import Testing
         #expect(embedder.embeddedTexts.count - embeddedByFirst == 42 - written)
 
         // The result is exactly a clean ingest's.
-        let cleanDir = try TemporaryDirectory()
+        let cleanDir = try StoreFixture(backend)
         defer { cleanDir.cleanUp() }
-        let clean = try SQLiteChunkStore(directory: cleanDir.url)
+        let clean = try cleanDir.open()
         _ = try await FolderIngestor(store: clean, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
         #expect(try store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
         #expect(try store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
@@ -156,9 +160,10 @@ import Testing
         #expect(again.unchanged == 13 && again.added.isEmpty && again.updated.isEmpty)
     }
 
-    @Test func markdownChunksCarryTheirByteRangeAndUTF16FilesAreRead() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func markdownChunksCarryTheirByteRangeAndUTF16FilesAreRead(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
@@ -168,7 +173,7 @@ import Testing
         var utf16 = Data([0xFF, 0xFE])
         for unit in "Wörter in UTF-16.".utf16 { utf16.append(contentsOf: [UInt8(unit & 0xFF), UInt8(unit >> 8)]) }
         try utf16.write(to: folder.url.appendingPathComponent("wide.txt"))
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         let report = try await FolderIngestor(store: store, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
         #expect(report.added == ["doc.md", "wide.txt"])
         let (_, chunks) = try #require(try store.document(in: "c", path: "doc.md"))
@@ -185,9 +190,10 @@ import Testing
         #expect(wide.first?.location.byteStart == 2)
     }
 
-    @Test func progressGoesByBytesAndEndsComplete() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func progressGoesByBytesAndEndsComplete(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
@@ -196,7 +202,7 @@ import Testing
         try folder.write(records.joined(separator: "\n") + "\n", to: "big.jsonl")
         try folder.write("small file", to: "small.txt")
         let seen = Mutex<[IngestProgress]>([])
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         _ = try await FolderIngestor(store: store, embedder: HashingEmbedder(), batchChunks: 16)
             .ingest(folder: folder.url, collection: "c", options: IngestOptions()) { progress in seen.withLock { $0.append(progress) } }
         let updates = seen.withLock { $0 }
@@ -208,15 +214,16 @@ import Testing
         #expect(last.bytesDone == last.bytesTotal && last.filesDone == 2 && last.fraction == 1)
     }
 
-    @Test func deletingADocumentMakesTheNextRunReadItsFileAgain() async throws {
+    @Test(arguments: StoreBackend.allCases)
+    func deletingADocumentMakesTheNextRunReadItsFileAgain(_ backend: StoreBackend) async throws {
         let folder = try TemporaryDirectory()
-        let storeDir = try TemporaryDirectory()
+        let storeDir = try StoreFixture(backend)
         defer {
             folder.cleanUp()
             storeDir.cleanUp()
         }
         try folder.write("kept words", to: "a.txt")
-        let store = try SQLiteChunkStore(directory: storeDir.url)
+        let store = try storeDir.open()
         let ingestor = FolderIngestor(store: store, embedder: HashingEmbedder())
         _ = try await ingestor.ingest(folder: folder.url, collection: "c")
         #expect(try store.removeDocument(in: "c", path: "a.txt"))

@@ -112,6 +112,8 @@ public final class PostgresConnection {
             let message = connection.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             throw QuarryError(.storage, "cannot connect to PostgreSQL at \(Self.redacted(url)): \(message.trimmingWhitespace())")
         }
+        // libpq prints the server's notices to stderr by default; Quarry reports errors itself.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         _ = try execute("SET statement_timeout = \(statementTimeoutMS)")
         // Notices ("already exists, skipping") are not for Quarry's users; warnings and errors are.
         _ = try execute("SET client_min_messages = warning")
@@ -246,7 +248,7 @@ public final class PostgresConnection {
     }
 
     /// `url` without its password, for messages.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
