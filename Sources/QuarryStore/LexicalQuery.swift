@@ -1,3 +1,5 @@
+import Foundation
+
 /// How both stores read a lexical query.
 enum LexicalQuery {
     /// Lucene's English stop words (as Anserini's BM25 uses): they match nearly every chunk, so
@@ -19,5 +21,14 @@ enum LexicalQuery {
         }
         let content = terms.filter { !stopWords.contains($0) }
         return content.isEmpty ? terms : content
+    }
+
+    /// Text as FTS5's `unicode61 remove_diacritics 2` tokenizer reads it: runs of letters and
+    /// digits, lower-cased, diacritics removed, one space between. The pgvector backend indexes
+    /// this form, so both backends see the same words.
+    static func words(_ text: String) -> String {
+        text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
+            .split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+            .joined(separator: " ")
     }
 }

@@ -7,18 +7,20 @@ import Testing
 
 @testable import QuarryRetrieval
 
+/// BM25 on each backend (FTS5 in SQLite, SQL over tsvector in PostgreSQL).
 @Suite struct LexicalSearchTests {
-    func store(_ dir: TemporaryDirectory, files: [String: String]) async throws -> (SQLiteChunkStore, HashingEmbedder) {
-        for (path, text) in files { try dir.write(text, to: "docs/\(path)") }
-        let store = try SQLiteChunkStore(directory: dir.url.appendingPathComponent("store"))
+    func store(_ dir: StoreFixture, files: [String: String]) async throws -> (any ChunkStore, HashingEmbedder) {
+        for (path, text) in files { try dir.directory.write(text, to: "docs/\(path)") }
+        let store = try dir.open()
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder, overlapTokens: 0)
-            .ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+            .ingest(folder: dir.directory.url.appendingPathComponent("docs"), collection: "default")
         return (store, embedder)
     }
 
-    @Test func bm25RanksStemsAndStaysInItsCollection() async throws {
-        let dir = try TemporaryDirectory()
+    @Test(arguments: StoreBackend.allCases)
+    func bm25RanksStemsAndStaysInItsCollection(_ backend: StoreBackend) async throws {
+        let dir = try StoreFixture(backend)
         defer { dir.cleanUp() }
         let (store, embedder) = try await store(dir, files: [
             "wal.txt": "A checkpoint copies WAL pages into the database. Checkpointing runs automatically.",
@@ -44,22 +46,24 @@ import Testing
         #expect(try store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
     }
 
-    @Test func removedAndReplacedChunksLeaveTheLexicalIndex() async throws {
-        let dir = try TemporaryDirectory()
+    @Test(arguments: StoreBackend.allCases)
+    func removedAndReplacedChunksLeaveTheLexicalIndex(_ backend: StoreBackend) async throws {
+        let dir = try StoreFixture(backend)
         defer { dir.cleanUp() }
         let (store, embedder) = try await store(dir, files: ["a.txt": "zebra crossing", "b.txt": "zebra stripes"])
         #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).count == 2)
         #expect(try store.removeDocument(in: "default", path: "a.txt"))
-        try dir.write("horse stripes", to: "docs/b.txt")
-        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        try dir.directory.write("horse stripes", to: "docs/b.txt")
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.directory.url.appendingPathComponent("docs"), collection: "default")
         #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).map(\.document) == ["a.txt"])
         #expect(try store.lexicalSearch(in: "default", query: "horse", k: 10).map(\.document) == ["b.txt"])
         try store.removeCollection(named: "default")
         #expect(try store.verify().isEmpty)
     }
 
-    @Test func queriesNeverReachFTSSyntax() async throws {
-        let dir = try TemporaryDirectory()
+    @Test(arguments: StoreBackend.allCases)
+    func queriesNeverReachFTSSyntax(_ backend: StoreBackend) async throws {
+        let dir = try StoreFixture(backend)
         defer { dir.cleanUp() }
         let (store, _) = try await store(dir, files: ["a.txt": "near the column of text"])
         for query in [#"text" OR "#, "NEAR(text column)", "col:text", "text*", "\"", "-text", "AND", "^text", "((", "text NOT near"] {
@@ -90,12 +94,14 @@ import Testing
         #expect(lexicalHeavy.map(\.chunkRowID) == [3, 1, 4, 2])
     }
 
-    @Test func lexicalModeDoesNotEmbedAndHybridFindsWhatEitherFinds() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.cleanUp() }
+    @Test(arguments: StoreBackend.allCases)
+    func lexicalModeDoesNotEmbedAndHybridFindsWhatEitherFinds(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let dir = fixture.directory
         try dir.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
         try dir.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
-        let store = try SQLiteChunkStore(directory: dir.url.appendingPathComponent("store"))
+        let store = try fixture.open()
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
         let embeddedAfterIngest = embedder.embeddedTexts.count

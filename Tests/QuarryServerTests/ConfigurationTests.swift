@@ -36,6 +36,28 @@ import Testing
         #expect(throws: QuarryError.self) { try settings.applyEnvironment(["QUARRY_PORT": "eighty"]) }
     }
 
+    @Test func theBackendAndItsDatabase() throws {
+        let (url, dir) = try write(#"{"backend": "pgvector", "postgres": {"url": "postgres://quarry@db:5432/quarry", "pool_size": 4}}"#)
+        defer { dir.cleanUp() }
+        var settings = try QuarryConfiguration.load(from: url)
+        #expect(settings.backend == "pgvector" && settings.postgres.url == "postgres://quarry@db:5432/quarry")
+        #expect(settings.postgres.poolSize == 4 && settings.postgres.statementTimeoutMS == 30_000)
+        #expect(settings.problems().isEmpty)
+        try settings.applyEnvironment(["QUARRY_PG_URL": "postgresql://other/quarry", "QUARRY_PG_POOL_SIZE": "16"])
+        #expect(settings.postgres.url == "postgresql://other/quarry" && settings.postgres.poolSize == 16)
+
+        var missing = QuarryConfiguration()
+        try missing.applyEnvironment(["QUARRY_BACKEND": "pgvector"])
+        #expect(missing.problems() == ["backend pgvector needs postgres.url (or $QUARRY_PG_URL, or --pg-url)"])
+        var wrong = QuarryConfiguration()
+        wrong.backend = "mysql"
+        wrong.postgres.poolSize = 0
+        #expect(wrong.problems().count == 2)
+        let (unknown, unknownDir) = try write(#"{"postgres": {"uri": "postgres://x"}}"#)
+        defer { unknownDir.cleanUp() }
+        #expect(throws: QuarryError.self) { try QuarryConfiguration.load(from: unknown) }
+    }
+
     @Test func mistakesAreNamed() throws {
         for (json, expected) in [
             (#"{"server": {"prot": 9000}}"#, "server.prot"),

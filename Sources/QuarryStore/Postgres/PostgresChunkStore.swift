@@ -11,9 +11,10 @@ import Synchronization
 /// keyed by the collection's generation, so any number of `quarry serve` nodes can share one
 /// database. Dense search is exact (a scan) for collections below `exactSearchLimit` chunks and
 /// walks a per-collection pgvector HNSW index (`vector_cosine_ops`) above it; lexical search is
-/// BM25 computed in SQL from a GIN-indexed `tsvector` (English stemming).
+/// BM25 computed in SQL from a GIN-indexed `tsvector` (Porter stems, as FTS5's).
 public final class PostgresChunkStore: ChunkStore {
-    /// BM25's term-frequency saturation and length normalisation (as FTS5 and Lucene use).
+    /// BM25's term-frequency saturation and length normalisation (as FTS5 and Lucene use). The
+    /// idf is FTS5's, log((N − n + 0.5) / (n + 0.5)) floored at 1e-6, so both backends rank alike.
     static let k1 = 1.2
     static let b = 0.75
 
@@ -259,6 +260,7 @@ public final class PostgresChunkStore: ChunkStore {
                         .text(chunk.headingPath.joined(separator: SQLiteChunkStore.headingSeparator)),
                         .integer(Int64(location.lineStart)), .integer(Int64(location.lineEnd)), Self.optional(location.page),
                         Self.optional(location.byteStart), Self.optional(location.byteEnd), .vector(vector),
+                        .text(LexicalQuery.words(chunk.text)),
                     ])
                 }
             }
@@ -266,7 +268,7 @@ public final class PostgresChunkStore: ChunkStore {
                 into: "quarry_chunks",
                 columns: [
                     "document_id", "collection_id", "ordinal", "text", "heading", "line_start", "line_end", "page", "byte_start",
-                    "byte_end", "embedding",
+                    "byte_end", "embedding", "lex",
                 ],
                 rows: chunkRows
             )
@@ -550,7 +552,7 @@ public final class PostgresChunkStore: ChunkStore {
             // user's text.
             let sql = """
                 WITH terms AS (
-                    SELECT DISTINCT t AS lexeme FROM unnest(tsvector_to_array(to_tsvector('english', $1))) t
+                    SELECT DISTINCT t AS lexeme FROM unnest(tsvector_to_array(to_tsvector('quarry_english', $1))) t
                 ), query AS (
                     SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM terms
                 ), matched AS (
@@ -561,7 +563,7 @@ public final class PostgresChunkStore: ChunkStore {
                     SELECT lexeme, count(*) AS n FROM matched GROUP BY lexeme
                 ), scored AS (
                     SELECT m.id, sum(
-                        ln(1 + ($2::float8 - df.n + 0.5) / (df.n + 0.5))
+                        greatest(ln(($2::float8 - df.n + 0.5) / (df.n + 0.5)), 1e-6)
                         * m.tf * ($3::float8 + 1) / (m.tf + $3::float8 * (1 - $4::float8 + $4::float8 * m.token_count / $5::float8))
                     ) AS score
                     FROM matched m JOIN df USING (lexeme) GROUP BY m.id
@@ -575,7 +577,7 @@ public final class PostgresChunkStore: ChunkStore {
             let rows = try db.execute(
                 sql,
                 [
-                    .text(terms.joined(separator: " ")), .real(Double(stats.chunkCount)), .real(Self.k1), .real(Self.b),
+                    .text(LexicalQuery.words(terms.joined(separator: " "))), .real(Double(stats.chunkCount)), .real(Self.k1), .real(Self.b),
                     .real(max(stats.averageTokens, 1)),
                 ] + filterParameters
             )

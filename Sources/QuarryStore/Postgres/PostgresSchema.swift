@@ -47,6 +47,14 @@ enum PostgresSchema {
         );
         CREATE INDEX quarry_documents_source ON quarry_documents (source_id);
         CREATE INDEX quarry_documents_metadata ON quarry_documents USING gin (metadata jsonb_path_ops);
+        -- Words as the embedded store's FTS5 (porter, unicode61) reads them: Quarry splits the text
+        -- into runs of letters and digits (column lex), this configuration stems them with Porter
+        -- and drops no stop words (BM25 lengths count every word; queries leave out Lucene's).
+        CREATE TEXT SEARCH DICTIONARY quarry_porter (TEMPLATE = snowball, Language = porter);
+        CREATE TEXT SEARCH CONFIGURATION quarry_english (COPY = english);
+        ALTER TEXT SEARCH CONFIGURATION quarry_english
+            ALTER MAPPING FOR asciiword, hword_asciipart, word, hword_part WITH quarry_porter;
+        ALTER TEXT SEARCH CONFIGURATION quarry_english DROP MAPPING FOR asciihword, hword;
         -- BM25 needs each chunk's length in words; a tsvector keeps each word's positions.
         CREATE FUNCTION quarry_token_count(tsvector) RETURNS integer
             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -64,8 +72,9 @@ enum PostgresSchema {
             byte_start bigint,
             byte_end bigint,
             embedding vector NOT NULL,
-            tsv tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED,
-            token_count integer GENERATED ALWAYS AS (quarry_token_count(to_tsvector('english'::regconfig, text))) STORED,
+            lex text NOT NULL,
+            tsv tsvector GENERATED ALWAYS AS (to_tsvector('quarry_english'::regconfig, lex)) STORED,
+            token_count integer GENERATED ALWAYS AS (quarry_token_count(to_tsvector('quarry_english'::regconfig, lex))) STORED,
             UNIQUE (document_id, ordinal)
         );
         CREATE INDEX quarry_chunks_collection ON quarry_chunks (collection_id);
@@ -77,6 +86,12 @@ enum PostgresSchema {
     /// - Throws: `QuarryError.storage` when the `vector` extension is missing and cannot be
     ///   created, or the database was migrated by a newer Quarry.
     static func migrate(_ pool: PostgresConnectionPool) throws {
+        // Up to date (the usual start): nothing to write, so a node can start on a read replica.
+        let applied = try pool.withConnection { db in
+            try db.execute("SELECT to_regclass('quarry_schema') IS NOT NULL").bool(0, 0) == true
+                ? try db.execute("SELECT max(version) FROM quarry_schema").int64(0, 0).map(Int.init) ?? 0 : 0
+        }
+        if applied == currentVersion { return }
         try pool.transaction { db in
             // One migrating node at a time; the others wait, then find the work done.
             try db.execute("SELECT pg_advisory_xact_lock(7135792205)")
