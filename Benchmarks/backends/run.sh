@@ -64,11 +64,9 @@ for backend in sqlite pgvector; do
   "$QUARRY" ingest corpus/scifact --include corpus.jsonl --collection scifact --no-progress "${ARGS[@]}" >"$WORK/$backend-ingest.log"
   python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)" >"$WORK/$backend-ingest-seconds"
   echo "backends: $backend: ingest $(cat "$WORK/$backend-ingest-seconds") s"
-  # Eval through the HNSW index (11,767 chunks are above the default exact-search limit), then exact.
+  # Eval through the HNSW index (11,767 chunks are above the default exact-search limit).
   "$QUARRY" eval --dataset corpus/scifact --mode all "${ARGS[@]}" --runs "$WORK/$backend-hnsw" --json "$WORK/$backend-eval.json" \
     >"$WORK/$backend-eval.log" 2>&1
-  "$QUARRY" eval --dataset corpus/scifact --mode dense --exact-below 100000000 "${ARGS[@]}" --runs "$WORK/$backend-exact" \
-    >"$WORK/$backend-exact.log" 2>&1
   grep -E "^(mode|dense|lexical|hybrid)" "$WORK/$backend-eval.log" | sed "s/^/backends: $backend: /"
 
   "$QUARRY" serve "${ARGS[@]}" --port "$PORT" --cache-entries 0 --log-level warning >"$WORK/$backend-serve.log" 2>&1 &
@@ -80,6 +78,10 @@ for backend in sqlite pgvector; do
   load "$backend-search-1conn" 1 "$SECONDS_LOAD"
   load "$backend-search-32conn" 32 "$SECONDS_LOAD"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  # Last, exact search (every chunk scored): the reference for the HNSW recall. (On SQLite this
+  # drops the index file, which is derived; nothing after this needs it.)
+  "$QUARRY" eval --dataset corpus/scifact --mode dense --exact-below 100000000 "${ARGS[@]}" --runs "$WORK/$backend-exact" \
+    >"$WORK/$backend-exact.log" 2>&1
 done
 
 python3 - "$WORK" "$OUT" <<'PY'

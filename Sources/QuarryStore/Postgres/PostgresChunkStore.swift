@@ -586,16 +586,14 @@ public final class PostgresChunkStore: ChunkStore {
     }
 
     /// Builds the collection's HNSW index once it holds `exactSearchLimit` chunks (pgvector then
-    /// keeps it current with every write); below that, searches are exact and no index is kept.
+    /// keeps it current with every write). Below that, searches are exact whether or not an
+    /// index exists, so an index is never dropped here: nodes may run with different limits.
     public func synchronizeIndex(of collection: String) throws {
         try pool.withConnection { db in
             let (id, stats) = try status(collection, in: db)
+            guard stats.chunkCount >= exactSearchLimit else { return }
             let name = Self.indexName(id)
             let exists = try db.execute("SELECT 1 FROM pg_class WHERE relname = $1", [.text(name)]).count == 1
-            if stats.chunkCount < exactSearchLimit {
-                if exists { try db.execute("DROP INDEX IF EXISTS \(name)") }
-                return
-            }
             guard !exists else { return }
             try db.transaction { db in
                 // A build takes as long as it takes, with memory enough to build in one pass.
