@@ -219,6 +219,7 @@ public final class PostgresChunkStore: ChunkStore {
             let now = Date().timeIntervalSince1970
             var sourceIDs: [String: Int64] = [:]
             var chunkRows: [[PostgresValue]] = []
+            var documentIDs: [Int64] = []
             for write in writes {
                 let document = write.document
                 let sourceID: Int64
@@ -253,6 +254,7 @@ public final class PostgresChunkStore: ChunkStore {
                     ]
                 )
                 let documentID = inserted.int64(0, 0) ?? 0
+                documentIDs.append(documentID)
                 for (chunk, vector) in zip(write.chunks, write.vectors) {
                     let location = chunk.location
                     chunkRows.append([
@@ -271,6 +273,15 @@ public final class PostgresChunkStore: ChunkStore {
                     "byte_end", "embedding", "lex",
                 ],
                 rows: chunkRows
+            )
+            try db.execute(
+                """
+                INSERT INTO quarry_postings (collection_id, lexeme, chunk_id, tf, token_count)
+                SELECT c.collection_id, u.lexeme, c.id, cardinality(u.positions), c.token_count
+                FROM quarry_chunks c CROSS JOIN LATERAL unnest(c.tsv) u
+                WHERE c.document_id = ANY($1::bigint[])
+                """,
+                [.integerArray(documentIDs)]
             )
             try Self.bumpGeneration(info.id, in: db)
         }
@@ -410,6 +421,16 @@ public final class PostgresChunkStore: ChunkStore {
                         "SELECT count(*) FROM quarry_chunks c LEFT JOIN quarry_collections k ON k.id = c.collection_id WHERE k.id IS NULL",
                         "chunks of no collection"
                     ),
+                    (
+                        """
+                        SELECT count(*) FROM quarry_chunks c WHERE c.token_count > 0
+                        AND NOT EXISTS (SELECT 1 FROM quarry_postings p WHERE p.chunk_id = c.id)
+                        """, "chunks missing from the lexical postings"
+                    ),
+                    (
+                        "SELECT count(*) FROM quarry_postings p JOIN quarry_chunks c ON c.id = p.chunk_id WHERE p.collection_id != c.collection_id",
+                        "postings filed under another collection than their chunk's"
+                    ),
                 ]
                 for (sql, what) in checks {
                     let count = try db.execute(sql).int64(0, 0) ?? 0
@@ -509,18 +530,33 @@ public final class PostgresChunkStore: ChunkStore {
                 )
             }
             let (condition, filterParameters) = Self.filterSQL(filter, firstParameter: 2)
+            // Inside the search: only chunks of the documents the filter keeps (their ids found
+            // once, before the scan).
+            let allowed = condition == "TRUE" ? "" : """
+                AND c.document_id = ANY(ARRAY(
+                    SELECT d.id FROM quarry_documents d JOIN quarry_sources s ON s.id = d.source_id
+                    WHERE d.collection_id = \(id) AND \(condition)))
+                """
+            let exact = stats.chunkCount < exactSearchLimit
             // The collection id and dimension are the store's own integers; written into the
-            // statement, they let the planner match the collection's partial HNSW index.
-            let distance = "(c.embedding::vector(\(stats.dimension)) <=> $1::vector(\(stats.dimension)))"
+            // statement, they let the planner use the collection's partial HNSW index, whose
+            // expression the ORDER BY repeats (alone: a second sort key would stop the index scan).
+            let distance = exact
+                ? "(c.embedding <=> $1::vector)"
+                : "(c.embedding::vector(\(stats.dimension)) <=> $1::vector(\(stats.dimension)))"
             let sql = """
-                SELECT \(Self.hitColumns), \(distance) AS distance
-                FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id JOIN quarry_sources s ON s.id = d.source_id
-                WHERE c.collection_id = \(id) AND \(condition)
-                ORDER BY \(distance), c.id LIMIT \(k)
+                WITH nearest AS MATERIALIZED (
+                    SELECT c.id, \(distance) AS distance FROM quarry_chunks c
+                    WHERE c.collection_id = \(id) \(allowed)
+                    ORDER BY \(distance)\(exact ? ", c.id" : "") LIMIT \(k)
+                )
+                SELECT \(Self.hitColumns), n.distance
+                FROM nearest n JOIN quarry_chunks c ON c.id = n.id JOIN quarry_documents d ON d.id = c.document_id
+                ORDER BY n.distance, c.id
                 """
             let rows = try db.transaction { db in
-                if stats.chunkCount < exactSearchLimit {
-                    // Exact: every chunk scored, as the embedded store does below the same size.
+                if exact {
+                    // Every chunk scored, as the embedded store does below the same size.
                     try db.execute("SET LOCAL enable_indexscan = off")
                 } else {
                     // pgvector's walk: ef_search candidates (at most 1000), and on when a filter
@@ -544,32 +580,28 @@ public final class PostgresChunkStore: ChunkStore {
             let (id, stats) = try status(collection, in: db)
             guard !terms.isEmpty, stats.chunkCount > 0 else { return [] }
             let (condition, filterParameters) = Self.filterSQL(filter, firstParameter: 6)
-            // BM25 over the chunks that hold any query word (the GIN index finds them): term
-            // frequencies from each matching chunk's tsvector, document frequencies counted over
-            // the matches of the whole collection (so a filter does not change the scores), the
-            // length of each chunk in words. The query's words travel as a parameter and are
-            // stemmed by to_tsvector; the tsquery is built from the stems, never parsed from the
-            // user's text.
+            // BM25 from the postings of the query's words (an index-only scan): term frequencies
+            // and chunk lengths stored with them, document frequencies counted over the whole
+            // collection's postings (so a filter does not change the scores), the filter applied
+            // before the top k are cut. The query's words travel as a parameter and are stemmed by
+            // to_tsvector, as the chunks' were.
             let sql = """
                 WITH terms AS (
                     SELECT DISTINCT t AS lexeme FROM unnest(tsvector_to_array(to_tsvector('quarry_english', $1))) t
-                ), query AS (
-                    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM terms
                 ), matched AS (
-                    SELECT c.id, c.token_count, u.lexeme, cardinality(u.positions) AS tf
-                    FROM quarry_chunks c CROSS JOIN query CROSS JOIN LATERAL unnest(c.tsv) u
-                    WHERE c.collection_id = \(id) AND c.tsv @@ query.q AND u.lexeme IN (SELECT lexeme FROM terms)
+                    SELECT p.chunk_id, p.lexeme, p.tf::float8 AS tf, p.token_count::float8 AS length
+                    FROM quarry_postings p WHERE p.collection_id = \(id) AND p.lexeme IN (SELECT lexeme FROM terms)
                 ), df AS (
-                    SELECT lexeme, count(*) AS n FROM matched GROUP BY lexeme
+                    SELECT lexeme, count(*)::float8 AS n FROM matched GROUP BY lexeme
                 ), scored AS (
-                    SELECT m.id, sum(
+                    SELECT m.chunk_id, sum(
                         greatest(ln(($2::float8 - df.n + 0.5) / (df.n + 0.5)), 1e-6)
-                        * m.tf * ($3::float8 + 1) / (m.tf + $3::float8 * (1 - $4::float8 + $4::float8 * m.token_count / $5::float8))
+                        * m.tf * ($3::float8 + 1) / (m.tf + $3::float8 * (1 - $4::float8 + $4::float8 * m.length / $5::float8))
                     ) AS score
-                    FROM matched m JOIN df USING (lexeme) GROUP BY m.id
+                    FROM matched m JOIN df USING (lexeme) GROUP BY m.chunk_id
                 )
                 SELECT \(Self.hitColumns), sc.score
-                FROM scored sc JOIN quarry_chunks c ON c.id = sc.id JOIN quarry_documents d ON d.id = c.document_id
+                FROM scored sc JOIN quarry_chunks c ON c.id = sc.chunk_id JOIN quarry_documents d ON d.id = c.document_id
                 JOIN quarry_sources s ON s.id = d.source_id
                 WHERE \(condition)
                 ORDER BY sc.score DESC, c.id LIMIT \(k)
@@ -590,6 +622,11 @@ public final class PostgresChunkStore: ChunkStore {
     /// index exists, so an index is never dropped here: nodes may run with different limits.
     public func synchronizeIndex(of collection: String) throws {
         try pool.withConnection { db in
+            // Fresh statistics after an ingest, so the planner picks the right scans.
+            try db.transaction { db in
+                try db.execute("SET LOCAL statement_timeout = 0")
+                try db.execute("ANALYZE quarry_documents, quarry_chunks, quarry_postings")
+            }
             let (id, stats) = try status(collection, in: db)
             guard stats.chunkCount >= exactSearchLimit else { return }
             let name = Self.indexName(id)

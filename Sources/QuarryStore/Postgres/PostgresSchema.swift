@@ -78,7 +78,20 @@ enum PostgresSchema {
             UNIQUE (document_id, ordinal)
         );
         CREATE INDEX quarry_chunks_collection ON quarry_chunks (collection_id);
+        -- For SQL users' own full-text queries (tsv @@ websearch_to_tsquery(...)); Quarry's BM25
+        -- reads the postings below, which answer a query of common words several times faster.
         CREATE INDEX quarry_chunks_tsv ON quarry_chunks USING gin (tsv);
+        -- The inverted index BM25 ranks from: one row per word of each chunk, with its frequency
+        -- there and the chunk's length, so a query reads only its words' rows (index-only).
+        CREATE TABLE quarry_postings (
+            collection_id bigint NOT NULL,
+            lexeme text NOT NULL,
+            chunk_id bigint NOT NULL REFERENCES quarry_chunks ON DELETE CASCADE,
+            tf integer NOT NULL,
+            token_count integer NOT NULL
+        );
+        CREATE INDEX quarry_postings_term ON quarry_postings (collection_id, lexeme) INCLUDE (chunk_id, tf, token_count);
+        CREATE INDEX quarry_postings_chunk ON quarry_postings (chunk_id);
         """
     ]
 
