@@ -13,7 +13,8 @@ import QuarryRetrieval
 /// {
 ///   "store": ".quarry", "model": "models/all-MiniLM-L6-v2",
 ///   "backend": "sqlite",
-///   "postgres": {"url": "postgres://quarry@db:5432/quarry", "pool_size": 8, "statement_timeout_ms": 30000},
+///   "postgres": {"url": "postgres://quarry@db:5432/quarry", "pool_size": 8, "statement_timeout_ms": 30000,
+///                "hnsw_m": 16, "hnsw_ef_construction": 200},
 ///   "server": {"host": "127.0.0.1", "port": 8080, "max_body_bytes": 1048576, "default_top_k": 5,
 ///              "ingest_roots": ["/srv/docs"], "cache_entries": 1024, "log_level": "info"},
 ///   "search": {"exact_below": 10000, "max_context_tokens": 2000,
@@ -40,11 +41,16 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var poolSize = 8
         /// The server cancels a statement that runs longer.
         public var statementTimeoutMS = 30_000
+        /// HNSW build parameters of a collection's pgvector index.
+        public var hnswM = 16
+        public var hnswEfConstruction = 200
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case url
             case poolSize = "pool_size"
             case statementTimeoutMS = "statement_timeout_ms"
+            case hnswM = "hnsw_m"
+            case hnswEfConstruction = "hnsw_ef_construction"
         }
 
         public init() {}
@@ -56,6 +62,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             url = try c.decodeIfPresent(String.self, forKey: .url)
             poolSize = try c.decodeIfPresent(Int.self, forKey: .poolSize) ?? d.poolSize
             statementTimeoutMS = try c.decodeIfPresent(Int.self, forKey: .statementTimeoutMS) ?? d.statementTimeoutMS
+            hnswM = try c.decodeIfPresent(Int.self, forKey: .hnswM) ?? d.hnswM
+            hnswEfConstruction = try c.decodeIfPresent(Int.self, forKey: .hnswEfConstruction) ?? d.hnswEfConstruction
         }
     }
 
@@ -426,6 +434,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
         if !(1...256).contains(postgres.poolSize) { problems.append("postgres.pool_size must be 1-256, got \(postgres.poolSize)") }
         if postgres.statementTimeoutMS < 0 { problems.append("postgres.statement_timeout_ms must not be negative") }
+        if !(2...100).contains(postgres.hnswM) { problems.append("postgres.hnsw_m must be 2-100, got \(postgres.hnswM)") }
+        if !((2 * postgres.hnswM)...1000).contains(postgres.hnswEfConstruction) {
+            problems.append("postgres.hnsw_ef_construction must be 2 × hnsw_m to 1000, got \(postgres.hnswEfConstruction)")
+        }
         if !(0...65_535).contains(server.port) { problems.append("server.port must be 0-65535, got \(server.port)") }
         if server.host.isEmpty { problems.append("server.host must not be empty") }
         if !(1024...(256 << 20)).contains(server.maxBodyBytes) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import QuarryCore
 import QuarryEmbedding
 import QuarryHNSW
 import QuarryKernels
@@ -9,7 +10,7 @@ import QuarryKernels
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchANN.self, BenchKernels.self]
+        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchStore.self, BenchANN.self, BenchKernels.self]
     )
 }
 
@@ -185,6 +186,120 @@ struct BenchQueries: AsyncParsableCommand {
             String(
                 format: "embedder alone: %d queries in %.1f s with %d callers: %.1f queries/s, p50 %.2f ms, p99 %.2f ms",
                 report.queries, elapsed, workers, report.queriesPerSecond, report.p50MS, report.p99MS
+            )
+        )
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+    }
+}
+
+/// `quarry bench store`: the store's own searches on a collection, the query embeddings computed
+/// beforehand: HNSW recall@k against exact search, and latency of each kind of search, for
+/// either backend.
+struct BenchStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "A store's searches alone: HNSW recall@k against exact search, and dense, exact and BM25 latency."
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "The collection.")
+    var collection: String = "default"
+
+    @Option(help: "A BEIR queries.jsonl ({\"_id\", \"text\"} lines).")
+    var queries: String = "corpus/scifact/queries.jsonl"
+
+    @Option(help: "Hits per search.")
+    var k: Int = 10
+
+    @Option(help: "HNSW candidate list size (the service's default: 64).")
+    var ef: Int = 64
+
+    @Option(help: "Write the results as JSON here.")
+    var json: String?
+
+    private struct Query: Decodable { var text: String }
+
+    private struct Timing: Encodable {
+        var p50MS: Double
+        var p99MS: Double
+        enum CodingKeys: String, CodingKey {
+            case p50MS = "p50_ms"
+            case p99MS = "p99_ms"
+        }
+    }
+
+    private struct Report: Encodable {
+        var backend: String
+        var collection: String
+        var chunks: Int
+        var queries: Int
+        var k: Int
+        var ef: Int
+        var recall: Double
+        var hnsw: Timing
+        var exact: Timing
+        var lexical: Timing
+    }
+
+    func run() async throws {
+        let texts = try String(contentsOfFile: queries, encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
+        }
+        guard !texts.isEmpty else { throw ValidationError("\(queries) has no queries") }
+        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        var vectors: [[Float]] = []
+        for start in stride(from: 0, to: texts.count, by: 64) {
+            vectors += try await embedder.embed(Array(texts[start..<min(start + 64, texts.count)]))
+        }
+        // Two views of one store: every search through the index, or every chunk scored.
+        let indexed = try options.backend.openStore(directory: options.storeURL, exactSearchLimit: 0)
+        let exact = try options.backend.openStore(directory: options.storeURL, exactSearchLimit: .max)
+        guard let info = try indexed.collection(named: collection) else {
+            throw ValidationError("no collection '\(collection)' in \(options.storeDescription)")
+        }
+        func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+            let begin = ContinuousClock.now
+            try body()
+            let (s, atto) = (ContinuousClock.now - begin).components
+            return Double(s) * 1000 + Double(atto) / 1e15
+        }
+        // Warm up: the embedded store loads its index and vectors; the database its pages.
+        for vector in vectors.prefix(20) {
+            _ = try indexed.search(in: collection, query: vector, k: k, ef: ef)
+            _ = try exact.search(in: collection, query: vector, k: k)
+        }
+        var hnswTimes: [Double] = []
+        var exactTimes: [Double] = []
+        var lexicalTimes: [Double] = []
+        var found = 0
+        var wanted = 0
+        for (text, vector) in zip(texts, vectors) {
+            var approximate: [SearchHit] = []
+            var truth: [SearchHit] = []
+            hnswTimes.append(try milliseconds { approximate = try indexed.search(in: collection, query: vector, k: k, ef: ef) })
+            exactTimes.append(try milliseconds { truth = try exact.search(in: collection, query: vector, k: k) })
+            lexicalTimes.append(try milliseconds { _ = try indexed.lexicalSearch(in: collection, query: text, k: k) })
+            found += Set(approximate.map(\.chunkRowID)).intersection(truth.map(\.chunkRowID)).count
+            wanted += truth.count
+        }
+        func timing(_ values: [Double]) -> Timing {
+            let sorted = values.sorted()
+            return Timing(p50MS: sorted[sorted.count / 2], p99MS: sorted[min(sorted.count - 1, Int(0.99 * Double(sorted.count)))])
+        }
+        let report = Report(
+            backend: options.backend.resolvedName, collection: collection, chunks: info.chunkCount, queries: texts.count, k: k, ef: ef,
+            recall: Double(found) / Double(max(1, wanted)), hnsw: timing(hnswTimes), exact: timing(exactTimes), lexical: timing(lexicalTimes)
+        )
+        print(
+            String(
+                format: "%@ '%@' (%d chunks, %d queries): HNSW recall@%d at ef %d %.4f; HNSW p50 %.2f ms p99 %.2f ms; exact p50 %.2f ms p99 %.2f ms; BM25 p50 %.2f ms p99 %.2f ms",
+                report.backend, collection, report.chunks, report.queries, k, ef, report.recall, report.hnsw.p50MS, report.hnsw.p99MS,
+                report.exact.p50MS, report.exact.p99MS, report.lexical.p50MS, report.lexical.p99MS
             )
         )
         if let json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryHNSW
 import QuarryStore
 
 /// The `quarry` command: a thin front over the Quarry modules.
@@ -58,6 +59,12 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "PostgreSQL URL for --backend pgvector, postgres://user@host:port/database (default: $QUARRY_PG_URL).")
     var pgURL: String?
 
+    @Option(help: "pgvector HNSW index: links per node, m (default: 16; used when an ingest builds a collection's index).")
+    var hnswM: Int?
+
+    @Option(help: "pgvector HNSW index: ef_construction (default: 200).")
+    var hnswEfConstruction: Int?
+
     private var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The backend chosen: the option, else `$QUARRY_BACKEND`, else sqlite.
@@ -73,6 +80,10 @@ struct BackendOptions: ParsableArguments {
         guard ["sqlite", "pgvector"].contains(resolvedName) else {
             throw ValidationError("--backend must be sqlite or pgvector, got '\(resolvedName)'")
         }
+        if let hnswM, !(2...100).contains(hnswM) { throw ValidationError("--hnsw-m must be 2-100 (pgvector's range)") }
+        if let hnswEfConstruction, !(4...1000).contains(hnswEfConstruction) {
+            throw ValidationError("--hnsw-ef-construction must be 4-1000 (pgvector's range)")
+        }
     }
 
     /// Opens the chosen store: SQLite in `directory`, or the PostgreSQL database.
@@ -83,8 +94,11 @@ struct BackendOptions: ParsableArguments {
             guard let url = resolvedURL else {
                 throw ValidationError("--backend pgvector needs --pg-url postgres://user@host:port/database (or $QUARRY_PG_URL)")
             }
+            let m = hnswM ?? 16
             return try PostgresChunkStore(
-                url: url, exactSearchLimit: exactSearchLimit, poolSize: poolSize, statementTimeoutMS: statementTimeoutMS
+                url: url, exactSearchLimit: exactSearchLimit,
+                indexParameters: HNSWParameters(m: m, efConstruction: max(2 * m, hnswEfConstruction ?? 200), ef: 64),
+                poolSize: poolSize, statementTimeoutMS: statementTimeoutMS
             )
         }
         return try SQLiteChunkStore(directory: directory, exactSearchLimit: exactSearchLimit)

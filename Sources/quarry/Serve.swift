@@ -54,6 +54,8 @@ struct Serve: AsyncParsableCommand {
         if let exactBelow = options.exactBelow { settings.search.exactBelow = exactBelow }
         if let backend = options.backend.name { settings.backend = backend }
         if let url = options.backend.pgURL { settings.postgres.url = url }
+        if let m = options.backend.hnswM { settings.postgres.hnswM = m }
+        if let ef = options.backend.hnswEfConstruction { settings.postgres.hnswEfConstruction = ef }
         if let host { settings.server.host = host }
         if let port { settings.server.port = port }
         if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
@@ -77,6 +79,8 @@ struct Serve: AsyncParsableCommand {
         var backend = options.backend
         backend.name = settings.backend
         backend.pgURL = settings.postgres.url
+        backend.hnswM = settings.postgres.hnswM
+        backend.hnswEfConstruction = settings.postgres.hnswEfConstruction
         let store = try backend.openStore(
             directory: URL(fileURLWithPath: settings.store, isDirectory: true), exactSearchLimit: settings.search.exactBelow,
             poolSize: settings.postgres.poolSize, statementTimeoutMS: settings.postgres.statementTimeoutMS

@@ -9,19 +9,20 @@ import QuarryStore
 import QuarryTestSupport
 import Testing
 
-/// `POST /ingest`, `/jobs/{id}` and `/documents`, on a live server with the hashing embedder.
+/// `POST /ingest`, `/jobs/{id}`, `/documents` and `/search`, on a live server with the hashing
+/// embedder; the jobs, documents and search tests on each store backend.
 @Suite struct IngestRouteTests {
     struct Setup {
         let root: TemporaryDirectory
-        let storeDir: TemporaryDirectory
-        let store: SQLiteChunkStore
+        let storeDir: StoreFixture
+        let store: any ChunkStore
         let jobs: IngestJobs
         let embedder = HashingEmbedder()
 
-        init() throws {
+        init(_ backend: StoreBackend = .sqlite) throws {
             root = try TemporaryDirectory()
-            storeDir = try TemporaryDirectory()
-            store = try SQLiteChunkStore(directory: storeDir.url)
+            storeDir = try StoreFixture(backend)
+            store = try storeDir.open()
             jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
         }
 
@@ -47,8 +48,9 @@ import Testing
         try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
     }
 
-    @Test func ingestJobRunsAndReportsProgressAndErrors() async throws {
-        let setup = try Setup()
+    @Test(arguments: StoreBackend.allCases)
+    func ingestJobRunsAndReportsProgressAndErrors(_ backend: StoreBackend) async throws {
+        let setup = try Setup(backend)
         defer { setup.cleanUp() }
         try setup.root.write("# Guide\n\nThe guide explains checkpoints.", to: "docs/guide.md")
         try setup.root.write(#"{"_id": "d1", "title": "One", "text": "First record."}"# + "\nnot json\n", to: "docs/corpus.jsonl")
@@ -136,8 +138,9 @@ import Testing
         }
     }
 
-    @Test func cancellingAQueuedOrRunningJobStopsItCleanly() async throws {
-        let setup = try Setup()
+    @Test(arguments: StoreBackend.allCases)
+    func cancellingAQueuedOrRunningJobStopsItCleanly(_ backend: StoreBackend) async throws {
+        let setup = try Setup(backend)
         defer { setup.cleanUp() }
         for index in 0..<300 { try setup.root.write("file \(index) words", to: "many/f\(index).txt") }
         try setup.root.write("later", to: "later/one.txt")
@@ -159,8 +162,9 @@ import Testing
         }
     }
 
-    @Test func searchRouteReturnsRankedHitsPerMode() async throws {
-        let setup = try Setup()
+    @Test(arguments: StoreBackend.allCases)
+    func searchRouteReturnsRankedHitsPerMode(_ backend: StoreBackend) async throws {
+        let setup = try Setup(backend)
         defer { setup.cleanUp() }
         try setup.root.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
         try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")

@@ -622,28 +622,28 @@ public final class PostgresChunkStore: ChunkStore {
     /// index exists, so an index is never dropped here: nodes may run with different limits.
     public func synchronizeIndex(of collection: String) throws {
         try pool.withConnection { db in
-            // Fresh statistics after an ingest, so the planner picks the right scans.
-            try db.transaction { db in
-                try db.execute("SET LOCAL statement_timeout = 0")
-                try db.execute("ANALYZE quarry_documents, quarry_chunks, quarry_postings")
-            }
             let (id, stats) = try status(collection, in: db)
-            guard stats.chunkCount >= exactSearchLimit else { return }
             let name = Self.indexName(id)
             let exists = try db.execute("SELECT 1 FROM pg_class WHERE relname = $1", [.text(name)]).count == 1
-            guard !exists else { return }
+            let build = stats.chunkCount >= exactSearchLimit && !exists
             try db.transaction { db in
                 // A build takes as long as it takes, with memory enough to build in one pass.
                 try db.execute("SET LOCAL statement_timeout = 0")
-                try db.execute("SET LOCAL maintenance_work_mem = '512MB'")
-                try db.execute(
-                    """
-                    CREATE INDEX IF NOT EXISTS \(name) ON quarry_chunks
-                    USING hnsw ((embedding::vector(\(stats.dimension))) vector_cosine_ops)
-                    WITH (m = \(indexParameters.m), ef_construction = \(indexParameters.efConstruction))
-                    WHERE collection_id = \(id)
-                    """
-                )
+                if build {
+                    try db.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                    try db.execute(
+                        """
+                        CREATE INDEX IF NOT EXISTS \(name) ON quarry_chunks
+                        USING hnsw ((embedding::vector(\(stats.dimension))) vector_cosine_ops)
+                        WITH (m = \(indexParameters.m), ef_construction = \(indexParameters.efConstruction))
+                        WHERE collection_id = \(id)
+                        """
+                    )
+                }
+                // Fresh statistics after an ingest (the index's expression included), so the
+                // planner picks the HNSW scan where it should: without them it may sort the whole
+                // collection instead (measured: 45 ms instead of 6 ms per search on SciFact).
+                try db.execute("ANALYZE quarry_documents, quarry_chunks, quarry_postings")
             }
         }
     }
