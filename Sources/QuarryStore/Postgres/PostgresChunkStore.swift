@@ -564,6 +564,14 @@ public final class PostgresChunkStore: ChunkStore {
                     let efSearch = min(1000, max(ef ?? indexParameters.ef, k))
                     try db.execute("SET LOCAL hnsw.ef_search = \(efSearch)")
                     try db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                    if allowed.isEmpty {
+                        // Unfiltered: the index, not a sort of every chunk, which the planner
+                        // prefers from a few hundred hits on (measured: 45 ms instead of 6 ms
+                        // for 300 hits on SciFact). A filtered search is left to the planner: for
+                        // a selective filter, scoring the allowed chunks exactly is the right plan.
+                        try db.execute("SET LOCAL enable_seqscan = off")
+                        try db.execute("SET LOCAL enable_bitmapscan = off")
+                    }
                 }
                 return try db.execute(sql, [.vector(query)] + filterParameters)
             }
@@ -641,8 +649,7 @@ public final class PostgresChunkStore: ChunkStore {
                     )
                 }
                 // Fresh statistics after an ingest (the index's expression included), so the
-                // planner picks the HNSW scan where it should: without them it may sort the whole
-                // collection instead (measured: 45 ms instead of 6 ms per search on SciFact).
+                // planner estimates filtered searches well.
                 try db.execute("ANALYZE quarry_documents, quarry_chunks, quarry_postings")
             }
         }
