@@ -79,7 +79,7 @@ public final class SQLiteChunkStore: ChunkStore {
         return try writer.withLock { db in
             try db.transaction {
                 if let existing = try Self.collection(named: name, in: db) {
-                    try Self.checkModel(existing, model)
+                    try StoreFormat.checkModel(existing, model)
                     return existing
                 }
                 try db.prepare(
@@ -134,21 +134,8 @@ public final class SQLiteChunkStore: ChunkStore {
     private static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
         DocumentRecord(
             path: statement.text(0), source: statement.text(1), contentHash: statement.text(2), size: statement.int64(3),
-            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: decodeMetadata(statement.text(7))
+            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: StoreFormat.decodeMetadata(statement.text(7))
         )
-    }
-
-    /// Metadata as stored: a JSON object of text values, or nothing.
-    static func encodeMetadata(_ metadata: [String: String]) -> SQLiteStatement.Value {
-        guard !metadata.isEmpty, let data = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]) else {
-            return .null
-        }
-        return .text(String(decoding: data, as: UTF8.self))
-    }
-
-    static func decodeMetadata(_ text: String) -> [String: String] {
-        guard !text.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else { return [:] }
-        return object
     }
 
     public func documents(in collection: String) throws -> [DocumentRecord] {
@@ -185,7 +172,7 @@ public final class SQLiteChunkStore: ChunkStore {
                 stored.append(
                     StoredChunk(
                         chunkID: "\(path)#\(chunks.int(0))", ordinal: chunks.int(0), text: chunks.text(1),
-                        headingPath: heading.isEmpty ? [] : heading.components(separatedBy: Self.headingSeparator),
+                        headingPath: heading.isEmpty ? [] : heading.components(separatedBy: StoreFormat.headingSeparator),
                         location: Self.location(chunks, from: 3)
                     )
                 )
@@ -193,8 +180,6 @@ public final class SQLiteChunkStore: ChunkStore {
             return (record, stored)
         }
     }
-
-    static let headingSeparator = " > "
 
     /// A chunk location from five columns: line_start, line_end, page, byte_start, byte_end.
     private static func location(_ statement: SQLiteStatement, from column: Int32) -> ChunkLocation {
@@ -258,14 +243,14 @@ public final class SQLiteChunkStore: ChunkStore {
                     try insertDocument.run([
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
                         .integer(document.size), .real(document.modificationTime), .integer(Int64(write.chunks.count)),
-                        .real(now), Self.encodeMetadata(document.metadata),
+                        .real(now), StoreFormat.metadataJSON(document.metadata).map { .text($0) } ?? .null,
                     ])
                     let documentID = db.lastInsertRowID
                     for (chunk, vector) in zip(write.chunks, write.vectors) {
                         let location = chunk.location
                         try insertChunk.run([
                             .integer(documentID), .integer(Int64(chunk.ordinal)), .text(chunk.text),
-                            .text(chunk.headingPath.joined(separator: Self.headingSeparator)),
+                            .text(chunk.headingPath.joined(separator: StoreFormat.headingSeparator)),
                             .integer(Int64(location.lineStart)), .integer(Int64(location.lineEnd)),
                             Self.optional(location.page), Self.optional(location.byteStart), Self.optional(location.byteEnd),
                             .blob(vector),
@@ -579,7 +564,7 @@ public final class SQLiteChunkStore: ChunkStore {
             while try statement.step() {
                 let path = statement.text(1)
                 let keep = verdicts[path] ?? {
-                    let verdict = filter.accepts(path: path, source: statement.text(2), metadata: Self.decodeMetadata(statement.text(3)))
+                    let verdict = filter.accepts(path: path, source: statement.text(2), metadata: StoreFormat.decodeMetadata(statement.text(3)))
                     verdicts[path] = verdict
                     return verdict
                 }()
@@ -793,23 +778,6 @@ public final class SQLiteChunkStore: ChunkStore {
             throw QuarryError(.notFound, "collection '\(name)' does not exist")
         }
         return info
-    }
-
-    static func checkModel(_ existing: CollectionInfo, _ model: EmbeddingModelInfo) throws {
-        guard existing.model.name == model.name, existing.model.dimension == model.dimension,
-            existing.model.fingerprint == model.fingerprint
-        else {
-            throw QuarryError(
-                .conflict,
-                """
-                collection '\(existing.name)' was built with \(existing.model.name) \
-                (dimension \(existing.model.dimension), weights \(existing.model.fingerprint.prefix(12))) \
-                but the configured model is \(model.name) (dimension \(model.dimension), weights \
-                \(model.fingerprint.prefix(12))); ingest into another collection with --collection NAME, \
-                or re-index: `quarry collections delete \(existing.name)`, then ingest again
-                """
-            )
-        }
     }
 
     private static func bumpGeneration(_ collectionID: Int64, in db: SQLiteConnection) throws {

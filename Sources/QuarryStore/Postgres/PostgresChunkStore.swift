@@ -111,7 +111,7 @@ public final class PostgresChunkStore: ChunkStore {
             guard let existing = try Self.collection(named: name, in: db) else {
                 throw QuarryError(.internal, "collection '\(name)' vanished while it was created")
             }
-            try SQLiteChunkStore.checkModel(existing, model)
+            try StoreFormat.checkModel(existing, model)
             return existing
         }
     }
@@ -152,7 +152,7 @@ public final class PostgresChunkStore: ChunkStore {
         DocumentRecord(
             path: rows.string(row, 0) ?? "", source: rows.string(row, 1), contentHash: rows.string(row, 2) ?? "",
             size: rows.int64(row, 3) ?? 0, modificationTime: rows.double(row, 4) ?? 0, chunkCount: Int(rows.int64(row, 5) ?? 0),
-            metadata: SQLiteChunkStore.decodeMetadata(rows.string(row, 7) ?? "")
+            metadata: StoreFormat.decodeMetadata(rows.string(row, 7) ?? "")
         )
     }
 
@@ -184,7 +184,7 @@ public final class PostgresChunkStore: ChunkStore {
                     let heading = chunks.string(row, 2) ?? ""
                     return StoredChunk(
                         chunkID: "\(path)#\(ordinal)", ordinal: ordinal, text: chunks.string(row, 1) ?? "",
-                        headingPath: heading.isEmpty ? [] : heading.components(separatedBy: SQLiteChunkStore.headingSeparator),
+                        headingPath: heading.isEmpty ? [] : heading.components(separatedBy: StoreFormat.headingSeparator),
                         location: Self.location(chunks, row, from: 3)
                     )
                 }
@@ -250,7 +250,7 @@ public final class PostgresChunkStore: ChunkStore {
                     [
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash), .integer(document.size),
                         .real(document.modificationTime), .integer(Int64(write.chunks.count)), .real(now),
-                        .text(Self.metadataJSON(document.metadata)),
+                        .text(StoreFormat.metadataJSON(document.metadata) ?? "{}"),
                     ]
                 )
                 let documentID = inserted.int64(0, 0) ?? 0
@@ -259,7 +259,7 @@ public final class PostgresChunkStore: ChunkStore {
                     let location = chunk.location
                     chunkRows.append([
                         .integer(documentID), .integer(info.id), .integer(Int64(chunk.ordinal)), .text(chunk.text),
-                        .text(chunk.headingPath.joined(separator: SQLiteChunkStore.headingSeparator)),
+                        .text(chunk.headingPath.joined(separator: StoreFormat.headingSeparator)),
                         .integer(Int64(location.lineStart)), .integer(Int64(location.lineEnd)), Self.optional(location.page),
                         Self.optional(location.byteStart), Self.optional(location.byteEnd), .vector(vector),
                         .text(LexicalQuery.words(chunk.text)),
@@ -289,11 +289,6 @@ public final class PostgresChunkStore: ChunkStore {
 
     private static func optional(_ value: Int?) -> PostgresValue {
         value.map { .integer(Int64($0)) } ?? .null
-    }
-
-    static func metadataJSON(_ metadata: [String: String]) -> String {
-        guard !metadata.isEmpty, let data = try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 
     public func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) throws {
@@ -500,7 +495,7 @@ public final class PostgresChunkStore: ChunkStore {
             conditions.append("lower(substring(s.path from '\\.([^./]*)$')) = ANY(\(bind(.textArray(types)))::text[])")
         }
         if let metadata = filter.metadata, !metadata.isEmpty {
-            conditions.append("d.metadata @> \(bind(.text(metadataJSON(metadata))))::jsonb")
+            conditions.append("d.metadata @> \(bind(.text(StoreFormat.metadataJSON(metadata) ?? "{}")))::jsonb")
         }
         return (conditions.joined(separator: " AND "), parameters)
     }
