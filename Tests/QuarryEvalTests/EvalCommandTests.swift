@@ -14,7 +14,9 @@ import Testing
         return debug
     }
 
-    static func run(_ executable: URL, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    /// Runs a command to its end without holding a thread of the test pool meanwhile (the pool
+    /// has as many threads as cores; other tests need them while a long eval runs).
+    static func run(_ executable: URL, _ arguments: [String], in directory: URL) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -25,10 +27,17 @@ import Testing
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         try handle.close()
-        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        return (status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
     /// The first 40 judged test queries of SciFact, their relevant abstracts and the first 360
@@ -68,7 +77,7 @@ import Testing
 
     /// Parity of the backends: the same SciFact subset evaluated on the embedded store and on
     /// PostgreSQL + pgvector gives the same exact dense rankings and nDCG@10 within 0.01 per mode.
-    @Test func thePgvectorBackendRanksAsTheEmbeddedOne() throws {
+    @Test func thePgvectorBackendRanksAsTheEmbeddedOne() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
         let dataset = try Self.subset(in: dir.url)
@@ -76,12 +85,12 @@ import Testing
         let database = try TestPostgres.createDatabase()
         defer { TestPostgres.dropDatabase(database) }
         let common = ["eval", "--dataset", dataset.path, "--top-k", "10"]
-        let embedded = try Self.run(
+        let embedded = try await Self.run(
             binary, common + ["--store", dir.url.appendingPathComponent("store").path, "--json", "sqlite.json", "--runs", "sqlite-runs"],
             in: dir.url
         )
         #expect(embedded.status == 0, "\(embedded.output)")
-        let postgres = try Self.run(
+        let postgres = try await Self.run(
             binary, common + ["--backend", "pgvector", "--pg-url", database, "--json", "pgvector.json", "--runs", "pgvector-runs"], in: dir.url
         )
         #expect(postgres.status == 0, "\(postgres.output)")
@@ -111,7 +120,7 @@ import Testing
         }
     }
 
-    @Test func metricsAgreeWithPytrecEvalAndTheBarFailsTheRun() throws {
+    @Test func metricsAgreeWithPytrecEvalAndTheBarFailsTheRun() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
         let dataset = try Self.subset(in: dir.url)
@@ -121,10 +130,10 @@ import Testing
             "--json", "report.json", "--html", "report.html", "--runs", "runs",
         ]
         // The quality gate CI relies on: bars below what this subset scores pass...
-        let passing = try Self.run(binary, arguments + ["--fail-under", "ndcg@10=0.5", "--fail-under", "hybrid.recall@100=0.8"], in: dir.url)
+        let passing = try await Self.run(binary, arguments + ["--fail-under", "ndcg@10=0.5", "--fail-under", "hybrid.recall@100=0.8"], in: dir.url)
         #expect(passing.status == 0, "\(passing.output)")
         // ... one above it fails, naming the metric.
-        let failing = try Self.run(binary, arguments + ["--fail-under", "hybrid.ndcg@10=0.99"], in: dir.url)
+        let failing = try await Self.run(binary, arguments + ["--fail-under", "hybrid.ndcg@10=0.99"], in: dir.url)
         #expect(failing.status == 3)
         #expect(failing.output.contains("hybrid ndcg@10"), "\(failing.output)")
 
@@ -160,7 +169,7 @@ import Testing
             json.dump(out, open(sys.argv[3], "w"))
             """
         try script.write(to: dir.url.appendingPathComponent("check.py"), atomically: true, encoding: .utf8)
-        let python = try Self.run(
+        let python = try await Self.run(
             URL(fileURLWithPath: "/usr/bin/env"),
             ["python3", "check.py", dataset.appendingPathComponent("qrels/test.tsv").path, "runs", "pytrec.json"], in: dir.url
         )
@@ -188,14 +197,14 @@ import Testing
 extension EvalCommandTests {
     /// `quarry eval --qa` on the SQLite pages of corpus/ and the questions about them (and the
     /// ones nothing answers), with bars on faithfulness and context recall: the QA gate of CI.
-    @Test func answersOverTheSQLiteDocsAreFaithfulAndFindTheirSources() throws {
+    @Test func answersOverTheSQLiteDocsAreFaithfulAndFindTheirSources() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
         let lines = try String(contentsOf: packageRoot().appendingPathComponent("eval/corpus-qa.jsonl"), encoding: .utf8)
             .split(whereSeparator: \.isNewline)
             .filter { !$0.contains("scifact/") }
         try (lines.joined(separator: "\n") + "\n").write(to: dir.url.appendingPathComponent("qa.jsonl"), atomically: true, encoding: .utf8)
-        let result = try Self.run(
+        let result = try await Self.run(
             try Self.quarryBinary(),
             [
                 "eval", "--qa", "qa.jsonl", "--dataset", packageRoot().appendingPathComponent("corpus").path,

@@ -34,13 +34,14 @@ import Testing
         let store = try fixture.open()
         let url = try #require(fixture.databaseURL)
 
-        // While the ingest runs, every 40 ms the server kills each connection of the store, 25
-        // times (a bounded storm: the rest of the test suite runs meanwhile).
-        let stop = Atomic<Bool>(false)
+        // While ingests run, every 40 ms the server kills each connection of the store, until 12
+        // were killed (a bounded storm: the rest of the test suite runs meanwhile, and may keep
+        // the ingest waiting for a thread).
         let kills = Atomic<Int>(0)
         let killer = Thread {
             guard let admin = try? PostgresConnection(url: url) else { return }
-            for _ in 0..<25 where !stop.load(ordering: .relaxed) {
+            let deadline = Date().addingTimeInterval(120)
+            while kills.load(ordering: .relaxed) < 12, Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.04)
                 let killed = (try? admin.execute(
                     """
@@ -52,21 +53,24 @@ import Testing
             }
         }
         killer.start()
-        // A body killed twice in a row fails the run: runs go on until one completes, as an
-        // operator (or the next scheduled sync) would run it again.
+        // A body killed twice in a row fails the run: runs go on until one completes after the
+        // storm, as an operator (or the next scheduled sync) would run it again.
         var runs = 0
         var completed = false
-        while !completed, runs < 50 {
+        while !(completed && killer.isFinished), runs < 5000 {
             runs += 1
             do {
                 _ = try await FolderIngestor(store: store, embedder: HashingEmbedder(), batchChunks: 8)
                     .ingest(folder: folder.url, collection: "c")
                 completed = true
-            } catch {}
+                try await Task.sleep(for: .milliseconds(20))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                completed = false
+            }
         }
-        stop.store(true, ordering: .relaxed)
-        while !killer.isFinished { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(completed)
+        #expect(completed && killer.isFinished)
         #expect(kills.load(ordering: .relaxed) >= 3, "the connections were hardly killed")
 
         // What is stored is exactly what a clean ingest stores.

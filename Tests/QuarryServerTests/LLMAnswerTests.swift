@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func aStallTimesOutAndFallsBackToTheNextModel() async throws {
-        try await Self.withQuarry(models: ["stall", "good"], maxRetries: 0, firstTokenTimeout: .milliseconds(300)) { client, stub in
+        try await Self.withQuarry(models: ["stall", "good"], maxRetries: 0, firstTokenTimeout: .milliseconds(1000)) { client, stub in
             for stream in [false, true] {
                 let response = try await Self.query(client, #"{\#(Self.question), "answer": "llm", "stream": \#(stream)}"#)
                 #expect(response.status == .ok)
