@@ -109,6 +109,15 @@ public struct DocumentWrite: Sendable {
     }
 }
 
+extension DocumentWrite {
+    /// - Throws: `QuarryError.invalidRequest` when chunks and vectors do not pair up.
+    func validatePairing() throws {
+        guard chunks.count == vectors.count else {
+            throw QuarryError(.invalidRequest, "\(chunks.count) chunks but \(vectors.count) vectors for \(document.path)")
+        }
+    }
+}
+
 /// Where a record of a multi-document file (a JSONL line) now sits in its file, for a record whose
 /// content is unchanged but whose line moved.
 public struct RecordLocation: Sendable, Hashable {

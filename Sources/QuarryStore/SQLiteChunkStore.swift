@@ -191,11 +191,7 @@ public final class SQLiteChunkStore: ChunkStore {
 
     public func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws {
         guard !writes.isEmpty else { return }
-        for write in writes where write.chunks.count != write.vectors.count {
-            throw QuarryError(
-                .invalidRequest, "\(write.chunks.count) chunks but \(write.vectors.count) vectors for \(write.document.path)"
-            )
-        }
+        for write in writes { try write.validatePairing() }
         try writer.withLock { db in
             try db.transaction {
                 let info = try Self.requireCollection(collection, in: db)

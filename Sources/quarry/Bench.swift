@@ -103,6 +103,16 @@ struct BenchEmbed: AsyncParsableCommand {
     }
 }
 
+/// The `text` of each line of a BEIR queries.jsonl.
+private func queryTexts(_ path: String) throws -> [String] {
+    struct Query: Decodable { var text: String }
+    let texts = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap {
+        try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
+    }
+    guard !texts.isEmpty else { throw ValidationError("\(path) has no queries") }
+    return texts
+}
+
 /// `quarry bench queries`: the embedder alone on short queries, one query per call, as the
 /// service embeds them: the ceiling the load benchmark compares `quarry serve` with.
 struct BenchQueries: AsyncParsableCommand {
@@ -129,8 +139,6 @@ struct BenchQueries: AsyncParsableCommand {
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
-    private struct Query: Decodable { var text: String }
-
     private struct Report: Encodable {
         var queries: Int
         var concurrency: Int
@@ -149,10 +157,7 @@ struct BenchQueries: AsyncParsableCommand {
     func run() async throws {
         let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL, threads: threads)
-        let texts = try String(contentsOfFile: queries, encoding: .utf8).split(separator: "\n").compactMap {
-            try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
-        }
-        guard !texts.isEmpty else { throw ValidationError("\(queries) has no queries") }
+        let texts = try queryTexts(queries)
         for text in texts.prefix(50) { _ = try await embedder.embed([text]) }  // warm up
 
         let workers = max(1, concurrency)
@@ -222,8 +227,6 @@ struct BenchStore: AsyncParsableCommand {
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
-    private struct Query: Decodable { var text: String }
-
     private struct Timing: Encodable {
         var p50MS: Double
         var p99MS: Double
@@ -247,10 +250,7 @@ struct BenchStore: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let texts = try String(contentsOfFile: queries, encoding: .utf8).split(separator: "\n").compactMap {
-            try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
-        }
-        guard !texts.isEmpty else { throw ValidationError("\(queries) has no queries") }
+        let texts = try queryTexts(queries)
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: 64) {

@@ -204,11 +204,7 @@ public final class PostgresChunkStore: ChunkStore {
 
     public func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws {
         guard !writes.isEmpty else { return }
-        for write in writes where write.chunks.count != write.vectors.count {
-            throw QuarryError(
-                .invalidRequest, "\(write.chunks.count) chunks but \(write.vectors.count) vectors for \(write.document.path)"
-            )
-        }
+        for write in writes { try write.validatePairing() }
         try pool.transaction { db in
             let info = try Self.lockCollection(collection, in: db)
             if let bad = writes.lazy.flatMap(\.vectors).first(where: { $0.count != info.dimension }) {
