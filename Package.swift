@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "QuarryStore", targets: ["QuarryStore"]),
         .library(name: "QuarryIngest", targets: ["QuarryIngest"]),
         .library(name: "QuarryRetrieval", targets: ["QuarryRetrieval"]),
+        .library(name: "QuarryConfig", targets: ["QuarryConfig"]),
         .library(name: "QuarryServer", targets: ["QuarryServer"]),
         .library(name: "QuarryEval", targets: ["QuarryEval"]),
     ],
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // System-library shims: a module map and a header, nothing else.
@@ -51,14 +53,17 @@ let package = Package(
             dependencies: [
                 "QuarryCore", "QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CSQLite", "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "QuarryIngest",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings
@@ -66,8 +71,10 @@ let package = Package(
         .target(
             name: "QuarryRetrieval",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -77,11 +84,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "QuarryConfig",
+            dependencies: ["QuarryCore", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "QuarryServer",
             dependencies: [
                 "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -90,8 +101,9 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryServer", "QuarryEval", "CBLAS",
+                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryKernels", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -127,6 +139,7 @@ let package = Package(
             dependencies: ["QuarryEval", "QuarryIngest", "QuarryTestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "QuarryConfigTests", dependencies: ["QuarryConfig", "QuarryTestSupport"]),
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [

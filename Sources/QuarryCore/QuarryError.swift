@@ -19,6 +19,14 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         case embedding
         /// The chat model (LLM) could not answer: every model of the chain failed or timed out.
         case llmUnavailable = "llm_unavailable"
+        /// The caller may not do this (an ingest outside the allowed folders, a key without the
+        /// right role).
+        case forbidden
+        /// The server is shutting down and takes no new work of this kind.
+        case shuttingDown = "shutting_down"
+        /// A part the request needs is busy or shut down (all database connections taken, the
+        /// store closing); trying again later can succeed.
+        case unavailable
         /// Something that should not happen happened.
         case `internal`
     }

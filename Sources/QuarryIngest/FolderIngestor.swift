@@ -159,11 +159,11 @@ public struct FolderIngestor: Sendable {
         var report = IngestReport()
         report.dryRun = options.dryRun
         // A dry run neither creates the collection nor writes, but still refuses another model.
-        let exists = try store.collection(named: collection) != nil
-        if exists || !options.dryRun { _ = try store.ensureCollection(named: collection, model: embedder.model) }
+        let exists = try await store.collection(named: collection) != nil
+        if exists || !options.dryRun { _ = try await store.ensureCollection(named: collection, model: embedder.model) }
         let readsStore = exists || !options.dryRun
-        let known: [SourceRecord] = try readsStore ? store.sources(in: collection) : []
-        let knownDocuments: [DocumentRecord] = try readsStore ? store.documents(in: collection) : []
+        let known: [SourceRecord] = try await readsStore ? store.sources(in: collection) : []
+        let knownDocuments: [DocumentRecord] = try await readsStore ? store.documents(in: collection) : []
         let knownByPath = Dictionary(known.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Plan: which files are unchanged by their size and time, which must be read.
@@ -208,7 +208,7 @@ public struct FolderIngestor: Sendable {
                 next = Task { await preparer.nextBatch() }
                 if !options.dryRun {
                     try await write(batch, to: collection)
-                    try store.updateRecordLocations(in: collection, batch.relocations)
+                    try await store.updateRecordLocations(in: collection, batch.relocations)
                 }
                 for document in batch.documents {
                     if document.isNew { report.added.append(document.record.path) } else { report.updated.append(document.record.path) }
@@ -217,10 +217,10 @@ public struct FolderIngestor: Sendable {
                 for event in batch.events {
                     switch event {
                     case .complete(let source, let keeping, let removed):
-                        if !options.dryRun { try store.completeSource(in: collection, source, keeping: keeping) }
+                        if !options.dryRun { try await store.completeSource(in: collection, source, keeping: keeping) }
                         report.removed.append(contentsOf: removed)
                     case .touched(let source):
-                        if !options.dryRun { try store.completeSource(in: collection, source, keeping: nil) }
+                        if !options.dryRun { try await store.completeSource(in: collection, source, keeping: nil) }
                         report.unchanged += 1
                     case .failed(let path, let reason):
                         report.failed.append(.init(path: path, reason: reason))
@@ -247,14 +247,14 @@ public struct FolderIngestor: Sendable {
         for source in known where !present.contains(source.path) && options.selects(source.path) {
             try Task.checkCancellation()
             report.removed.append(contentsOf: (documentsBySource[source.path] ?? []).map(\.path))
-            if !options.dryRun { try store.removeSource(in: collection, path: source.path) }
+            if !options.dryRun { try await store.removeSource(in: collection, path: source.path) }
         }
         report.added.sort()
         report.updated.sort()
         report.removed.sort()
         if !options.dryRun {
             // Leave the derived index current on disk, so that the next server start loads it whole.
-            try store.synchronizeIndex(of: collection)
+            try await store.synchronizeIndex(of: collection)
         }
         return report
     }
@@ -282,7 +282,7 @@ public struct FolderIngestor: Sendable {
             offset += document.chunks.count
             writes.append(DocumentWrite(document: document.record, chunks: document.chunks, vectors: documentVectors))
         }
-        try store.replaceDocuments(in: collection, writes)
+        try await store.replaceDocuments(in: collection, writes)
     }
 
     /// Regular files below `folder`, skipping hidden files and folders, sorted by relative path.

@@ -167,15 +167,10 @@ public struct Retriever: Sendable {
             throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
         }
         try CollectionName.validate(collection)
-        guard let info = try store.collection(named: collection) else {
+        guard let info = try await store.collection(named: collection) else {
             throw QuarryError(.notFound, "collection '\(collection)' does not exist")
         }
-        if mode != .lexical, info.model.name != embedder.model.name || info.model.dimension != embedder.model.dimension {
-            throw QuarryError(
-                .conflict,
-                "collection '\(collection)' was built with \(info.model.name) (dimension \(info.model.dimension)); this server runs \(embedder.model.name)"
-            )
-        }
+        if mode != .lexical { try info.checkModel(embedder.model) }
         var timings = QueryTimings()
         let start = ContinuousClock.now
         // Hybrid search asks each retriever for more than it returns, so fusion has a choice.
@@ -189,7 +184,7 @@ public struct Retriever: Sendable {
             let vector = try await embed(text)
             let embedded = ContinuousClock.now
             timings.embed = Self.milliseconds(embedded - start)
-            dense = try store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
+            dense = try await store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
             timings.dense = Self.milliseconds(ContinuousClock.now - embedded)
         }
         let (lexical, lexicalMilliseconds) = try await lexicalSearch
@@ -214,7 +209,7 @@ public struct Retriever: Sendable {
     ) async throws -> ([SearchHit], Double) {
         guard let store else { return ([], 0) }
         let start = ContinuousClock.now
-        let hits = try store.lexicalSearch(in: collection, query: query, k: k, filter: filter)
+        let hits = try await store.lexicalSearch(in: collection, query: query, k: k, filter: filter)
         return (hits, milliseconds(ContinuousClock.now - start))
     }
 
@@ -291,7 +286,7 @@ public struct Retriever: Sendable {
             )
         }
         var key: QueryCache.Key?
-        if let cache, let info = try store.collection(named: collection) {
+        if let cache, let info = try await store.collection(named: collection) {
             let cacheKey = QueryCache.Key(
                 collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
                 mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind,

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import QuarryEmbedding
+import QuarryIngest
 import QuarryRetrieval
 import QuarryStore
 
@@ -57,7 +58,7 @@ public func buildApplication(
     router.get("/metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try store.collections())))
+            body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try await store.collections())))
         )
     }
     DocumentRoutes(store: store).register(on: router)

@@ -257,21 +257,21 @@ struct BenchStore: AsyncParsableCommand {
             vectors += try await embedder.embed(Array(texts[start..<min(start + 64, texts.count)]))
         }
         // Two views of one store: every search through the index, or every chunk scored.
-        let indexed = try options.backend.openStore(directory: options.storeURL, exactSearchLimit: 0)
-        let exact = try options.backend.openStore(directory: options.storeURL, exactSearchLimit: .max)
-        guard let info = try indexed.collection(named: collection) else {
-            throw ValidationError("no collection '\(collection)' in \(options.storeDescription)")
+        let indexed = try await options.settings { $0.search.exactBelow = 0 }.openStore()
+        let exact = try await options.settings { $0.search.exactBelow = .max }.openStore()
+        guard let info = try await indexed.collection(named: collection) else {
+            throw ValidationError("no collection '\(collection)' in \(try options.storeDescription)")
         }
-        func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+        func milliseconds(_ body: () async throws -> Void) async rethrows -> Double {
             let begin = ContinuousClock.now
-            try body()
+            try await body()
             let (s, atto) = (ContinuousClock.now - begin).components
             return Double(s) * 1000 + Double(atto) / 1e15
         }
         // Warm up: the embedded store loads its index and vectors; the database its pages.
         for vector in vectors.prefix(20) {
-            _ = try indexed.search(in: collection, query: vector, k: k, ef: ef)
-            _ = try exact.search(in: collection, query: vector, k: k)
+            _ = try await indexed.search(in: collection, query: vector, k: k, ef: ef)
+            _ = try await exact.search(in: collection, query: vector, k: k)
         }
         var hnswTimes: [Double] = []
         var exactTimes: [Double] = []
@@ -281,9 +281,9 @@ struct BenchStore: AsyncParsableCommand {
         for (text, vector) in zip(texts, vectors) {
             var approximate: [SearchHit] = []
             var truth: [SearchHit] = []
-            hnswTimes.append(try milliseconds { approximate = try indexed.search(in: collection, query: vector, k: k, ef: ef) })
-            exactTimes.append(try milliseconds { truth = try exact.search(in: collection, query: vector, k: k) })
-            lexicalTimes.append(try milliseconds { _ = try indexed.lexicalSearch(in: collection, query: text, k: k) })
+            hnswTimes.append(try await milliseconds { approximate = try await indexed.search(in: collection, query: vector, k: k, ef: ef) })
+            exactTimes.append(try await milliseconds { truth = try await exact.search(in: collection, query: vector, k: k) })
+            lexicalTimes.append(try await milliseconds { _ = try await indexed.lexicalSearch(in: collection, query: text, k: k) })
             found += Set(approximate.map(\.chunkRowID)).intersection(truth.map(\.chunkRowID)).count
             wanted += truth.count
         }
@@ -292,7 +292,7 @@ struct BenchStore: AsyncParsableCommand {
             return Timing(p50MS: sorted[sorted.count / 2], p99MS: sorted[min(sorted.count - 1, Int(0.99 * Double(sorted.count)))])
         }
         let report = Report(
-            backend: options.backend.resolvedName, collection: collection, chunks: info.chunkCount, queries: texts.count, k: k, ef: ef,
+            backend: try options.settings().backend, collection: collection, chunks: info.chunkCount, queries: texts.count, k: k, ef: ef,
             recall: Double(found) / Double(max(1, wanted)), hnsw: timing(hnswTimes), exact: timing(exactTimes), lexical: timing(lexicalTimes)
         )
         print(

@@ -63,8 +63,8 @@ struct BenchIngest: AsyncParsableCommand {
         guard report.chunksWritten > 0 else { throw ValidationError("\(folder) gave no chunks") }
 
         var texts: [String] = []
-        for document in try store.documents(in: "bench") {
-            guard let (_, chunks) = try store.document(in: "bench", path: document.path) else { continue }
+        for document in try await store.documents(in: "bench") {
+            guard let (_, chunks) = try await store.document(in: "bench", path: document.path) else { continue }
             texts += chunks.map(\.text)
         }
         let rows = try EmbeddingBenchmark.run(embedder: embedder, texts: texts, batchSizes: [64])

@@ -9,30 +9,30 @@ struct Collections: ParsableCommand {
         abstract: "List or delete collections.", subcommands: [List.self, Delete.self], defaultSubcommand: List.self
     )
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the store's collections.")
         @OptionGroup var options: CommonOptions
 
-        func run() throws {
-            let store = try options.openStore()
-            for collection in try store.collections() {
+        func run() async throws {
+            let store = try await options.openStore()
+            for collection in try await store.collections() {
                 print("\(collection.name)\t\(collection.model.name)\t\(collection.documentCount) documents\t\(collection.chunkCount) chunks")
             }
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete a collection with its documents, chunks, vectors and index (to re-index it with another model)."
         )
         @OptionGroup var options: CommonOptions
         @Argument(help: "The collection to delete.") var name: String
 
-        func run() throws {
+        func run() async throws {
             try CollectionName.validate(name)
-            let store = try options.openStore()
-            guard try store.collection(named: name) != nil else { throw QuarryError(.notFound, "collection '\(name)' does not exist") }
-            try store.removeCollection(named: name)
+            let store = try await options.openStore()
+            guard try await store.collection(named: name) != nil else { throw QuarryError(.notFound, "collection '\(name)' does not exist") }
+            try await store.removeCollection(named: name)
             print("deleted collection '\(name)'")
         }
     }

@@ -5,7 +5,7 @@ import QuarryEmbedding
 import QuarryEval
 import QuarryIngest
 import QuarryRetrieval
-import QuarryServer
+import QuarryConfig
 import QuarryStore
 
 /// `quarry eval`: retrieval precision on a BEIR dataset, or the faithfulness of answers to a QA
@@ -112,8 +112,13 @@ struct Eval: AsyncParsableCommand {
         let storeURL = URL(fileURLWithPath: store ?? ".quarry-eval/\(collection)", isDirectory: true)
         let options = try CommonOptions.parse((model.map { ["--model", $0] } ?? []))
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
-        let store = try backend.openStore(directory: storeURL, exactSearchLimit: exactBelow)
-        let storeDescription = backend.isPostgres ? backend.redactedURL : storeURL.path
+        let settings = try options.settings { settings in
+            settings.store = storeURL.path
+            settings.search.exactBelow = exactBelow
+            backend.apply(to: &settings)
+        }
+        let store = try await settings.openStore()
+        let storeDescription = settings.storeDescription
 
         var report = EvalReport(generatedAt: ISO8601DateFormatter().string(from: Date()), commit: Self.commit())
         if let qa {
@@ -171,7 +176,7 @@ struct Eval: AsyncParsableCommand {
         try await ingest(
             folder, include: ["corpus.jsonl"], store: store, storeDescription: storeDescription, embedder: embedder, collection: collection
         )
-        let documents = try store.collection(named: collection)?.documentCount ?? 0
+        let documents = try await store.collection(named: collection)?.documentCount ?? 0
         let retriever = Retriever(store: store, embedder: embedder)
         let evaluator = RetrievalEvaluator(retriever: retriever, collection: collection, topK: topK)
         let modes: [SearchMode] = mode == "all" ? [.dense, .lexical, .hybrid] : [SearchMode(rawValue: mode)!]

@@ -3,7 +3,7 @@ import Foundation
 import QuarryEmbedding
 import QuarryEval
 import QuarryRetrieval
-import QuarryServer
+import QuarryConfig
 import QuarryStore
 
 extension Eval {

@@ -61,7 +61,7 @@ struct Ingest: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let ingestor = FolderIngestor(store: store, embedder: embedder, chunkTokens: chunkTokens, overlapTokens: overlapTokens)
         let display = ProgressDisplay(terminal: !noProgress && isatty(STDERR_FILENO) == 1)
         let start = ContinuousClock.now

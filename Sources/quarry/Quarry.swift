@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import QuarryHNSW
+import QuarryConfig
+import QuarryCore
 import QuarryStore
 
 /// The `quarry` command: a thin front over the Quarry modules.
@@ -13,9 +14,11 @@ struct Quarry: AsyncParsableCommand {
     )
 }
 
-/// Options every command that opens the store or the model shares.
+/// Options every command that opens the store or the model shares. They are the top layer of
+/// the one configuration merge (`QuarryConfiguration.resolve`): defaults, `$QUARRY_CONFIG`,
+/// `QUARRY_*` variables, then these.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Store directory (default: .quarry).")
+    @Option(help: "Store directory (default: $QUARRY_STORE, else .quarry).")
     var store: String?
 
     @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
@@ -26,26 +29,35 @@ struct CommonOptions: ParsableArguments {
 
     @OptionGroup var backend: BackendOptions
 
-    var storePath: String { store ?? ".quarry" }
-
-    var storeURL: URL { URL(fileURLWithPath: storePath, isDirectory: true) }
-
-    /// Where the store is, for messages: its directory, or the database (password left out).
-    var storeDescription: String { backend.isPostgres ? backend.redactedURL : storePath }
-
-    /// Opens the store with these options.
-    func openStore() throws -> any ChunkStore {
-        let limit = exactBelow ?? 10_000
-        guard limit >= 0 else { throw ValidationError("--exact-below must not be negative") }
-        return try backend.openStore(directory: storeURL, exactSearchLimit: limit)
+    /// The settings: defaults, then `file` (else `$QUARRY_CONFIG`), then the environment, then
+    /// these options and `more`.
+    func settings(file: String? = nil, _ more: (inout QuarryConfiguration) -> Void = { _ in }) throws -> QuarryConfiguration {
+        do {
+            return try QuarryConfiguration.resolve(file: file) { settings in
+                if let store { settings.store = store }
+                if let model { settings.model = model }
+                if let exactBelow { settings.search.exactBelow = exactBelow }
+                backend.apply(to: &settings)
+                more(&settings)
+            }
+        } catch let error as QuarryError {
+            throw ValidationError(error.message)
+        }
     }
 
+    /// Opens the store these options (and the environment) name.
+    func openStore() async throws -> any ChunkStore {
+        try await settings().openStore()
+    }
+
+    /// The model folder these options (and the environment) name.
     var modelURL: URL {
-        if let model { return URL(fileURLWithPath: model, isDirectory: true) }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["QUARRY_MODEL"], !fromEnvironment.isEmpty {
-            return URL(fileURLWithPath: fromEnvironment, isDirectory: true)
-        }
-        return URL(fileURLWithPath: "models/all-MiniLM-L6-v2", isDirectory: true)
+        get throws { try settings().modelURL }
+    }
+
+    /// Where the store is, for messages.
+    var storeDescription: String {
+        get throws { try settings().storeDescription }
     }
 }
 
@@ -65,43 +77,12 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "pgvector HNSW index: ef_construction (default: 200).")
     var hnswEfConstruction: Int?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
-
-    /// The backend chosen: the option, else `$QUARRY_BACKEND`, else sqlite.
-    var resolvedName: String { name ?? environment["QUARRY_BACKEND"].flatMap { $0.isEmpty ? nil : $0 } ?? "sqlite" }
-
-    var isPostgres: Bool { resolvedName == "pgvector" }
-
-    var resolvedURL: String? { pgURL ?? environment["QUARRY_PG_URL"].flatMap { $0.isEmpty ? nil : $0 } }
-
-    var redactedURL: String { resolvedURL.map(PostgresConnection.redacted) ?? "" }
-
-    func validate() throws {
-        guard ["sqlite", "pgvector"].contains(resolvedName) else {
-            throw ValidationError("--backend must be sqlite or pgvector, got '\(resolvedName)'")
-        }
-        if let hnswM, !(2...100).contains(hnswM) { throw ValidationError("--hnsw-m must be 2-100 (pgvector's range)") }
-        if let hnswEfConstruction, !(4...1000).contains(hnswEfConstruction) {
-            throw ValidationError("--hnsw-ef-construction must be 4-1000 (pgvector's range)")
-        }
-    }
-
-    /// Opens the chosen store: SQLite in `directory`, or the PostgreSQL database.
-    func openStore(
-        directory: URL, exactSearchLimit: Int, poolSize: Int = 8, statementTimeoutMS: Int = 30_000
-    ) throws -> any ChunkStore {
-        if isPostgres {
-            guard let url = resolvedURL else {
-                throw ValidationError("--backend pgvector needs --pg-url postgres://user@host:port/database (or $QUARRY_PG_URL)")
-            }
-            let m = hnswM ?? 16
-            return try PostgresChunkStore(
-                url: url, exactSearchLimit: exactSearchLimit,
-                indexParameters: HNSWParameters(m: m, efConstruction: max(2 * m, hnswEfConstruction ?? 200), ef: 64),
-                poolSize: poolSize, statementTimeoutMS: statementTimeoutMS
-            )
-        }
-        return try SQLiteChunkStore(directory: directory, exactSearchLimit: exactSearchLimit)
+    /// Lays the options given over `settings`.
+    func apply(to settings: inout QuarryConfiguration) {
+        if let name { settings.backend = name }
+        if let pgURL { settings.postgres.url = pgURL }
+        if let hnswM { settings.postgres.hnswM = hnswM }
+        if let hnswEfConstruction { settings.postgres.hnswEfConstruction = hnswEfConstruction }
     }
 }
 

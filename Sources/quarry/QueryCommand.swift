@@ -44,7 +44,7 @@ struct Query: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openStore()
+        let store = try await options.openStore()
         let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
         let result = try await Retriever(store: store, embedder: embedder)
             .answer(query: text, collection: collection, topK: topK, ef: ef, mode: mode)

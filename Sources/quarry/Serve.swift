@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import QuarryConfig
 import QuarryEmbedding
+import QuarryIngest
 import QuarryRetrieval
 import QuarryServer
 import QuarryStore
@@ -43,30 +45,14 @@ struct Serve: AsyncParsableCommand {
 
     /// Defaults, then the file, then the environment, then the command line.
     func settings() throws -> QuarryConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        var settings = QuarryConfiguration()
-        if let path = config ?? environment["QUARRY_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            settings = try QuarryConfiguration.load(from: URL(fileURLWithPath: path))
+        try options.settings(file: config) { settings in
+            if let host { settings.server.host = host }
+            if let port { settings.server.port = port }
+            if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
+            if let cacheEntries { settings.server.cacheEntries = cacheEntries }
+            if let logLevel { settings.server.logLevel = logLevel }
+            if let logFormat { settings.server.logFormat = logFormat }
         }
-        try settings.applyEnvironment(environment)
-        if let store = options.store { settings.store = store }
-        if let model = options.model { settings.model = model }
-        if let exactBelow = options.exactBelow { settings.search.exactBelow = exactBelow }
-        if let backend = options.backend.name { settings.backend = backend }
-        if let url = options.backend.pgURL { settings.postgres.url = url }
-        if let m = options.backend.hnswM { settings.postgres.hnswM = m }
-        if let ef = options.backend.hnswEfConstruction { settings.postgres.hnswEfConstruction = ef }
-        if let host { settings.server.host = host }
-        if let port { settings.server.port = port }
-        if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
-        if let cacheEntries { settings.server.cacheEntries = cacheEntries }
-        if let logLevel { settings.server.logLevel = logLevel }
-        if let logFormat { settings.server.logFormat = logFormat }
-        let problems = settings.problems()
-        guard problems.isEmpty else {
-            throw ValidationError("invalid settings:\n  " + problems.joined(separator: "\n  "))
-        }
-        return settings
     }
 
     func run() async throws {
@@ -76,17 +62,9 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "quarry")
         logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
-        var backend = options.backend
-        backend.name = settings.backend
-        backend.pgURL = settings.postgres.url
-        backend.hnswM = settings.postgres.hnswM
-        backend.hnswEfConstruction = settings.postgres.hnswEfConstruction
-        let store = try backend.openStore(
-            directory: URL(fileURLWithPath: settings.store, isDirectory: true), exactSearchLimit: settings.search.exactBelow,
-            poolSize: settings.postgres.poolSize, statementTimeoutMS: settings.postgres.statementTimeoutMS
-        )
-        logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(backend.isPostgres ? backend.redactedURL : settings.store)"])
-        let modelURL = settings.model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? options.modelURL
+        let store = try await settings.openStore()
+        logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(settings.storeDescription)"])
+        let modelURL = settings.modelURL
         let embedder = try MiniLMEmbedder(modelDirectory: modelURL)
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
@@ -125,9 +103,10 @@ struct Serve: AsyncParsableCommand {
         }
         // On SIGTERM or SIGINT, services stop in reverse order: first the ingest jobs, at their
         // next batch boundary (what they wrote stays consistent and the next ingest resumes it),
-        // then the server, which stops accepting connections and lets requests in flight finish.
+        // then the server, which stops accepting connections and lets requests in flight finish,
+        // and last the store, which closes its connections and threads.
         let services = ServiceGroup(
-            configuration: .init(services: [app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [store, app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await services.run()
         logger.info("stopped")

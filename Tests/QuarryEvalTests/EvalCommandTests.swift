@@ -42,7 +42,7 @@ import Testing
 
     /// The first 40 judged test queries of SciFact, their relevant abstracts and the first 360
     /// other abstracts: a corpus small enough to embed in seconds, with real judgements.
-    static func subset(in directory: URL) throws -> URL {
+    static func subset(in directory: URL) async throws -> URL {
         let source = packageRoot().appendingPathComponent("corpus/scifact")
         let folder = directory.appendingPathComponent("scifact-subset")
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("qrels"), withIntermediateDirectories: true)
@@ -80,7 +80,7 @@ import Testing
     @Test func thePgvectorBackendRanksAsTheEmbeddedOne() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let dataset = try Self.subset(in: dir.url)
+        let dataset = try await Self.subset(in: dir.url)
         let binary = try Self.quarryBinary()
         let database = try TestPostgres.createDatabase()
         defer { TestPostgres.dropDatabase(database) }
@@ -123,7 +123,7 @@ import Testing
     @Test func metricsAgreeWithPytrecEvalAndTheBarFailsTheRun() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let dataset = try Self.subset(in: dir.url)
+        let dataset = try await Self.subset(in: dir.url)
         let binary = try Self.quarryBinary()
         let arguments = [
             "eval", "--dataset", dataset.path, "--store", dir.url.appendingPathComponent("store").path,

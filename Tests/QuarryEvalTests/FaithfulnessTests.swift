@@ -192,7 +192,7 @@ import Testing
         return QuarryError(.internal, "")
     }
 
-    @Test func malformedLinesAreNamedByNumber() throws {
+    @Test func malformedLinesAreNamedByNumber() async throws {
         let good = #"{"id": "q1", "question": "Q?", "answers": ["a"], "relevant_doc_ids": []}"#
         let broken = try loadError(good + "\n\n" + #"{"id": "q2", "question": "Q?", "answers": ["a"]"#)
         #expect(broken.code == .invalidRequest)

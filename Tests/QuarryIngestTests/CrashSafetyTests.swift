@@ -85,14 +85,14 @@ import Testing
     }
 
     /// Everything the store holds for the collection, to compare two stores.
-    static func contents(_ store: SQLiteChunkStore) throws -> [String] {
+    static func contents(_ store: SQLiteChunkStore) async throws -> [String] {
         var lines: [String] = []
-        for source in try store.sources(in: "crash") {
+        for source in try await store.sources(in: "crash") {
             lines.append("source \(source.path) \(source.contentHash) \(source.size)")
         }
-        for document in try store.documents(in: "crash") {
+        for document in try await store.documents(in: "crash") {
             lines.append("document \(document.path) \(document.source) \(document.contentHash) \(document.chunkCount)")
-            let (_, chunks) = try #require(try store.document(in: "crash", path: document.path))
+            let (_, chunks) = try #require(try await store.document(in: "crash", path: document.path))
             #expect(chunks.count == document.chunkCount)
             for chunk in chunks {
                 lines.append("chunk \(chunk.chunkID) \(chunk.location.lineStart)-\(chunk.location.lineEnd) \(chunk.text)")
@@ -152,8 +152,8 @@ import Testing
 
         let killedStore = try SQLiteChunkStore(directory: storeDir.url, exactSearchLimit: Self.exactBelow)
         let cleanStore = try SQLiteChunkStore(directory: cleanDir.url, exactSearchLimit: Self.exactBelow)
-        let expected = try Self.contents(cleanStore)
-        let actual = try Self.contents(killedStore)
+        let expected = try await Self.contents(cleanStore)
+        let actual = try await Self.contents(killedStore)
         #expect(actual.count == expected.count)
         let actualSet = Set(actual)
         let expectedSet = Set(expected)
@@ -162,7 +162,7 @@ import Testing
         #expect(missing.isEmpty, "missing after the kills: \(missing.prefix(5))")
         #expect(extra.isEmpty, "left over after the kills: \(extra.prefix(5))")
         #expect(actual == expected)
-        #expect(try killedStore.verify().isEmpty)
+        #expect(try await killedStore.verify().isEmpty)
 
         // The index file holds exactly the chunks (verify compares its labels with SQLite's rows).
         #expect(FileManager.default.fileExists(atPath: storeDir.url.appendingPathComponent("index/crash.hnsw").path))
@@ -171,9 +171,9 @@ import Testing
         let embedder = try MiniLMEmbedder(modelDirectory: modelDirectory())
         for text in ["how do checkpoints behave under load", "vacuum and query planning", "Record 42"] {
             let query = try await embedder.embed([text])[0]
-            let hits = try killedStore.search(in: "crash", query: query, k: 5, ef: 400)
+            let hits = try await killedStore.search(in: "crash", query: query, k: 5, ef: 400)
             #expect(hits.count == 5)
-            #expect(hits.map(\.text) == (try cleanStore.search(in: "crash", query: query, k: 5, ef: 400)).map(\.text))
+            #expect(hits.map(\.text) == (try await cleanStore.search(in: "crash", query: query, k: 5, ef: 400)).map(\.text))
         }
     }
 }

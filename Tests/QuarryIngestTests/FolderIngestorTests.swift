@@ -26,7 +26,7 @@ import Testing
         #expect(first.added == ["sub/hnsw.md", "wal.txt"])
         #expect(first.skipped == 1)
         #expect(first.failed.isEmpty)
-        #expect(try store.documents(in: "docs").map(\.path) == ["sub/hnsw.md", "wal.txt"])
+        #expect(try await store.documents(in: "docs").map(\.path) == ["sub/hnsw.md", "wal.txt"])
         let embeddedAfterFirst = embedder.embeddedTexts.count
 
         // Unchanged: nothing re-embedded.
@@ -41,7 +41,7 @@ import Testing
         let third = try await ingestor.ingest(folder: folder.url, collection: "docs")
         #expect(third.updated == ["wal.txt"])
         #expect(third.removed == ["sub/hnsw.md"])
-        let hits = try store.search(in: "docs", query: embedder.vector("checkpoints log"), k: 10)
+        let hits = try await store.search(in: "docs", query: embedder.vector("checkpoints log"), k: 10)
         #expect(hits.map(\.text) == ["SQLite checkpoints the log into the database."])
     }
 
@@ -84,7 +84,7 @@ import Testing
         #expect(report.added == ["good.txt", "latin1.txt"])
         #expect(report.failed.map(\.path) == ["broken.txt"])
         #expect(report.failed.first?.reason.isEmpty == false)
-        let hits = try store.search(in: "docs", query: HashingEmbedder().vector("café"), k: 1)
+        let hits = try await store.search(in: "docs", query: HashingEmbedder().vector("café"), k: 1)
         #expect(hits.first?.text == "café")
     }
 
@@ -119,10 +119,10 @@ import Testing
         #expect(report.added == ["handbook.docx", "page.html", "two-pages.pdf"])
         #expect(report.failed.map(\.path) == ["broken.pdf"])
 
-        let pdfHits = try store.search(in: "docs", query: embedder.vector("Page two talks about vacuum"), k: 10)
+        let pdfHits = try await store.search(in: "docs", query: embedder.vector("Page two talks about vacuum"), k: 10)
             .filter { $0.document == "two-pages.pdf" }
         #expect(Set(pdfHits.compactMap(\.location.page)) == [1, 2])
-        let html = try store.search(in: "docs", query: embedder.vector("VACUUM rebuilds"), k: 10).first { $0.document == "page.html" }
+        let html = try await store.search(in: "docs", query: embedder.vector("VACUUM rebuilds"), k: 10).first { $0.document == "page.html" }
         #expect(html?.text == "Vacuum\n\nVACUUM rebuilds the file.")
     }
 }

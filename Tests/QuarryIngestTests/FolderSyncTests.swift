@@ -25,16 +25,16 @@ import Testing
             #"{"_id": "a", "title": "Duplicate", "text": "A second a."}"#,
         ]
         try folder.write(lines.joined(separator: "\n") + "\n", to: "corpus.jsonl")
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         let embedder = HashingEmbedder()
         let ingestor = FolderIngestor(store: store, embedder: embedder)
 
         let first = try await ingestor.ingest(folder: folder.url, collection: "beir")
         #expect(first.added == ["corpus.jsonl#a", "corpus.jsonl#b", "corpus.jsonl#c"])
         #expect(first.failed.map(\.path) == ["corpus.jsonl:3", "corpus.jsonl:5"])
-        let documents = try store.documents(in: "beir")
+        let documents = try await store.documents(in: "beir")
         #expect(documents.map(\.source) == ["corpus.jsonl", "corpus.jsonl", "corpus.jsonl"])
-        let hit = try #require(try store.search(in: "beir", query: embedder.vector("Gamma rays photons"), k: 1).first)
+        let hit = try #require(try await store.search(in: "beir", query: embedder.vector("Gamma rays photons"), k: 1).first)
         #expect(hit.document == "corpus.jsonl#c")
         #expect(hit.text == "Gamma\n\nGamma rays are photons.")
         // The chunk points at its record's line, bytes included.
@@ -51,7 +51,7 @@ import Testing
         #expect(second.removed == ["corpus.jsonl#b"])
         #expect(second.added.isEmpty && second.failed.isEmpty)
         #expect(embedder.embeddedTexts.count == embeddedBefore + 1)
-        #expect(try store.documents(in: "beir").map(\.path) == ["corpus.jsonl#a", "corpus.jsonl#c"])
+        #expect(try await store.documents(in: "beir").map(\.path) == ["corpus.jsonl#a", "corpus.jsonl#c"])
 
         // A line inserted above: the records below keep their vectors and point at their new lines.
         let shifted = [#"{"_id": "z", "text": "Zeta is new."}"#] + edited
@@ -60,7 +60,7 @@ import Testing
         let moved = try await ingestor.ingest(folder: folder.url, collection: "beir")
         #expect(moved.added == ["corpus.jsonl#z"] && moved.updated.isEmpty)
         #expect(embedder.embeddedTexts.count == embeddedBeforeShift + 1)
-        let (_, aChunks) = try #require(try store.document(in: "beir", path: "corpus.jsonl#a"))
+        let (_, aChunks) = try #require(try await store.document(in: "beir", path: "corpus.jsonl#a"))
         let aStart = shifted[0].utf8.count + 1
         #expect(aChunks.map(\.location) == [ChunkLocation(lineStart: 2, lineEnd: 2, byteStart: aStart, byteEnd: aStart + shifted[1].utf8.count + 1)])
 
@@ -68,8 +68,8 @@ import Testing
         try FileManager.default.removeItem(at: folder.url.appendingPathComponent("corpus.jsonl"))
         let third = try await ingestor.ingest(folder: folder.url, collection: "beir")
         #expect(third.removed == ["corpus.jsonl#a", "corpus.jsonl#c", "corpus.jsonl#z"])
-        #expect(try store.documents(in: "beir").isEmpty)
-        #expect(try store.sources(in: "beir").isEmpty)
+        #expect(try await store.documents(in: "beir").isEmpty)
+        #expect(try await store.sources(in: "beir").isEmpty)
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -83,7 +83,7 @@ import Testing
         try folder.write("guide text", to: "docs/guide.md")
         try folder.write("draft text", to: "docs/drafts/next.md")
         try folder.write("notes text", to: "notes.txt")
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         let embedder = HashingEmbedder()
         let ingestor = FolderIngestor(store: store, embedder: embedder)
         let options = IngestOptions(include: [try Glob("*.md")], exclude: [try Glob("drafts")])
@@ -95,26 +95,26 @@ import Testing
         #expect(preview.added == ["docs/guide.md"])
         #expect(preview.skipped == 2)
         #expect(preview.chunksWritten == 1)
-        #expect(try store.collection(named: "docs") == nil)
+        #expect(try await store.collection(named: "docs") == nil)
         #expect(embedder.embeddedTexts.isEmpty)
 
         let report = try await ingestor.ingest(folder: folder.url, collection: "docs", options: options)
         #expect(report.added == ["docs/guide.md"])
-        #expect(try store.documents(in: "docs").map(\.path) == ["docs/guide.md"])
+        #expect(try await store.documents(in: "docs").map(\.path) == ["docs/guide.md"])
 
         // A full run adds the rest; a later filtered run leaves what it does not select alone.
         _ = try await ingestor.ingest(folder: folder.url, collection: "docs")
-        #expect(try store.documents(in: "docs").count == 3)
+        #expect(try await store.documents(in: "docs").count == 3)
         try FileManager.default.removeItem(at: folder.url.appendingPathComponent("notes.txt"))
         try FileManager.default.removeItem(at: folder.url.appendingPathComponent("docs/guide.md"))
         var dryRemoval = options
         dryRemoval.dryRun = true
         let removalPreview = try await ingestor.ingest(folder: folder.url, collection: "docs", options: dryRemoval)
         #expect(removalPreview.removed == ["docs/guide.md"])
-        #expect(try store.documents(in: "docs").count == 3)
+        #expect(try await store.documents(in: "docs").count == 3)
         let filtered = try await ingestor.ingest(folder: folder.url, collection: "docs", options: options)
         #expect(filtered.removed == ["docs/guide.md"])
-        #expect(try store.documents(in: "docs").map(\.path) == ["docs/drafts/next.md", "notes.txt"])
+        #expect(try await store.documents(in: "docs").map(\.path) == ["docs/drafts/next.md", "notes.txt"])
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -130,14 +130,14 @@ import Testing
         }
         let records = (0..<30).map { #"{"_id": "r\#($0)", "text": "Record \#($0) of the corpus."}"# }
         try folder.write(records.joined(separator: "\n"), to: "corpus.jsonl")
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         let embedder = HashingEmbedder()
         // The store fails on its fourth write, as a crash would stop the run there.
         let failing = FailingStore(store, failOnWrite: 4)
         await #expect(throws: QuarryError.self) {
             try await FolderIngestor(store: failing, embedder: embedder, batchChunks: 5).ingest(folder: folder.url, collection: "c")
         }
-        let written = try store.documents(in: "c").count
+        let written = try await store.documents(in: "c").count
         #expect(written > 0 && written < 42)
         let embeddedByFirst = embedder.embeddedTexts.count
 
@@ -150,12 +150,12 @@ import Testing
         // The result is exactly a clean ingest's.
         let cleanDir = try StoreFixture(backend)
         defer { cleanDir.cleanUp() }
-        let clean = try cleanDir.open()
+        let clean = try await cleanDir.open()
         _ = try await FolderIngestor(store: clean, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
-        #expect(try store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
-        #expect(try store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
-        #expect(try store.sources(in: "c") == clean.sources(in: "c"))
-        #expect(try store.collection(named: "c")?.chunkCount == clean.collection(named: "c")?.chunkCount)
+        #expect(try await store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
+        #expect(try await store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
+        #expect(try await store.sources(in: "c") == clean.sources(in: "c"))
+        #expect(try await store.collection(named: "c")?.chunkCount == clean.collection(named: "c")?.chunkCount)
         let again = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: folder.url, collection: "c")
         #expect(again.unchanged == 13 && again.added.isEmpty && again.updated.isEmpty)
     }
@@ -173,10 +173,10 @@ import Testing
         var utf16 = Data([0xFF, 0xFE])
         for unit in "Wörter in UTF-16.".utf16 { utf16.append(contentsOf: [UInt8(unit & 0xFF), UInt8(unit >> 8)]) }
         try utf16.write(to: folder.url.appendingPathComponent("wide.txt"))
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         let report = try await FolderIngestor(store: store, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
         #expect(report.added == ["doc.md", "wide.txt"])
-        let (_, chunks) = try #require(try store.document(in: "c", path: "doc.md"))
+        let (_, chunks) = try #require(try await store.document(in: "c", path: "doc.md"))
         let bytes = Array(markdown.utf8)
         for chunk in chunks {
             let range = try #require(chunk.location.byteStart.flatMap { start in chunk.location.byteEnd.map { start..<$0 } })
@@ -185,7 +185,7 @@ import Testing
             for line in chunk.text.split(separator: "\n") { #expect(source.contains(line)) }
         }
         #expect(chunks.map(\.headingPath) == [["Title"], ["Title", "Second"]])
-        let (_, wide) = try #require(try store.document(in: "c", path: "wide.txt"))
+        let (_, wide) = try #require(try await store.document(in: "c", path: "wide.txt"))
         #expect(wide.map(\.text) == ["Wörter in UTF-16."])
         #expect(wide.first?.location.byteStart == 2)
     }
@@ -202,7 +202,7 @@ import Testing
         try folder.write(records.joined(separator: "\n") + "\n", to: "big.jsonl")
         try folder.write("small file", to: "small.txt")
         let seen = Mutex<[IngestProgress]>([])
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         _ = try await FolderIngestor(store: store, embedder: HashingEmbedder(), batchChunks: 16)
             .ingest(folder: folder.url, collection: "c", options: IngestOptions()) { progress in seen.withLock { $0.append(progress) } }
         let updates = seen.withLock { $0 }
@@ -223,12 +223,12 @@ import Testing
             storeDir.cleanUp()
         }
         try folder.write("kept words", to: "a.txt")
-        let store = try storeDir.open()
+        let store = try await storeDir.open()
         let ingestor = FolderIngestor(store: store, embedder: HashingEmbedder())
         _ = try await ingestor.ingest(folder: folder.url, collection: "c")
-        #expect(try store.removeDocument(in: "c", path: "a.txt"))
-        #expect(try !store.removeDocument(in: "c", path: "a.txt"))
-        #expect(try store.documents(in: "c").isEmpty)
+        #expect(try await store.removeDocument(in: "c", path: "a.txt"))
+        #expect(try await !store.removeDocument(in: "c", path: "a.txt"))
+        #expect(try await store.documents(in: "c").isEmpty)
         let report = try await ingestor.ingest(folder: folder.url, collection: "c")
         #expect(report.added == ["a.txt"])
     }
@@ -245,37 +245,41 @@ final class FailingStore: ChunkStore {
         self.failOnWrite = failOnWrite
     }
 
-    func collections() throws -> [CollectionInfo] { try base.collections() }
-    func collection(named name: String) throws -> CollectionInfo? { try base.collection(named: name) }
-    func ensureCollection(named name: String, model: EmbeddingModelInfo) throws -> CollectionInfo {
-        try base.ensureCollection(named: name, model: model)
+    func collections() async throws -> [CollectionInfo] { try await base.collections() }
+    func collection(named name: String) async throws -> CollectionInfo? { try await base.collection(named: name) }
+    func ensureCollection(named name: String, model: EmbeddingModelInfo) async throws -> CollectionInfo {
+        try await base.ensureCollection(named: name, model: model)
     }
-    func removeCollection(named name: String) throws { try base.removeCollection(named: name) }
-    func sources(in collection: String) throws -> [SourceRecord] { try base.sources(in: collection) }
-    func documents(in collection: String) throws -> [DocumentRecord] { try base.documents(in: collection) }
-    func document(in collection: String, path: String) throws -> (DocumentRecord, [StoredChunk])? {
-        try base.document(in: collection, path: path)
+    func removeCollection(named name: String) async throws { try await base.removeCollection(named: name) }
+    func sources(in collection: String) async throws -> [SourceRecord] { try await base.sources(in: collection) }
+    func documents(in collection: String) async throws -> [DocumentRecord] { try await base.documents(in: collection) }
+    func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
+        try await base.documents(in: collection, prefix: prefix, limit: limit, offset: offset)
     }
-    func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) throws {
+    func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])? {
+        try await base.document(in: collection, path: path)
+    }
+    func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) async throws {
         if self.writes.add(1, ordering: .relaxed).newValue == failOnWrite {
             throw QuarryError(.storage, "disk full (simulated)")
         }
-        try base.replaceDocuments(in: collection, writes)
+        try await base.replaceDocuments(in: collection, writes)
     }
-    func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) throws {
-        try base.updateRecordLocations(in: collection, locations)
+    func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) async throws {
+        try await base.updateRecordLocations(in: collection, locations)
     }
-    func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) throws {
-        try base.completeSource(in: collection, source, keeping: keeping)
+    func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) async throws {
+        try await base.completeSource(in: collection, source, keeping: keeping)
     }
-    func removeSource(in collection: String, path: String) throws { try base.removeSource(in: collection, path: path) }
-    func removeDocument(in collection: String, path: String) throws -> Bool { try base.removeDocument(in: collection, path: path) }
-    func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {
-        try base.search(in: collection, query: query, k: k, ef: ef, filter: filter)
+    func removeSource(in collection: String, path: String) async throws { try await base.removeSource(in: collection, path: path) }
+    func removeDocument(in collection: String, path: String) async throws -> Bool { try await base.removeDocument(in: collection, path: path) }
+    func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await base.search(in: collection, query: query, k: k, ef: ef, filter: filter)
     }
-    func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
-        try base.lexicalSearch(in: collection, query: query, k: k, filter: filter)
+    func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await base.lexicalSearch(in: collection, query: query, k: k, filter: filter)
     }
-    func synchronizeIndex(of collection: String) throws { try base.synchronizeIndex(of: collection) }
-    func verify() throws -> [String] { try base.verify() }
+    func synchronizeIndex(of collection: String) async throws { try await base.synchronizeIndex(of: collection) }
+    func verify() async throws -> [String] { try await base.verify() }
+    func close() async { await base.close() }
 }

@@ -31,7 +31,7 @@ import Testing
             fixture.cleanUp()
             cleanFixture.cleanUp()
         }
-        let store = try fixture.open()
+        let store = try await fixture.open()
         let url = try #require(fixture.databaseURL)
 
         // While ingests run, every 40 ms the server kills each connection of the store, until 12
@@ -74,21 +74,21 @@ import Testing
         #expect(kills.load(ordering: .relaxed) >= 3, "the connections were hardly killed")
 
         // What is stored is exactly what a clean ingest stores.
-        let clean = try cleanFixture.open()
+        let clean = try await cleanFixture.open()
         _ = try await FolderIngestor(store: clean, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
-        #expect(try store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
-        #expect(try store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
-        #expect(try store.sources(in: "c") == clean.sources(in: "c"))
-        #expect(try store.collection(named: "c")?.chunkCount == clean.collection(named: "c")?.chunkCount)
-        #expect(try store.verify().isEmpty)
+        #expect(try await store.documents(in: "c").map(\.path) == clean.documents(in: "c").map(\.path))
+        #expect(try await store.documents(in: "c").map(\.contentHash) == clean.documents(in: "c").map(\.contentHash))
+        #expect(try await store.sources(in: "c") == clean.sources(in: "c"))
+        #expect(try await store.collection(named: "c")?.chunkCount == clean.collection(named: "c")?.chunkCount)
+        #expect(try await store.verify().isEmpty)
         let again = try await FolderIngestor(store: store, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
         #expect(again.added.isEmpty && again.updated.isEmpty && again.removed.isEmpty)
     }
 
-    @Test func aServerThatIsNotThereIsAClearError() throws {
+    @Test func aServerThatIsNotThereIsAClearError() async throws {
         // Nothing listens on port 1.
         do {
-            _ = try PostgresChunkStore(url: "postgres://quarry:secret@127.0.0.1:1/quarry")
+            _ = try await PostgresChunkStore(url: "postgres://quarry:secret@127.0.0.1:1/quarry")
             Issue.record("opened a store on nothing")
         } catch let error as QuarryError {
             #expect(error.code == .storage && error.message.contains("cannot connect to PostgreSQL"))

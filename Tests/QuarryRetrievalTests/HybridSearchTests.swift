@@ -11,7 +11,7 @@ import Testing
 @Suite struct LexicalSearchTests {
     func store(_ dir: StoreFixture, files: [String: String]) async throws -> (any ChunkStore, HashingEmbedder) {
         for (path, text) in files { try dir.directory.write(text, to: "docs/\(path)") }
-        let store = try dir.open()
+        let store = try await dir.open()
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder, overlapTokens: 0)
             .ingest(folder: dir.directory.url.appendingPathComponent("docs"), collection: "default")
@@ -27,23 +27,23 @@ import Testing
             "vacuum.txt": "VACUUM rebuilds the database file and reclaims free pages.",
             "fk.txt": "Foreign keys are off by default.",
         ])
-        let hits = try store.lexicalSearch(in: "default", query: "When do checkpoints run?", k: 10)
+        let hits = try await store.lexicalSearch(in: "default", query: "When do checkpoints run?", k: 10)
         #expect(hits.map(\.document) == ["wal.txt"])
         #expect((hits.first?.score ?? 0) > 0)
         // "pages" is in two documents, "reclaims" in one: the rarer word weighs more.
-        let both = try store.lexicalSearch(in: "default", query: "reclaims pages", k: 10)
+        let both = try await store.lexicalSearch(in: "default", query: "reclaims pages", k: 10)
         #expect(both.map(\.document) == ["vacuum.txt", "wal.txt"])
         #expect(both[0].score > both[1].score)
 
         // Another collection's chunks are not returned.
-        _ = try store.ensureCollection(named: "other", model: embedder.model)
-        try store.replaceDocument(
+        _ = try await store.ensureCollection(named: "other", model: embedder.model)
+        try await store.replaceDocument(
             in: "other", document: DocumentRecord(path: "x.txt", contentHash: "x", size: 1, modificationTime: 1, chunkCount: 1),
             chunks: [Chunk(ordinal: 0, text: "checkpoint checkpoint checkpoint", location: ChunkLocation(lineStart: 1, lineEnd: 1))],
             vectors: [embedder.vector("checkpoint")]
         )
-        #expect(try store.lexicalSearch(in: "default", query: "checkpoint", k: 10).map(\.document) == ["wal.txt"])
-        #expect(try store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
+        #expect(try await store.lexicalSearch(in: "default", query: "checkpoint", k: 10).map(\.document) == ["wal.txt"])
+        #expect(try await store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -51,14 +51,14 @@ import Testing
         let dir = try StoreFixture(backend)
         defer { dir.cleanUp() }
         let (store, embedder) = try await store(dir, files: ["a.txt": "zebra crossing", "b.txt": "zebra stripes"])
-        #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).count == 2)
-        #expect(try store.removeDocument(in: "default", path: "a.txt"))
+        #expect(try await store.lexicalSearch(in: "default", query: "zebra", k: 10).count == 2)
+        #expect(try await store.removeDocument(in: "default", path: "a.txt"))
         try dir.directory.write("horse stripes", to: "docs/b.txt")
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.directory.url.appendingPathComponent("docs"), collection: "default")
-        #expect(try store.lexicalSearch(in: "default", query: "zebra", k: 10).map(\.document) == ["a.txt"])
-        #expect(try store.lexicalSearch(in: "default", query: "horse", k: 10).map(\.document) == ["b.txt"])
-        try store.removeCollection(named: "default")
-        #expect(try store.verify().isEmpty)
+        #expect(try await store.lexicalSearch(in: "default", query: "zebra", k: 10).map(\.document) == ["a.txt"])
+        #expect(try await store.lexicalSearch(in: "default", query: "horse", k: 10).map(\.document) == ["b.txt"])
+        try await store.removeCollection(named: "default")
+        #expect(try await store.verify().isEmpty)
     }
 
     @Test(arguments: StoreBackend.allCases)
@@ -67,10 +67,10 @@ import Testing
         defer { dir.cleanUp() }
         let (store, _) = try await store(dir, files: ["a.txt": "near the column of text"])
         for query in [#"text" OR "#, "NEAR(text column)", "col:text", "text*", "\"", "-text", "AND", "^text", "((", "text NOT near"] {
-            _ = try store.lexicalSearch(in: "default", query: query, k: 5)
+            _ = try await store.lexicalSearch(in: "default", query: query, k: 5)
         }
-        #expect(try store.lexicalSearch(in: "default", query: "?!", k: 5).isEmpty)
-        #expect(try store.lexicalSearch(in: "default", query: "NEAR(text column)", k: 5).count == 1)
+        #expect(try await store.lexicalSearch(in: "default", query: "?!", k: 5).isEmpty)
+        #expect(try await store.lexicalSearch(in: "default", query: "NEAR(text column)", k: 5).count == 1)
     }
 }
 
@@ -101,7 +101,7 @@ import Testing
         let dir = fixture.directory
         try dir.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
         try dir.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
-        let store = try fixture.open()
+        let store = try await fixture.open()
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
         let embeddedAfterIngest = embedder.embeddedTexts.count

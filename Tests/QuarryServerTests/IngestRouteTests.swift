@@ -19,10 +19,10 @@ import Testing
         let jobs: IngestJobs
         let embedder = HashingEmbedder()
 
-        init(_ backend: StoreBackend = .sqlite) throws {
+        init(_ backend: StoreBackend = .sqlite) async throws {
             root = try TemporaryDirectory()
             storeDir = try StoreFixture(backend)
-            store = try storeDir.open()
+            store = try await storeDir.open()
             jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
         }
 
@@ -50,7 +50,7 @@ import Testing
 
     @Test(arguments: StoreBackend.allCases)
     func ingestJobRunsAndReportsProgressAndErrors(_ backend: StoreBackend) async throws {
-        let setup = try Setup(backend)
+        let setup = try await Setup(backend)
         defer { setup.cleanUp() }
         try setup.root.write("# Guide\n\nThe guide explains checkpoints.", to: "docs/guide.md")
         try setup.root.write(#"{"_id": "d1", "title": "One", "text": "First record."}"# + "\nnot json\n", to: "docs/corpus.jsonl")
@@ -88,12 +88,12 @@ import Testing
             #expect(gone.status == .notFound)
             let again = try await client.execute(uri: "/documents/guide.md?collection=team", method: .delete)
             #expect(again.status == .notFound)
-            #expect(try setup.store.documents(in: "team").map(\.path) == ["corpus.jsonl#d1"])
+            #expect(try await setup.store.documents(in: "team").map(\.path) == ["corpus.jsonl#d1"])
         }
     }
 
     @Test func pathsOutsideTheRootsAndBadRequestsAreRefused() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.cleanUp() }
         let outside = try TemporaryDirectory()
         defer { outside.cleanUp() }
@@ -129,7 +129,7 @@ import Testing
             let job = try json(try await client.execute(uri: "/jobs/\(id)", method: .get))
             #expect(job["added"] as? Int == 1)
             #expect((job["errors"] as? [[String: Any]])?.first?["path"] as? String == "leak.txt")
-            #expect(try setup.store.documents(in: "default").map(\.path) == ["fine.txt"])
+            #expect(try await setup.store.documents(in: "default").map(\.path) == ["fine.txt"])
 
             let unknown = try await client.execute(uri: "/jobs/nope", method: .get)
             #expect(unknown.status == .notFound)
@@ -140,7 +140,7 @@ import Testing
 
     @Test(arguments: StoreBackend.allCases)
     func cancellingAQueuedOrRunningJobStopsItCleanly(_ backend: StoreBackend) async throws {
-        let setup = try Setup(backend)
+        let setup = try await Setup(backend)
         defer { setup.cleanUp() }
         for index in 0..<300 { try setup.root.write("file \(index) words", to: "many/f\(index).txt") }
         try setup.root.write("later", to: "later/one.txt")
@@ -157,14 +157,14 @@ import Testing
             let firstState = try json(try await client.execute(uri: "/jobs/\(first)", method: .get))["state"] as? String
             #expect(firstState == "cancelled" || firstState == "succeeded")
             // Whatever the first job wrote is whole: every stored document has its chunk.
-            let collection = try setup.store.collection(named: "default")
+            let collection = try await setup.store.collection(named: "default")
             #expect(collection.map { $0.chunkCount == $0.documentCount } ?? true)
         }
     }
 
     @Test(arguments: StoreBackend.allCases)
     func searchRouteReturnsRankedHitsPerMode(_ backend: StoreBackend) async throws {
-        let setup = try Setup(backend)
+        let setup = try await Setup(backend)
         defer { setup.cleanUp() }
         try setup.root.write("The zorblax protocol negotiates keys.", to: "docs/rare.txt")
         try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
@@ -201,7 +201,7 @@ import Testing
     }
 
     @Test func openAICompatibleEmbeddings() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.cleanUp() }
         try await setup.app().test(.live) { client in
             let one = try json(try await post(client, "/v1/embeddings", #"{"input": "vector search", "model": "hashing-test"}"#))
@@ -233,7 +233,7 @@ import Testing
     }
 
     @Test func requestIDsAndPrometheusMetrics() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.cleanUp() }
         try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
         _ = try await FolderIngestor(store: setup.store, embedder: setup.embedder)

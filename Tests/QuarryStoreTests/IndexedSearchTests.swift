@@ -13,22 +13,22 @@ import Testing
 
     func text(_ i: Int) -> String { "\(words[i % 12]) \(words[(i / 12) % 12]) \(words[(i * 7) % 12]) item\(i)" }
 
-    func fill(_ store: SQLiteChunkStore, documents: Range<Int>) throws {
+    func fill(_ store: SQLiteChunkStore, documents: Range<Int>) async throws {
         for d in documents {
             let texts = (0..<5).map { text(d * 5 + $0) }
             let chunks = texts.enumerated().map {
                 Chunk(ordinal: $0.offset, text: $0.element, location: ChunkLocation(lineStart: $0.offset + 1, lineEnd: $0.offset + 1))
             }
-            try store.replaceDocument(
+            try await store.replaceDocument(
                 in: "docs", document: DocumentRecord(path: "doc\(d).txt", contentHash: "h\(d)", size: 1, modificationTime: 1, chunkCount: 5),
                 chunks: chunks, vectors: texts.map(embedder.vector)
             )
         }
     }
 
-    func open(_ dir: TemporaryDirectory, limit: Int = 20) throws -> SQLiteChunkStore {
+    func open(_ dir: TemporaryDirectory, limit: Int = 20) async throws -> SQLiteChunkStore {
         let store = try SQLiteChunkStore(directory: dir.url, exactSearchLimit: limit, indexParameters: HNSWParameters(m: 8, efConstruction: 64))
-        _ = try store.ensureCollection(named: "docs", model: embedder.model)
+        _ = try await store.ensureCollection(named: "docs", model: embedder.model)
         return store
     }
 
@@ -44,13 +44,13 @@ import Testing
         return v
     }
 
-    @Test func indexedSearchAgreesWithExactSearch() throws {
+    @Test func indexedSearchAgreesWithExactSearch() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let indexed = try open(dir)
+        let indexed = try await open(dir)
         for d in 0..<40 {
             let chunks = (0..<5).map { Chunk(ordinal: $0, text: "chunk \(d).\($0)", location: ChunkLocation(lineStart: 1, lineEnd: 1)) }
-            try indexed.replaceDocument(
+            try await indexed.replaceDocument(
                 in: "docs", document: DocumentRecord(path: "doc\(d).txt", contentHash: "h", size: 1, modificationTime: 1, chunkCount: 5),
                 chunks: chunks, vectors: (0..<5).map { randomVector(d * 5 + $0) }
             )
@@ -58,83 +58,83 @@ import Testing
         let exact = try SQLiteChunkStore(directory: dir.url, exactSearchLimit: .max)
         for i in stride(from: 1000, to: 1200, by: 17) {
             let query = randomVector(i)
-            let viaIndex = try indexed.search(in: "docs", query: query, k: 5, ef: 200)
-            let viaScan = try exact.search(in: "docs", query: query, k: 5)
+            let viaIndex = try await indexed.search(in: "docs", query: query, k: 5, ef: 200)
+            let viaScan = try await exact.search(in: "docs", query: query, k: 5)
             #expect(viaIndex.map(\.chunkID) == viaScan.map(\.chunkID))
             for (a, b) in zip(viaIndex, viaScan) { #expect(abs(a.score - b.score) < 1e-4) }
         }
     }
 
-    @Test func indexIsPersistedReloadedAndCaughtUp() throws {
+    @Test func indexIsPersistedReloadedAndCaughtUp() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let first = try open(dir)
-        try fill(first, documents: 0..<10)
-        try first.synchronizeIndex(of: "docs")
+        let first = try await open(dir)
+        try await fill(first, documents: 0..<10)
+        try await first.synchronizeIndex(of: "docs")
         let file = dir.url.appendingPathComponent("index/docs.hnsw")
         let persisted = try HNSWIndex.load(from: file)
         #expect(persisted.count == 50)
 
         // Another process adds and removes documents; a reopened store catches its index up.
-        let writer = try open(dir)
-        try fill(writer, documents: 10..<14)
-        try writer.removeDocument(in: "docs", path: "doc0.txt")
-        let reopened = try open(dir)
-        let hits = try reopened.search(in: "docs", query: embedder.vector(text(66)), k: 3)
+        let writer = try await open(dir)
+        try await fill(writer, documents: 10..<14)
+        try await writer.removeDocument(in: "docs", path: "doc0.txt")
+        let reopened = try await open(dir)
+        let hits = try await reopened.search(in: "docs", query: embedder.vector(text(66)), k: 3)
         #expect(hits.first?.text == text(66))
-        let all = try reopened.search(in: "docs", query: embedder.vector(text(2)), k: 100, ef: 500)
+        let all = try await reopened.search(in: "docs", query: embedder.vector(text(2)), k: 100, ef: 500)
         #expect(all.count == 65)
         #expect(!all.contains { $0.document == "doc0.txt" })
-        try reopened.synchronizeIndex(of: "docs")
+        try await reopened.synchronizeIndex(of: "docs")
         let caughtUp = try HNSWIndex.load(from: file)
         #expect(caughtUp.count == 65)
         #expect(caughtUp.lastStoreRowID == 70)
     }
 
-    @Test func damagedIndexFileIsRebuiltFromTheStore() throws {
+    @Test func damagedIndexFileIsRebuiltFromTheStore() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try open(dir)
-        try fill(store, documents: 0..<10)
-        try store.synchronizeIndex(of: "docs")
+        let store = try await open(dir)
+        try await fill(store, documents: 0..<10)
+        try await store.synchronizeIndex(of: "docs")
         let file = dir.url.appendingPathComponent("index/docs.hnsw")
         var bytes = try Data(contentsOf: file)
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: file)
 
-        let reopened = try open(dir)
-        let hits = try reopened.search(in: "docs", query: embedder.vector(text(7)), k: 1)
+        let reopened = try await open(dir)
+        let hits = try await reopened.search(in: "docs", query: embedder.vector(text(7)), k: 1)
         #expect(hits.first?.text == text(7))
-        try reopened.synchronizeIndex(of: "docs")
+        try await reopened.synchronizeIndex(of: "docs")
         #expect(try HNSWIndex.load(from: file).count == 50)
 
         try Data("garbage".utf8).write(to: file)
-        #expect(try open(dir).search(in: "docs", query: embedder.vector(text(9)), k: 1).first?.text == text(9))
+        #expect(try await open(dir).search(in: "docs", query: embedder.vector(text(9)), k: 1).first?.text == text(9))
     }
 
-    @Test func smallCollectionsDropTheirIndex() throws {
+    @Test func smallCollectionsDropTheirIndex() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try open(dir, limit: 1_000)
-        try fill(store, documents: 0..<3)
-        try store.synchronizeIndex(of: "docs")
+        let store = try await open(dir, limit: 1_000)
+        try await fill(store, documents: 0..<3)
+        try await store.synchronizeIndex(of: "docs")
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("index/docs.hnsw").path))
-        #expect(try store.search(in: "docs", query: embedder.vector(text(4)), k: 1).first?.text == text(4))
+        #expect(try await store.search(in: "docs", query: embedder.vector(text(4)), k: 1).first?.text == text(4))
     }
 
-    @Test func verifyReportsAnIndexFileThatLagsTheStore() throws {
+    @Test func verifyReportsAnIndexFileThatLagsTheStore() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try open(dir)
-        try fill(store, documents: 0..<10)
-        try store.synchronizeIndex(of: "docs")
-        #expect(try store.verify().isEmpty)
+        let store = try await open(dir)
+        try await fill(store, documents: 0..<10)
+        try await store.synchronizeIndex(of: "docs")
+        #expect(try await store.verify().isEmpty)
         // Written, not yet synchronised: the file on disk lacks the new chunks and holds the old.
-        try fill(store, documents: 9..<12)
-        let problems = try store.verify()
+        try await fill(store, documents: 9..<12)
+        let problems = try await store.verify()
         #expect(problems.count == 1)
         #expect(problems.first?.contains("5 removed chunks still in it, 15 chunks not yet in it") == true)
-        try store.synchronizeIndex(of: "docs")
-        #expect(try store.verify().isEmpty)
+        try await store.synchronizeIndex(of: "docs")
+        #expect(try await store.verify().isEmpty)
     }
 }

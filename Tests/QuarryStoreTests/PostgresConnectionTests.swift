@@ -62,39 +62,42 @@ func withPostgres(_ body: (String) throws -> Void) throws {
         }
     }
 
-    @Test func copyLoadsAwkwardTextAndThePoolSurvivesDroppedConnections() throws {
-        try withPostgres { url in
+    @Test func copyLoadsAwkwardTextAndThePoolSurvivesDroppedConnections() async throws {
+        let url = try TestPostgres.createDatabase()
+        defer { TestPostgres.dropDatabase(url) }
+        do {
             let pool = PostgresConnectionPool(url: url, size: 2)
-            try pool.withConnection { db in
+            try await pool.withConnection { db in
                 try db.execute("CREATE TABLE t (id bigint, body text, v vector(2), n integer)")
             }
             let awkward = ["tab\there", "new\nline\r\nand back\\slash", "\\N", "nul\0byte", "ünïcödé 🙂", ""]
-            let loaded = try pool.transaction { db in
+            let loaded = try await pool.transaction { db in
                 try db.copy(
                     into: "t", columns: ["id", "body", "v", "n"],
                     rows: awkward.enumerated().map { [.integer(Int64($0.offset)), .text($0.element), .vector([1, Float($0.offset)]), .null] }
                 )
             }
             #expect(loaded == awkward.count)
-            let rows = try pool.withConnection { db in try db.execute("SELECT body, v, n FROM t ORDER BY id") }
+            let rows = try await pool.withConnection { db in try db.execute("SELECT body, v, n FROM t ORDER BY id") }
             #expect(rows.rows.map { $0[0] } == awkward.map { $0.replacingOccurrences(of: "\0", with: "") })
             #expect(rows.vector(5, 1) == [1, 5] && rows.string(0, 2) == nil)
             // A bad row fails the COPY with the server's message, and the transaction with it.
-            #expect(throws: QuarryError.self) {
-                try pool.transaction { db in
+            await #expect(throws: QuarryError.self) {
+                try await pool.transaction { db in
                     try db.copy(into: "t", columns: ["id", "body", "v", "n"], rows: [[.integer(9), .text("x"), .vector([1, 2, 3]), .null]])
                 }
             }
-            #expect(try pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
+            #expect(try await pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
 
             // Every connection of the pool killed by the server: the next bodies run on new ones.
             let admin = try PostgresConnection(url: url)
             try admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid != pg_backend_pid()")
-            #expect(try pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
+            #expect(try await pool.withConnection { try $0.execute("SELECT count(*) FROM t").int64(0, 0) } == Int64(awkward.count))
             // Text arrays bind element by element, quotes and backslashes included.
             let names = ["plain", "with \"quote\"", "back\\slash", "comma, brace}"]
-            let echoed = try pool.withConnection { try $0.execute("SELECT unnest($1::text[])", [.textArray(names)]) }
+            let echoed = try await pool.withConnection { try $0.execute("SELECT unnest($1::text[])", [.textArray(names)]) }
             #expect(echoed.rows.map { $0[0] } == names)
+            await pool.close()
         }
     }
 

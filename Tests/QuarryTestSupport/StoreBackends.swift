@@ -30,7 +30,7 @@ public final class StoreFixture: Sendable {
     /// Opens (or reopens) the store.
     public func open(
         exactSearchLimit: Int = 10_000, indexParameters: HNSWParameters = HNSWParameters(m: 16, efConstruction: 200, ef: 64)
-    ) throws -> any ChunkStore {
+    ) async throws -> any ChunkStore {
         switch backend {
         case .sqlite:
             try SQLiteChunkStore(
@@ -38,7 +38,7 @@ public final class StoreFixture: Sendable {
                 indexParameters: indexParameters
             )
         case .pgvector:
-            try PostgresChunkStore(url: databaseURL!, exactSearchLimit: exactSearchLimit, indexParameters: indexParameters)
+            try await PostgresChunkStore(url: databaseURL!, exactSearchLimit: exactSearchLimit, indexParameters: indexParameters)
         }
     }
 

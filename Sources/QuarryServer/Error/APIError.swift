@@ -46,7 +46,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .conflict: .conflict
         case .payloadTooLarge: .contentTooLarge
         case .unreadableInput: .unprocessableContent
-        case .embedding, .storage, .llmUnavailable: .serviceUnavailable
+        case .forbidden: .forbidden
+        case .embedding, .storage, .llmUnavailable, .unavailable, .shuttingDown: .serviceUnavailable
         case .internal: .internalServerError
         }
     }
@@ -56,6 +57,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case 400: QuarryError.Code.invalidRequest.rawValue
         case 404: QuarryError.Code.notFound.rawValue
         case 405: "method_not_allowed"
+        case 403: QuarryError.Code.forbidden.rawValue
         case 409: QuarryError.Code.conflict.rawValue
         case 413: QuarryError.Code.payloadTooLarge.rawValue
         case 422: QuarryError.Code.unreadableInput.rawValue

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import QuarryCore
+import QuarryIngest
 import QuarryStore
 
 /// The body of `POST /ingest`.
@@ -98,14 +99,15 @@ struct DocumentRoutes: Sendable {
             let limit = try Self.integer(query["limit"], name: "limit", default: 1000, range: 1...Self.maxLimit)
             let offset = try Self.integer(query["offset"], name: "offset", default: 0, range: 0...Int.max)
             let prefix = query["prefix"].map(String.init) ?? ""
-            let all = try store.documents(in: collection).filter { $0.path.hasPrefix(prefix) }
-            let page = all.dropFirst(offset).prefix(limit).map(DocumentSummary.init)
-            return try JSON.response(DocumentList(collection: collection, total: all.count, documents: Array(page)))
+            let page = try await store.documents(in: collection, prefix: prefix, limit: limit, offset: offset)
+            return try JSON.response(
+                DocumentList(collection: collection, total: page.total, documents: page.documents.map(DocumentSummary.init))
+            )
         }
         router.get("/documents/**") { request, context in
             let collection = try Self.collection(request)
             let id = try Self.documentID(context)
-            guard let (record, chunks) = try store.document(in: collection, path: id) else {
+            guard let (record, chunks) = try await store.document(in: collection, path: id) else {
                 throw Self.noSuchDocument(id, collection)
             }
             return try JSON.response(
@@ -120,7 +122,7 @@ struct DocumentRoutes: Sendable {
         router.delete("/documents/**") { request, context in
             let collection = try Self.collection(request)
             let id = try Self.documentID(context)
-            guard try store.removeDocument(in: collection, path: id) else { throw Self.noSuchDocument(id, collection) }
+            guard try await store.removeDocument(in: collection, path: id) else { throw Self.noSuchDocument(id, collection) }
             return try JSON.response(["deleted": id, "collection": collection])
         }
     }

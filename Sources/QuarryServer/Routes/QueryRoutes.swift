@@ -156,7 +156,7 @@ struct QueryRoutes: Sendable {
             try JSON.response(["status": "ok"])
         }
         router.get("/collections") { _, _ in
-            let collections = try store.collections().map {
+            let collections = try await store.collections().map {
                 CollectionSummary(
                     name: $0.name, model: $0.model.name, dimension: $0.model.dimension,
                     documents: $0.documentCount, chunks: $0.chunkCount

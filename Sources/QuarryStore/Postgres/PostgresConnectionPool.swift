@@ -1,101 +1,68 @@
 import Foundation
 import QuarryCore
 
-/// A bounded pool of PostgreSQL connections, opened when first needed.
+// @unchecked Sendable: a connection is used by one borrower of the pool at a time.
+extension PostgresConnection: @unchecked Sendable, PooledConnection {
+    /// Whether the connection is still open.
+    public var isUsable: Bool { isConnected }
+}
+
+/// A bounded pool of PostgreSQL connections, opened when first needed, with threads of its own
+/// for libpq's blocking calls.
 ///
 /// A caller holds a connection for the length of one body (a statement or a transaction); when
-/// all are taken, callers wait up to `acquireTimeout`. A body that fails because the connection
-/// dropped (a server restart, a killed backend, a network cut) runs once more on a fresh
-/// connection: bodies are whole statements or transactions, which the server rolled back when the
-/// connection broke, so running one again is safe.
-public final class PostgresConnectionPool: @unchecked Sendable {
+/// all are taken, callers wait, without holding a thread, up to `acquireTimeout`. A body that
+/// fails because the connection dropped (a server restart, a killed backend, a network cut) runs
+/// once more on a fresh connection: bodies are whole statements or transactions, which the server
+/// rolled back when the connection broke, so running one again is safe.
+public final class PostgresConnectionPool: Sendable {
     /// The server's URL.
     public let url: String
     /// The most connections open at once.
-    public let size: Int
-    private let acquireTimeout: TimeInterval
-    private let connectTimeoutSeconds: Int
-    private let statementTimeoutMS: Int
-    // Guards `idle` and `open`.
-    private let condition = NSCondition()
-    private var idle: [PostgresConnection] = []
-    private var open = 0
+    public var size: Int { connections.capacity }
+    private let connections: ConnectionPool<PostgresConnection>
 
-    /// Creates a pool; no connection is opened until one is needed.
+    /// Creates a pool and its threads (one per connection); no connection is opened until one is
+    /// needed.
     public init(
-        url: String, size: Int = 8, acquireTimeout: TimeInterval = 30, connectTimeoutSeconds: Int = 5,
+        url: String, size: Int = 8, acquireTimeout: Duration = .seconds(30), connectTimeoutSeconds: Int = 5,
         statementTimeoutMS: Int = 30_000
     ) {
         self.url = url
-        self.size = max(1, size)
-        self.acquireTimeout = acquireTimeout
-        self.connectTimeoutSeconds = connectTimeoutSeconds
-        self.statementTimeoutMS = statementTimeoutMS
+        let executor = BlockingExecutor(threads: max(1, size))
+        connections = ConnectionPool(capacity: size, acquireTimeout: acquireTimeout, executor: executor, name: "PostgreSQL") {
+            try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutMS: statementTimeoutMS)
+        }
     }
 
-    /// Runs `body` with a connection of its own, once more on a new connection when the first
-    /// one dropped during it.
-    public func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let connection = try acquire()
-        defer { release(connection) }
-        do {
-            try connection.reconnectIfNeeded()
-            return try body(connection)
-        } catch where !connection.isConnected {
+    /// Runs `body` on the pool's threads with a connection of its own, once more on a new
+    /// connection when the first one dropped during it.
+    /// - Throws: what `body` throws; `QuarryError.storage` when a dropped connection cannot be
+    ///   reopened; `QuarryError.unavailable` when no connection came free in time.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await connections.withConnection { connection in
             do {
                 try connection.reconnectIfNeeded()
-            } catch {
-                throw QuarryError(.storage, "lost the connection to PostgreSQL and could not reconnect", underlying: error)
+                return try body(connection)
+            } catch where !connection.isConnected {
+                do {
+                    try connection.reconnectIfNeeded()
+                } catch {
+                    throw QuarryError(.storage, "lost the connection to PostgreSQL and could not reconnect", underlying: error)
+                }
+                return try body(connection)
             }
-            return try body(connection)
         }
     }
 
     /// Runs `body` in a transaction (see `withConnection` for dropped connections).
-    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try withConnection { connection in try connection.transaction(body) }
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await withConnection { connection in try connection.transaction(body) }
     }
 
-    private func acquire() throws -> PostgresConnection {
-        let deadline = Date().addingTimeInterval(acquireTimeout)
-        condition.lock()
-        while true {
-            if let connection = idle.popLast() {
-                condition.unlock()
-                return connection
-            }
-            if open < size {
-                open += 1
-                condition.unlock()
-                do {
-                    return try PostgresConnection(
-                        url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutMS: statementTimeoutMS
-                    )
-                } catch {
-                    condition.lock()
-                    open -= 1
-                    condition.signal()
-                    condition.unlock()
-                    throw error
-                }
-            }
-            guard condition.wait(until: deadline) else {
-                condition.unlock()
-                throw QuarryError(
-                    .storage, "all \(size) PostgreSQL connections stayed busy for \(Int(acquireTimeout)) s"
-                )
-            }
-        }
-    }
-
-    private func release(_ connection: PostgresConnection) {
-        condition.lock()
-        if connection.isConnected {
-            idle.append(connection)
-        } else {
-            open -= 1  // dropped: the next caller opens a fresh one
-        }
-        condition.signal()
-        condition.unlock()
+    /// Closes the idle connections and stops the pool's threads once the work under way is done.
+    public func close() async {
+        connections.drain()
+        await connections.executor.shutdown()
     }
 }

@@ -98,14 +98,14 @@ enum PostgresSchema {
     /// Brings the database to `currentVersion`.
     /// - Throws: `QuarryError.storage` when the `vector` extension is missing and cannot be
     ///   created, or the database was migrated by a newer Quarry.
-    static func migrate(_ pool: PostgresConnectionPool) throws {
+    static func migrate(_ pool: PostgresConnectionPool) async throws {
         // Up to date (the usual start): nothing to write, so a node can start on a read replica.
-        let applied = try pool.withConnection { db in
+        let applied = try await pool.withConnection { db in
             try db.execute("SELECT to_regclass('quarry_schema') IS NOT NULL").bool(0, 0) == true
                 ? try db.execute("SELECT max(version) FROM quarry_schema").int64(0, 0).map(Int.init) ?? 0 : 0
         }
         if applied == currentVersion { return }
-        try pool.transaction { db in
+        try await pool.transaction { db in
             // One migrating node at a time; the others wait, then find the work done.
             try db.execute("SELECT pg_advisory_xact_lock(7135792205)")
             let hasVector = try db.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").count == 1

@@ -65,6 +65,22 @@ final class SQLiteConnection {
         }
     }
 
+    /// Runs `body` in a read transaction (`BEGIN DEFERRED`), so everything it reads belongs to one
+    /// snapshot of the database. A failed `COMMIT` is thrown, not ignored.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            // The body's error is the one to report; a failed rollback of a read changes nothing.
+            try? execute("ROLLBACK")
+            throw error
+        }
+        try execute("COMMIT")
+        return result
+    }
+
     /// The row id of the last inserted row.
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

@@ -1,6 +1,6 @@
 import Foundation
 import QuarryCore
-import QuarryServer
+import QuarryConfig
 import QuarryTestSupport
 import Logging
 import Synchronization
@@ -129,26 +129,5 @@ import Testing
         badURL.llm.baseURL = "ftp://x"
         badURL.llm.model = "m"
         #expect(badURL.problems() == ["llm.base_url must be an http(s) URL, got 'ftp://x'"])
-    }
-}
-
-@Suite struct JSONLogTests {
-    @Test func oneJSONObjectPerLineWithTheMetadata() throws {
-        let lines = Mutex<[String]>([])
-        var logger = Logger(label: "quarry") { label in
-            JSONLogHandler(label: label) { line in lines.withLock { $0.append(line) } }
-        }
-        logger[metadataKey: "hb.request.id"] = "abc"
-        logger.info("query \"done\"\nnext", metadata: ["stages": ["embed", "dense"], "ms": "12.5"])
-        logger.debug("not shown at info")
-        let written = lines.withLock { $0 }
-        #expect(written.count == 1)
-        #expect(written.first?.hasSuffix("\n") == true && written.first?.dropLast().contains("\n") == false)
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(written[0].utf8)) as? [String: Any])
-        #expect(object["message"] as? String == "query \"done\"\nnext")
-        #expect(object["level"] as? String == "info" && object["logger"] as? String == "quarry")
-        #expect(object["hb.request.id"] as? String == "abc")
-        #expect(object["stages"] as? [String] == ["embed", "dense"] && object["ms"] as? String == "12.5")
-        #expect(ISO8601DateFormatter().date(from: (object["ts"] as? String ?? "").replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression)) != nil)
     }
 }

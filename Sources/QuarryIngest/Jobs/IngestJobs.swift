@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import QuarryCore
 import QuarryEmbedding
-import QuarryIngest
 import QuarryStore
 import ServiceLifecycle
 import Synchronization
@@ -92,8 +91,8 @@ public final class IngestJobs: Sendable {
 
     /// Queues an ingest of `path` into `collection`.
     /// - Throws: `QuarryError.invalidRequest` for a bad collection name or path, `.notFound` when
-    ///   the folder does not exist; `APIError` 403 when ingest is disabled or the folder lies
-    ///   outside the roots.
+    ///   the folder does not exist; `.forbidden` when ingest is disabled or the folder lies
+    ///   outside the roots; `.shuttingDown` once the jobs are shutting down.
     public func start(path: String, collection: String) throws -> IngestJobStatus {
         try CollectionName.validate(collection)
         let folder = try resolve(path)
@@ -101,7 +100,7 @@ public final class IngestJobs: Sendable {
         let status = IngestJobStatus(id: id, state: .queued, path: folder.path, collection: collection, createdAt: Date())
         try state.withLock { state in
             guard !state.closed else {
-                throw APIError(status: .serviceUnavailable, code: "shutting_down", message: "the server is shutting down; no new ingest jobs")
+                throw QuarryError(.shuttingDown, "the server is shutting down; no new ingest jobs")
             }
             let previous = state.tail
             let task = Task { [self] in
@@ -221,10 +220,7 @@ public final class IngestJobs: Sendable {
     /// The folder `path` names, resolved, if it lies under a root.
     private func resolve(_ path: String) throws -> URL {
         guard !roots.isEmpty else {
-            throw APIError(
-                status: .forbidden, code: "forbidden",
-                message: "ingest over HTTP is disabled: start the server with --ingest-root DIR"
-            )
+            throw QuarryError(.forbidden, "ingest over HTTP is disabled: start the server with --ingest-root DIR")
         }
         guard !path.isEmpty, !path.contains("\0") else { throw QuarryError(.invalidRequest, "path is empty") }
         guard !path.split(separator: "/").contains("..") else {
@@ -237,7 +233,7 @@ public final class IngestJobs: Sendable {
         }
         let resolved = url.standardizedFileURL.resolvingSymlinksInPath()
         guard IngestOptions.isInside(resolved, roots) else {
-            throw APIError(status: .forbidden, code: "forbidden", message: "\(path) is not under an allowed ingest root")
+            throw QuarryError(.forbidden, "\(path) is not under an allowed ingest root")
         }
         guard isDirectory.boolValue else { throw QuarryError(.invalidRequest, "\(path) is not a folder") }
         return resolved

@@ -1,7 +1,7 @@
 import QuarryCore
 
 /// The store's schema and its versioned migrations (tracked in `PRAGMA user_version`).
-enum StoreSchema {
+enum SQLiteSchema {
     /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
     static let migrations: [String] = [
         """

@@ -1,0 +1,63 @@
+import Foundation
+import QuarryCore
+import QuarryRetrieval
+
+extension QuarryConfiguration {
+    /// Every problem with the settings, one line each; empty when they can be used.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if store.isEmpty { problems.append("store must not be empty") }
+        if !["sqlite", "pgvector"].contains(backend) { problems.append("backend must be sqlite or pgvector, got '\(backend)'") }
+        if backend == "pgvector" {
+            if let url = postgres.url {
+                if !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+                    problems.append("postgres.url must start with postgres:// or postgresql://")
+                }
+            } else {
+                problems.append("backend pgvector needs postgres.url (or $QUARRY_PG_URL, or --pg-url)")
+            }
+        }
+        if !(1...256).contains(postgres.poolSize) { problems.append("postgres.pool_size must be 1-256, got \(postgres.poolSize)") }
+        if postgres.statementTimeoutMS < 0 { problems.append("postgres.statement_timeout_ms must not be negative") }
+        if !(2...100).contains(postgres.hnswM) { problems.append("postgres.hnsw_m must be 2-100, got \(postgres.hnswM)") }
+        if !((2 * postgres.hnswM)...1000).contains(postgres.hnswEfConstruction) {
+            problems.append("postgres.hnsw_ef_construction must be 2 × hnsw_m to 1000, got \(postgres.hnswEfConstruction)")
+        }
+        if !(0...65_535).contains(server.port) { problems.append("server.port must be 0-65535, got \(server.port)") }
+        if server.host.isEmpty { problems.append("server.host must not be empty") }
+        if !(1024...(256 << 20)).contains(server.maxBodyBytes) {
+            problems.append("server.max_body_bytes must be 1024-268435456, got \(server.maxBodyBytes)")
+        }
+        if !(1...Retriever.maxTopK).contains(server.defaultTopK) {
+            problems.append("server.default_top_k must be 1-\(Retriever.maxTopK), got \(server.defaultTopK)")
+        }
+        if server.cacheEntries < 0 { problems.append("server.cache_entries must not be negative") }
+        if !["text", "json"].contains(server.logFormat) {
+            problems.append("server.log_format must be text or json, got '\(server.logFormat)'")
+        }
+        let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        if !levels.contains(server.logLevel) {
+            problems.append("server.log_level must be one of \(levels.joined(separator: ", ")), got '\(server.logLevel)'")
+        }
+        for root in server.ingestRoots {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problems.append("server.ingest_roots: \(root) is not a folder")
+            }
+        }
+        if search.exactBelow < 0 { problems.append("search.exact_below must not be negative") }
+        if !Retriever.contextTokensRange.contains(search.maxContextTokens) {
+            problems.append(
+                "search.max_context_tokens must be \(Retriever.contextTokensRange.lowerBound)-\(Retriever.contextTokensRange.upperBound), got \(search.maxContextTokens)"
+            )
+        }
+        let fusion = search.fusion
+        if !(fusion.denseWeight >= 0 && fusion.lexicalWeight >= 0 && fusion.denseWeight + fusion.lexicalWeight > 0) {
+            problems.append("search.fusion weights must not be negative, and not both 0")
+        }
+        if !(fusion.k >= 0) { problems.append("search.fusion.k must not be negative") }
+        if !(1...200).contains(fusion.candidates) { problems.append("search.fusion.candidates must be 1-200, got \(fusion.candidates)") }
+        problems += llm.problems()
+        return problems
+    }
+}

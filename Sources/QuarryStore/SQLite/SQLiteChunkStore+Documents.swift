@@ -1,0 +1,272 @@
+import Foundation
+import QuarryCore
+import QuarryEmbedding
+import QuarryHNSW
+import QuarryKernels
+
+// Sources and documents: read on a reader connection, written in one transaction each on the
+// writer connection.
+extension SQLiteChunkStore {
+    public func sources(in collection: String) async throws -> [SourceRecord] {
+        try await read { db in
+            let collectionID = try Self.requireCollection(collection, in: db).id
+            let statement = try db.prepare(
+                "SELECT path, content_hash, size, mtime FROM sources WHERE collection_id = ? ORDER BY path"
+            )
+            try statement.bind([.integer(collectionID)])
+            var result: [SourceRecord] = []
+            while try statement.step() {
+                result.append(
+                    SourceRecord(
+                        path: statement.text(0), contentHash: statement.text(1), size: statement.int64(2),
+                        modificationTime: statement.double(3)
+                    )
+                )
+            }
+            return result
+        }
+    }
+
+    static let documentSelect = """
+        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id, coalesce(d.metadata, '')
+        FROM documents d LEFT JOIN sources s ON s.id = d.source_id
+        """
+
+    static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
+        DocumentRecord(
+            path: statement.text(0), source: statement.text(1), contentHash: statement.text(2), size: statement.int64(3),
+            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: StoreFormat.decodeMetadata(statement.text(7))
+        )
+    }
+
+    public func documents(in collection: String) async throws -> [DocumentRecord] {
+        try await read { db in
+            let collectionID = try Self.requireCollection(collection, in: db).id
+            let statement = try db.prepare(Self.documentSelect + " WHERE d.collection_id = ? ORDER BY d.path")
+            try statement.bind([.integer(collectionID)])
+            var result: [DocumentRecord] = []
+            while try statement.step() { result.append(Self.readDocument(statement)) }
+            return result
+        }
+    }
+
+    public func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
+        try await read { db in
+            let collectionID = try Self.requireCollection(collection, in: db).id
+            // One read transaction: the count and the page belong together.
+            return try db.readTransaction {
+                let matching = " WHERE d.collection_id = ? AND substr(d.path, 1, length(?)) = ?"
+                let count = try db.prepare("SELECT count(*) FROM documents d" + matching)
+                try count.bind([.integer(collectionID), .text(prefix), .text(prefix)])
+                _ = try count.step()
+                let statement = try db.prepare(Self.documentSelect + matching + " ORDER BY d.path LIMIT ? OFFSET ?")
+                try statement.bind([
+                    .integer(collectionID), .text(prefix), .text(prefix), .integer(Int64(limit)), .integer(Int64(offset)),
+                ])
+                var documents: [DocumentRecord] = []
+                while try statement.step() { documents.append(Self.readDocument(statement)) }
+                return DocumentPage(total: count.int(0), documents: documents)
+            }
+        }
+    }
+
+    public func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])? {
+        try await read { db in
+            return try db.readTransaction {
+                let collectionID = try Self.requireCollection(collection, in: db).id
+                let statement = try db.prepare(Self.documentSelect + " WHERE d.collection_id = ? AND d.path = ?")
+                try statement.bind([.integer(collectionID), .text(path)])
+                guard try statement.step() else { return nil }
+                let record = Self.readDocument(statement)
+                let documentID = statement.int64(6)
+                let chunks = try db.prepare(
+                    """
+                    SELECT ordinal, text, heading, line_start, line_end, page, byte_start, byte_end
+                    FROM chunks WHERE document_id = ? ORDER BY ordinal
+                    """
+                )
+                try chunks.bind([.integer(documentID)])
+                var stored: [StoredChunk] = []
+                while try chunks.step() {
+                    let heading = chunks.text(2)
+                    stored.append(
+                        StoredChunk(
+                            chunkID: "\(path)#\(chunks.int(0))", ordinal: chunks.int(0), text: chunks.text(1),
+                            headingPath: heading.isEmpty ? [] : heading.components(separatedBy: StoreFormat.headingSeparator),
+                            location: Self.location(chunks, from: 3)
+                        )
+                    )
+                }
+                return (record, stored)
+            }
+        }
+    }
+
+    /// A chunk location from five columns: line_start, line_end, page, byte_start, byte_end.
+    static func location(_ statement: SQLiteStatement, from column: Int32) -> ChunkLocation {
+        ChunkLocation(
+            lineStart: statement.int(column), lineEnd: statement.int(column + 1), page: statement.optionalInt(column + 2),
+            byteStart: statement.optionalInt(column + 3), byteEnd: statement.optionalInt(column + 4)
+        )
+    }
+
+    public func replaceDocuments(in collection: String, _ writes: [DocumentWrite]) async throws {
+        guard !writes.isEmpty else { return }
+        try WritePlan.checkPairing(writes)
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                let now = Date().timeIntervalSince1970
+                let findSource = try db.prepare("SELECT id FROM sources WHERE collection_id = ? AND path = ?")
+                let insertSource = try db.prepare(
+                    "INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, '', 0, 0, ?)"
+                )
+                let deleteDocument = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                let insertDocument = try db.prepare(
+                    """
+                    INSERT INTO documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                )
+                let insertChunk = try db.prepare(
+                    """
+                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, page, byte_start, byte_end, vector)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+                )
+                var sourceIDs: [String: Int64] = [:]
+                try WritePlan.checkDimension(writes, collection: collection, dimension: info.model.dimension)
+                for write in writes {
+                    let document = write.document
+                    let sourceID: Int64
+                    if let known = sourceIDs[document.source] {
+                        sourceID = known
+                    } else {
+                        try findSource.bind([.integer(info.id), .text(document.source)])
+                        if try findSource.step() {
+                            sourceID = findSource.int64(0)
+                        } else {
+                            try insertSource.run([.integer(info.id), .text(document.source), .real(now)])
+                            sourceID = db.lastInsertRowID
+                        }
+                        sourceIDs[document.source] = sourceID
+                    }
+                    try deleteDocument.run([.integer(info.id), .text(document.path)])
+                    try insertDocument.run([
+                        .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
+                        .integer(document.size), .real(document.modificationTime), .integer(Int64(write.chunks.count)),
+                        .real(now), StoreFormat.metadataJSON(document.metadata).map { .text($0) } ?? .null,
+                    ])
+                    let documentID = db.lastInsertRowID
+                    for (chunk, vector) in zip(write.chunks, write.vectors) {
+                        let location = chunk.location
+                        try insertChunk.run([
+                            .integer(documentID), .integer(Int64(chunk.ordinal)), .text(chunk.text),
+                            .text(chunk.headingPath.joined(separator: StoreFormat.headingSeparator)),
+                            .integer(Int64(location.lineStart)), .integer(Int64(location.lineEnd)),
+                            Self.optional(location.page), Self.optional(location.byteStart), Self.optional(location.byteEnd),
+                            .blob(vector),
+                        ])
+                    }
+                }
+                try Self.bumpGeneration(info.id, in: db)
+            }
+        }
+    }
+
+    static func optional(_ value: Int?) -> SQLiteStatement.Value {
+        value.map { .integer(Int64($0)) } ?? .null
+    }
+
+    public func updateRecordLocations(in collection: String, _ locations: [RecordLocation]) async throws {
+        guard !locations.isEmpty else { return }
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                let update = try db.prepare(
+                    """
+                    UPDATE chunks SET line_start = ?, line_end = ?, byte_start = ?, byte_end = ?
+                    WHERE document_id = (SELECT id FROM documents WHERE collection_id = ? AND path = ?)
+                    """
+                )
+                for location in locations {
+                    try update.run([
+                        .integer(Int64(location.line)), .integer(Int64(location.line)),
+                        .integer(Int64(location.bytes.lowerBound)), .integer(Int64(location.bytes.upperBound)),
+                        .integer(info.id), .text(location.path),
+                    ])
+                }
+                // Locations are part of search results: caches must see the change.
+                try Self.bumpGeneration(info.id, in: db)
+            }
+        }
+    }
+
+    public func completeSource(in collection: String, _ source: SourceRecord, keeping: Set<String>?) async throws {
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                try db.prepare(
+                    """
+                    INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (collection_id, path) DO UPDATE SET
+                        content_hash = excluded.content_hash, size = excluded.size, mtime = excluded.mtime,
+                        indexed_at = excluded.indexed_at
+                    """
+                ).run([
+                    .integer(info.id), .text(source.path), .text(source.contentHash), .integer(source.size),
+                    .real(source.modificationTime), .real(Date().timeIntervalSince1970),
+                ])
+                guard let keeping else { return }
+                let list = try db.prepare(
+                    """
+                    SELECT d.path FROM documents d JOIN sources s ON s.id = d.source_id
+                    WHERE s.collection_id = ? AND s.path = ?
+                    """
+                )
+                try list.bind([.integer(info.id), .text(source.path)])
+                var stored: [String] = []
+                while try list.step() { stored.append(list.text(0)) }
+                let stale = WritePlan.staleDocuments(stored: stored, keeping: keeping)
+                guard !stale.isEmpty else { return }
+                let delete = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                for path in stale { try delete.run([.integer(info.id), .text(path)]) }
+                try Self.bumpGeneration(info.id, in: db)
+            }
+        }
+    }
+
+    public func removeSource(in collection: String, path: String) async throws {
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                // Documents go by the foreign key's cascade, chunks by theirs.
+                try db.prepare("DELETE FROM documents WHERE source_id IN (SELECT id FROM sources WHERE collection_id = ? AND path = ?)")
+                    .run([.integer(info.id), .text(path)])
+                let removedDocuments = db.changes
+                try db.prepare("DELETE FROM sources WHERE collection_id = ? AND path = ?").run([.integer(info.id), .text(path)])
+                if removedDocuments > 0 { try Self.bumpGeneration(info.id, in: db) }
+            }
+        }
+    }
+
+    @discardableResult
+    public func removeDocument(in collection: String, path: String) async throws -> Bool {
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                try db.prepare(
+                    """
+                    UPDATE sources SET content_hash = '' WHERE id =
+                        (SELECT source_id FROM documents WHERE collection_id = ? AND path = ?)
+                    """
+                ).run([.integer(info.id), .text(path)])
+                try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                    .run([.integer(info.id), .text(path)])
+                guard db.changes > 0 else { return false }
+                try Self.bumpGeneration(info.id, in: db)
+                return true
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+import Foundation
+import QuarryCore
+import QuarryEmbedding
+import QuarryHNSW
+import QuarryKernels
+
+// Search runs whole on one of the store's threads: the collection's status, the filter's chunks,
+// the index (loaded or caught up when stale) or vector snapshot, and the hits' rows.
+extension SQLiteChunkStore {
+    public func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await executor.run { [self] in try searchBlocking(in: collection, query: query, k: k, ef: ef, filter: filter) }
+    }
+
+    public func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await executor.run { [self] in try lexicalSearchBlocking(in: collection, query: query, k: k, filter: filter) }
+    }
+
+    public func synchronizeIndex(of collection: String) async throws {
+        try await executor.run { [self] in try synchronizeIndexBlocking(of: collection) }
+    }
+
+    func searchBlocking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {
+        guard k > 0 else { return [] }
+        let status = try collectionStatus(collection)
+        guard query.count == status.dimension else {
+            throw QuarryError(
+                .invalidRequest,
+                "query vector has dimension \(query.count); collection '\(collection)' has \(status.dimension)"
+            )
+        }
+        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: status.id, filter: $0) }
+        if let allowed, allowed.isEmpty { return [] }
+        guard status.chunkCount >= exactSearchLimit else {
+            return try exactSearch(in: collection, query: query, k: k, allowed: allowed)
+        }
+        let index = try indexes.index(
+            for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id)
+        )
+        let results: [HNSWResult]
+        do {
+            if let allowed {
+                // The walk passes through other chunks and collects only allowed ones; when few
+                // are allowed the index scans them exactly.
+                results = try index.search(
+                    query, k: k, ef: ef, filter: { allowed.contains(Int64(bitPattern: $0)) }, expectedMatches: allowed.count
+                )
+            } else {
+                results = try index.search(query, k: k, ef: ef)
+            }
+        } catch {
+            throw QuarryError(.internal, "index search failed", underlying: error)
+        }
+        let rowIDs = results.map { Int64(bitPattern: $0.label) }
+        let rows = try loadHits(rowIDs)
+        return zip(results, rowIDs).compactMap { result, rowID in
+            guard var hit = rows[rowID] else { return nil }
+            hit.score = 1 - result.distance
+            return hit
+        }
+    }
+
+    func lexicalSearchBlocking(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
+        guard k > 0 else { return [] }
+        let terms = LexicalQuery.terms(query)
+        let collectionID = try reader.withLock { db in try Self.requireCollection(collection, in: db).id }
+        guard !terms.isEmpty else { return [] }
+        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: collectionID, filter: $0) }
+        if let allowed, allowed.isEmpty { return [] }
+        // Every term quoted: the user's text never reaches FTS5's query syntax.
+        let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
+        let ranked: [(Int64, Float)] = try reader.withLock { db in
+            // One read transaction: the collection count and the matches belong together.
+            return try db.readTransaction {
+                let count = try db.prepare("SELECT count(*) FROM collections")
+                try count.bind([])
+                _ = try count.step()
+                let statement: SQLiteStatement
+                if let allowed {
+                    // Filtered: matches in rank order, only allowed ones kept, until there are k.
+                    statement = try db.prepare(
+                        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)"
+                    )
+                    try statement.bind([.text(match)])
+                    var rows: [(Int64, Float)] = []
+                    while rows.count < k, try statement.step() {
+                        if allowed.contains(statement.int64(0)) { rows.append((statement.int64(0), Float(statement.double(1)))) }
+                    }
+                    return rows
+                } else if count.int(0) == 1 {
+                    // One collection (the usual case): no need to look up each match's collection,
+                    // which doubles the cost of a query.
+                    statement = try db.prepare(
+                        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?"
+                    )
+                    try statement.bind([.text(match), .integer(Int64(k))])
+                } else {
+                    statement = try db.prepare(
+                        """
+                        SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f
+                        JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
+                        WHERE chunks_fts MATCH ? AND d.collection_id = ?
+                        ORDER BY bm25(chunks_fts) LIMIT ?
+                        """
+                    )
+                    try statement.bind([.text(match), .integer(collectionID), .integer(Int64(k))])
+                }
+                var rows: [(Int64, Float)] = []
+                while try statement.step() { rows.append((statement.int64(0), Float(statement.double(1)))) }
+                return rows
+            }
+        }
+        let hits = try loadHits(ranked.map(\.0))
+        return ranked.compactMap { rowID, score in
+            guard var hit = hits[rowID] else { return nil }
+            hit.score = score
+            return hit
+        }
+    }
+
+    func synchronizeIndexBlocking(of collection: String) throws {
+        let status = try collectionStatus(collection)
+        guard status.chunkCount >= exactSearchLimit else {
+            indexes.drop(collection)
+            return
+        }
+        _ = try indexes.index(
+            for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id),
+            persist: true
+        )
+    }
+
+    /// The row ids of the collection's chunks that `filter` keeps.
+    func allowedChunks(collectionID: Int64, filter: SearchFilter) throws -> Set<Int64> {
+        try reader.withLock { db in
+            let statement = try db.prepare(
+                """
+                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, '') FROM chunks c JOIN documents d ON d.id = c.document_id
+                LEFT JOIN sources s ON s.id = d.source_id WHERE d.collection_id = ?
+                """
+            )
+            try statement.bind([.integer(collectionID)])
+            var allowed = Set<Int64>()
+            var verdicts: [String: Bool] = [:]
+            while try statement.step() {
+                let path = statement.text(1)
+                let keep = verdicts[path] ?? {
+                    let verdict = filter.accepts(path: path, source: statement.text(2), metadata: StoreFormat.decodeMetadata(statement.text(3)))
+                    verdicts[path] = verdict
+                    return verdict
+                }()
+                if keep { allowed.insert(statement.int64(0)) }
+            }
+            return allowed
+        }
+    }
+
+    /// Exact search: one `sgemv` over the collection's vector snapshot, then top-k.
+    func exactSearch(in collection: String, query: [Float], k: Int, allowed: Set<Int64>?) throws -> [SearchHit] {
+        let snapshot = try currentSnapshot(of: collection)
+        var best: [(index: Int, score: Float)]
+        do {
+            if let allowed {
+                let scores = try snapshot.matrix.innerProducts(query)
+                var kept: [(index: Int, score: Float)] = []
+                for (index, rowID) in snapshot.rowIDs.enumerated() where allowed.contains(rowID) {
+                    kept.append((index, scores[index]))
+                }
+                best = Array(kept.sorted { ($0.score, $1.index) > ($1.score, $0.index) }.prefix(k))
+            } else {
+                best = try snapshot.matrix.nearest(to: query, k: k)
+            }
+        } catch {
+            throw QuarryError(.internal, "exact search failed", underlying: error)
+        }
+        let rowIDs = best.map { snapshot.rowIDs[$0.index] }
+        let rows = try loadHits(rowIDs)
+        return zip(best, rowIDs).compactMap { pair in
+            guard var hit = rows[pair.1] else { return nil }
+            hit.score = pair.0.score
+            return hit
+        }
+    }
+
+    struct CollectionStatus {
+        var id: Int64
+        var generation: Int64
+        var dimension: Int
+        var chunkCount: Int
+    }
+
+    func collectionStatus(_ collection: String) throws -> CollectionStatus {
+        try reader.withLock { db in
+            let statement = try db.prepare(
+                """
+                SELECT c.id, c.generation, c.dimension,
+                       (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id)
+                FROM collections c WHERE c.name = ?
+                """
+            )
+            try statement.bind([.text(collection)])
+            guard try statement.step() else {
+                throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+            }
+            return CollectionStatus(
+                id: statement.int64(0), generation: statement.int64(1), dimension: statement.int(2), chunkCount: statement.int(3)
+            )
+        }
+    }
+
+    /// How an index reads the chunk rows of one collection.
+    func indexSource(_ collectionID: Int64) -> IndexSource {
+        IndexSource(
+            rowIDs: { [self] in
+                try self.reader.withLock { db in
+                    let statement = try db.prepare(
+                        "SELECT c.id FROM documents d JOIN chunks c ON c.document_id = d.id WHERE d.collection_id = ?"
+                    )
+                    try statement.bind([.integer(collectionID)])
+                    var ids: [Int64] = []
+                    while try statement.step() { ids.append(statement.int64(0)) }
+                    return ids
+                }
+            },
+            vectors: { [self] wanted in
+                try self.reader.withLock { db in
+                    var ids: [Int64] = []
+                    var vectors: [Float] = []
+                    var start = 0
+                    while start < wanted.count {
+                        let slice = wanted[start..<min(start + 500, wanted.count)]
+                        let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                        let statement = try db.prepare("SELECT id, vector FROM chunks WHERE id IN (\(placeholders))")
+                        try statement.bind(slice.map { .integer($0) })
+                        while try statement.step() {
+                            ids.append(statement.int64(0))
+                            statement.appendFloats(1, to: &vectors)
+                        }
+                        start += slice.count
+                    }
+                    return (ids, vectors)
+                }
+            }
+        )
+    }
+
+    /// The collection's vectors as of its current generation, loaded when the cached one is stale.
+    func currentSnapshot(of collection: String) throws -> CollectionSnapshot {
+        let generation: Int64 = try reader.withLock { db in
+            let statement = try db.prepare("SELECT generation FROM collections WHERE name = ?")
+            try statement.bind([.text(collection)])
+            guard try statement.step() else {
+                throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+            }
+            return statement.int64(0)
+        }
+        if let cached = snapshots.withLock({ $0[collection] }), cached.generation == generation {
+            return cached
+        }
+        let fresh = try loadSnapshot(of: collection)
+        snapshots.withLock { cache in
+            if let existing = cache[collection], existing.generation > fresh.generation { return }
+            cache[collection] = fresh
+        }
+        return fresh
+    }
+
+    func loadSnapshot(of collection: String) throws -> CollectionSnapshot {
+        try reader.withLock { db in
+            // One read transaction, so the generation and the vectors belong together.
+            return try db.readTransaction {
+                let info = try Self.requireCollection(collection, in: db)
+                let generationStatement = try db.prepare("SELECT generation FROM collections WHERE id = ?")
+                try generationStatement.bind([.integer(info.id)])
+                _ = try generationStatement.step()
+                let generation = generationStatement.int64(0)
+
+                let statement = try db.prepare(
+                    """
+                    SELECT c.id, c.vector FROM chunks c JOIN documents d ON d.id = c.document_id
+                    WHERE d.collection_id = ? ORDER BY c.id
+                    """
+                )
+                try statement.bind([.integer(info.id)])
+                var rowIDs: [Int64] = []
+                var values: [Float] = []
+                values.reserveCapacity(info.chunkCount * info.model.dimension)
+                while try statement.step() {
+                    let appended = statement.appendFloats(1, to: &values)
+                    guard appended == info.model.dimension else {
+                        throw QuarryError(
+                            .storage, "chunk \(statement.int64(0)) has a vector of \(appended) floats, expected \(info.model.dimension)"
+                        )
+                    }
+                    rowIDs.append(statement.int64(0))
+                }
+                let matrix: VectorMatrix
+                do {
+                    matrix = try VectorMatrix(dimension: info.model.dimension, values: values)
+                } catch {
+                    throw QuarryError(.storage, "vectors of collection '\(collection)' are malformed", underlying: error)
+                }
+                return CollectionSnapshot(generation: generation, rowIDs: rowIDs, matrix: matrix)
+            }
+        }
+    }
+
+    func loadHits(_ rowIDs: [Int64]) throws -> [Int64: SearchHit] {
+        guard !rowIDs.isEmpty else { return [:] }
+        return try reader.withLock { db in
+            let placeholders = Array(repeating: "?", count: rowIDs.count).joined(separator: ",")
+            let statement = try db.prepare(
+                """
+                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page, c.byte_start, c.byte_end
+                FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(placeholders))
+                """
+            )
+            try statement.bind(rowIDs.map { .integer($0) })
+            var hits: [Int64: SearchHit] = [:]
+            while try statement.step() {
+                let path = statement.text(1)
+                let ordinal = statement.int(2)
+                hits[statement.int64(0)] = SearchHit(
+                    chunkRowID: statement.int64(0), chunkID: "\(path)#\(ordinal)", document: path, ordinal: ordinal,
+                    text: statement.text(3),
+                    location: Self.location(statement, from: 4),
+                    score: 0
+                )
+            }
+            return hits
+        }
+    }
+}

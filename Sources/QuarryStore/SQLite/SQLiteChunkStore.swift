@@ -1,0 +1,128 @@
+import Foundation
+import QuarryCore
+import QuarryEmbedding
+import QuarryHNSW
+import QuarryKernels
+import Synchronization
+
+/// The embedded store: one SQLite database (WAL mode) holding collections, documents, chunks and
+/// their vectors.
+///
+/// Writes go through one connection, reads through a pool of others, so searches never wait
+/// behind an ingest transaction. Every operation runs on the store's own threads
+/// (`BlockingExecutor`): one per reader connection and two for writers. Searches score against an immutable in-memory snapshot of a collection's
+/// vectors, rebuilt when the collection's generation (bumped by every write, from any process)
+/// moves on.
+public final class SQLiteChunkStore: ChunkStore {
+    /// The database file name inside the store directory.
+    public static let databaseFileName = "quarry.sqlite"
+
+    /// The store directory.
+    public let directory: URL
+    /// Collections with fewer chunks than this are searched exactly; larger ones through HNSW.
+    public let exactSearchLimit: Int
+    let indexes: CollectionIndexes
+    let writer: Mutex<SQLiteConnection>
+    let reader: ReadConnectionPool
+    let snapshots = Mutex<[String: CollectionSnapshot]>([:])
+    let executor: BlockingExecutor
+
+    /// Opens the store in `directory`, creating the directory and the schema when missing.
+    /// - Parameters:
+    ///   - exactSearchLimit: collections below this many chunks are searched exactly.
+    ///   - indexParameters: HNSW construction parameters for larger collections.
+    /// - Throws: `QuarryError.storage` when the directory or database cannot be opened or
+    ///   migrated.
+    public init(
+        directory: URL, exactSearchLimit: Int = 10_000,
+        indexParameters: HNSWParameters = HNSWParameters(m: 16, efConstruction: 200, ef: 64)
+    ) throws {
+        self.directory = directory
+        self.exactSearchLimit = exactSearchLimit
+        self.indexes = CollectionIndexes(directory: directory.appendingPathComponent("index"), parameters: indexParameters)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw QuarryError(.storage, "cannot create the store directory \(directory.path)", underlying: error)
+        }
+        let path = directory.appendingPathComponent(Self.databaseFileName).path
+        let writeConnection = try SQLiteConnection(path: path)
+        try writeConnection.execute(
+            """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            PRAGMA foreign_keys = ON;
+            """
+        )
+        try SQLiteSchema.migrate(writeConnection)
+        self.writer = Mutex(writeConnection)
+        // As many readers as cores can use them: searches do not queue behind one another.
+        let readers = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        self.reader = try ReadConnectionPool(path: path, count: readers)
+        // A thread for each reader and two for writers (an ingest and a delete may queue for the
+        // writer without taking a reader's thread).
+        self.executor = BlockingExecutor(threads: readers + 2)
+    }
+
+    public func close() async {
+        await executor.shutdown()
+    }
+
+    /// Runs `body` on the store's threads with a reader connection.
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await executor.run { [reader] in try reader.withLock(body) }
+    }
+
+    /// Runs `body` on the store's threads with the writer connection.
+    func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await executor.run { [self] in try self.writer.withLock { db in try body(db) } }
+    }
+
+
+    static let collectionSelect = """
+        SELECT c.id, c.name, c.model_name, c.dimension, c.model_fingerprint,
+               (SELECT count(*) FROM documents d WHERE d.collection_id = c.id),
+               (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id),
+               c.generation
+        FROM collections c
+        """
+
+    static func readCollection(_ statement: SQLiteStatement) -> CollectionInfo {
+        CollectionInfo(
+            id: statement.int64(0), name: statement.text(1),
+            model: EmbeddingModelInfo(name: statement.text(2), dimension: statement.int(3), fingerprint: statement.text(4)),
+            documentCount: statement.int(5), chunkCount: statement.int(6), generation: statement.int64(7)
+        )
+    }
+
+    static func collection(named name: String, in db: SQLiteConnection) throws -> CollectionInfo? {
+        let statement = try db.prepare(collectionSelect + " WHERE c.name = ?")
+        try statement.bind([.text(name)])
+        return try statement.step() ? readCollection(statement) : nil
+    }
+
+    static func requireCollection(_ name: String, in db: SQLiteConnection) throws -> CollectionInfo {
+        guard let info = try collection(named: name, in: db) else {
+            throw QuarryError(.notFound, "collection '\(name)' does not exist")
+        }
+        return info
+    }
+
+    static func bumpGeneration(_ collectionID: Int64, in db: SQLiteConnection) throws {
+        try db.prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?").run([.integer(collectionID)])
+    }
+}
+
+
+/// An immutable view of one collection's vectors, shared by concurrent searches.
+final class CollectionSnapshot: Sendable {
+    let generation: Int64
+    let rowIDs: [Int64]
+    let matrix: VectorMatrix
+
+    init(generation: Int64, rowIDs: [Int64], matrix: VectorMatrix) {
+        self.generation = generation
+        self.rowIDs = rowIDs
+        self.matrix = matrix
+    }
+}
