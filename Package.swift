@@ -85,13 +85,13 @@ let package = Package(
         ),
         .target(
             name: "QuarryConfig",
-            dependencies: ["QuarryCore", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
+            dependencies: ["QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "QuarryServer",
             dependencies: [
-                "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
+                "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -2,7 +2,7 @@ import Foundation
 import QuarryCore
 
 extension QuarryConfiguration {
-    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_BACKEND`,
+    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_MODEL_NAME`, `QUARRY_BACKEND`,
     /// `QUARRY_PG_URL`, `QUARRY_PG_POOL_SIZE`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
     /// `QUARRY_LOG_LEVEL`, `QUARRY_LOG_FORMAT`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
@@ -27,6 +27,7 @@ extension QuarryConfiguration {
         }
         if let v = value("QUARRY_STORE") { store = v }
         if let v = value("QUARRY_MODEL") { model = v }
+        if let v = value("QUARRY_MODEL_NAME") { modelName = v }
         if let v = value("QUARRY_BACKEND") { backend = v }
         if let v = value("QUARRY_PG_URL") { postgres.url = v }
         if let v = try integer("QUARRY_PG_POOL_SIZE") { postgres.poolSize = v }

@@ -1,5 +1,6 @@
 import Foundation
 import QuarryCore
+import QuarryEmbedding
 
 extension QuarryConfiguration {
     /// The model folder used when neither the configuration nor `$QUARRY_MODEL` names one.
@@ -34,5 +35,12 @@ extension QuarryConfiguration {
     /// The model folder: `model`, else `defaultModelPath` (relative to the working directory).
     public var modelURL: URL {
         URL(fileURLWithPath: model ?? Self.defaultModelPath, isDirectory: true)
+    }
+
+    /// Loads the configured embedding model (`model`, named `modelName` when set).
+    /// - Parameter threads: cores the encoder uses.
+    /// - Throws: `EmbeddingError.modelMissing` or `.modelCorrupt`, saying how to fix it.
+    public func openEmbedder(threads: Int = 2) throws -> MiniLMEmbedder {
+        try MiniLMEmbedder(modelDirectory: modelURL, threads: threads, name: modelName)
     }
 }

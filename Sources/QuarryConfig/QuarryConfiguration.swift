@@ -24,8 +24,13 @@ import QuarryRetrieval
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
+    /// The SQLite store's directory.
     public var store = ".quarry"
+    /// The model folder; `nil` for `defaultModelPath`.
     public var model: String?
+    /// The model's name as collections record it and `/v1/embeddings` reports it; `nil` for the
+    /// name the model's weights or metadata give.
+    public var modelName: String?
     /// `sqlite` (the embedded store in `store`) or `pgvector` (PostgreSQL at `postgres.url`).
     public var backend = "sqlite"
     public var postgres = Postgres()
@@ -234,6 +239,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
             apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
             model = try c.decodeIfPresent(String.self, forKey: .model)
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
             inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
             outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
             fallbacks = try c.decodeIfPresent([Fallback].self, forKey: .fallbacks) ?? d.fallbacks
@@ -317,6 +323,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case store, model, backend, postgres, server, search, llm
+        case modelName = "model_name"
     }
 
     /// The defaults.
@@ -327,6 +334,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         store = try c.decodeIfPresent(String.self, forKey: .store) ?? ".quarry"
         model = try c.decodeIfPresent(String.self, forKey: .model)
+        modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
         backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "sqlite"
         postgres = try c.decodeIfPresent(Postgres.self, forKey: .postgres) ?? Postgres()
         server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()

@@ -19,8 +19,11 @@ public struct BertConfiguration: Sendable, Hashable, Codable {
     public var typeVocabularySize: Int
     /// LayerNorm epsilon.
     public var layerNormEpsilon: Float
+    /// The model's name as its `config.json` records it (`_name_or_path`), when it does.
+    public var nameOrPath: String?
 
     enum CodingKeys: String, CodingKey {
+        case nameOrPath = "_name_or_path"
         case hiddenSize = "hidden_size"
         case layerCount = "num_hidden_layers"
         case headCount = "num_attention_heads"

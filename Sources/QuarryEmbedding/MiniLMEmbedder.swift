@@ -18,7 +18,7 @@ public final class MiniLMEmbedder: Embedder {
 
     private let name: String
     private let weightsURL: URL
-    private let fingerprint = Mutex<String?>(nil)
+    private let fingerprint: String
     /// Scratch memory of the last finished batch, lent to the next one (a concurrent batch
     /// that finds it lent out allocates its own).
     private let spareWorkspace = Mutex<BertEncoder.Workspace?>(BertEncoder.Workspace())
@@ -33,12 +33,19 @@ public final class MiniLMEmbedder: Embedder {
     ///   - maxInputTokens: truncation length, at most the model's positions.
     /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
-    public convenience init(modelDirectory: URL, threads: Int = 2, maxInputTokens: Int = 256) throws {
+    ///   - name: the model's name as collections record it and `/v1/embeddings` reports it;
+    ///     `nil` for the name the weights are known by, else the one `config.json` gives.
+    public convenience init(modelDirectory: URL, threads: Int = 2, maxInputTokens: Int = 256, name: String? = nil) throws {
         try self.init(
             modelDirectory: modelDirectory, threads: threads, maxInputTokens: maxInputTokens,
-            tokensPerPass: Self.defaultTokensPerPass
+            tokensPerPass: Self.defaultTokensPerPass, name: name
         )
     }
+
+    /// Names of the model weights Quarry knows, by the SHA-256 of `model.safetensors`.
+    static let knownWeights: [String: String] = [
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db": "all-MiniLM-L6-v2"
+    ]
 
     /// Word pieces per encoder pass unless told otherwise: about eight SciFact passages. Larger
     /// passes were no faster here (the dense layers already run at full speed on 1,024 rows per
@@ -55,7 +62,10 @@ public final class MiniLMEmbedder: Embedder {
     ///     than this still runs, alone); bounds the scratch memory, about 15 KB per piece.
     /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
-    public init(modelDirectory: URL, threads: Int, maxInputTokens: Int, tokensPerPass: Int) throws {
+    ///   - name: the model's name; `nil` for the name the weights are known by, else the one
+    ///     `config.json` gives (`_name_or_path`), else `bert-<hidden size>d`. Never the folder's
+    ///     name: the same weights keep their name wherever they are kept.
+    public init(modelDirectory: URL, threads: Int, maxInputTokens: Int, tokensPerPass: Int, name: String? = nil) throws {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -92,16 +102,20 @@ public final class MiniLMEmbedder: Embedder {
         self.encoder = encoder
         self.maxInputTokens = max(2, min(maxInputTokens, configuration.maxPositions))
         self.tokensPerPass = max(1, tokensPerPass)
-        name = modelDirectory.standardizedFileURL.lastPathComponent
+        // The fingerprint is what keeps two models out of one collection: it is computed now,
+        // and a weights file that cannot be hashed is an error, never a made-up stand-in.
+        let fingerprint = try Self.cachedSHA256(of: weightsURL)
+        self.fingerprint = fingerprint
+        self.name = name ?? Self.knownWeights[fingerprint] ?? configuration.nameOrPath ?? "bert-\(configuration.hiddenSize)d"
         // The encoder splits its work between `threads` workers itself; each BLAS call runs on
         // one thread (see BertEncoder.runLayer for why).
         openblas_set_num_threads(1)
     }
 
-    /// Name, dimension and the SHA-256 of the weights (computed on first use, then cached beside
-    /// the weights as `model.safetensors.sha256` keyed by size and modification time).
+    /// Name, dimension and the SHA-256 of the weights (computed when the model is loaded, and
+    /// cached beside the weights as `model.safetensors.sha256` keyed by size and modification time).
     public var model: EmbeddingModelInfo {
-        EmbeddingModelInfo(name: name, dimension: encoder.configuration.hiddenSize, fingerprint: weightsFingerprint())
+        EmbeddingModelInfo(name: name, dimension: encoder.configuration.hiddenSize, fingerprint: fingerprint)
     }
 
     public func tokenCount(_ text: String) -> Int {
@@ -152,16 +166,10 @@ public final class MiniLMEmbedder: Embedder {
         return results
     }
 
-    private func weightsFingerprint() -> String {
-        if let known = fingerprint.withLock({ $0 }) { return known }
-        let computed = Self.cachedSHA256(of: weightsURL)
-        fingerprint.withLock { $0 = computed }
-        return computed
-    }
-
     /// SHA-256 of a file, remembered in a sidecar `<file>.sha256` ("size mtime hash") so that it
-    /// is computed once per file version. An unreadable file gives a name-and-size stand-in.
-    static func cachedSHA256(of url: URL) -> String {
+    /// is computed once per file version.
+    /// - Throws: `EmbeddingError.modelCorrupt` when the file cannot be read.
+    static func cachedSHA256(of url: URL) throws -> String {
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
         let mtime = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
@@ -171,7 +179,12 @@ public final class MiniLMEmbedder: Embedder {
             let parts = cached.split(separator: " ")
             if parts.count == 3, "\(parts[0]) \(parts[1])" == key { return String(parts[2]).trimmingCharacters(in: .whitespacesAndNewlines) }
         }
-        guard let hash = try? SHA256.hex(ofFileAt: url) else { return "unreadable-\(size)" }
+        let hash: String
+        do {
+            hash = try SHA256.hex(ofFileAt: url)
+        } catch {
+            throw EmbeddingError(.modelCorrupt, "cannot read \(url.path) to fingerprint the model", underlying: error)
+        }
         // The cache is an optimisation: a read-only model folder just means hashing again.
         try? Data("\(key) \(hash)\n".utf8).write(to: sidecar, options: .atomic)
         return hash

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import QuarryConfig
 import QuarryCore
 import QuarryEmbedding
 import QuarryHNSW
@@ -61,7 +62,7 @@ struct BenchEmbed: AsyncParsableCommand {
             throw ValidationError("--batch-sizes must be positive integers, like 1,8,32")
         }
         let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL, threads: threads)
+        let embedder = try options.settings().openEmbedder(threads: threads)
         let texts = try readPassages()
         let sgemm = EmbeddingBenchmark.sgemmGFLOPS(threads: threads)
         let rows = try EmbeddingBenchmark.run(embedder: embedder, texts: texts, batchSizes: sizes)
@@ -156,7 +157,7 @@ struct BenchQueries: AsyncParsableCommand {
 
     func run() async throws {
         let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL, threads: threads)
+        let embedder = try options.settings().openEmbedder(threads: threads)
         let texts = try queryTexts(queries)
         for text in texts.prefix(50) { _ = try await embedder.embed([text]) }  // warm up
 
@@ -251,7 +252,7 @@ struct BenchStore: AsyncParsableCommand {
 
     func run() async throws {
         let texts = try queryTexts(queries)
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: texts.count, by: 64) {
             vectors += try await embedder.embed(Array(texts[start..<min(start + 64, texts.count)]))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryConfig
 import QuarryEmbedding
 import QuarryIngest
 import QuarryStore
@@ -50,7 +51,7 @@ struct BenchIngest: AsyncParsableCommand {
 
     func run() async throws {
         let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         let storeURL = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-bench-ingest-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: storeURL) }
         let store = try SQLiteChunkStore(directory: storeURL)

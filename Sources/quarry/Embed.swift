@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryConfig
 import QuarryEmbedding
 
 /// `quarry embed`: JSON lines `{"text": …}` in, `{"text", "embedding"}` lines out.
@@ -22,7 +23,7 @@ struct Embed: AsyncParsableCommand {
 
     func run() async throws {
         let options = try CommonOptions.parse(model.map { ["--model", $0] } ?? [])
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         let decoder = JSONDecoder()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

@@ -111,7 +111,7 @@ struct Eval: AsyncParsableCommand {
         let collection = collection ?? String(name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }.prefix(64))
         let storeURL = URL(fileURLWithPath: store ?? ".quarry-eval/\(collection)", isDirectory: true)
         let options = try CommonOptions.parse((model.map { ["--model", $0] } ?? []))
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         let settings = try options.settings { settings in
             settings.store = storeURL.path
             settings.search.exactBelow = exactBelow

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryConfig
 import QuarryCore
 import QuarryEmbedding
 import QuarryIngest
@@ -60,7 +61,7 @@ struct Ingest: AsyncParsableCommand {
         } catch let error as GlobError {
             throw ValidationError(error.description)
         }
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         let store = try await options.openStore()
         let ingestor = FolderIngestor(store: store, embedder: embedder, chunkTokens: chunkTokens, overlapTokens: overlapTokens)
         let display = ProgressDisplay(terminal: !noProgress && isatty(STDERR_FILENO) == 1)

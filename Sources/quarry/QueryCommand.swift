@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryConfig
 import QuarryCore
 import QuarryEmbedding
 import QuarryRetrieval
@@ -45,7 +46,7 @@ struct Query: AsyncParsableCommand {
 
     func run() async throws {
         let store = try await options.openStore()
-        let embedder = try MiniLMEmbedder(modelDirectory: options.modelURL)
+        let embedder = try options.settings().openEmbedder()
         let result = try await Retriever(store: store, embedder: embedder)
             .answer(query: text, collection: collection, topK: topK, ef: ef, mode: mode)
         if json {

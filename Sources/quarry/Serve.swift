@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         let store = try await settings.openStore()
         logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(settings.storeDescription)"])
         let modelURL = settings.modelURL
-        let embedder = try MiniLMEmbedder(modelDirectory: modelURL)
+        let embedder = try settings.openEmbedder()
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
         // Queries arriving while the encoder is busy are embedded together in its next pass.

@@ -1,6 +1,10 @@
 import Foundation
 import Hummingbird
 import QuarryCore
+import QuarryEmbedding
+import QuarryHNSW
+import QuarryKernels
+import QuarryRetrieval
 
 /// An error as the HTTP API reports it: a status and a JSON body
 /// `{"error": {"code": "...", "message": "..."}}`.
@@ -21,15 +25,31 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         self.message = message
     }
 
-    /// Maps any error thrown below the HTTP edge to the status and body a client should see.
-    /// Errors that are not Quarry's or Hummingbird's own become a 500 with a generic message, so
-    /// internal details do not leak.
+    /// Maps any error thrown below the HTTP edge to the status and body a client should see: the
+    /// one place where every library's error type (`QuarryError`, `EmbeddingError`, `HNSWError`,
+    /// `KernelError`, `ChatError`, decoding errors) meets an HTTP status. Anything else becomes a
+    /// 500 with a generic message, so internal details do not leak.
     public init(_ error: any Error) {
         switch error {
         case let error as APIError:
             self = error
         case let error as QuarryError:
             self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+        case let error as EmbeddingError:
+            // The embedding library's own type: a caller's input is a 400, the model a 503.
+            let code: QuarryError.Code = error.code == .invalidInput ? .invalidRequest : .embedding
+            self.init(status: Self.status(for: code), code: code.rawValue, message: error.message)
+        case let error as HNSWError:
+            let code: QuarryError.Code = error.code == .invalidArgument ? .invalidRequest : .storage
+            self.init(status: Self.status(for: code), code: code.rawValue, message: error.message)
+        case let error as KernelError:
+            self.init(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: error.message)
+        case let error as ChatError:
+            self.init(status: .serviceUnavailable, code: QuarryError.Code.llmUnavailable.rawValue, message: error.message)
+        case is DecodingError:
+            self.init(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: "the request body is not valid JSON for this route")
+        case is CancellationError:
+            self.init(status: .serviceUnavailable, code: QuarryError.Code.unavailable.rawValue, message: "the request was cancelled")
         case let error as HTTPError:
             self.init(status: error.status, code: Self.code(for: error.status), message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:

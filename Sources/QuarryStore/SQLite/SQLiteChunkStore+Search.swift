@@ -47,8 +47,9 @@ extension SQLiteChunkStore {
             } else {
                 results = try index.search(query, k: k, ef: ef)
             }
-        } catch {
-            throw QuarryError(.internal, "index search failed", underlying: error)
+        } catch let error as HNSWError {
+            let code: QuarryError.Code = error.code == .invalidArgument ? .invalidRequest : .storage
+            throw QuarryError(code, "index search failed: \(error.message)", underlying: error)
         }
         let rowIDs = results.map { Int64(bitPattern: $0.label) }
         let rows = try loadHits(rowIDs)
