@@ -271,7 +271,7 @@ public struct FaithfulnessScorer: Sendable {
         let faithfulness = verdicts.isEmpty ? 1 : Double(verdicts.filter(\.supported).count) / Double(verdicts.count)
         let citationChecks = verdicts.flatMap(\.citationSupported)
         let citationPrecision = citationChecks.isEmpty ? 1 : Double(citationChecks.filter { $0 }.count) / Double(citationChecks.count)
-        let prediction = abstained ? "" : Self.removingCitationMarkers(answer)
+        let prediction = abstained ? "" : CitationMarkers.removing(from: answer)
         return QAQuestionEvaluation(
             id: item.id, question: item.question, answer: answer, expected: item.answers, abstained: abstained,
             sentences: verdicts, faithfulness: faithfulness, citationPrecision: citationPrecision,
@@ -289,7 +289,7 @@ public struct FaithfulnessScorer: Sendable {
     /// How well the best of `context` supports `sentence` (citation markers are removed from it).
     /// - Throws: `EmbeddingError` when the model fails.
     public func match(_ sentence: String, context: [String]) async throws -> Match {
-        let text = Self.removingCitationMarkers(sentence)
+        let text = CitationMarkers.removing(from: sentence)
         let vectors = try await embed(Set([text] + context).sorted())
         return match(text, against: context, vectors: vectors)
     }
@@ -390,49 +390,17 @@ public struct FaithfulnessScorer: Sendable {
         !grounded && answer.trimmingWhitespace() == Retriever.noAnswer
     }
 
-    /// The sentences of an answer without their citation markers, each with the distinct citation
-    /// numbers it carries. Lines are split first (list items are sentences of their own); markers
-    /// that open a sentence (`... end. [2] Next`) belong to the sentence before; headings and
-    /// labels (`Answer:`) are not sentences.
+    /// The claims of an answer without their citation markers, each with the distinct citation
+    /// numbers it carries: `SentenceSplitter.answerSentences` with a marker before a capitalised
+    /// word ending a claim too; headings and labels (`Answer:`) are not claims.
     public static func answerSentences(_ answer: String) -> [(text: String, citations: [Int])] {
-        var sentences: [String] = []
-        for line in answer.split(whereSeparator: \.isNewline) {
-            for sentence in splittingAfterCitations(String(line)).flatMap(SentenceSplitter.split) {
-                let (leading, rest) = leadingMarkers(sentence)
-                if !leading.isEmpty, !sentences.isEmpty {
-                    sentences[sentences.count - 1] += " " + leading
-                    if !rest.isEmpty { sentences.append(rest) }
-                } else {
-                    sentences.append(sentence)
-                }
-            }
-        }
-        return sentences.compactMap { sentence -> (text: String, citations: [Int])? in
-            let text = removingCitationMarkers(sentence)
+        SentenceSplitter.answerSentences(answer, markersEndSentences: true).compactMap { sentence -> (text: String, citations: [Int])? in
+            let text = CitationMarkers.removing(from: sentence)
             guard text.contains(where: \.isLetter), !text.hasSuffix(":") else { return nil }
             var numbers: [Int] = []
-            for number in AnswerCheck.citations(in: sentence) where !numbers.contains(number) { numbers.append(number) }
+            for number in CitationMarkers.numbers(in: sentence) where !numbers.contains(number) { numbers.append(number) }
             return (text: text, citations: numbers)
         }
-    }
-
-    /// Splits `line` after each citation marker that a capitalised word follows: a marker closes
-    /// a claim even when the claim has no full stop (`… utc [1] A similar effect …`).
-    static func splittingAfterCitations(_ line: String) -> [String] {
-        var pieces: [String] = []
-        var start = line.startIndex
-        var index = line.startIndex
-        while let open = line[index...].firstIndex(of: "["), let close = line[open...].firstIndex(of: "]") {
-            index = line.index(after: close)
-            guard !AnswerCheck.citations(in: String(line[open...close])).isEmpty else { continue }
-            let next = line[index...].drop { $0 == " " }
-            if next.first?.isUppercase == true, next.startIndex > index {
-                pieces.append(String(line[start..<index]))
-                start = next.startIndex
-            }
-        }
-        pieces.append(String(line[start...]))
-        return pieces.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The sentences of a passage: lines, then prose sentences; lines without a letter dropped.
@@ -440,46 +408,7 @@ public struct FaithfulnessScorer: Sendable {
         text.split(whereSeparator: \.isNewline).flatMap { SentenceSplitter.split(String($0)) }.filter { $0.contains(where: \.isLetter) }
     }
 
-    private static func leadingMarkers(_ sentence: String) -> (markers: String, rest: String) {
-        var rest = Substring(sentence)
-        var markers = ""
-        while rest.first == "[", let close = rest.firstIndex(of: "]") {
-            let marker = rest[...close]
-            guard !AnswerCheck.citations(in: String(marker)).isEmpty else { break }
-            markers += marker
-            rest = rest[rest.index(after: close)...].drop(while: { $0 == " " })
-        }
-        return (markers, String(rest))
-    }
-
-    /// `text` without citation markers (`[2]`, `[1, 3]`, `[Source 2]`), white space collapsed and
-    /// no space left before punctuation (`end [2].` → `end.`).
-    public static func removingCitationMarkers(_ text: String) -> String {
-        var output = ""
-        var rest = Substring(text)
-        while let open = rest.firstIndex(of: "[") {
-            output += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "]") else {
-                rest = rest[open...]
-                break
-            }
-            let marker = rest[open...close]
-            if AnswerCheck.citations(in: String(marker)).isEmpty { output += marker }
-            rest = rest[rest.index(after: close)...]
-        }
-        output += rest
-        var collapsed = output.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-        for mark in [".", ",", ";", ":", "!", "?"] { collapsed = collapsed.replacingOccurrences(of: " " + mark, with: mark) }
-        return collapsed.trimmingWhitespace()
-    }
-
     // MARK: - Words
-
-    /// Stop words of the overlap. Negations are among them: polarity is checked on its own.
-    static let stopWords: Set<String> = Terms.stopWords.subtracting(["use", "used", "using", "one"])
-        .union(["never", "none", "neither", "nothing", "nobody", "unless"])
-
-    static let negations: Set<String> = ["not", "no", "never", "none", "nor", "neither", "nothing", "nobody", "unless"]
 
     /// Lower-cased alphanumeric runs; `n't` becomes `not` and `cannot` `can not`.
     static func words(of text: String) -> [String] {
@@ -487,48 +416,28 @@ public struct FaithfulnessScorer: Sendable {
         for (contraction, expansion) in [("can't", "can not"), ("won't", "will not"), ("n't", " not")] {
             lowered = lowered.replacingOccurrences(of: contraction, with: expansion)
         }
-        var words: [String] = []
-        var current = String.UnicodeScalarView()
-        for scalar in lowered.unicodeScalars {
-            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
-                current.append(scalar)
-            } else if !current.isEmpty {
-                words.append(String(current))
-                current = String.UnicodeScalarView()
-            }
-        }
-        if !current.isEmpty { words.append(String(current)) }
-        return words.flatMap { $0 == "cannot" ? ["can", "not"] : [$0] }
+        return WordFolding.words(of: lowered).flatMap { $0 == "cannot" ? ["can", "not"] : [$0] }
     }
 
-    /// The content words of `text`, in order with repeats: lower-cased alphanumeric runs without
-    /// stop words and citation markers, common inflections folded (`indexes`, `indexed` →
-    /// `index`) so that a paraphrase's grammar does not count against it.
+    /// The content words of `text`, in order with repeats: its `words(of:)` without citation
+    /// markers and `StopWords.claim`, common inflections folded (`indexes`, `indexed` → `index`,
+    /// see `WordFolding.fold`) so that a paraphrase's grammar does not count against it.
     public static func contentWords(of text: String) -> [String] {
-        words(of: removingCitationMarkers(text)).filter { !stopWords.contains($0) }.map(fold)
-    }
-
-    static func fold(_ word: String) -> String {
-        guard word.count > 4 else { return word }
-        for suffix in ["ing", "ies", "ed", "es", "s"] where word.hasSuffix(suffix) {
-            if suffix == "s", word.hasSuffix("ss") { return word }
-            return String(word.dropLast(suffix.count))
-        }
-        return word
+        words(of: CitationMarkers.removing(from: text)).filter { !StopWords.claim.contains($0) }.map(WordFolding.fold)
     }
 
     static func numbers(in text: String) -> Set<String> {
-        Set(words(of: removingCitationMarkers(text)).filter { $0.allSatisfy(\.isNumber) })
+        Set(words(of: CitationMarkers.removing(from: text)).filter { $0.allSatisfy(\.isNumber) })
     }
 
     /// What the negations of `text` apply to: for each, the first content word (folded) within
     /// the next three words, or `¬` when there is none.
     static func negatedWords(in text: String) -> Set<String> {
-        let tokens = words(of: removingCitationMarkers(text))
+        let tokens = words(of: CitationMarkers.removing(from: text))
         var negated: Set<String> = []
-        for (index, token) in tokens.enumerated() where negations.contains(token) {
+        for (index, token) in tokens.enumerated() where StopWords.negations.contains(token) {
             let scope = tokens[(index + 1)..<min(tokens.count, index + 4)]
-            negated.insert(scope.first { !stopWords.contains($0) && !negations.contains($0) }.map(fold) ?? "¬")
+            negated.insert(scope.first { !StopWords.claim.contains($0) }.map(WordFolding.fold) ?? "¬")
         }
         return negated
     }
@@ -617,8 +526,8 @@ public struct LLMJudge: Sendable {
     /// - Throws: `ChatError` when no model of the chain answers; `CancellationError`.
     public func faithfulness(question: String, result: QueryResult) async throws -> Double? {
         guard !FaithfulnessScorer.isAbstention(result) else { return nil }
-        let answer = FaithfulnessScorer.removingCitationMarkers(result.answer)
-        let context = result.citations.map { "[\($0.id)] \($0.text)" }.joined(separator: "\n\n")
+        let answer = CitationMarkers.removing(from: result.answer)
+        let context = result.citations.map { "\(CitationMarkers.marker(for: $0.id)) \($0.text)" }.joined(separator: "\n\n")
         return try await faithfulness(question: question, answer: answer, context: context)
     }
 

@@ -64,7 +64,6 @@ import Testing
         let sentences = FaithfulnessScorer.answerSentences("Answer:\nWAL is fast [1]. Readers do not block writers. [2][2] Checkpoints run [Source 1, 3].")
         #expect(sentences.map(\.text) == ["WAL is fast.", "Readers do not block writers.", "Checkpoints run."])
         #expect(sentences.map(\.citations) == [[1], [2], [1, 3]])
-        #expect(FaithfulnessScorer.removingCitationMarkers("See [the docs] and [12] here [1, 2].") == "See [the docs] and here.")
         #expect(FaithfulnessScorer.contentWords(of: "The indexes are NOT used [3].") == ["index", "used"])
     }
 
