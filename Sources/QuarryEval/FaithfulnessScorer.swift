@@ -3,95 +3,6 @@ import QuarryCore
 import QuarryEmbedding
 import QuarryRetrieval
 
-/// One question of a QA file: JSON lines
-/// `{"id", "question", "answers": [...], "relevant_doc_ids": [...]}`.
-///
-/// `answers` are short reference answers (empty for a question the corpus cannot answer);
-/// `relevant_doc_ids` are the documents that answer it, as Quarry stores them
-/// (`sqlite-docs/wal.md`, `scifact/corpus.jsonl#4983`) or just the part after `#`.
-public struct QAItem: Codable, Sendable, Equatable {
-    /// The question's id (a JSON string or number).
-    public var id: String
-    /// The question as a user would ask it.
-    public var question: String
-    /// Reference answers; empty when the corpus cannot answer the question.
-    public var answers: [String]
-    /// Documents that answer the question.
-    public var relevantDocIDs: [String]
-
-    /// Creates an item.
-    public init(id: String, question: String, answers: [String], relevantDocIDs: [String]) {
-        self.id = id
-        self.question = question
-        self.answers = answers
-        self.relevantDocIDs = relevantDocIDs
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, question, answers
-        case relevantDocIDs = "relevant_doc_ids"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let number = try? c.decode(Int.self, forKey: .id) { id = String(number) } else { id = try c.decode(String.self, forKey: .id) }
-        question = try c.decode(String.self, forKey: .question)
-        answers = try c.decode([String].self, forKey: .answers)
-        relevantDocIDs = try c.decode([String].self, forKey: .relevantDocIDs)
-    }
-
-    /// Reads a QA file: one JSON object per line; blank lines are skipped.
-    /// - Throws: `QuarryError.invalidRequest` naming the file and line of a malformed line, an
-    ///   empty question or a repeated id, or a file without questions; `.unreadableInput` when the
-    ///   file cannot be read.
-    public static func load(from url: URL) throws -> [QAItem] {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw QuarryError(.unreadableInput, "cannot read the QA file \(url.path)", underlying: error)
-        }
-        var items: [QAItem] = []
-        var seen: Set<String> = []
-        // Split on "\n" only, so that the line numbers are the ones an editor shows.
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingWhitespace()
-            guard !line.isEmpty else { continue }
-            let place = "\(url.path):\(index + 1)"
-            let item: QAItem
-            do {
-                item = try JSONDecoder().decode(QAItem.self, from: Data(line.utf8))
-            } catch {
-                throw QuarryError(
-                    .invalidRequest,
-                    "\(place): expected {\"id\", \"question\", \"answers\": [strings], \"relevant_doc_ids\": [strings]} (\(describe(error)))",
-                    underlying: error
-                )
-            }
-            guard !item.question.trimmingWhitespace().isEmpty else {
-                throw QuarryError(.invalidRequest, "\(place): question \(item.id) is empty")
-            }
-            guard seen.insert(item.id).inserted else {
-                throw QuarryError(.invalidRequest, "\(place): the id \(item.id) is used by an earlier question")
-            }
-            items.append(item)
-        }
-        guard !items.isEmpty else { throw QuarryError(.invalidRequest, "\(url.path) holds no questions") }
-        return items
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error as? DecodingError {
-        case .keyNotFound(let key, _): return "no \"\(key.stringValue)\""
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\"\(path)\" has the wrong type"
-        case .dataCorrupted: return "not valid JSON"
-        default: return "\(error)"
-        }
-    }
-}
-
 /// Scores answers to a QA file against the passages they cite, deterministically: is every
 /// answer sentence supported by a sentence of the context, does every citation point to a passage
 /// that supports its sentence, did the relevant documents reach the context, and how close is the
@@ -227,8 +138,8 @@ public struct FaithfulnessScorer: Sendable {
     ///   supports the sentence (a number naming no citation does not); 1 when there is none.
     /// - Context recall: the share of `relevantDocIDs` cited (1 when there are none; `summarize`
     ///   leaves such questions out of the mean).
-    /// - Answer F1 and exact match as SQuAD computes them (see `answerF1`); citation markers are
-    ///   removed from the answer first, and an abstention answers "".
+    /// - Answer F1 and exact match as SQuAD computes them (see `AnswerCorrectness`); citation
+    ///   markers are removed from the answer first, and an abstention answers "".
     /// - Throws: `EmbeddingError` when the model fails.
     public func score(item: QAItem, result: QueryResult) async throws -> QAQuestionEvaluation {
         try await score(item: item, answer: result.answer, grounded: result.grounded, citations: result.citations)
@@ -276,8 +187,8 @@ public struct FaithfulnessScorer: Sendable {
             id: item.id, question: item.question, answer: answer, expected: item.answers, abstained: abstained,
             sentences: verdicts, faithfulness: faithfulness, citationPrecision: citationPrecision,
             contextRecall: Self.contextRecall(relevant: item.relevantDocIDs, cited: citations.map(\.document)),
-            answerF1: Self.answerF1(prediction, references: item.answers),
-            exactMatch: Self.exactMatch(prediction, references: item.answers)
+            answerF1: AnswerCorrectness.f1(prediction, references: item.answers),
+            exactMatch: AnswerCorrectness.exactMatch(prediction, references: item.answers)
         )
     }
 
@@ -454,168 +365,5 @@ public struct FaithfulnessScorer: Sendable {
             if let hash = document.lastIndex(of: "#") { keys.insert(String(document[document.index(after: hash)...])) }
         }
         return Double(relevant.filter(keys.contains).count) / Double(relevant.count)
-    }
-
-    // MARK: - Answer correctness (SQuAD)
-
-    /// SQuAD's normalisation: lower-cased, ASCII punctuation removed, the articles a, an, the
-    /// removed, white space collapsed.
-    public static func normalizedAnswer(_ text: String) -> String {
-        let punctuation = Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-        let lowered = String(text.lowercased().filter { !punctuation.contains($0) })
-        return lowered.split(whereSeparator: \.isWhitespace).filter { !["a", "an", "the"].contains($0) }.joined(separator: " ")
-    }
-
-    /// The best token F1 of `prediction` over `references`, as SQuAD computes it: the harmonic mean
-    /// of the precision and recall of the normalised tokens shared (with multiplicity). With no
-    /// reference (an unanswerable question), 1 when the prediction is empty, else 0; an empty
-    /// prediction or reference scores 1 only against an empty other.
-    public static func answerF1(_ prediction: String, references: [String]) -> Double {
-        let predicted = normalizedAnswer(prediction).split(separator: " ").map(String.init)
-        let references = references.isEmpty ? [""] : references
-        return references.map { reference in
-            let expected = normalizedAnswer(reference).split(separator: " ").map(String.init)
-            if predicted.isEmpty || expected.isEmpty { return predicted == expected ? 1 : 0 }
-            var counts: [String: Int] = [:]
-            for token in expected { counts[token, default: 0] += 1 }
-            var shared = 0
-            for token in predicted where counts[token, default: 0] > 0 {
-                counts[token, default: 0] -= 1
-                shared += 1
-            }
-            guard shared > 0 else { return 0 }
-            let precision = Double(shared) / Double(predicted.count), recall = Double(shared) / Double(expected.count)
-            return 2 * precision * recall / (precision + recall)
-        }.max() ?? 0
-    }
-
-    /// 1 when the normalised prediction equals a normalised reference (with no reference: when
-    /// the prediction is empty), else 0.
-    public static func exactMatch(_ prediction: String, references: [String]) -> Double {
-        let predicted = normalizedAnswer(prediction)
-        return (references.isEmpty ? [""] : references).contains { normalizedAnswer($0) == predicted } ? 1 : 0
-    }
-}
-
-/// A RAGAS-style faithfulness judge: a chat model lists the answer's claims, then says of each
-/// whether the context supports it; faithfulness is supported claims / claims.
-public struct LLMJudge: Sendable {
-    /// The chat model chain that judges.
-    public let client: ChatClient
-
-    /// Creates a judge.
-    public init(client: ChatClient) {
-        self.client = client
-    }
-
-    static let claimsPrompt = """
-        You split an answer into its factual claims. Each claim is one short, self-contained \
-        statement (replace pronouns by what they refer to). Reply with JSON only, no prose: \
-        {"claims": ["...", "..."]}
-        """
-
-    static let verdictsPrompt = """
-        You check claims against a context. A claim is supported only if the context states it or \
-        it follows directly from the context; use no other knowledge. Reply with JSON only, no \
-        prose, one verdict per claim in order: {"verdicts": [{"claim": 1, "supported": true}, ...]}
-        """
-
-    /// The judge's faithfulness of `result`'s answer to its citations: supported claims / claims.
-    /// - Returns: `nil` for an abstention, or when the model's output is not the JSON asked for
-    ///   (no claims, or not one verdict per claim).
-    /// - Throws: `ChatError` when no model of the chain answers; `CancellationError`.
-    public func faithfulness(question: String, result: QueryResult) async throws -> Double? {
-        guard !FaithfulnessScorer.isAbstention(result) else { return nil }
-        let answer = CitationMarkers.removing(from: result.answer)
-        let context = result.citations.map { "\(CitationMarkers.marker(for: $0.id)) \($0.text)" }.joined(separator: "\n\n")
-        return try await faithfulness(question: question, answer: answer, context: context)
-    }
-
-    /// The judge's faithfulness of `answer` to `context`: supported claims / claims.
-    /// - Returns: `nil` when the model's output is not the JSON asked for.
-    /// - Throws: `ChatError` when no model of the chain answers; `CancellationError`.
-    public func faithfulness(question: String, answer: String, context: String) async throws -> Double? {
-        let claimsReply = try await client.complete(
-            [
-                ChatMessage(role: "system", content: Self.claimsPrompt),
-                ChatMessage(role: "user", content: "Question: \(question)\n\nAnswer: \(answer)"),
-            ], stream: false
-        ).text
-        guard let claims = Self.parseClaims(claimsReply) else { return nil }
-        let numbered = claims.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
-        let verdictsReply = try await client.complete(
-            [
-                ChatMessage(role: "system", content: Self.verdictsPrompt),
-                ChatMessage(role: "user", content: "Context:\n\(context)\n\nClaims:\n\(numbered)"),
-            ], stream: false
-        ).text
-        guard let verdicts = Self.parseVerdicts(verdictsReply, claims: claims.count) else { return nil }
-        return Double(verdicts.filter { $0 }.count) / Double(verdicts.count)
-    }
-
-    /// The claims of the model's reply: `{"claims": [strings]}` or a bare array, possibly in a
-    /// code fence or after prose; `nil` when there is none or the reply is not that JSON.
-    static func parseClaims(_ reply: String) -> [String]? {
-        guard let json = jsonValue(in: reply) else { return nil }
-        let list = (json as? [String: Any])?["claims"] ?? json
-        guard let items = list as? [Any] else { return nil }
-        var claims: [String] = []
-        for item in items {
-            guard let claim = (item as? String) ?? ((item as? [String: Any])?["claim"] as? String) else { return nil }
-            let trimmed = claim.trimmingWhitespace()
-            if !trimmed.isEmpty { claims.append(trimmed) }
-        }
-        return claims.isEmpty ? nil : claims
-    }
-
-    /// One verdict per claim, in claim order, from `{"verdicts": [...]}` or a bare array of
-    /// booleans, `"yes"`/`"no"`, or objects with `supported` (and optionally `claim`, 1-based);
-    /// `nil` unless there is exactly one readable verdict for each of `claims`.
-    static func parseVerdicts(_ reply: String, claims: Int) -> [Bool]? {
-        guard let json = jsonValue(in: reply) else { return nil }
-        let list = (json as? [String: Any])?["verdicts"] ?? json
-        guard let items = list as? [Any], items.count == claims else { return nil }
-        var verdicts = [Bool?](repeating: nil, count: claims)
-        for (index, item) in items.enumerated() {
-            var position = index
-            let value: Any?
-            if let object = item as? [String: Any] {
-                if let number = object["claim"] as? Int {
-                    guard (1...claims).contains(number) else { return nil }
-                    position = number - 1
-                }
-                value = object["supported"] ?? object["verdict"]
-            } else {
-                value = item
-            }
-            guard let verdict = value.flatMap(boolean), verdicts[position] == nil else { return nil }
-            verdicts[position] = verdict
-        }
-        let all = verdicts.compactMap { $0 }
-        return all.count == claims ? all : nil
-    }
-
-    private static func boolean(_ value: Any) -> Bool? {
-        if let number = value as? NSNumber {
-            // JSONSerialization gives booleans and 0/1 as NSNumber.
-            switch number.doubleValue {
-            case 1: return true
-            case 0: return false
-            default: return nil
-            }
-        }
-        switch (value as? String)?.trimmingWhitespace().lowercased() {
-        case "true", "yes", "supported": return true
-        case "false", "no", "unsupported", "not supported": return false
-        default: return nil
-        }
-    }
-
-    /// The first JSON object or array in `reply` (after any prose or code fence), parsed.
-    private static func jsonValue(in reply: String) -> Any? {
-        guard let start = reply.firstIndex(where: { $0 == "{" || $0 == "[" }) else { return nil }
-        let close: Character = reply[start] == "{" ? "}" : "]"
-        guard let end = reply.lastIndex(of: close), start < end else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(reply[start...end].utf8))
     }
 }
