@@ -26,9 +26,10 @@ public struct LLMJudge: Sendable {
         """
 
     /// The judge's faithfulness of `result`'s answer to its citations: supported claims / claims.
-    /// - Returns: `nil` for an abstention, or when the model's output is not the JSON asked for
-    ///   (no claims, or not one verdict per claim).
-    /// - Throws: `ChatError` when no model of the chain answers; `CancellationError`.
+    /// - Returns: `nil` when there is nothing to judge: an abstention, or an answer in which the
+    ///   model finds no claim.
+    /// - Throws: `ChatError` when no model of the chain answers, or `.malformed` when a reply is
+    ///   not the JSON asked for; `CancellationError`.
     public func faithfulness(question: String, result: QueryResult) async throws -> Double? {
         guard !FaithfulnessScorer.isAbstention(result) else { return nil }
         let answer = CitationMarkers.removing(from: result.answer)
@@ -37,8 +38,9 @@ public struct LLMJudge: Sendable {
     }
 
     /// The judge's faithfulness of `answer` to `context`: supported claims / claims.
-    /// - Returns: `nil` when the model's output is not the JSON asked for.
-    /// - Throws: `ChatError` when no model of the chain answers; `CancellationError`.
+    /// - Returns: `nil` when the model finds no claim in the answer.
+    /// - Throws: `ChatError` when no model of the chain answers, or `.malformed` when a reply is
+    ///   not the JSON asked for; `CancellationError`.
     public func faithfulness(question: String, answer: String, context: String) async throws -> Double? {
         let claimsReply = try await client.complete(
             [
@@ -46,7 +48,8 @@ public struct LLMJudge: Sendable {
                 ChatMessage(role: "user", content: "Question: \(question)\n\nAnswer: \(answer)"),
             ], stream: false
         ).text
-        guard let claims = Self.parseClaims(claimsReply) else { return nil }
+        let claims = try Self.parseClaims(claimsReply)
+        guard !claims.isEmpty else { return nil }
         let numbered = claims.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
         let verdictsReply = try await client.complete(
             [
@@ -54,73 +57,143 @@ public struct LLMJudge: Sendable {
                 ChatMessage(role: "user", content: "Context:\n\(context)\n\nClaims:\n\(numbered)"),
             ], stream: false
         ).text
-        guard let verdicts = Self.parseVerdicts(verdictsReply, claims: claims.count) else { return nil }
+        let verdicts = try Self.parseVerdicts(verdictsReply, claims: claims.count)
         return Double(verdicts.filter { $0 }.count) / Double(verdicts.count)
     }
 
-    /// The claims of the model's reply: `{"claims": [strings]}` or a bare array, possibly in a
-    /// code fence or after prose; `nil` when there is none or the reply is not that JSON.
-    static func parseClaims(_ reply: String) -> [String]? {
-        guard let json = jsonValue(in: reply) else { return nil }
-        let list = (json as? [String: Any])?["claims"] ?? json
-        guard let items = list as? [Any] else { return nil }
-        var claims: [String] = []
-        for item in items {
-            guard let claim = (item as? String) ?? ((item as? [String: Any])?["claim"] as? String) else { return nil }
-            let trimmed = claim.trimmingWhitespace()
-            if !trimmed.isEmpty { claims.append(trimmed) }
-        }
-        return claims.isEmpty ? nil : claims
+    /// The claims of the model's reply, trimmed, empty ones left out: `{"claims": [...]}` or a
+    /// bare array, possibly in a code fence or after prose; each claim a string or
+    /// `{"claim": "..."}`.
+    /// - Throws: `ChatError.malformed` when the reply is not that JSON.
+    static func parseClaims(_ reply: String) throws -> [String] {
+        let items = try list(in: reply, as: ClaimsReply.self, \.claims, asked: #"{"claims": [strings]}"#)
+        return items.map { $0.text.trimmingWhitespace() }.filter { !$0.isEmpty }
     }
 
     /// One verdict per claim, in claim order, from `{"verdicts": [...]}` or a bare array of
-    /// booleans, `"yes"`/`"no"`, or objects with `supported` (and optionally `claim`, 1-based);
-    /// `nil` unless there is exactly one readable verdict for each of `claims`.
-    static func parseVerdicts(_ reply: String, claims: Int) -> [Bool]? {
-        guard let json = jsonValue(in: reply) else { return nil }
-        let list = (json as? [String: Any])?["verdicts"] ?? json
-        guard let items = list as? [Any], items.count == claims else { return nil }
+    /// booleans, `"yes"`/`"no"`, 1/0, or objects with `supported` or `verdict` (and optionally
+    /// `claim`, 1-based).
+    /// - Throws: `ChatError.malformed` unless the reply is that JSON with exactly one verdict for
+    ///   each of `claims`.
+    static func parseVerdicts(_ reply: String, claims: Int) throws -> [Bool] {
+        let asked = #"{"verdicts": [{"claim": n, "supported": true or false}, ...]}"#
+        let items = try list(in: reply, as: VerdictsReply.self, \.verdicts, asked: asked)
+        func malformed(_ reason: String) -> ChatError {
+            ChatError(.malformed, "the judge's verdicts are not \(asked): \(reason)")
+        }
+        guard items.count == claims else { throw malformed("verdicts: \(items.count), claims: \(claims)") }
         var verdicts = [Bool?](repeating: nil, count: claims)
         for (index, item) in items.enumerated() {
             var position = index
-            let value: Any?
-            if let object = item as? [String: Any] {
-                if let number = object["claim"] as? Int {
-                    guard (1...claims).contains(number) else { return nil }
-                    position = number - 1
-                }
-                value = object["supported"] ?? object["verdict"]
-            } else {
-                value = item
+            if let number = item.claim {
+                guard (1...claims).contains(number) else { throw malformed("a verdict for claim \(number) of \(claims)") }
+                position = number - 1
             }
-            guard let verdict = value.flatMap(boolean), verdicts[position] == nil else { return nil }
-            verdicts[position] = verdict
+            guard verdicts[position] == nil else { throw malformed("two verdicts for claim \(position + 1)") }
+            verdicts[position] = item.supported
         }
-        let all = verdicts.compactMap { $0 }
-        return all.count == claims ? all : nil
+        // One verdict per claim, none twice: every claim has its verdict.
+        return verdicts.compactMap { $0 }
     }
 
-    private static func boolean(_ value: Any) -> Bool? {
-        if let number = value as? NSNumber {
-            // JSONSerialization gives booleans and 0/1 as NSNumber.
-            switch number.doubleValue {
-            case 1: return true
-            case 0: return false
-            default: return nil
-            }
+    /// The list of the first JSON object or array in `reply` (after any prose or code fence): an
+    /// object's list under its key, or the array itself.
+    private static func list<Reply: Decodable, Item: Decodable>(
+        in reply: String, as type: Reply.Type, _ items: KeyPath<Reply, [Item]>, asked: String
+    ) throws -> [Item] {
+        func malformed(_ reason: String) -> ChatError {
+            let excerpt = reply.prefix(200).split(whereSeparator: \.isNewline).joined(separator: " ")
+            return ChatError(.malformed, "the judge's reply is not \(asked): \(reason) (the reply: \(excerpt))")
         }
-        switch (value as? String)?.trimmingWhitespace().lowercased() {
-        case "true", "yes", "supported": return true
-        case "false", "no", "unsupported", "not supported": return false
-        default: return nil
-        }
-    }
-
-    /// The first JSON object or array in `reply` (after any prose or code fence), parsed.
-    private static func jsonValue(in reply: String) -> Any? {
-        guard let start = reply.firstIndex(where: { $0 == "{" || $0 == "[" }) else { return nil }
+        guard let start = reply.firstIndex(where: { $0 == "{" || $0 == "[" }) else { throw malformed("no JSON in it") }
         let close: Character = reply[start] == "{" ? "}" : "]"
-        guard let end = reply.lastIndex(of: close), start < end else { return nil }
-        return try? JSONSerialization.jsonObject(with: Data(reply[start...end].utf8))
+        guard let end = reply.lastIndex(of: close), start < end else { throw malformed("its JSON is not closed") }
+        let json = Data(reply[start...end].utf8)
+        do {
+            if reply[start] == "{" { return try JSONDecoder().decode(Reply.self, from: json)[keyPath: items] }
+            return try JSONDecoder().decode([Item].self, from: json)
+        } catch let error as DecodingError {
+            throw malformed(error.summary)
+        }
+    }
+}
+
+extension LLMJudge {
+    /// The judge model's reply to the claims prompt, when it is an object: `{"claims": [...]}`.
+    struct ClaimsReply: Decodable {
+        /// One claim: a string, or an object with the claim under `claim`.
+        struct Claim: Decodable {
+            var text: String
+
+            init(from decoder: any Decoder) throws {
+                switch try JSONValue(from: decoder) {
+                case .string(let text):
+                    self.text = text
+                case .object(let object):
+                    guard case .string(let text)? = object["claim"] else {
+                        throw DecodingError.dataCorruptedError(in: decoder, "a claim object without a \"claim\" string")
+                    }
+                    self.text = text
+                default:
+                    throw DecodingError.dataCorruptedError(in: decoder, "a claim that is not a string")
+                }
+            }
+        }
+
+        var claims: [Claim]
+    }
+
+    /// The judge model's reply to the verdicts prompt, when it is an object: `{"verdicts": [...]}`.
+    struct VerdictsReply: Decodable {
+        /// One verdict: a bare value, or an object with the value under `supported` (or `verdict`)
+        /// and optionally the 1-based number of its claim under `claim`. A value is a boolean, 1 or
+        /// 0, or `yes`/`true`/`supported` or `no`/`false`/`unsupported`/`not supported`.
+        struct Verdict: Decodable {
+            /// The claim it is for, when the model numbered it (a `claim` that is not a whole number
+            /// is ignored, as if absent).
+            var claim: Int?
+            var supported: Bool
+
+            init(from decoder: any Decoder) throws {
+                let value: JSONValue?
+                switch try JSONValue(from: decoder) {
+                case .object(let object):
+                    if case .number(let number)? = object["claim"], number.rounded() == number, abs(number) < 1e9 {
+                        claim = Int(number)
+                    }
+                    value = object["supported"] ?? object["verdict"]
+                case let bare:
+                    value = bare
+                }
+                guard let supported = value.flatMap(Self.boolean) else {
+                    throw DecodingError.dataCorruptedError(in: decoder, "a verdict that is not true or false")
+                }
+                self.supported = supported
+            }
+
+            private static func boolean(_ value: JSONValue) -> Bool? {
+                switch value {
+                case .bool(let value): return value
+                case .number(1): return true
+                case .number(0): return false
+                case .string(let text):
+                    switch text.trimmingWhitespace().lowercased() {
+                    case "true", "yes", "supported": return true
+                    case "false", "no", "unsupported", "not supported": return false
+                    default: return nil
+                    }
+                default: return nil
+                }
+            }
+        }
+
+        var verdicts: [Verdict]
+    }
+}
+
+extension DecodingError {
+    /// A value's own check failed, at the decoder's coding path.
+    fileprivate static func dataCorruptedError(in decoder: any Decoder, _ reason: String) -> DecodingError {
+        .dataCorrupted(Context(codingPath: decoder.codingPath, debugDescription: reason))
     }
 }

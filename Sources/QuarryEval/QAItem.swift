@@ -79,13 +79,6 @@ public struct QAItem: Codable, Sendable, Equatable {
     }
 
     private static func describe(_ error: any Error) -> String {
-        switch error as? DecodingError {
-        case .keyNotFound(let key, _): return "no \"\(key.stringValue)\""
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "\"\(path)\" has the wrong type"
-        case .dataCorrupted: return "not valid JSON"
-        default: return "\(error)"
-        }
+        (error as? DecodingError)?.summary ?? "\(error)"
     }
 }

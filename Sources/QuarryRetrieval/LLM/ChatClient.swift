@@ -178,7 +178,9 @@ public struct ChatError: Error, CustomStringConvertible, Sendable {
     /// How long the server asked to wait before retrying.
     var retryAfter: Duration?
 
-    init(_ kind: Kind, _ message: String, status: Int? = nil, retryable: Bool = false, retryAfter: Duration? = nil) {
+    /// Creates an error; what the chat client throws, and what a caller reading a model's reply
+    /// throws when the reply is not what it asked for (`.malformed`).
+    public init(_ kind: Kind, _ message: String, status: Int? = nil, retryable: Bool = false, retryAfter: Duration? = nil) {
         self.kind = kind
         self.message = message
         self.status = status
