@@ -30,6 +30,7 @@ public struct QAItem: Codable, Sendable, Equatable {
         case relevantDocIDs = "relevant_doc_ids"
     }
 
+    /// Decodes an item; `id` may be a JSON string or number.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         if let number = try? c.decode(Int.self, forKey: .id) { id = String(number) } else { id = try c.decode(String.self, forKey: .id) }

@@ -24,6 +24,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         case fullyCited = "fully_cited"
     }
 
+    /// Creates a check's result.
     public init(sentences: Int, citedSources: [Int], invalidCitations: [Int], uncitedSentences: [String]) {
         self.sentences = sentences
         self.citedSources = citedSources
@@ -31,6 +32,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         self.uncitedSentences = uncitedSentences
     }
 
+    /// Decodes a result; `fully_cited` is derived, so it is not read.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         sentences = try c.decode(Int.self, forKey: .sentences)
@@ -39,6 +41,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         uncitedSentences = try c.decode([String].self, forKey: .uncitedSentences)
     }
 
+    /// Encodes the result with `fully_cited`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(sentences, forKey: .sentences)
