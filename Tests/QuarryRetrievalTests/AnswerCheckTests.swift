@@ -28,26 +28,6 @@ import Testing
         #expect(!AnswerCheck.check("", sourceCount: 3).fullyCited)
     }
 
-    @Test func serverSentEventsSurviveAnyByteBoundary() {
-        let stream = ": keep-alive\r\ndata: {\"a\": 1}\r\n\r\nevent: note\ndata: line one\ndata: line two\n\ndata: [DONE]\n\n"
-        let bytes = Array(stream.utf8)
-        for size in [1, 2, 3, 7, bytes.count] {
-            var parser = ServerSentEventParser()
-            var events: [ServerSentEventParser.Event] = []
-            var start = 0
-            while start < bytes.count {
-                events += parser.feed(bytes[start..<min(start + size, bytes.count)])
-                start += size
-            }
-            #expect(
-                events == [
-                    .init(name: nil, data: "{\"a\": 1}"), .init(name: "note", data: "line one\nline two"), .init(name: nil, data: "[DONE]"),
-                ],
-                "pieces of \(size) bytes"
-            )
-        }
-    }
-
     @Test func backoffIsJitteredExponentialAndHonoursRetryAfter() {
         let client = ChatClient(
             settings: ChatSettings(
@@ -62,10 +42,5 @@ import Testing
         }
         #expect(client.backoff(attempt: 0, retryAfter: .milliseconds(300)) == .milliseconds(300))
         #expect(client.backoff(attempt: 0, retryAfter: .seconds(60)) == .seconds(1))
-    }
-
-    @Test func endpointsFollowTheBaseURL() {
-        #expect(ChatModel(baseURL: URL(string: "https://api.openai.com/v1")!, name: "m").endpoint.absoluteString == "https://api.openai.com/v1/chat/completions")
-        #expect(ChatModel(baseURL: URL(string: "http://127.0.0.1:8000")!, name: "m").endpoint.absoluteString == "http://127.0.0.1:8000/v1/chat/completions")
     }
 }
