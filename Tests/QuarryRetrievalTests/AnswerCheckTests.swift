@@ -27,20 +27,4 @@ import Testing
         #expect(check.uncitedSentences == ["- Checkpoints copy pages"])
         #expect(!AnswerCheck.check("", sourceCount: 3).fullyCited)
     }
-
-    @Test func backoffIsJitteredExponentialAndHonoursRetryAfter() {
-        let client = ChatClient(
-            settings: ChatSettings(
-                models: [], initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)
-            )
-        )
-        for attempt in 0..<8 {
-            let ceiling = min(Duration.seconds(1), .milliseconds(100) * (1 << attempt))
-            let delays = (0..<50).map { _ in client.backoff(attempt: attempt, retryAfter: nil) }
-            #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling })
-            #expect(Set(delays).count > 1, "jittered")
-        }
-        #expect(client.backoff(attempt: 0, retryAfter: .milliseconds(300)) == .milliseconds(300))
-        #expect(client.backoff(attempt: 0, retryAfter: .seconds(60)) == .seconds(1))
-    }
 }

@@ -2,13 +2,14 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import QuarryEmbedding
 import Synchronization
 
 /// A client of OpenAI-compatible `/v1/chat/completions` APIs, streamed or not.
 ///
 /// Each model of the chain gets `1 + maxRetries` attempts: 429, 5xx, transport errors and timeouts
-/// are retried with full-jitter exponential back-off (honouring `Retry-After`); other 4xx answers
-/// and malformed ones move on to the next model at once. Once a streamed answer has produced
+/// are retried as `settings.retryPolicy` says (full-jitter exponential back-off, honouring
+/// `Retry-After`); other 4xx answers and malformed ones move on to the next model at once. Once a streamed answer has produced
 /// text, nothing is retried: the text is already with the caller.
 public struct ChatClient: Sendable {
     /// The chain, timeouts and retry policy.
@@ -35,42 +36,37 @@ public struct ChatClient: Sendable {
         var failures: [String] = []
         var attempts = 0
         for model in settings.models {
-            var retry = 0
-            while true {
-                attempts += 1
-                let produced = Flag()
-                do {
-                    var completion = try await attempt(
-                        model: model, messages: messages, maxTokens: maxTokens ?? settings.maxTokens, stream: stream
-                    ) { text in
-                        produced.set()
-                        try await onText(text)
+            do {
+                var completion = try await settings.retryPolicy.run {
+                    attempts += 1
+                    let produced = Flag()
+                    do {
+                        return try await attempt(
+                            model: model, messages: messages, maxTokens: maxTokens ?? settings.maxTokens, stream: stream
+                        ) { text in
+                            produced.set()
+                            try await onText(text)
+                        }
+                    } catch let error as ChatError where produced.isSet {
+                        throw Delivered(error: error)
                     }
-                    completion.attempts = attempts
-                    completion.failures = failures
-                    completion.configured = model
-                    return completion
-                } catch let error as ChatError {
-                    if produced.isSet { throw error }
-                    if error.retryable, retry < settings.maxRetries {
-                        try await Task.sleep(for: backoff(attempt: retry, retryAfter: error.retryAfter))
-                        retry += 1
-                        continue
-                    }
-                    failures.append("\(model.name): \(error.message)")
-                    break
                 }
+                completion.attempts = attempts
+                completion.failures = failures
+                completion.configured = model
+                return completion
+            } catch let delivered as Delivered {
+                throw delivered.error
+            } catch let error as ChatError {
+                failures.append("\(model.name): \(error.message)")
             }
         }
         throw ChatError(.exhausted, "no model answered: " + failures.joined(separator: "; "))
     }
 
-    /// Full-jitter exponential back-off: uniform in [0, min(max, initial · 2^attempt)], or the
-    /// server's `Retry-After` when it gave one (capped at `maxBackoff`).
-    func backoff(attempt: Int, retryAfter: Duration?) -> Duration {
-        if let retryAfter { return min(retryAfter, settings.maxBackoff) }
-        let ceiling = min(settings.maxBackoff, settings.initialBackoff * (1 << min(attempt, 20)))
-        return ceiling * Double.random(in: 0...1)
+    /// A failure after text had reached the caller: neither retried nor passed to the next model.
+    private struct Delivered: Error {
+        var error: ChatError
     }
 
     /// One request to one model, raced against its first-token and total deadlines.
@@ -134,10 +130,10 @@ public struct ChatClient: Sendable {
             let detail = (try? JSONDecoder().decode(ChatErrorBody.self, from: data))?.error?.message
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             let code = Int(response.status.code)
-            let retryAfter = response.headers.first(name: "Retry-After").flatMap(Double.init).map { Duration.seconds($0) }
+            let retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
             throw ChatError(
                 .status, "answered \(code)\(detail.isEmpty ? "" : ": \(detail)")", status: code,
-                retryable: code == 429 || code >= 500, retryAfter: retryAfter
+                retryable: RetryPolicy.isRetryable(status: code), retryAfter: retryAfter
             )
         }
         do {

@@ -1,3 +1,5 @@
+import QuarryEmbedding
+
 /// Why a chat request failed.
 public struct ChatError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure.
@@ -24,8 +26,8 @@ public struct ChatError: Error, CustomStringConvertible, Sendable {
     public var status: Int?
     /// Whether another attempt at the same model may succeed.
     public var retryable: Bool
-    /// How long the server asked to wait before retrying.
-    var retryAfter: Duration?
+    /// How long the server asked to wait before retrying (`Retry-After`), if it said.
+    public var retryAfter: Duration?
 
     /// Creates an error; what the chat client throws, and what a caller reading a model's reply
     /// throws when the reply is not what it asked for (`.malformed`).
@@ -39,3 +41,5 @@ public struct ChatError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+extension ChatError: RetryableFailure {}

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryEmbedding
 
 /// One model of an OpenAI-compatible chat API (OpenAI, vLLM, llama.cpp server, Ollama, ...).
 public struct ChatModel: Sendable, Equatable {
@@ -72,5 +73,11 @@ public struct ChatSettings: Sendable, Equatable {
         self.maxBackoff = maxBackoff
         self.maxTokens = maxTokens
         self.temperature = temperature
+    }
+
+    /// How failed attempts at one model are retried: `maxRetries`, `initialBackoff`,
+    /// `maxBackoff`.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(maxRetries: maxRetries, initialBackoff: initialBackoff, maxBackoff: maxBackoff)
     }
 }
