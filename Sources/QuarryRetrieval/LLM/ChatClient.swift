@@ -126,9 +126,15 @@ public struct ChatClient: Sendable {
             throw ChatError(.transport, "cannot reach \(model.endpoint.absoluteString): \(error)", retryable: true)
         }
         guard (200..<300).contains(response.status.code) else {
-            let data = (try? await response.body.collect(upTo: 64 << 10)).map { Data($0.readableBytesView) } ?? Data()
-            let detail = (try? JSONDecoder().decode(ChatErrorBody.self, from: data))?.error?.message
-                ?? String(decoding: data.prefix(300), as: UTF8.self)
+            let detail: String
+            do {
+                let data = Data(try await response.body.collect(upTo: 64 << 10).readableBytesView)
+                // The service's message when the body is its JSON error, else the body's start.
+                detail = (try? JSONDecoder().decode(ChatErrorBody.self, from: data))?.error?.message
+                    ?? String(decoding: data.prefix(300), as: UTF8.self)
+            } catch {
+                detail = "the body could not be read (\(error))"
+            }
             let code = Int(response.status.code)
             let retryAfter = RetryPolicy.retryAfter(response.headers.first(name: "Retry-After"))
             throw ChatError(
