@@ -117,6 +117,7 @@ let package = Package(
             path: "Tests/QuarryTestSupport"
         ),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
+        .testTarget(name: "QuarryCoreTests", dependencies: ["QuarryCore"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
             name: "QuarryEmbeddingTests",

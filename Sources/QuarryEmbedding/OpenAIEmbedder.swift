@@ -46,6 +46,11 @@ public struct OpenAIEmbedderConfiguration: Sendable {
         self.maxInputTokens = maxInputTokens
     }
 
+    /// How failed requests are retried: `maxRetries`, `initialBackoff`, `maxBackoff`.
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(maxRetries: maxRetries, initialBackoff: initialBackoff, maxBackoff: maxBackoff)
+    }
+
     /// The embeddings endpoint.
     public var endpoint: URL {
         baseURL.path.hasSuffix("/v1") || baseURL.path.hasSuffix("/v1/")
@@ -56,8 +61,8 @@ public struct OpenAIEmbedderConfiguration: Sendable {
 
 /// An `Embedder` backed by an OpenAI-compatible `/v1/embeddings` API, through `URLSession`.
 ///
-/// Retries 429, 5xx and transport failures with exponential back-off and jitter (honouring
-/// `Retry-After`), checks that every answer has one vector of the right dimension per input, and
+/// Retries 429, 5xx and transport failures as its configuration's `retryPolicy` says (full-jitter
+/// exponential back-off, honouring `Retry-After`), checks that every answer has one vector of the right dimension per input, and
 /// L2-normalises the vectors so they mix with exact and HNSW cosine search.
 public final class OpenAIEmbedder: Embedder {
     /// The endpoint's settings.
@@ -80,6 +85,7 @@ public final class OpenAIEmbedder: Embedder {
         self.counter = tokenCounter ?? { max(1, ($0.utf8.count + 3) / 4) }
     }
 
+    /// The model's name and dimension, and the endpoint as its fingerprint.
     public var model: EmbeddingModelInfo {
         EmbeddingModelInfo(
             name: configuration.model, dimension: configuration.dimension,
@@ -87,10 +93,15 @@ public final class OpenAIEmbedder: Embedder {
         )
     }
 
+    /// The model's input limit in tokens, as configured.
     public var maxInputTokens: Int { configuration.maxInputTokens }
 
+    /// The tokens of `text`, by the counter given at creation (or the estimate).
     public func tokenCount(_ text: String) -> Int { counter(text) }
 
+    /// One L2-normalised vector per text, in order, `batchSize` texts per request.
+    /// - Throws: `EmbeddingError.remoteFailure` when the service fails after the retries, or
+    ///   answers with something other than one vector of the configured dimension per text.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         var vectors: [[Float]] = []
         vectors.reserveCapacity(texts.count)
@@ -127,31 +138,18 @@ public final class OpenAIEmbedder: Embedder {
     }
 
     /// One failed attempt: whether it is worth retrying, and how long the server asked to wait.
-    private struct AttemptFailure: Error {
+    private struct AttemptFailure: RetryableFailure {
         var error: EmbeddingError
         var retryable: Bool
         var retryAfter: Duration?
     }
 
     private func embedWithRetries(_ texts: [String]) async throws -> [[Float]] {
-        var attempt = 0
-        while true {
-            do {
-                return try await attemptRequest(texts)
-            } catch let failure as AttemptFailure {
-                guard failure.retryable, attempt < configuration.maxRetries else { throw failure.error }
-                try await Task.sleep(for: backoff(attempt: attempt, retryAfter: failure.retryAfter))
-                attempt += 1
-            }
+        do {
+            return try await configuration.retryPolicy.run { try await attemptRequest(texts) }
+        } catch let failure as AttemptFailure {
+            throw failure.error
         }
-    }
-
-    /// Full-jitter exponential back-off: uniform in [0, min(max, initial · 2^attempt)], or the
-    /// server's `Retry-After` when it gave one (capped at `maxBackoff`).
-    func backoff(attempt: Int, retryAfter: Duration?) -> Duration {
-        if let retryAfter { return min(retryAfter, configuration.maxBackoff) }
-        let ceiling = min(configuration.maxBackoff, configuration.initialBackoff * (1 << min(attempt, 20)))
-        return ceiling * Double.random(in: 0...1)
     }
 
     private func attemptRequest(_ texts: [String]) async throws -> [[Float]] {
@@ -182,13 +180,13 @@ public final class OpenAIEmbedder: Embedder {
         guard (200..<300).contains(http.statusCode) else {
             let detail = (try? JSONDecoder().decode(ErrorBody.self, from: data))?.error?.message
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
-            let retryAfter = http.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init).map { Duration.seconds($0) }
+            let retryAfter = RetryPolicy.retryAfter(http.value(forHTTPHeaderField: "Retry-After"))
             throw AttemptFailure(
                 error: EmbeddingError(
                     .remoteFailure,
                     "embedding service answered \(http.statusCode)\(detail.isEmpty ? "" : ": \(detail)")"
                 ),
-                retryable: http.statusCode == 429 || http.statusCode >= 500, retryAfter: retryAfter
+                retryable: RetryPolicy.isRetryable(status: http.statusCode), retryAfter: retryAfter
             )
         }
         let body: ResponseBody

@@ -56,8 +56,14 @@ public struct BEIRDataset: Sendable {
             }
         }
         for (index, line) in try Self.lines(of: queriesURL).enumerated() {
-            guard let query = try? JSONDecoder().decode(QueryLine.self, from: Data(line.utf8)) else {
-                throw QuarryError(.invalidRequest, "\(queriesURL.path):\(index + 1): expected {\"_id\", \"text\"}")
+            let query: QueryLine
+            do {
+                query = try JSONDecoder().decode(QueryLine.self, from: Data(line.utf8))
+            } catch {
+                let reason = (error as? DecodingError)?.summary ?? "\(error)"
+                throw QuarryError(
+                    .invalidRequest, "\(queriesURL.path):\(index + 1): expected {\"_id\", \"text\"} (\(reason))", underlying: error
+                )
             }
             texts[query.id] = query.text
         }

@@ -11,6 +11,7 @@ public struct EvalReport: Codable, Sendable {
     /// Faithfulness of answers, when run (`--qa`).
     public var qa: QAEvaluation?
 
+    /// Creates a report.
     public init(generatedAt: String, commit: String? = nil, retrieval: RetrievalEvaluation? = nil, qa: QAEvaluation? = nil) {
         self.generatedAt = generatedAt
         self.commit = commit
@@ -39,6 +40,7 @@ public struct RetrievalEvaluation: Codable, Sendable {
     /// One entry per mode, in the order run.
     public var modes: [ModeEvaluation]
 
+    /// Creates a dataset's results.
     public init(dataset: String, split: String, corpusDocuments: Int, queries: Int, topK: Int, modes: [ModeEvaluation]) {
         self.dataset = dataset
         self.split = split
@@ -69,6 +71,7 @@ public struct ModeEvaluation: Codable, Sendable {
     /// Every query's values and what it retrieved.
     public var perQuery: [QueryEvaluation]
 
+    /// Creates a mode's results.
     public init(mode: String, metrics: [String: Double], recallCurve: [RecallPoint], latency: LatencySummary, perQuery: [QueryEvaluation]) {
         self.mode = mode
         self.metrics = metrics
@@ -86,9 +89,12 @@ public struct ModeEvaluation: Codable, Sendable {
 
 /// Mean recall at one cut-off.
 public struct RecallPoint: Codable, Sendable, Equatable {
+    /// The cut-off: documents retrieved.
     public var k: Int
+    /// Mean recall over queries at `k`.
     public var recall: Double
 
+    /// Creates a point of the curve.
     public init(k: Int, recall: Double) {
         self.k = k
         self.recall = recall
@@ -97,13 +103,18 @@ public struct RecallPoint: Codable, Sendable, Equatable {
 
 /// Latency percentiles and the samples they come from.
 public struct LatencySummary: Codable, Sendable {
+    /// The median, milliseconds (nearest rank, as every percentile here).
     public var p50: Double
+    /// The 95th percentile, milliseconds.
     public var p95: Double
+    /// The 99th percentile, milliseconds.
     public var p99: Double
+    /// The mean, milliseconds.
     public var mean: Double
     /// Every query's latency, milliseconds, in query order (for histograms).
     public var samples: [Double]
 
+    /// Summarises `samples` (milliseconds); all values are 0 when there are none.
     public init(samples: [Double]) {
         self.samples = samples
         let sorted = samples.sorted()
@@ -122,7 +133,9 @@ public struct LatencySummary: Codable, Sendable {
 
 /// One query: its metrics, its judged documents and the top of its ranking.
 public struct QueryEvaluation: Codable, Sendable {
+    /// The query's id in the dataset.
     public var id: String
+    /// The query.
     public var text: String
     /// This query's value of each metric.
     public var metrics: [String: Double]
@@ -131,6 +144,7 @@ public struct QueryEvaluation: Codable, Sendable {
     /// The first ten documents retrieved, best first.
     public var retrieved: [RetrievedDocument]
 
+    /// Creates a query's results.
     public init(id: String, text: String, metrics: [String: Double], relevant: [String: Int], retrieved: [RetrievedDocument]) {
         self.id = id
         self.text = text
@@ -142,13 +156,16 @@ public struct QueryEvaluation: Codable, Sendable {
 
 /// A retrieved document as the report shows it.
 public struct RetrievedDocument: Codable, Sendable {
+    /// The document's id in the dataset.
     public var id: String
+    /// Its retrieval score (its best chunk's).
     public var score: Double
     /// Its grade in the judgements (0 when unjudged or not relevant).
     public var grade: Int
     /// The start of its best chunk.
     public var snippet: String
 
+    /// Creates a retrieved document.
     public init(id: String, score: Double, grade: Int, snippet: String) {
         self.id = id
         self.score = score
@@ -166,8 +183,10 @@ public struct QAEvaluation: Codable, Sendable {
     public var summary: [String: Double]
     /// The thresholds the deterministic scorer used.
     public var thresholds: [String: Double]
+    /// Every question and how its answer scored, in the order of the QA file.
     public var questions: [QAQuestionEvaluation]
 
+    /// Creates a QA evaluation.
     public init(answerer: String, summary: [String: Double], thresholds: [String: Double], questions: [QAQuestionEvaluation]) {
         self.answerer = answerer
         self.summary = summary
@@ -178,11 +197,15 @@ public struct QAEvaluation: Codable, Sendable {
 
 /// One question of a QA file and how its answer scored.
 public struct QAQuestionEvaluation: Codable, Sendable {
+    /// The question's id in the QA file.
     public var id: String
+    /// The question.
     public var question: String
+    /// The answer as Quarry gave it, citation markers and all.
     public var answer: String
     /// The reference answers.
     public var expected: [String]
+    /// Whether Quarry abstained (said the sources do not answer the question).
     public var abstained: Bool
     /// Each answer sentence and whether the context supports it.
     public var sentences: [SentenceVerdict]
@@ -199,6 +222,7 @@ public struct QAQuestionEvaluation: Codable, Sendable {
     /// Faithfulness by the LLM judge, when one ran.
     public var judgeFaithfulness: Double?
 
+    /// Creates a question's scores.
     public init(
         id: String, question: String, answer: String, expected: [String], abstained: Bool, sentences: [SentenceVerdict],
         faithfulness: Double, citationPrecision: Double, contextRecall: Double, answerF1: Double, exactMatch: Double,
@@ -230,7 +254,9 @@ public struct QAQuestionEvaluation: Codable, Sendable {
 
 /// Whether one answer sentence is supported by the context.
 public struct SentenceVerdict: Codable, Sendable {
+    /// The sentence, without its citation markers.
     public var text: String
+    /// Whether a sentence of the context supports it.
     public var supported: Bool
     /// Cosine similarity of the sentence to its best-matching context sentence.
     public var cosine: Double
@@ -241,6 +267,7 @@ public struct SentenceVerdict: Codable, Sendable {
     /// For each of those citations, whether the cited passage supports the sentence.
     public var citationSupported: [Bool]
 
+    /// Creates a verdict.
     public init(text: String, supported: Bool, cosine: Double, overlap: Double, citations: [Int], citationSupported: [Bool]) {
         self.text = text
         self.supported = supported

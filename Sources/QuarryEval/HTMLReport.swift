@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 
 /// Draws an ``EvalReport`` as one self-contained HTML page: inline CSS, charts as inline SVG, no
 /// script and nothing fetched, so the file can be mailed, archived or opened offline.
@@ -275,7 +276,7 @@ public enum HTMLReport {
         for (index, citation) in verdict.citations.enumerated() {
             let supported = index < verdict.citationSupported.count ? verdict.citationSupported[index] : nil
             let kind = supported.map { $0 ? "ok" : "bad" } ?? "unknown"
-            html += "<sup class=\"cite \(kind)\">[\(citation)]</sup>"
+            html += "<sup class=\"cite \(kind)\">\(CitationMarkers.marker(for: citation))</sup>"
         }
         return html
     }

@@ -19,7 +19,7 @@ public struct ExtractiveAnswerer: Sendable {
     /// - Returns: sentences each followed by ` [n]`, or `nil` when no sentence shares a content
     ///   word with the query.
     public func answer(query: String, citations: [Citation]) -> String? {
-        let queryTerms = Set(Terms.contentTerms(of: query))
+        let queryTerms = Set(Self.contentTerms(of: query))
         guard !queryTerms.isEmpty, !citations.isEmpty else { return nil }
 
         struct Candidate {
@@ -38,7 +38,7 @@ public struct ExtractiveAnswerer: Sendable {
             let sentences = citation.text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split)
                 .filter { $0.split(whereSeparator: \.isWhitespace).count >= 4 }
             for (position, sentence) in sentences.enumerated() {
-                let terms = Terms.contentTerms(of: sentence)
+                let terms = Self.contentTerms(of: sentence)
                 sentenceTerms.append(terms)
                 for term in Set(terms) where queryTerms.contains(term) { documentFrequency[term, default: 0] += 1 }
                 candidates.append(Candidate(sentence: sentence, source: citation.id, rank: rank, position: position, score: 0))
@@ -67,6 +67,12 @@ public struct ExtractiveAnswerer: Sendable {
             .prefix(maxSentences)
             .sorted { ($0.rank, $0.position) < ($1.rank, $1.position) }
         guard !chosen.isEmpty else { return nil }
-        return chosen.map { "\($0.sentence) [\($0.source)]" }.joined(separator: " ")
+        return chosen.map { "\($0.sentence) \(CitationMarkers.marker(for: $0.source))" }.joined(separator: " ")
+    }
+
+    /// The content terms of `text`, in order, with repeats: the words a question and a sentence
+    /// are matched on (`StopWords.question` left out, inflections folded).
+    private static func contentTerms(of text: String) -> [String] {
+        WordFolding.contentWords(of: text, ignoring: StopWords.question)
     }
 }

@@ -392,7 +392,7 @@ public struct Retriever: Sendable {
         if sentences.joined(separator: " ") != answer { sentences = [answer] }
         for (index, sentence) in sentences.enumerated() {
             try await events(.delta(index == 0 ? sentence : " " + sentence))
-            for number in AnswerCheck.citations(in: sentence) where cited.insert(number).inserted {
+            for number in CitationMarkers.numbers(in: sentence) where cited.insert(number).inserted {
                 if let citation = citations.first(where: { $0.id == number }) { try await events(.citation(citation)) }
             }
         }
@@ -436,7 +436,7 @@ actor CitationTracker {
         guard let lastClose = pending.lastIndex(of: "]") else { return }
         let complete = String(pending[...lastClose])
         pending = String(pending[pending.index(after: lastClose)...])
-        for number in AnswerCheck.citations(in: complete) where cited.insert(number).inserted {
+        for number in CitationMarkers.numbers(in: complete) where cited.insert(number).inserted {
             if let citation = citations.first(where: { $0.id == number }) { try await events(.citation(citation)) }
         }
     }

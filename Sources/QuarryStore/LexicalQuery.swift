@@ -1,17 +1,11 @@
 import Foundation
+import QuarryCore
 
 /// How both stores read a lexical query.
 enum LexicalQuery {
-    /// Lucene's English stop words (as Anserini's BM25 uses): they match nearly every chunk, so
-    /// leaving them out of the query changes the ranking little and saves scoring every chunk.
-    static let stopWords: Set<String> = [
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
-        "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
-        "will", "with",
-    ]
-
     /// The words of a query for FTS5: runs of letters and digits, lower-cased, each once, in
-    /// order, at most 64, stop words left out unless the query has nothing else.
+    /// order, at most 64, Lucene's stop words (`StopWords.lucene`) left out unless the query has
+    /// nothing else.
     static func terms(_ query: String) -> [String] {
         var seen = Set<String>()
         var terms: [String] = []
@@ -19,7 +13,7 @@ enum LexicalQuery {
             let term = String(word)
             if seen.insert(term).inserted { terms.append(term) }
         }
-        let content = terms.filter { !stopWords.contains($0) }
+        let content = terms.filter { !StopWords.lucene.contains($0) }
         return content.isEmpty ? terms : content
     }
 

@@ -158,15 +158,11 @@ final class StubHTTPServer: Sendable {
         await #expect(throws: EmbeddingError.self) { try await embedder(port: port, retries: 1).embed(["x"]) }
     }
 
-    @Test func endpointAndBackoff() {
+    @Test func endpointAndRetryPolicy() {
         let plain = OpenAIEmbedderConfiguration(baseURL: URL(string: "http://h:1")!, model: "m", dimension: 3)
         #expect(plain.endpoint.absoluteString == "http://h:1/v1/embeddings")
         let versioned = OpenAIEmbedderConfiguration(baseURL: URL(string: "https://api.openai.com/v1")!, model: "m", dimension: 3)
         #expect(versioned.endpoint.absoluteString == "https://api.openai.com/v1/embeddings")
-        let e = OpenAIEmbedder(configuration: plain)
-        for attempt in 0..<10 {
-            #expect(e.backoff(attempt: attempt, retryAfter: nil) <= plain.maxBackoff)
-        }
-        #expect(e.backoff(attempt: 0, retryAfter: .seconds(100)) == plain.maxBackoff)
+        #expect(plain.retryPolicy == RetryPolicy(maxRetries: 4, initialBackoff: .milliseconds(500), maxBackoff: .seconds(8)))
     }
 }

@@ -7,44 +7,6 @@ import QuarryTestSupport
 import Synchronization
 import Testing
 
-/// Answer correctness as SQuAD's evaluation script computes it, worked out by hand.
-@Suite struct FaithfulnessAnswerCorrectnessTests {
-    @Test func normalisationLowercasesDropsPunctuationAndArticles() {
-        #expect(FaithfulnessScorer.normalizedAnswer("The  WAL file, an index!") == "wal file index")
-        #expect(FaithfulnessScorer.normalizedAnswer("1,000 pages.") == "1000 pages")
-        // Punctuation is removed, not replaced by a space, as in SQuAD.
-        #expect(FaithfulnessScorer.normalizedAnswer("journal_mode=WAL") == "journalmodewal")
-        #expect(FaithfulnessScorer.normalizedAnswer("Anthem theatre") == "anthem theatre")
-    }
-
-    @Test func tokenF1() {
-        // Prediction tokens: cat sat on mat (4); reference: cat on mat (3); shared 3.
-        // P = 3/4, R = 1, F1 = 2 · 3/4 / (7/4) = 6/7.
-        #expect(abs(FaithfulnessScorer.answerF1("The cat sat on the mat.", references: ["a cat on a mat"]) - 6.0 / 7) < 1e-12)
-        // Shared tokens count with multiplicity: x x y against x y y shares x and y: P = R = 2/3.
-        #expect(abs(FaithfulnessScorer.answerF1("x x y", references: ["x y y"]) - 2.0 / 3) < 1e-12)
-        #expect(FaithfulnessScorer.answerF1("rollback journal", references: ["WAL"]) == 0)
-        // The best reference counts.
-        #expect(FaithfulnessScorer.answerF1("1000 pages", references: ["a page", "1,000 pages"]) == 1)
-        // An answer that is only articles and punctuation normalises to nothing.
-        #expect(FaithfulnessScorer.answerF1("The.", references: ["WAL"]) == 0)
-    }
-
-    @Test func exactMatch() {
-        #expect(FaithfulnessScorer.exactMatch("The DEFERRED.", references: ["deferred"]) == 1)
-        #expect(FaithfulnessScorer.exactMatch("deferred mode", references: ["deferred"]) == 0)
-        #expect(FaithfulnessScorer.exactMatch("x", references: ["y", "X!"]) == 1)
-    }
-
-    @Test func unanswerableQuestionsRewardOnlyAnEmptyAnswer() {
-        #expect(FaithfulnessScorer.answerF1("", references: []) == 1)
-        #expect(FaithfulnessScorer.exactMatch("", references: []) == 1)
-        #expect(FaithfulnessScorer.answerF1("SQLite is written in C.", references: []) == 0)
-        #expect(FaithfulnessScorer.exactMatch("SQLite is written in C.", references: []) == 0)
-        #expect(FaithfulnessScorer.answerF1("", references: ["DEFERRED"]) == 0)
-    }
-}
-
 /// Faithfulness, citation precision, context recall and abstention on constructed answers, with
 /// a bag-of-words embedder: a verbatim copy has cosine 1, and sentences sharing no word have 0.
 @Suite struct FaithfulnessScoringTests {
@@ -64,7 +26,6 @@ import Testing
         let sentences = FaithfulnessScorer.answerSentences("Answer:\nWAL is fast [1]. Readers do not block writers. [2][2] Checkpoints run [Source 1, 3].")
         #expect(sentences.map(\.text) == ["WAL is fast.", "Readers do not block writers.", "Checkpoints run."])
         #expect(sentences.map(\.citations) == [[1], [2], [1, 3]])
-        #expect(FaithfulnessScorer.removingCitationMarkers("See [the docs] and [12] here [1, 2].") == "See [the docs] and here.")
         #expect(FaithfulnessScorer.contentWords(of: "The indexes are NOT used [3].") == ["index", "used"])
     }
 
@@ -158,102 +119,6 @@ import Testing
         #expect(FaithfulnessScorer.negatedWords(in: "They can't be nested, and it isn't needed [2].") == ["nest", "need"])
         #expect(FaithfulnessScorer.negatedWords(in: "No.") == ["¬"])
         #expect(FaithfulnessScorer.numbers(in: "68.4% of 1,000 sites [3]") == ["68", "4", "1", "000"])
-    }
-}
-
-/// Reading QA files.
-@Suite struct FaithfulnessQAItemTests {
-    @Test func readsLinesSkippingBlankOnes() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let file = try directory.write(
-            """
-            {"id": "q1", "question": "Default mode?", "answers": ["DEFERRED"], "relevant_doc_ids": ["sqlite-docs/lang_transaction.md"]}
-
-            {"id": 7, "question": "Unanswerable?", "answers": [], "relevant_doc_ids": []}
-            """, to: "qa.jsonl")
-        let items = try QAItem.load(from: file)
-        #expect(items == [
-            QAItem(id: "q1", question: "Default mode?", answers: ["DEFERRED"], relevantDocIDs: ["sqlite-docs/lang_transaction.md"]),
-            QAItem(id: "7", question: "Unanswerable?", answers: [], relevantDocIDs: []),
-        ])
-    }
-
-    func loadError(_ text: String) throws -> QuarryError {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let file = try directory.write(text, to: "qa.jsonl")
-        do {
-            _ = try QAItem.load(from: file)
-        } catch let error as QuarryError {
-            return error
-        }
-        Issue.record("no error for \(text)")
-        return QuarryError(.internal, "")
-    }
-
-    @Test func malformedLinesAreNamedByNumber() async throws {
-        let good = #"{"id": "q1", "question": "Q?", "answers": ["a"], "relevant_doc_ids": []}"#
-        let broken = try loadError(good + "\n\n" + #"{"id": "q2", "question": "Q?", "answers": ["a"]"#)
-        #expect(broken.code == .invalidRequest)
-        #expect(broken.message.contains("qa.jsonl:3:") && broken.message.contains("not valid JSON"))
-
-        let missing = try loadError(#"{"id": "q2", "question": "Q?", "answers": ["a"]}"#)
-        #expect(missing.message.contains("qa.jsonl:1:") && missing.message.contains("no \"relevant_doc_ids\""))
-
-        let wrongType = try loadError(good + "\n" + #"{"id": "q2", "question": "Q?", "answers": "a", "relevant_doc_ids": []}"#)
-        #expect(wrongType.message.contains("qa.jsonl:2:") && wrongType.message.contains("\"answers\" has the wrong type"))
-
-        let duplicate = try loadError(good + "\n" + good)
-        #expect(duplicate.message.contains("qa.jsonl:2:") && duplicate.message.contains("q1"))
-
-        let empty = try loadError("\n\n")
-        #expect(empty.message.contains("holds no questions"))
-    }
-
-    @Test func theRepositoryQAFileNamesDocumentsOfTheCorpus() throws {
-        let root = packageRoot()
-        let items = try QAItem.load(from: root.appendingPathComponent("eval/corpus-qa.jsonl"))
-        #expect(items.count >= 25)
-        let unanswerable = items.filter { $0.answers.isEmpty }
-        #expect((2...3).contains(unanswerable.count))
-        #expect(unanswerable.allSatisfy { $0.relevantDocIDs.isEmpty })
-        let scifact = try String(contentsOf: root.appendingPathComponent("corpus/scifact/corpus.jsonl"), encoding: .utf8)
-        for item in items {
-            #expect(item.answers.isEmpty == item.relevantDocIDs.isEmpty, "\(item.id)")
-            for document in item.relevantDocIDs {
-                if let hash = document.firstIndex(of: "#") {
-                    #expect(document.hasPrefix("scifact/corpus.jsonl#"), "\(item.id): \(document)")
-                    #expect(scifact.contains("{\"_id\": \"\(document[document.index(after: hash)...])\""), "\(item.id): \(document)")
-                } else {
-                    #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("corpus").appendingPathComponent(document).path), "\(item.id): \(document)")
-                }
-            }
-        }
-    }
-}
-
-/// The LLM judge's reading of model output.
-@Suite struct FaithfulnessLLMJudgeParsingTests {
-    @Test func claims() {
-        #expect(LLMJudge.parseClaims(#"{"claims": ["WAL is fast.", " ", "Readers do not block writers."]}"#) == ["WAL is fast.", "Readers do not block writers."])
-        #expect(LLMJudge.parseClaims("Sure! Here they are:\n```json\n[\"A.\", \"B.\"]\n```") == ["A.", "B."])
-        #expect(LLMJudge.parseClaims(#"{"claims": []}"#) == nil)
-        #expect(LLMJudge.parseClaims("The answer has two claims.") == nil)
-        #expect(LLMJudge.parseClaims(#"{"claims": [1, 2]}"#) == nil)
-        #expect(LLMJudge.parseClaims(#"{"claims": ["A.", "B."#) == nil)
-    }
-
-    @Test func verdicts() {
-        #expect(LLMJudge.parseVerdicts(#"{"verdicts": [{"claim": 2, "supported": false}, {"claim": 1, "supported": true}]}"#, claims: 2) == [true, false])
-        #expect(LLMJudge.parseVerdicts(#"[true, "no", "yes"]"#, claims: 3) == [true, false, true])
-        #expect(LLMJudge.parseVerdicts(#"{"verdicts": [{"supported": "Supported"}, {"verdict": 0}]}"#, claims: 2) == [true, false])
-        // Not one readable verdict per claim.
-        #expect(LLMJudge.parseVerdicts(#"{"verdicts": [true]}"#, claims: 2) == nil)
-        #expect(LLMJudge.parseVerdicts(#"{"verdicts": [{"claim": 1, "supported": true}, {"claim": 1, "supported": false}]}"#, claims: 2) == nil)
-        #expect(LLMJudge.parseVerdicts(#"{"verdicts": [{"claim": 3, "supported": true}, {"claim": 1, "supported": false}]}"#, claims: 2) == nil)
-        #expect(LLMJudge.parseVerdicts(#"[true, "maybe"]"#, claims: 2) == nil)
-        #expect(LLMJudge.parseVerdicts("All supported.", claims: 1) == nil)
     }
 }
 

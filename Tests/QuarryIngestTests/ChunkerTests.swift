@@ -139,14 +139,3 @@ import Testing
         #expect(chunks.map(\.headingPath) == [[]])
     }
 }
-
-@Suite struct SentenceSplitterTests {
-    @Test func splitsOnSentenceEndsNotAbbreviations() {
-        #expect(
-            SentenceSplitter.split("WAL is fast. It uses e.g. a log file! Does it work? Yes. Dr. Hipp wrote it.")
-                == ["WAL is fast.", "It uses e.g. a log file!", "Does it work?", "Yes.", "Dr. Hipp wrote it."]
-        )
-        #expect(SentenceSplitter.split("Version 3.14 is out. 42 tests ran.") == ["Version 3.14 is out.", "42 tests ran."])
-        #expect(SentenceSplitter.split("  ") == [])
-    }
-}

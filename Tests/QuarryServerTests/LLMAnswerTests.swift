@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import QuarryCore
 import QuarryIngest
 import QuarryRetrieval
 import QuarryServer
@@ -278,7 +279,7 @@ import Testing
                 #expect(events.last?.name == "done")
                 let text = events.filter { $0.name == "delta" }.map { $0.data["text"] as? String ?? "" }.joined()
                 #expect(text == plain["answer"] as? String)
-                let cited = AnswerCheck.citations(in: text).reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+                let cited = CitationMarkers.numbers(in: text).reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
                 #expect(events.filter { $0.name == "citation" }.map { $0.data["id"] as? Int } == cited)
             }
             #expect(stub.requests.isEmpty)

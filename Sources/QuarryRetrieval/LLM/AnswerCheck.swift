@@ -24,6 +24,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         case fullyCited = "fully_cited"
     }
 
+    /// Creates a check's result.
     public init(sentences: Int, citedSources: [Int], invalidCitations: [Int], uncitedSentences: [String]) {
         self.sentences = sentences
         self.citedSources = citedSources
@@ -31,6 +32,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         self.uncitedSentences = uncitedSentences
     }
 
+    /// Decodes a result; `fully_cited` is derived, so it is not read.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         sentences = try c.decode(Int.self, forKey: .sentences)
@@ -39,6 +41,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         uncitedSentences = try c.decode([String].self, forKey: .uncitedSentences)
     }
 
+    /// Encodes the result with `fully_cited`.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(sentences, forKey: .sentences)
@@ -50,15 +53,16 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
 
     /// Checks `answer` against sources numbered `1...sourceCount`.
     ///
-    /// Citations are `[n]`, `[n, m]`, `[n][m]` or `[Source n]`; one that follows a sentence's
-    /// full stop (`... end. [2]`) belongs to that sentence.
+    /// Citations are read as `CitationMarkers` reads them (`[n]`, `[n, m]`, `[n][m]`,
+    /// `[Source n]`, ...); one that follows a sentence's full stop (`... end. [2]`) belongs to
+    /// that sentence.
     public static func check(_ answer: String, sourceCount: Int) -> AnswerCheck {
         let sentences = citedSentences(answer)
         var cited: [Int] = []
         var invalid: [Int] = []
         var uncited: [String] = []
         for sentence in sentences {
-            let numbers = citations(in: sentence)
+            let numbers = CitationMarkers.numbers(in: sentence)
             var valid = false
             for number in numbers {
                 if (1...max(1, sourceCount)).contains(number), sourceCount > 0 {
@@ -73,64 +77,10 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
         return AnswerCheck(sentences: sentences.count, citedSources: cited, invalidCitations: invalid, uncitedSentences: uncited)
     }
 
-    /// The sentences of an answer, each with the citations that close it. Lines are split first
-    /// (list items are sentences of their own), then prose.
+    /// The sentences of an answer, each with the citations that close it
+    /// (`SentenceSplitter.answerSentences`); a line that is only a heading or a label
+    /// ("Answer:") is not a claim.
     static func citedSentences(_ answer: String) -> [String] {
-        var sentences: [String] = []
-        for line in answer.split(whereSeparator: \.isNewline) {
-            for sentence in SentenceSplitter.split(String(line)) {
-                let (leading, rest) = leadingCitations(sentence)
-                if !leading.isEmpty, !sentences.isEmpty {
-                    sentences[sentences.count - 1] += " " + leading
-                    if !rest.isEmpty { sentences.append(rest) }
-                } else if !sentence.isEmpty {
-                    sentences.append(sentence)
-                }
-            }
-        }
-        // A line that is only a heading or a label ("Answer:") is not a claim.
-        return sentences.filter { $0.contains(where: \.isLetter) && !$0.hasSuffix(":") }
-    }
-
-    /// Splits off citation markers at the start of `sentence`.
-    private static func leadingCitations(_ sentence: String) -> (markers: String, rest: String) {
-        var index = sentence.startIndex
-        var end = index
-        while index < sentence.endIndex, sentence[index] == "[" {
-            guard let close = sentence[index...].firstIndex(of: "]"),
-                parseMarker(sentence[sentence.index(after: index)..<close]) != nil
-            else { break }
-            index = sentence.index(after: close)
-            end = index
-            while index < sentence.endIndex, sentence[index] == " " { index = sentence.index(after: index) }
-        }
-        let markers = String(sentence[..<end]).trimmingCharacters(in: .whitespaces)
-        return (markers, String(sentence[end...]).trimmingCharacters(in: .whitespaces))
-    }
-
-    /// Every citation number in `text`, in order.
-    public static func citations(in text: String) -> [Int] {
-        var numbers: [Int] = []
-        var index = text.startIndex
-        while let open = text[index...].firstIndex(of: "[") {
-            guard let close = text[open...].firstIndex(of: "]") else { break }
-            if let parsed = parseMarker(text[text.index(after: open)..<close]) { numbers += parsed }
-            index = text.index(after: close)
-        }
-        return numbers
-    }
-
-    /// `1`, `1, 2`, `1;2`, `Source 3`, `source 1, source 2` → numbers; anything else → `nil`.
-    private static func parseMarker(_ inside: Substring) -> [Int]? {
-        var numbers: [Int] = []
-        for part in inside.split(whereSeparator: { $0 == "," || $0 == ";" }) {
-            var word = part.trimmingCharacters(in: .whitespaces).lowercased()
-            for prefix in ["source", "src", "#"] where word.hasPrefix(prefix) {
-                word = String(word.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
-            }
-            guard !word.isEmpty, word.count <= 4, let number = Int(word) else { return nil }
-            numbers.append(number)
-        }
-        return numbers.isEmpty ? nil : numbers
+        SentenceSplitter.answerSentences(answer).filter { $0.contains(where: \.isLetter) && !$0.hasSuffix(":") }
     }
 }

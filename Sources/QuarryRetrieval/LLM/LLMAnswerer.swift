@@ -63,7 +63,7 @@ public struct LLMAnswerer: Sendable {
             """
         var user = "Sources:\n"
         for citation in citations {
-            user += "\n[\(citation.id)] (\(citation.document))\n\(citation.text)\n"
+            user += "\n\(CitationMarkers.marker(for: citation.id)) (\(citation.document))\n\(citation.text)\n"
         }
         user += "\nQuestion: \(query)"
         return [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)]

@@ -35,6 +35,32 @@ public enum SentenceSplitter {
         return sentences
     }
 
+    /// The sentences of an answer that cites numbered sources, in order, each with the citation
+    /// markers that close it.
+    ///
+    /// Lines are split first (list items are sentences of their own), then prose. Markers that
+    /// open a sentence belong to the sentence before (`… end. [2] Next …` → `… end. [2]`,
+    /// `Next …`). With `markersEndSentences`, a marker that a capitalised word follows also ends
+    /// a sentence without a full stop (`… utc [1] A similar …`): the faithfulness scorer reads
+    /// claims that way, while the answer check counts sentences as the model punctuated them.
+    /// Headings and labels are left in; callers decide what counts as a claim.
+    public static func answerSentences(_ answer: String, markersEndSentences: Bool = false) -> [String] {
+        var sentences: [String] = []
+        for line in answer.split(whereSeparator: \.isNewline) {
+            let pieces = markersEndSentences ? CitationMarkers.splittingAfterMarkers(String(line)) : [String(line)]
+            for sentence in pieces.flatMap(split) {
+                let (leading, rest) = CitationMarkers.leadingMarkers(of: sentence)
+                if !leading.isEmpty, !sentences.isEmpty {
+                    sentences[sentences.count - 1] += " " + leading
+                    if !rest.isEmpty { sentences.append(rest) }
+                } else {
+                    sentences.append(sentence)
+                }
+            }
+        }
+        return sentences
+    }
+
     private static func append(_ slice: ArraySlice<Unicode.Scalar>, to sentences: inout [String]) {
         var view = String.UnicodeScalarView()
         view.append(contentsOf: slice)
@@ -56,18 +82,5 @@ public enum SentenceSplitter {
         let word = String(view).lowercased()
         if word.unicodeScalars.count == 1, word.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic }) { return true }
         return abbreviations.contains(word)
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing white space (spaces, tabs, newlines).
-    public func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[first...last])
-        return String(view)
     }
 }

@@ -1,0 +1,23 @@
+import QuarryCore
+import Testing
+
+@Suite struct WordFoldingTests {
+    @Test func wordsAreLowerCasedRunsOfLettersAndDigits() {
+        #expect(WordFolding.words(of: "WAL's 2nd café—x_y 3.14") == ["wal", "s", "2nd", "café", "x", "y", "3", "14"])
+        #expect(WordFolding.words(of: " ,. ") == [])
+    }
+
+    @Test func foldingMeetsCommonInflections() {
+        #expect(["indexes", "indexed", "indexing", "index"].map(WordFolding.fold) == ["index", "index", "index", "index"])
+        #expect(WordFolding.fold("studies") == "stud")
+        #expect(WordFolding.fold("process") == "process")
+        #expect(WordFolding.fold("pages") == "pag")
+        // Four characters or fewer are left alone.
+        #expect(WordFolding.fold("uses") == "uses")
+    }
+
+    @Test func contentWordsLeaveOutStopWordsAndFold() {
+        #expect(WordFolding.contentWords(of: "How do I use the indexes?", ignoring: StopWords.question) == ["index"])
+        #expect(WordFolding.contentWords(of: "The index is not used.", ignoring: StopWords.claim) == ["index", "used"])
+    }
+}
