@@ -239,7 +239,6 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
             apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
             model = try c.decodeIfPresent(String.self, forKey: .model)
-        modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
             inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
             outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
             fallbacks = try c.decodeIfPresent([Fallback].self, forKey: .fallbacks) ?? d.fallbacks

@@ -18,7 +18,7 @@ public enum CitationMarkers {
         var index = text.startIndex
         while let open = text[index...].firstIndex(of: "[") {
             guard let close = text[open...].firstIndex(of: "]") else { break }
-            if let parsed = numbers(inMarker: text[text.index(after: open)..<close]) { numbers += parsed }
+            if let parsed = Self.numbers(inMarker: text[text.index(after: open)..<close]) { numbers += parsed }
             index = text.index(after: close)
         }
         return numbers
