@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "QuarryKernels", targets: ["QuarryKernels"]),
         .library(name: "QuarryHNSW", targets: ["QuarryHNSW"]),
         .library(name: "QuarryEmbedding", targets: ["QuarryEmbedding"]),
+        .library(name: "QuarryErrors", targets: ["QuarryErrors"]),
         .library(name: "QuarryCore", targets: ["QuarryCore"]),
         .library(name: "QuarryStore", targets: ["QuarryStore"]),
         .library(name: "QuarryIngest", targets: ["QuarryIngest"]),
@@ -37,17 +38,18 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
-        // Libraries that stand on their own.
+        // Libraries that stand on their own, and the one error type they share with the rest.
+        .target(name: "QuarryErrors", swiftSettings: swiftSettings),
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
         .target(name: "QuarryHNSW", dependencies: ["QuarryKernels", "CPrefetch"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
-            dependencies: ["QuarryKernels", "CBLAS"],
+            dependencies: ["QuarryKernels", "QuarryErrors", "CBLAS"],
             swiftSettings: swiftSettings
         ),
 
         // Service layers.
-        .target(name: "QuarryCore", swiftSettings: swiftSettings),
+        .target(name: "QuarryCore", dependencies: ["QuarryErrors"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryStore",
             dependencies: [
@@ -121,7 +123,7 @@ let package = Package(
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
             name: "QuarryEmbeddingTests",
-            dependencies: ["QuarryEmbedding"],
+            dependencies: ["QuarryEmbedding", "QuarryErrors"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"]),

@@ -39,7 +39,7 @@ extension QuarryConfiguration {
 
     /// Loads the configured embedding model (`model`, named `modelName` when set).
     /// - Parameter threads: cores the encoder uses.
-    /// - Throws: `EmbeddingError.modelMissing` or `.modelCorrupt`, saying how to fix it.
+    /// - Throws: `QuarryError.modelMissing` or `.modelCorrupt`, saying how to fix it.
     public func openEmbedder(threads: Int = 2) throws -> MiniLMEmbedder {
         try MiniLMEmbedder(modelDirectory: modelURL, threads: threads, name: modelName)
     }

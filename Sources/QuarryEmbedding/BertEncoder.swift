@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryErrors
 
 /// Shape of a BERT encoder, from the model's `config.json`.
 public struct BertConfiguration: Sendable, Hashable, Codable {
@@ -75,16 +76,16 @@ public struct BertEncoder: Sendable {
     private let layers: [Layer]
 
     /// Loads the weights of a BERT model from safetensors, checking every tensor's shape.
-    /// - Throws: `EmbeddingError.modelCorrupt` when a tensor is missing or misshapen.
+    /// - Throws: `QuarryError.modelCorrupt` when a tensor is missing or misshapen.
     public init(weights: SafeTensorsFile, configuration: BertConfiguration) throws {
         let c = configuration
         let h = c.hiddenSize
         let sizes = [h, c.layerCount, c.headCount, c.intermediateSize, c.vocabularySize, c.maxPositions, c.typeVocabularySize]
         guard sizes.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }), c.layerNormEpsilon >= 0 else {
-            throw EmbeddingError(.modelCorrupt, "config.json has a size that is zero, negative or implausibly large: \(c)")
+            throw QuarryError(.modelCorrupt, "config.json has a size that is zero, negative or implausibly large: \(c)")
         }
         guard h % c.headCount == 0, h % 8 == 0 else {
-            throw EmbeddingError(.modelCorrupt, "hidden size \(h) does not split into \(c.headCount) heads")
+            throw QuarryError(.modelCorrupt, "hidden size \(h) does not split into \(c.headCount) heads")
         }
         self.configuration = c
         wordEmbeddings = try weights.floats("embeddings.word_embeddings.weight", shape: [c.vocabularySize, h])
@@ -119,7 +120,7 @@ public struct BertEncoder: Sendable {
     /// Mean-pooled, L2-normalised embeddings of tokenised sequences.
     /// - Parameter sequences: token ids per sequence, with their special tokens.
     /// - Returns: one vector of `hiddenSize` floats per sequence.
-    /// - Throws: `EmbeddingError.invalidInput` for an empty sequence, one longer than the model's
+    /// - Throws: `QuarryError.invalidRequest` for an empty sequence, one longer than the model's
     ///   positions, or an id outside the vocabulary.
     public func embed(_ sequences: [[Int32]]) throws -> [[Float]] {
         var workspace = Workspace()
@@ -159,17 +160,17 @@ public struct BertEncoder: Sendable {
     ///   - sequences: token ids per sequence, with their special tokens.
     ///   - workspace: scratch memory; reuse one per caller to avoid allocating per batch.
     /// - Returns: one vector of `hiddenSize` floats per sequence.
-    /// - Throws: `EmbeddingError.invalidInput` for an empty sequence, one longer than the model's
+    /// - Throws: `QuarryError.invalidRequest` for an empty sequence, one longer than the model's
     ///   positions, or an id outside the vocabulary.
     public func embed(_ sequences: [[Int32]], workspace: inout Workspace) throws -> [[Float]] {
         guard !sequences.isEmpty else { return [] }
         let c = configuration
         for sequence in sequences {
             guard !sequence.isEmpty, sequence.count <= c.maxPositions else {
-                throw EmbeddingError(.invalidInput, "a sequence has \(sequence.count) tokens; 1 to \(c.maxPositions) are allowed")
+                throw QuarryError(.invalidRequest, "a sequence has \(sequence.count) tokens; 1 to \(c.maxPositions) are allowed")
             }
             guard sequence.allSatisfy({ $0 >= 0 && Int($0) < c.vocabularySize }) else {
-                throw EmbeddingError(.invalidInput, "a token id is outside the vocabulary of \(c.vocabularySize)")
+                throw QuarryError(.invalidRequest, "a token id is outside the vocabulary of \(c.vocabularySize)")
             }
         }
         forward(sequences, workspace: &workspace)

@@ -1,3 +1,4 @@
+import QuarryErrors
 import Synchronization
 
 /// Runs concurrent small `embed` calls as shared batches: while one batch is being embedded, new
@@ -77,7 +78,7 @@ public final class CoalescingEmbedder: Embedder {
             do {
                 let vectors = try await base.embed(batch.flatMap(\.texts))
                 guard vectors.count == batch.reduce(0, { $0 + $1.texts.count }) else {
-                    throw EmbeddingError(.invalidInput, "the embedder returned \(vectors.count) vectors for a batch")
+                    throw QuarryError(.invalidRequest, "the embedder returned \(vectors.count) vectors for a batch")
                 }
                 var offset = 0
                 for waiting in batch {

@@ -1,3 +1,4 @@
+import QuarryErrors
 /// Identity of an embedding model: what a collection records so that vectors from different
 /// models are never mixed in one collection.
 public struct EmbeddingModelInfo: Sendable, Hashable, Codable {
@@ -32,6 +33,6 @@ public protocol Embedder: Sendable {
 
     /// Embeds a batch of texts.
     /// - Returns: one vector of `model.dimension` floats per text, in input order.
-    /// - Throws: `EmbeddingError` when the model cannot run or the remote service fails.
+    /// - Throws: `QuarryError` when the model cannot run or the remote service fails.
     func embed(_ texts: [String]) async throws -> [[Float]]
 }

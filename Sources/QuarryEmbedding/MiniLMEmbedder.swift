@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryErrors
 import QuarryKernels
 import Synchronization
 
@@ -31,7 +32,7 @@ public final class MiniLMEmbedder: Embedder {
     ///   - modelDirectory: the model folder.
     ///   - threads: cores the encoder uses.
     ///   - maxInputTokens: truncation length, at most the model's positions.
-    /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
+    /// - Throws: `QuarryError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
     ///   - name: the model's name as collections record it and `/v1/embeddings` reports it;
     ///     `nil` for the name the weights are known by, else the one `config.json` gives.
@@ -60,7 +61,7 @@ public final class MiniLMEmbedder: Embedder {
     ///   - maxInputTokens: truncation length, at most the model's positions.
     ///   - tokensPerPass: most word pieces run through the encoder at once (a single text longer
     ///     than this still runs, alone); bounds the scratch memory, about 15 KB per piece.
-    /// - Throws: `EmbeddingError.modelMissing` when the folder or a file is missing (the message
+    /// - Throws: `QuarryError.modelMissing` when the folder or a file is missing (the message
     ///   says how to fetch it), `.modelCorrupt` when a file does not parse or a tensor is misshapen.
     ///   - name: the model's name; `nil` for the name the weights are known by, else the one
     ///     `config.json` gives (`_name_or_path`), else `bert-<hidden size>d`. Never the folder's
@@ -69,15 +70,13 @@ public final class MiniLMEmbedder: Embedder {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EmbeddingError(
-                .modelMissing,
+            throw QuarryError(.modelMissing,
                 "no model folder at \(modelDirectory.path); run `make model` (scripts/fetch-model.sh) to fetch all-MiniLM-L6-v2"
             )
         }
         for file in ["model.safetensors", "vocab.txt", "config.json"]
         where !fileManager.fileExists(atPath: modelDirectory.appendingPathComponent(file).path) {
-            throw EmbeddingError(
-                .modelMissing,
+            throw QuarryError(.modelMissing,
                 "the model folder \(modelDirectory.path) has no \(file); run `make model` (scripts/fetch-model.sh) to fetch it"
             )
         }
@@ -86,13 +85,12 @@ public final class MiniLMEmbedder: Embedder {
             let data = try Data(contentsOf: modelDirectory.appendingPathComponent("config.json"))
             configuration = try JSONDecoder().decode(BertConfiguration.self, from: data)
         } catch {
-            throw EmbeddingError(.modelCorrupt, "cannot parse \(modelDirectory.path)/config.json", underlying: error)
+            throw QuarryError(.modelCorrupt, "cannot parse \(modelDirectory.path)/config.json", underlying: error)
         }
         weightsURL = modelDirectory.appendingPathComponent("model.safetensors")
         tokenizer = try WordPieceTokenizer(vocabularyURL: modelDirectory.appendingPathComponent("vocab.txt"))
         guard tokenizer.vocabularySize <= configuration.vocabularySize else {
-            throw EmbeddingError(
-                .modelCorrupt,
+            throw QuarryError(.modelCorrupt,
                 "vocab.txt has \(tokenizer.vocabularySize) pieces but config.json says "
                     + "\(configuration.vocabularySize); run scripts/fetch-model.sh again"
             )
@@ -132,7 +130,7 @@ public final class MiniLMEmbedder: Embedder {
 
     /// Embeds texts on the calling thread. Texts are sorted by length and run in passes of up
     /// to `tokensPerPass` word pieces; results come back in input order.
-    /// - Throws: `EmbeddingError.invalidInput` only for inputs the encoder cannot take (none
+    /// - Throws: `QuarryError.invalidRequest` only for inputs the encoder cannot take (none
     ///   produced by the tokenizer).
     public func embedBatch(_ texts: [String]) throws -> [[Float]] {
         let sequences = texts.map { tokenizer.encode($0, maxLength: maxInputTokens) }
@@ -168,7 +166,7 @@ public final class MiniLMEmbedder: Embedder {
 
     /// SHA-256 of a file, remembered in a sidecar `<file>.sha256` ("size mtime hash") so that it
     /// is computed once per file version.
-    /// - Throws: `EmbeddingError.modelCorrupt` when the file cannot be read.
+    /// - Throws: `QuarryError.modelCorrupt` when the file cannot be read.
     static func cachedSHA256(of url: URL) throws -> String {
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
@@ -183,7 +181,7 @@ public final class MiniLMEmbedder: Embedder {
         do {
             hash = try SHA256.hex(ofFileAt: url)
         } catch {
-            throw EmbeddingError(.modelCorrupt, "cannot read \(url.path) to fingerprint the model", underlying: error)
+            throw QuarryError(.modelCorrupt, "cannot read \(url.path) to fingerprint the model", underlying: error)
         }
         // The cache is an optimisation: a read-only model folder just means hashing again.
         try? Data("\(key) \(hash)\n".utf8).write(to: sidecar, options: .atomic)

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -100,7 +101,7 @@ public final class OpenAIEmbedder: Embedder {
     public func tokenCount(_ text: String) -> Int { counter(text) }
 
     /// One L2-normalised vector per text, in order, `batchSize` texts per request.
-    /// - Throws: `EmbeddingError.remoteFailure` when the service fails after the retries, or
+    /// - Throws: `QuarryError.embedding` when the service fails after the retries, or
     ///   answers with something other than one vector of the configured dimension per text.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         var vectors: [[Float]] = []
@@ -139,7 +140,7 @@ public final class OpenAIEmbedder: Embedder {
 
     /// One failed attempt: whether it is worth retrying, and how long the server asked to wait.
     private struct AttemptFailure: RetryableFailure {
-        var error: EmbeddingError
+        var error: QuarryError
         var retryable: Bool
         var retryAfter: Duration?
     }
@@ -167,13 +168,13 @@ public final class OpenAIEmbedder: Embedder {
             (data, response) = try await session.data(for: request)
         } catch {
             throw AttemptFailure(
-                error: EmbeddingError(.remoteFailure, "cannot reach \(configuration.endpoint.absoluteString)", underlying: error),
+                error: QuarryError(.embedding, "cannot reach \(configuration.endpoint.absoluteString)", underlying: error),
                 retryable: true, retryAfter: nil
             )
         }
         guard let http = response as? HTTPURLResponse else {
             throw AttemptFailure(
-                error: EmbeddingError(.remoteFailure, "\(configuration.endpoint.absoluteString) gave a non-HTTP answer"),
+                error: QuarryError(.embedding, "\(configuration.endpoint.absoluteString) gave a non-HTTP answer"),
                 retryable: false, retryAfter: nil
             )
         }
@@ -182,8 +183,7 @@ public final class OpenAIEmbedder: Embedder {
                 ?? String(decoding: data.prefix(300), as: UTF8.self)
             let retryAfter = RetryPolicy.retryAfter(http.value(forHTTPHeaderField: "Retry-After"))
             throw AttemptFailure(
-                error: EmbeddingError(
-                    .remoteFailure,
+                error: QuarryError(.embedding,
                     "embedding service answered \(http.statusCode)\(detail.isEmpty ? "" : ": \(detail)")"
                 ),
                 retryable: RetryPolicy.isRetryable(status: http.statusCode), retryAfter: retryAfter
@@ -194,7 +194,7 @@ public final class OpenAIEmbedder: Embedder {
             body = try JSONDecoder().decode(ResponseBody.self, from: data)
         } catch {
             throw AttemptFailure(
-                error: EmbeddingError(.remoteFailure, "embedding service answered with malformed JSON", underlying: error),
+                error: QuarryError(.embedding, "embedding service answered with malformed JSON", underlying: error),
                 retryable: false, retryAfter: nil
             )
         }
@@ -204,7 +204,7 @@ public final class OpenAIEmbedder: Embedder {
     /// Puts the answer's vectors in input order, checking count, indices and dimension.
     private func order(_ items: [ResponseBody.Item], count: Int) throws -> [[Float]] {
         func malformed(_ reason: String) -> AttemptFailure {
-            AttemptFailure(error: EmbeddingError(.remoteFailure, "embedding service answer: \(reason)"), retryable: false, retryAfter: nil)
+            AttemptFailure(error: QuarryError(.embedding, "embedding service answer: \(reason)"), retryable: false, retryAfter: nil)
         }
         guard items.count == count else { throw malformed("\(items.count) vectors for \(count) inputs") }
         var vectors = [[Float]](repeating: [], count: count)

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 
 /// A memory-mapped `.safetensors` file: an 8-byte little-endian header length, a JSON header
 /// naming each tensor's dtype, shape and byte range, then the raw tensor bytes.
@@ -22,23 +23,23 @@ public struct SafeTensorsFile: Sendable {
     private let dataStart: Int
 
     /// Maps and validates the file at `url`.
-    /// - Throws: `EmbeddingError.modelMissing` when it cannot be read, `.modelCorrupt` when the
+    /// - Throws: `QuarryError.modelMissing` when it cannot be read, `.modelCorrupt` when the
     ///   header is malformed or describes bytes the file does not have.
     public init(url: URL) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw EmbeddingError(.modelMissing, "cannot read \(url.path); run scripts/fetch-model.sh", underlying: error)
+            throw QuarryError(.modelMissing, "cannot read \(url.path); run scripts/fetch-model.sh", underlying: error)
         }
         try self.init(data: data, name: url.lastPathComponent)
     }
 
     /// Validates an in-memory safetensors image.
-    /// - Throws: `EmbeddingError.modelCorrupt` when it is malformed.
+    /// - Throws: `QuarryError.modelCorrupt` when it is malformed.
     public init(data: Data, name: String = "safetensors") throws {
-        func corrupt(_ reason: String) -> EmbeddingError {
-            EmbeddingError(.modelCorrupt, "\(name) is not a valid safetensors file: \(reason); run scripts/fetch-model.sh again")
+        func corrupt(_ reason: String) -> QuarryError {
+            QuarryError(.modelCorrupt, "\(name) is not a valid safetensors file: \(reason); run scripts/fetch-model.sh again")
         }
         guard data.count >= 8 else { throw corrupt("it is only \(data.count) bytes long") }
         var headerLength: UInt64 = 0
@@ -82,17 +83,17 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// The float32 values of a tensor, checked against an expected shape.
-    /// - Throws: `EmbeddingError.modelCorrupt` when the tensor is missing, not `F32`, or has
+    /// - Throws: `QuarryError.modelCorrupt` when the tensor is missing, not `F32`, or has
     ///   another shape.
     public func floats(_ name: String, shape expected: [Int]) throws -> [Float] {
         guard let info = tensors[name] else {
-            throw EmbeddingError(.modelCorrupt, "the model has no tensor \(name)")
+            throw QuarryError(.modelCorrupt, "the model has no tensor \(name)")
         }
         guard info.dtype == "F32" else {
-            throw EmbeddingError(.modelCorrupt, "tensor \(name) is \(info.dtype), expected F32")
+            throw QuarryError(.modelCorrupt, "tensor \(name) is \(info.dtype), expected F32")
         }
         guard info.shape == expected else {
-            throw EmbeddingError(.modelCorrupt, "tensor \(name) has shape \(info.shape), expected \(expected)")
+            throw QuarryError(.modelCorrupt, "tensor \(name) has shape \(info.shape), expected \(expected)")
         }
         let count = info.byteRange.count / 4
         var values = [Float](repeating: 0, count: count)

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 
 /// The BERT uncased WordPiece tokenizer, as the model's `tokenizer.json` specifies it:
 /// special tokens matched literally in the raw text; text cleaned (control characters dropped,
@@ -37,15 +38,14 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     /// Loads `vocab.txt` (one piece per line; the line number is the id).
-    /// - Throws: `EmbeddingError.modelMissing` when the file is absent, `.modelCorrupt` when a
+    /// - Throws: `QuarryError.modelMissing` when the file is absent, `.modelCorrupt` when a
     ///   special token is missing from it.
     public init(vocabularyURL: URL) throws {
         let text: String
         do {
             text = try String(contentsOf: vocabularyURL, encoding: .utf8)
         } catch {
-            throw EmbeddingError(
-                .modelMissing, "cannot read the vocabulary \(vocabularyURL.path); run scripts/fetch-model.sh",
+            throw QuarryError(.modelMissing, "cannot read the vocabulary \(vocabularyURL.path); run scripts/fetch-model.sh",
                 underlying: error
             )
         }
@@ -61,17 +61,17 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     /// Creates a tokenizer from a piece → id table.
-    /// - Throws: `EmbeddingError.modelCorrupt` when a special token is missing or an id is
+    /// - Throws: `QuarryError.modelCorrupt` when a special token is missing or an id is
     ///   negative.
     public init(vocabulary: [String: Int32]) throws {
         func special(_ token: String) throws -> Int32 {
             guard let id = vocabulary[token] else {
-                throw EmbeddingError(.modelCorrupt, "the vocabulary has no \(token) token")
+                throw QuarryError(.modelCorrupt, "the vocabulary has no \(token) token")
             }
             return id
         }
         guard vocabulary.values.allSatisfy({ $0 >= 0 }) else {
-            throw EmbeddingError(.modelCorrupt, "the vocabulary has a negative id")
+            throw QuarryError(.modelCorrupt, "the vocabulary has a negative id")
         }
         padID = try special("[PAD]")
         unknownID = try special("[UNK]")

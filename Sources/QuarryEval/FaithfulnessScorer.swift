@@ -140,14 +140,14 @@ public struct FaithfulnessScorer: Sendable {
     ///   leaves such questions out of the mean).
     /// - Answer F1 and exact match as SQuAD computes them (see `AnswerCorrectness`); citation
     ///   markers are removed from the answer first, and an abstention answers "".
-    /// - Throws: `EmbeddingError` when the model fails.
+    /// - Throws: `QuarryError` when the model fails.
     public func score(item: QAItem, result: QueryResult) async throws -> QAQuestionEvaluation {
         try await score(item: item, answer: result.answer, grounded: result.grounded, citations: result.citations)
     }
 
     /// Scores one answer given as its parts (for example from a `/query` response), as
     /// `score(item:result:)` does.
-    /// - Throws: `EmbeddingError` when the model fails.
+    /// - Throws: `QuarryError` when the model fails.
     public func score(item: QAItem, answer: String, grounded: Bool, citations: [Citation]) async throws -> QAQuestionEvaluation {
         let abstained = Self.isAbstention(answer: answer, grounded: grounded)
         var verdicts: [SentenceVerdict] = []
@@ -198,7 +198,7 @@ public struct FaithfulnessScorer: Sendable {
     }
 
     /// How well the best of `context` supports `sentence` (citation markers are removed from it).
-    /// - Throws: `EmbeddingError` when the model fails.
+    /// - Throws: `QuarryError` when the model fails.
     public func match(_ sentence: String, context: [String]) async throws -> Match {
         let text = CitationMarkers.removing(from: sentence)
         let vectors = try await embed(Set([text] + context).sorted())

@@ -64,7 +64,6 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
         let store = try await settings.openStore()
         logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(settings.storeDescription)"])
-        let modelURL = settings.modelURL
         let embedder = try settings.openEmbedder()
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 import QuarryEmbedding
 import Synchronization
 import Testing
@@ -14,7 +15,7 @@ final class RecordingEmbedder: Embedder {
     func embed(_ texts: [String]) async throws -> [[Float]] {
         batches.withLock { $0.append(texts) }
         try await Task.sleep(for: .milliseconds(30))
-        if texts.contains("fail") { throw EmbeddingError(.invalidInput, "cannot embed 'fail'") }
+        if texts.contains("fail") { throw QuarryError(.invalidRequest, "cannot embed 'fail'") }
         return texts.map { [Float($0.count), 1] }
     }
 }

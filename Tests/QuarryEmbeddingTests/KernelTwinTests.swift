@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 import Testing
 
 @testable import QuarryEmbedding
@@ -167,8 +168,8 @@ import Testing
             data: safetensors(header: #"{"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}}"#, payload: payload)
         )
         #expect(try file.floats("w", shape: [2, 3]) == floats)
-        #expect(throws: EmbeddingError.self) { try file.floats("w", shape: [3, 2]) }
-        #expect(throws: EmbeddingError.self) { try file.floats("missing", shape: [1]) }
+        #expect(throws: QuarryError.self) { try file.floats("w", shape: [3, 2]) }
+        #expect(throws: QuarryError.self) { try file.floats("missing", shape: [1]) }
     }
 
     @Test(arguments: [
@@ -183,7 +184,7 @@ import Testing
     ])
     func refusesCorruptHeaders(header: String) {
         let data = safetensors(header: header, payload: [UInt8](repeating: 0, count: 24))
-        #expect(throws: EmbeddingError.self) { try SafeTensorsFile(data: data) }
+        #expect(throws: QuarryError.self) { try SafeTensorsFile(data: data) }
     }
 
     @Test func refusesTruncatedModelFileAtEveryCut() throws {
@@ -192,7 +193,7 @@ import Testing
         let head = try handle.read(upToCount: 200_000) ?? Data()
         try handle.close()
         for cut in [0, 3, 8, 9, 100, 5_000, 199_999] {
-            #expect(throws: EmbeddingError.self) { try SafeTensorsFile(data: head.prefix(cut)) }
+            #expect(throws: QuarryError.self) { try SafeTensorsFile(data: head.prefix(cut)) }
         }
     }
 
@@ -200,7 +201,7 @@ import Testing
         do {
             _ = try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: "/nonexistent/model"))
             Issue.record("a missing model folder was accepted")
-        } catch let error as EmbeddingError {
+        } catch let error as QuarryError {
             #expect(error.code == .modelMissing)
             #expect(error.message.contains("scripts/fetch-model.sh"))
         }
@@ -217,7 +218,7 @@ import Testing
         do {
             _ = try MiniLMEmbedder(modelDirectory: dir)
             Issue.record("a truncated model was accepted")
-        } catch let error as EmbeddingError {
+        } catch let error as QuarryError {
             #expect(error.code == .modelCorrupt)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 import Synchronization
 import Testing
 
@@ -124,8 +125,8 @@ final class StubHTTPServer: Sendable {
         do {
             _ = try await embedder(port: server.port).embed(["x"])
             Issue.record("a 400 was accepted")
-        } catch let error as EmbeddingError {
-            #expect(error.code == .remoteFailure)
+        } catch let error as QuarryError {
+            #expect(error.code == .embedding)
             #expect(error.message.contains("400"))
             #expect(error.message.contains("unknown model"))
         }
@@ -135,7 +136,7 @@ final class StubHTTPServer: Sendable {
     @Test func persistentServerErrorsGiveUpAfterTheRetries() async throws {
         let server = try StubHTTPServer(replies: [.init(status: 500, body: "boom")])
         defer { server.stop() }
-        await #expect(throws: EmbeddingError.self) { try await embedder(port: server.port, retries: 2).embed(["x"]) }
+        await #expect(throws: QuarryError.self) { try await embedder(port: server.port, retries: 2).embed(["x"]) }
         #expect(server.receivedBodies.count == 3)
     }
 
@@ -148,14 +149,14 @@ final class StubHTTPServer: Sendable {
     func malformedAnswersAreRefused(body: String) async throws {
         let server = try StubHTTPServer(replies: [.init(status: 200, body: body)])
         defer { server.stop() }
-        await #expect(throws: EmbeddingError.self) { try await embedder(port: server.port).embed(["a", "b"]) }
+        await #expect(throws: QuarryError.self) { try await embedder(port: server.port).embed(["a", "b"]) }
     }
 
     @Test func unreachableServiceIsARemoteFailure() async throws {
         let server = try StubHTTPServer(replies: [.init(status: 200, body: "{}")])
         let port = server.port
         server.stop()
-        await #expect(throws: EmbeddingError.self) { try await embedder(port: port, retries: 1).embed(["x"]) }
+        await #expect(throws: QuarryError.self) { try await embedder(port: port, retries: 1).embed(["x"]) }
     }
 
     @Test func endpointAndRetryPolicy() {

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryErrors
 import Testing
 
 @testable import QuarryEmbedding
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func aSmallVocabularyWithoutSpecialTokensIsRefused() {
-        #expect(throws: EmbeddingError.self) { try WordPieceTokenizer(vocabulary: ["hello": 0]) }
+        #expect(throws: QuarryError.self) { try WordPieceTokenizer(vocabulary: ["hello": 0]) }
         let table: [String: Int32] = [
             "[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4, "un": 5, "##aff": 6, "##able": 7, "a": 8,
         ]

@@ -62,13 +62,13 @@ final class ChatStub: Sendable {
         // An LLM judge's two questions, whatever the model: three claims, the last unsupported.
         let system = messages.first { $0["role"] == "system" }?["content"] ?? ""
         if system.contains("split an answer into its factual claims") {
-            return await reply(#"Here you are: {"claims": ["A checkpoint copies WAL pages.", "Readers work while writers write.", "Checkpoints run hourly."]}"#, model: model, stream: stream, usage: true)
+            return reply(#"Here you are: {"claims": ["A checkpoint copies WAL pages.", "Readers work while writers write.", "Checkpoints run hourly."]}"#, model: model, stream: stream, usage: true)
         }
         if system.contains("You check claims against a context") {
-            return await reply(#"```json\n{"verdicts": [{"claim": 1, "supported": true}, {"claim": 2, "supported": true}, {"claim": 3, "supported": false}]}\n```"#, model: model, stream: stream, usage: true)
+            return reply(#"```json\n{"verdicts": [{"claim": 1, "supported": true}, {"claim": 2, "supported": true}, {"claim": 3, "supported": false}]}\n```"#, model: model, stream: stream, usage: true)
         }
         switch model {
-        case "good", "nousage": return await reply(Self.goodAnswer, model: model, stream: stream, usage: model == "good")
+        case "good", "nousage": return reply(Self.goodAnswer, model: model, stream: stream, usage: model == "good")
         case "flaky":
             if count <= 2 {
                 return Response(
@@ -76,10 +76,10 @@ final class ChatStub: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"message": "rate limited"}}"#))
                 )
             }
-            return await reply(Self.goodAnswer, model: model, stream: stream, usage: true)
+            return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "stall":
             try await Task.sleep(for: .seconds(2))
-            return await reply(Self.goodAnswer, model: model, stream: stream, usage: true)
+            return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "broken":
             return Response(
                 status: .internalServerError, headers: [.contentType: "application/json"],
@@ -87,8 +87,8 @@ final class ChatStub: Sendable {
             )
         case "garbage":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
-        case "inventive": return await reply(Self.inventiveAnswer, model: model, stream: stream, usage: true)
-        case "abstain": return await reply("NOT_IN_SOURCES", model: model, stream: stream, usage: true)
+        case "inventive": return reply(Self.inventiveAnswer, model: model, stream: stream, usage: true)
+        case "abstain": return reply("NOT_IN_SOURCES", model: model, stream: stream, usage: true)
         case "dies":
             return Response(
                 status: .ok, headers: [.contentType: "text/event-stream"],

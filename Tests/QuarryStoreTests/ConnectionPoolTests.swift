@@ -5,7 +5,7 @@ import Testing
 
 @testable import QuarryStore
 
-/// A connection that only counts how often it was opened and can be made to drop.
+/// A connection that only knows its number and can be made to drop.
 final class FakeConnection: PooledConnection, @unchecked Sendable {
     static let opened = Atomic<Int>(0)
     let number: Int
@@ -15,19 +15,17 @@ final class FakeConnection: PooledConnection, @unchecked Sendable {
     init() { number = Self.opened.add(1, ordering: .relaxed).newValue }
 }
 
+/// No timing in these tests: a caller that must wait is made to wait by a body that does not
+/// return until the test lets it, never by a sleep that is hoped to be long enough.
 @Suite struct ConnectionPoolTests {
-    @Test func callersWaitWithoutAThreadAndAreServedInTurn() async throws {
+    @Test func callersQueueForTheConnectionAndAllAreServed() async throws {
         let executor = BlockingExecutor(threads: 1)
-        let pool = ConnectionPool(capacity: 1, acquireTimeout: .seconds(10), executor: executor, name: "fake") { FakeConnection() }
-        // Eight callers for one connection: each waits its turn, and they all share it.
+        let pool = ConnectionPool(capacity: 1, acquireTimeout: .seconds(3600), executor: executor, name: "fake") { FakeConnection() }
+        // Eight callers for one connection: each waits its turn (a continuation, no thread), and
+        // all of them are served by the one connection.
         let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<8 {
-                group.addTask {
-                    try await pool.withConnection { connection in
-                        Thread.sleep(forTimeInterval: 0.01)
-                        return connection.number
-                    }
-                }
+                group.addTask { try await pool.withConnection { $0.number } }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -35,19 +33,33 @@ final class FakeConnection: PooledConnection, @unchecked Sendable {
         await executor.shutdown()
     }
 
-    @Test func aCallerThatWaitsTooLongGetsUnavailable() async throws {
+    @Test func aCallerThatWaitsPastTheTimeoutGetsUnavailable() async throws {
         let executor = BlockingExecutor(threads: 1)
-        let pool = ConnectionPool(capacity: 1, acquireTimeout: .milliseconds(100), executor: executor, name: "fake") { FakeConnection() }
-        let holder = Task { try await pool.withConnection { _ in Thread.sleep(forTimeInterval: 1) } }
-        try await Task.sleep(for: .milliseconds(100))
+        let pool = ConnectionPool(capacity: 1, acquireTimeout: .milliseconds(50), executor: executor, name: "fake") { FakeConnection() }
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let holder = Task {
+            try await pool.withConnection { _ in
+                holding.signal()
+                release.wait()
+            }
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                holding.wait()
+                continuation.resume()
+            }
+        }
+        // The only connection is held until `release`: this caller can only time out.
         do {
             try await pool.withConnection { _ in }
             Issue.record("a second caller got the only connection while it was held")
         } catch let error as QuarryError {
-            #expect(error.code == .unavailable && error.message.contains("1 fake connections stayed busy"))
+            #expect(error.code == .unavailable && error.message.contains("all 1 fake connections stayed busy"))
         }
+        release.signal()
         try await holder.value
-        // Once it is back, the next caller gets it at once.
+        // Given back, the connection serves the next caller.
         try await pool.withConnection { _ in }
         await executor.shutdown()
     }
@@ -68,6 +80,11 @@ final class FakeConnection: PooledConnection, @unchecked Sendable {
         #expect(try await pool.withConnection { $0.number } == second)
         await executor.shutdown()
         // A closed executor refuses work with a clear error.
-        await #expect(throws: QuarryError.self) { try await executor.run { 1 } }
+        do {
+            _ = try await executor.run { 1 }
+            Issue.record("a closed executor ran work")
+        } catch let error as QuarryError {
+            #expect(error.code == .unavailable)
+        }
     }
 }

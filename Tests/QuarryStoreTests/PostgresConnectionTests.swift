@@ -67,7 +67,7 @@ func withPostgres(_ body: (String) throws -> Void) throws {
         defer { TestPostgres.dropDatabase(url) }
         do {
             let pool = PostgresConnectionPool(url: url, size: 2)
-            try await pool.withConnection { db in
+            _ = try await pool.withConnection { db in
                 try db.execute("CREATE TABLE t (id bigint, body text, v vector(2), n integer)")
             }
             let awkward = ["tab\there", "new\nline\r\nand back\\slash", "\\N", "nul\0byte", "ünïcödé 🙂", ""]

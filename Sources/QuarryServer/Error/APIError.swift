@@ -26,7 +26,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     /// Maps any error thrown below the HTTP edge to the status and body a client should see: the
-    /// one place where every library's error type (`QuarryError`, `EmbeddingError`, `HNSWError`,
+    /// one place where every library's error type (`QuarryError`, `HNSWError`,
     /// `KernelError`, `ChatError`, decoding errors) meets an HTTP status. Anything else becomes a
     /// 500 with a generic message, so internal details do not leak.
     public init(_ error: any Error) {
@@ -35,10 +35,6 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             self = error
         case let error as QuarryError:
             self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
-        case let error as EmbeddingError:
-            // The embedding library's own type: a caller's input is a 400, the model a 503.
-            let code: QuarryError.Code = error.code == .invalidInput ? .invalidRequest : .embedding
-            self.init(status: Self.status(for: code), code: code.rawValue, message: error.message)
         case let error as HNSWError:
             let code: QuarryError.Code = error.code == .invalidArgument ? .invalidRequest : .storage
             self.init(status: Self.status(for: code), code: code.rawValue, message: error.message)
@@ -67,7 +63,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .payloadTooLarge: .contentTooLarge
         case .unreadableInput: .unprocessableContent
         case .forbidden: .forbidden
-        case .embedding, .storage, .llmUnavailable, .unavailable, .shuttingDown: .serviceUnavailable
+        case .embedding, .modelMissing, .modelCorrupt, .storage, .llmUnavailable, .unavailable, .shuttingDown: .serviceUnavailable
         case .internal: .internalServerError
         }
     }

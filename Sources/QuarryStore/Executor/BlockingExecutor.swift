@@ -22,10 +22,15 @@ public final class BlockingExecutor: Sendable {
     /// - Throws: what `body` throws; `QuarryError.unavailable` once the executor is shut down;
     ///   `CancellationError` when the task is cancelled before `body` starts.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let closed = QuarryError(.unavailable, "the store is closed")
+        guard !stopped.load(ordering: .acquiring) else { throw closed }
         do {
             return try await pool.runIfActive(body)
         } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw QuarryError(.unavailable, "the store is closed")
+            throw closed
+        } catch is CancellationError where stopped.load(ordering: .acquiring) {
+            // A pool that stopped while the work waited cancels it.
+            throw closed
         }
     }
 

@@ -3,13 +3,6 @@ import QuarryCore
 import QuarryEmbedding
 
 extension PostgresChunkStore {
-    static let collectionSelect = """
-        SELECT c.id, c.name, c.model_name, c.dimension, c.model_fingerprint,
-               (SELECT count(*) FROM quarry_documents d WHERE d.collection_id = c.id),
-               (SELECT coalesce(sum(d.chunk_count), 0) FROM quarry_documents d WHERE d.collection_id = c.id),
-               c.generation
-        FROM quarry_collections c
-        """
 
     static func readCollections(_ rows: PostgresRows) -> [CollectionInfo] {
         (0..<rows.count).map { row in
@@ -25,7 +18,7 @@ extension PostgresChunkStore {
     }
 
     public func collections() async throws -> [CollectionInfo] {
-        try await pool.withConnection { db in Self.readCollections(try db.execute(Self.collectionSelect + " ORDER BY c.name")) }
+        try await pool.withConnection { db in Self.readCollections(try db.execute(StoreSQL.collectionSelect + " ORDER BY c.name")) }
     }
 
     public func collection(named name: String) async throws -> CollectionInfo? {
@@ -33,7 +26,7 @@ extension PostgresChunkStore {
     }
 
     static func collection(named name: String, in db: PostgresConnection) throws -> CollectionInfo? {
-        readCollections(try db.execute(collectionSelect + " WHERE c.name = $1", [.text(name)])).first
+        readCollections(try db.execute(StoreSQL.collectionSelect + " WHERE c.name = $1", [.text(name)])).first
     }
 
     /// The collection's row, locked until the transaction ends: writes to one collection take

@@ -35,7 +35,6 @@ extension PostgresChunkStore {
         return (id, fresh)
     }
 
-    static let hitColumns = "c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page, c.byte_start, c.byte_end"
 
     static func readHits(_ rows: PostgresRows, score: (Int) -> Float) -> [SearchHit] {
         (0..<rows.count).map { row in
@@ -80,7 +79,7 @@ extension PostgresChunkStore {
                     WHERE c.collection_id = \(id) \(allowed)
                     ORDER BY \(distance)\(exact ? ", c.id" : "") LIMIT \(k)
                 )
-                SELECT \(Self.hitColumns), n.distance
+                SELECT \(StoreSQL.hitColumns), n.distance
                 FROM nearest n JOIN quarry_chunks c ON c.id = n.id JOIN quarry_documents d ON d.id = c.document_id
                 ORDER BY n.distance, c.id
                 """
@@ -138,7 +137,7 @@ extension PostgresChunkStore {
                     ) AS score
                     FROM matched m JOIN df USING (lexeme) GROUP BY m.chunk_id
                 )
-                SELECT \(Self.hitColumns), sc.score
+                SELECT \(StoreSQL.hitColumns), sc.score
                 FROM scored sc JOIN quarry_chunks c ON c.id = sc.chunk_id JOIN quarry_documents d ON d.id = c.document_id
                 JOIN quarry_sources s ON s.id = d.source_id
                 WHERE \(condition)

@@ -8,7 +8,7 @@ import QuarryKernels
 extension SQLiteChunkStore {
     public func collections() async throws -> [CollectionInfo] {
         try await read { db in
-            let statement = try db.prepare(Self.collectionSelect + " ORDER BY c.name")
+            let statement = try db.prepare(StoreSQL.collectionSelect + " ORDER BY c.name")
             try statement.bind([])
             var result: [CollectionInfo] = []
             while try statement.step() { result.append(Self.readCollection(statement)) }
@@ -30,7 +30,7 @@ extension SQLiteChunkStore {
                 }
                 try db.prepare(
                     """
-                    INSERT INTO collections (name, model_name, dimension, model_fingerprint, created_at)
+                    INSERT INTO quarry_collections (name, model_name, dimension, model_fingerprint, created_at)
                     VALUES (?, ?, ?, ?, ?)
                     """
                 ).run([
@@ -44,7 +44,7 @@ extension SQLiteChunkStore {
 
     public func removeCollection(named name: String) async throws {
         try await write { db in
-            try db.prepare("DELETE FROM collections WHERE name = ?").run([.text(name)])
+            try db.prepare("DELETE FROM quarry_collections WHERE name = ?").run([.text(name)])
         }
         snapshots.withLock { _ = $0.removeValue(forKey: name) }
         indexes.drop(name)

@@ -11,7 +11,7 @@ extension SQLiteChunkStore {
         try await read { db in
             let collectionID = try Self.requireCollection(collection, in: db).id
             let statement = try db.prepare(
-                "SELECT path, content_hash, size, mtime FROM sources WHERE collection_id = ? ORDER BY path"
+                "SELECT path, content_hash, size, mtime FROM quarry_sources WHERE collection_id = ? ORDER BY path"
             )
             try statement.bind([.integer(collectionID)])
             var result: [SourceRecord] = []
@@ -29,7 +29,7 @@ extension SQLiteChunkStore {
 
     static let documentSelect = """
         SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id, coalesce(d.metadata, '')
-        FROM documents d LEFT JOIN sources s ON s.id = d.source_id
+        FROM quarry_documents d LEFT JOIN quarry_sources s ON s.id = d.source_id
         """
 
     static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
@@ -56,7 +56,7 @@ extension SQLiteChunkStore {
             // One read transaction: the count and the page belong together.
             return try db.readTransaction {
                 let matching = " WHERE d.collection_id = ? AND substr(d.path, 1, length(?)) = ?"
-                let count = try db.prepare("SELECT count(*) FROM documents d" + matching)
+                let count = try db.prepare("SELECT count(*) FROM quarry_documents d" + matching)
                 try count.bind([.integer(collectionID), .text(prefix), .text(prefix)])
                 _ = try count.step()
                 let statement = try db.prepare(Self.documentSelect + matching + " ORDER BY d.path LIMIT ? OFFSET ?")
@@ -82,7 +82,7 @@ extension SQLiteChunkStore {
                 let chunks = try db.prepare(
                     """
                     SELECT ordinal, text, heading, line_start, line_end, page, byte_start, byte_end
-                    FROM chunks WHERE document_id = ? ORDER BY ordinal
+                    FROM quarry_chunks WHERE document_id = ? ORDER BY ordinal
                     """
                 )
                 try chunks.bind([.integer(documentID)])
@@ -117,20 +117,20 @@ extension SQLiteChunkStore {
             try db.transaction {
                 let info = try Self.requireCollection(collection, in: db)
                 let now = Date().timeIntervalSince1970
-                let findSource = try db.prepare("SELECT id FROM sources WHERE collection_id = ? AND path = ?")
+                let findSource = try db.prepare("SELECT id FROM quarry_sources WHERE collection_id = ? AND path = ?")
                 let insertSource = try db.prepare(
-                    "INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, '', 0, 0, ?)"
+                    "INSERT INTO quarry_sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, '', 0, 0, ?)"
                 )
-                let deleteDocument = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                let deleteDocument = try db.prepare("DELETE FROM quarry_documents WHERE collection_id = ? AND path = ?")
                 let insertDocument = try db.prepare(
                     """
-                    INSERT INTO documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
+                    INSERT INTO quarry_documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
                 let insertChunk = try db.prepare(
                     """
-                    INSERT INTO chunks (document_id, ordinal, text, heading, line_start, line_end, page, byte_start, byte_end, vector)
+                    INSERT INTO quarry_chunks (document_id, ordinal, text, heading, line_start, line_end, page, byte_start, byte_end, vector)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
@@ -185,8 +185,8 @@ extension SQLiteChunkStore {
                 let info = try Self.requireCollection(collection, in: db)
                 let update = try db.prepare(
                     """
-                    UPDATE chunks SET line_start = ?, line_end = ?, byte_start = ?, byte_end = ?
-                    WHERE document_id = (SELECT id FROM documents WHERE collection_id = ? AND path = ?)
+                    UPDATE quarry_chunks SET line_start = ?, line_end = ?, byte_start = ?, byte_end = ?
+                    WHERE document_id = (SELECT id FROM quarry_documents WHERE collection_id = ? AND path = ?)
                     """
                 )
                 for location in locations {
@@ -208,7 +208,7 @@ extension SQLiteChunkStore {
                 let info = try Self.requireCollection(collection, in: db)
                 try db.prepare(
                     """
-                    INSERT INTO sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO quarry_sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, ?, ?, ?, ?)
                     ON CONFLICT (collection_id, path) DO UPDATE SET
                         content_hash = excluded.content_hash, size = excluded.size, mtime = excluded.mtime,
                         indexed_at = excluded.indexed_at
@@ -220,7 +220,7 @@ extension SQLiteChunkStore {
                 guard let keeping else { return }
                 let list = try db.prepare(
                     """
-                    SELECT d.path FROM documents d JOIN sources s ON s.id = d.source_id
+                    SELECT d.path FROM quarry_documents d JOIN quarry_sources s ON s.id = d.source_id
                     WHERE s.collection_id = ? AND s.path = ?
                     """
                 )
@@ -229,7 +229,7 @@ extension SQLiteChunkStore {
                 while try list.step() { stored.append(list.text(0)) }
                 let stale = WritePlan.staleDocuments(stored: stored, keeping: keeping)
                 guard !stale.isEmpty else { return }
-                let delete = try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                let delete = try db.prepare("DELETE FROM quarry_documents WHERE collection_id = ? AND path = ?")
                 for path in stale { try delete.run([.integer(info.id), .text(path)]) }
                 try Self.bumpGeneration(info.id, in: db)
             }
@@ -241,10 +241,10 @@ extension SQLiteChunkStore {
             try db.transaction {
                 let info = try Self.requireCollection(collection, in: db)
                 // Documents go by the foreign key's cascade, chunks by theirs.
-                try db.prepare("DELETE FROM documents WHERE source_id IN (SELECT id FROM sources WHERE collection_id = ? AND path = ?)")
+                try db.prepare("DELETE FROM quarry_documents WHERE source_id IN (SELECT id FROM quarry_sources WHERE collection_id = ? AND path = ?)")
                     .run([.integer(info.id), .text(path)])
                 let removedDocuments = db.changes
-                try db.prepare("DELETE FROM sources WHERE collection_id = ? AND path = ?").run([.integer(info.id), .text(path)])
+                try db.prepare("DELETE FROM quarry_sources WHERE collection_id = ? AND path = ?").run([.integer(info.id), .text(path)])
                 if removedDocuments > 0 { try Self.bumpGeneration(info.id, in: db) }
             }
         }
@@ -257,11 +257,11 @@ extension SQLiteChunkStore {
                 let info = try Self.requireCollection(collection, in: db)
                 try db.prepare(
                     """
-                    UPDATE sources SET content_hash = '' WHERE id =
-                        (SELECT source_id FROM documents WHERE collection_id = ? AND path = ?)
+                    UPDATE quarry_sources SET content_hash = '' WHERE id =
+                        (SELECT source_id FROM quarry_documents WHERE collection_id = ? AND path = ?)
                     """
                 ).run([.integer(info.id), .text(path)])
-                try db.prepare("DELETE FROM documents WHERE collection_id = ? AND path = ?")
+                try db.prepare("DELETE FROM quarry_documents WHERE collection_id = ? AND path = ?")
                     .run([.integer(info.id), .text(path)])
                 guard db.changes > 0 else { return false }
                 try Self.bumpGeneration(info.id, in: db)

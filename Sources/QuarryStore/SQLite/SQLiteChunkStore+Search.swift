@@ -72,14 +72,14 @@ extension SQLiteChunkStore {
         let ranked: [(Int64, Float)] = try reader.withLock { db in
             // One read transaction: the collection count and the matches belong together.
             return try db.readTransaction {
-                let count = try db.prepare("SELECT count(*) FROM collections")
+                let count = try db.prepare("SELECT count(*) FROM quarry_collections")
                 try count.bind([])
                 _ = try count.step()
                 let statement: SQLiteStatement
                 if let allowed {
                     // Filtered: matches in rank order, only allowed ones kept, until there are k.
                     statement = try db.prepare(
-                        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)"
+                        "SELECT rowid, -bm25(quarry_chunks_fts) FROM quarry_chunks_fts WHERE quarry_chunks_fts MATCH ? ORDER BY bm25(quarry_chunks_fts)"
                     )
                     try statement.bind([.text(match)])
                     var rows: [(Int64, Float)] = []
@@ -91,16 +91,16 @@ extension SQLiteChunkStore {
                     // One collection (the usual case): no need to look up each match's collection,
                     // which doubles the cost of a query.
                     statement = try db.prepare(
-                        "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?"
+                        "SELECT rowid, -bm25(quarry_chunks_fts) FROM quarry_chunks_fts WHERE quarry_chunks_fts MATCH ? ORDER BY bm25(quarry_chunks_fts) LIMIT ?"
                     )
                     try statement.bind([.text(match), .integer(Int64(k))])
                 } else {
                     statement = try db.prepare(
                         """
-                        SELECT f.rowid, -bm25(chunks_fts) FROM chunks_fts f
-                        JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.document_id
-                        WHERE chunks_fts MATCH ? AND d.collection_id = ?
-                        ORDER BY bm25(chunks_fts) LIMIT ?
+                        SELECT f.rowid, -bm25(quarry_chunks_fts) FROM quarry_chunks_fts f
+                        JOIN quarry_chunks c ON c.id = f.rowid JOIN quarry_documents d ON d.id = c.document_id
+                        WHERE quarry_chunks_fts MATCH ? AND d.collection_id = ?
+                        ORDER BY bm25(quarry_chunks_fts) LIMIT ?
                         """
                     )
                     try statement.bind([.text(match), .integer(collectionID), .integer(Int64(k))])
@@ -135,8 +135,8 @@ extension SQLiteChunkStore {
         try reader.withLock { db in
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, '') FROM chunks c JOIN documents d ON d.id = c.document_id
-                LEFT JOIN sources s ON s.id = d.source_id WHERE d.collection_id = ?
+                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, '') FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id
+                LEFT JOIN quarry_sources s ON s.id = d.source_id WHERE d.collection_id = ?
                 """
             )
             try statement.bind([.integer(collectionID)])
@@ -194,8 +194,8 @@ extension SQLiteChunkStore {
             let statement = try db.prepare(
                 """
                 SELECT c.id, c.generation, c.dimension,
-                       (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id)
-                FROM collections c WHERE c.name = ?
+                       (SELECT coalesce(sum(d.chunk_count), 0) FROM quarry_documents d WHERE d.collection_id = c.id)
+                FROM quarry_collections c WHERE c.name = ?
                 """
             )
             try statement.bind([.text(collection)])
@@ -214,7 +214,7 @@ extension SQLiteChunkStore {
             rowIDs: { [self] in
                 try self.reader.withLock { db in
                     let statement = try db.prepare(
-                        "SELECT c.id FROM documents d JOIN chunks c ON c.document_id = d.id WHERE d.collection_id = ?"
+                        "SELECT c.id FROM quarry_documents d JOIN quarry_chunks c ON c.document_id = d.id WHERE d.collection_id = ?"
                     )
                     try statement.bind([.integer(collectionID)])
                     var ids: [Int64] = []
@@ -230,7 +230,7 @@ extension SQLiteChunkStore {
                     while start < wanted.count {
                         let slice = wanted[start..<min(start + 500, wanted.count)]
                         let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                        let statement = try db.prepare("SELECT id, vector FROM chunks WHERE id IN (\(placeholders))")
+                        let statement = try db.prepare("SELECT id, vector FROM quarry_chunks WHERE id IN (\(placeholders))")
                         try statement.bind(slice.map { .integer($0) })
                         while try statement.step() {
                             ids.append(statement.int64(0))
@@ -247,7 +247,7 @@ extension SQLiteChunkStore {
     /// The collection's vectors as of its current generation, loaded when the cached one is stale.
     func currentSnapshot(of collection: String) throws -> CollectionSnapshot {
         let generation: Int64 = try reader.withLock { db in
-            let statement = try db.prepare("SELECT generation FROM collections WHERE name = ?")
+            let statement = try db.prepare("SELECT generation FROM quarry_collections WHERE name = ?")
             try statement.bind([.text(collection)])
             guard try statement.step() else {
                 throw QuarryError(.notFound, "collection '\(collection)' does not exist")
@@ -270,14 +270,14 @@ extension SQLiteChunkStore {
             // One read transaction, so the generation and the vectors belong together.
             return try db.readTransaction {
                 let info = try Self.requireCollection(collection, in: db)
-                let generationStatement = try db.prepare("SELECT generation FROM collections WHERE id = ?")
+                let generationStatement = try db.prepare("SELECT generation FROM quarry_collections WHERE id = ?")
                 try generationStatement.bind([.integer(info.id)])
                 _ = try generationStatement.step()
                 let generation = generationStatement.int64(0)
 
                 let statement = try db.prepare(
                     """
-                    SELECT c.id, c.vector FROM chunks c JOIN documents d ON d.id = c.document_id
+                    SELECT c.id, c.vector FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id
                     WHERE d.collection_id = ? ORDER BY c.id
                     """
                 )
@@ -311,8 +311,8 @@ extension SQLiteChunkStore {
             let placeholders = Array(repeating: "?", count: rowIDs.count).joined(separator: ",")
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, c.ordinal, c.text, c.line_start, c.line_end, c.page, c.byte_start, c.byte_end
-                FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN (\(placeholders))
+                SELECT \(StoreSQL.hitColumns)
+                FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id WHERE c.id IN (\(placeholders))
                 """
             )
             try statement.bind(rowIDs.map { .integer($0) })

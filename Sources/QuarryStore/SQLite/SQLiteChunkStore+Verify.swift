@@ -24,18 +24,18 @@ extension SQLiteChunkStore {
                     if line != "ok" { problems.append("integrity: \(line)") }
                 }
                 let checks: [(String, String)] = [
-                    ("SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.id = c.document_id WHERE d.id IS NULL", "chunks without a document"),
-                    ("SELECT count(*) FROM documents d LEFT JOIN sources s ON s.id = d.source_id WHERE s.id IS NULL", "documents without a source"),
+                    ("SELECT count(*) FROM quarry_chunks c LEFT JOIN quarry_documents d ON d.id = c.document_id WHERE d.id IS NULL", "chunks without a document"),
+                    ("SELECT count(*) FROM quarry_documents d LEFT JOIN quarry_sources s ON s.id = d.source_id WHERE s.id IS NULL", "documents without a source"),
                     (
                         """
-                        SELECT count(*) FROM documents d WHERE d.chunk_count !=
-                            (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)
+                        SELECT count(*) FROM quarry_documents d WHERE d.chunk_count !=
+                            (SELECT count(*) FROM quarry_chunks c WHERE c.document_id = d.id)
                         """, "documents whose chunk count is wrong"
                     ),
                     (
                         """
-                        SELECT count(*) FROM documents d WHERE d.chunk_count > 0 AND d.chunk_count - 1 !=
-                            (SELECT max(ordinal) FROM chunks c WHERE c.document_id = d.id)
+                        SELECT count(*) FROM quarry_documents d WHERE d.chunk_count > 0 AND d.chunk_count - 1 !=
+                            (SELECT max(ordinal) FROM quarry_chunks c WHERE c.document_id = d.id)
                         """, "documents whose chunk ordinals have gaps"
                     ),
                     ("SELECT count(*) FROM pragma_foreign_key_check", "foreign-key violations"),
@@ -47,13 +47,13 @@ extension SQLiteChunkStore {
                 }
                 // The lexical index must hold exactly the chunks' text (FTS5 compares it with them).
                 do {
-                    try writer.withLock { try $0.execute("INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('integrity-check', 1)") }
+                    try writer.withLock { try $0.execute("INSERT INTO quarry_chunks_fts (quarry_chunks_fts, rank) VALUES ('integrity-check', 1)") }
                 } catch {
                     problems.append("the lexical index does not match the chunks: \(error)")
                 }
                 // An index file on disk must hold exactly the collection's chunks (it is caught up
                 // when used, but a completed ingest leaves it exact).
-                let collections = try db.prepare("SELECT id, name FROM collections ORDER BY name")
+                let collections = try db.prepare("SELECT id, name FROM quarry_collections ORDER BY name")
                 try collections.bind([])
                 var named: [(Int64, String)] = []
                 while try collections.step() { named.append((collections.int64(0), collections.text(1))) }
@@ -67,7 +67,7 @@ extension SQLiteChunkStore {
                         problems.append("index of '\(name)' cannot be loaded (it will be rebuilt): \(error)")
                         continue
                     }
-                    let rows = try db.prepare("SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.collection_id = ?")
+                    let rows = try db.prepare("SELECT c.id FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id WHERE d.collection_id = ?")
                     try rows.bind([.integer(id)])
                     var chunkIDs = Set<UInt64>()
                     while try rows.step() { chunkIDs.insert(UInt64(bitPattern: rows.int64(0))) }

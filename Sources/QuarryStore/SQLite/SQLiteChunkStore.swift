@@ -79,13 +79,6 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
 
-    static let collectionSelect = """
-        SELECT c.id, c.name, c.model_name, c.dimension, c.model_fingerprint,
-               (SELECT count(*) FROM documents d WHERE d.collection_id = c.id),
-               (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d WHERE d.collection_id = c.id),
-               c.generation
-        FROM collections c
-        """
 
     static func readCollection(_ statement: SQLiteStatement) -> CollectionInfo {
         CollectionInfo(
@@ -96,7 +89,7 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     static func collection(named name: String, in db: SQLiteConnection) throws -> CollectionInfo? {
-        let statement = try db.prepare(collectionSelect + " WHERE c.name = ?")
+        let statement = try db.prepare(StoreSQL.collectionSelect + " WHERE c.name = ?")
         try statement.bind([.text(name)])
         return try statement.step() ? readCollection(statement) : nil
     }
@@ -109,7 +102,7 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     static func bumpGeneration(_ collectionID: Int64, in db: SQLiteConnection) throws {
-        try db.prepare("UPDATE collections SET generation = generation + 1 WHERE id = ?").run([.integer(collectionID)])
+        try db.prepare("UPDATE quarry_collections SET generation = generation + 1 WHERE id = ?").run([.integer(collectionID)])
     }
 }
 

@@ -85,15 +85,46 @@ enum SQLiteSchema {
         """
         ALTER TABLE documents ADD COLUMN metadata TEXT;
         """,
+        // Version 5: the pgvector backend's table names (`quarry_*`), so both backends say the
+        // same SQL where they can. SQLite renames the foreign keys with the tables; the FTS5
+        // index names its content table, so it is made anew under its new name and rebuilt.
+        """
+        DROP TRIGGER chunks_fts_insert;
+        DROP TRIGGER chunks_fts_delete;
+        DROP TRIGGER chunks_fts_update;
+        DROP TABLE chunks_fts;
+        ALTER TABLE collections RENAME TO quarry_collections;
+        ALTER TABLE sources RENAME TO quarry_sources;
+        ALTER TABLE documents RENAME TO quarry_documents;
+        ALTER TABLE chunks RENAME TO quarry_chunks;
+        CREATE VIRTUAL TABLE quarry_chunks_fts USING fts5(
+            text, content = 'quarry_chunks', content_rowid = 'id', tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER quarry_chunks_fts_insert AFTER INSERT ON quarry_chunks BEGIN
+            INSERT INTO quarry_chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER quarry_chunks_fts_delete AFTER DELETE ON quarry_chunks BEGIN
+            INSERT INTO quarry_chunks_fts (quarry_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER quarry_chunks_fts_update AFTER UPDATE OF text ON quarry_chunks BEGIN
+            INSERT INTO quarry_chunks_fts (quarry_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO quarry_chunks_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO quarry_chunks_fts (quarry_chunks_fts) VALUES ('rebuild');
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.
     /// - Throws: `QuarryError.storage` when the database is newer than this program.
     static func migrate(_ db: SQLiteConnection) throws {
-        let statement = try db.prepare("PRAGMA user_version")
-        try statement.bind([])
-        _ = try statement.step()
-        let version = statement.int(0)
+        // Read in a scope of its own: the statement is finalised before the migrations run (a
+        // pending statement would keep `DROP TABLE` from running: "database table is locked").
+        let version = try {
+            let statement = try db.prepare("PRAGMA user_version")
+            try statement.bind([])
+            _ = try statement.step()
+            return statement.int(0)
+        }()
         guard version <= migrations.count else {
             throw QuarryError(
                 .storage,

@@ -1,5 +1,10 @@
-/// The error every service layer throws: a stable code, a message a user can act on, and the
-/// cause underneath. HTTP status codes are chosen from `code` at the HTTP edge only.
+/// The error Quarry throws, from the embedding library to the service layers: a stable code, a
+/// message a user can act on, and the cause underneath. HTTP status codes are chosen from `code`
+/// at the HTTP edge only.
+///
+/// It lives in a module of its own, below everything, so that `QuarryEmbedding` (a library that
+/// stands alone) and the service layers share one error type instead of two identical ones.
+/// `QuarryCore` re-exports it.
 public struct QuarryError: Error, CustomStringConvertible, Sendable {
     /// Stable, machine-readable error codes (they appear in JSON error bodies).
     public enum Code: String, Sendable, Codable {
@@ -15,8 +20,12 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         case unreadableInput = "unreadable_input"
         /// The store failed (disk, corruption, SQLite error).
         case storage
-        /// The embedding model failed.
+        /// The embedding model failed (a remote embedding service included).
         case embedding
+        /// The model folder or one of its files is missing.
+        case modelMissing = "model_missing"
+        /// A model file exists but cannot be used (bad header, wrong shape, bad checksum).
+        case modelCorrupt = "model_corrupt"
         /// The chat model (LLM) could not answer: every model of the chain failed or timed out.
         case llmUnavailable = "llm_unavailable"
         /// The caller may not do this (an ingest outside the allowed folders, a key without the
