@@ -107,7 +107,7 @@ public struct FolderIngestor: Sendable {
     /// File extensions this ingestor reads.
     public static let supportedExtensions: Set<String> = ["txt", "md", "markdown", "html", "htm", "pdf", "docx", "jsonl"]
 
-    private let store: any ChunkStore
+    private let store: any ChunkReader & ChunkWriter
     private let embedder: any Embedder
     private let chunker: Chunker
     private let logger: Logger
@@ -122,7 +122,7 @@ public struct FolderIngestor: Sendable {
     ///   - overlapTokens: tokens repeated between consecutive chunks; `nil` for 15 %.
     ///   - batchChunks: chunks embedded per call.
     public init(
-        store: any ChunkStore, embedder: any Embedder, chunkTokens: Int = 200, overlapTokens: Int? = nil,
+        store: any ChunkReader & ChunkWriter, embedder: any Embedder, chunkTokens: Int = 200, overlapTokens: Int? = nil,
         batchChunks: Int = 64, logger: Logger? = nil
     ) {
         self.store = store

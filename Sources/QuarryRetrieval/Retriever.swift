@@ -116,7 +116,7 @@ public struct Retriever: Sendable {
     /// What the answer says when no retrieved passage matches the query.
     public static let noAnswer = "No passage in the collection answers this query."
 
-    private let store: any ChunkStore
+    private let store: any ChunkReader
     /// The model queries are embedded with.
     public let embedder: any Embedder
     private let answerer: ExtractiveAnswerer
@@ -131,7 +131,7 @@ public struct Retriever: Sendable {
 
     /// Creates a retriever.
     public init(
-        store: any ChunkStore, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
+        store: any ChunkReader, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
         fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens,
         llm: LLMAnswerer? = nil
     ) {
@@ -205,7 +205,7 @@ public struct Retriever: Sendable {
 
     /// BM25 search and its duration; nothing without a store.
     private static func lexical(
-        _ store: (any ChunkStore)?, collection: String, query: String, k: Int, filter: SearchFilter?
+        _ store: (any ChunkReader)?, collection: String, query: String, k: Int, filter: SearchFilter?
     ) async throws -> ([SearchHit], Double) {
         guard let store else { return ([], 0) }
         let start = ContinuousClock.now

@@ -71,7 +71,7 @@ public final class IngestJobs: Sendable {
         var closed = false
     }
 
-    private let store: any ChunkStore
+    private let store: any ChunkReader & ChunkWriter
     private let embedder: any Embedder
     /// Resolved roots under which folders may be ingested.
     public let roots: [URL]
@@ -82,7 +82,7 @@ public final class IngestJobs: Sendable {
 
     /// Creates the job runner.
     /// - Parameter roots: folders under which ingest is allowed; none disables `POST /ingest`.
-    public init(store: any ChunkStore, embedder: any Embedder, roots: [URL], logger: Logger) {
+    public init(store: any ChunkReader & ChunkWriter, embedder: any Embedder, roots: [URL], logger: Logger) {
         self.store = store
         self.embedder = embedder
         self.roots = roots.map { $0.standardizedFileURL.resolvingSymlinksInPath() }

@@ -88,7 +88,7 @@ struct ChunkSummary: Encodable {
 /// is its path relative to the ingested folder (`guide/intro.md`, `corpus.jsonl#4983`): slashes
 /// may be sent as they are, `#` must be sent as `%23`.
 struct DocumentRoutes: Sendable {
-    let store: any ChunkStore
+    let store: any ChunkReader & ChunkWriter
     /// Most documents one listing returns.
     static let maxLimit = 10_000
 

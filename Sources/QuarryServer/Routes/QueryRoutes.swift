@@ -146,7 +146,7 @@ struct QueryResponseBody: Encodable {
 /// `POST /query`, `POST /search`, `GET /health`, `GET /collections`.
 struct QueryRoutes: Sendable {
     let retriever: Retriever
-    let store: any ChunkStore
+    let store: any ChunkReader
     let metrics: ServerMetrics
     let maxBodyBytes: Int
     let defaultTopK: Int
