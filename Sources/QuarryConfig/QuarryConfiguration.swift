@@ -33,9 +33,13 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var modelName: String?
     /// `sqlite` (the embedded store in `store`) or `pgvector` (PostgreSQL at `postgres.url`).
     public var backend = "sqlite"
+    /// The pgvector backend's database and pool.
     public var postgres = Postgres()
+    /// The HTTP server.
     public var server = Server()
+    /// Retrieval.
     public var search = Search()
+    /// The chat model for `answer: "llm"` (off unless configured).
     public var llm = LLM()
 
     /// The pgvector backend's database.
@@ -48,6 +52,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var statementTimeoutMS = 30_000
         /// HNSW build parameters of a collection's pgvector index.
         public var hnswM = 16
+        /// pgvector HNSW index: candidate list while building (`ef_construction`).
         public var hnswEfConstruction = 200
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -58,8 +63,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case hnswEfConstruction = "hnsw_ef_construction"
         }
 
+        /// The defaults.
         public init() {}
 
+        /// Decodes the section, refusing unknown keys.
         public init(from decoder: any Decoder) throws {
             try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,14 +79,23 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// Settings of the HTTP server.
     public struct Server: Sendable, Equatable, Codable {
+        /// Address to listen on; loopback by default.
         public var host = "127.0.0.1"
+        /// Port to listen on; 0 picks a free one.
         public var port = 8080
+        /// Largest request body accepted (413 above).
         public var maxBodyBytes = 1 << 20
+        /// `top_k` of a request that names none.
         public var defaultTopK = 5
+        /// Folders under which `POST /ingest` may read; none turns it off.
         public var ingestRoots: [String] = []
+        /// Query results kept in the exact-match cache; 0 turns it off.
         public var cacheEntries = 1024
+        /// Log level: trace, debug, info, notice, warning, error, critical.
         public var logLevel = "info"
+        /// Log format: text, or json (one object per line).
         public var logFormat = "text"
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -92,8 +108,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case logLevel = "log_level"
         }
 
+        /// The defaults.
         public init() {}
 
+        /// Decodes the section, refusing unknown keys.
         public init(from decoder: any Decoder) throws {
             try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -109,9 +127,13 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// Settings of retrieval.
     public struct Search: Sendable, Equatable, Codable {
+        /// Collections with fewer chunks are searched exactly; larger ones through HNSW.
         public var exactBelow = 10_000
+        /// Word pieces of passages an answer may draw on.
         public var maxContextTokens = Retriever.defaultContextTokens
+        /// How hybrid search fuses dense and lexical rankings.
         public var fusion = Fusion()
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -120,8 +142,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case maxContextTokens = "max_context_tokens"
         }
 
+        /// The defaults.
         public init() {}
 
+        /// Decodes the section, refusing unknown keys.
         public init(from decoder: any Decoder) throws {
             try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -132,10 +156,15 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
     }
 
+    /// Reciprocal-rank fusion of the dense and lexical rankings.
     public struct Fusion: Sendable, Equatable, Codable {
+        /// Weight of the dense ranking in reciprocal-rank fusion.
         public var denseWeight = 1.0
+        /// Weight of the lexical (BM25) ranking.
         public var lexicalWeight = 1.0
+        /// RRF's rank offset: each ranking adds `weight / (k + rank)`.
         public var k = 60.0
+        /// Hits each retriever contributes before fusion.
         public var candidates = 50
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -144,8 +173,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case lexicalWeight = "lexical_weight"
         }
 
+        /// The defaults.
         public init() {}
 
+        /// Decodes the section, refusing unknown keys.
         public init(from decoder: any Decoder) throws {
             try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -165,28 +196,48 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     /// The chat model for `answer: "llm"`: a primary model and fallbacks, each on any
     /// OpenAI-compatible API. Without `base_url` and `model`, LLM answers are refused.
     public struct LLM: Sendable, Equatable, Codable {
+        /// The OpenAI-compatible API's base URL (`…/v1`).
         public var baseURL: String?
+        /// Its key; never logged.
         public var apiKey: String?
+        /// The primary chat model.
         public var model: String?
+        /// Price of a million prompt tokens, for usage reports.
         public var inputCostPerMillion: Double?
+        /// Price of a million completion tokens.
         public var outputCostPerMillion: Double?
+        /// Models tried in order when the primary fails.
         public var fallbacks: [Fallback] = []
+        /// Connection timeout of one attempt.
         public var connectTimeoutMS = 5_000
+        /// Time allowed until the first token of an attempt.
         public var firstTokenTimeoutMS = 30_000
+        /// Time allowed for the whole answer, retries and fallbacks included.
         public var totalTimeoutMS = 120_000
+        /// Retries of one model on 429, 5xx or a dropped connection.
         public var maxRetries = 2
+        /// First retry delay (doubled each retry, with jitter).
         public var initialBackoffMS = 500
+        /// Longest retry delay.
         public var maxBackoffMS = 8_000
+        /// Most tokens an answer may have.
         public var maxTokens = 512
+        /// Sampling temperature.
         public var temperature = 0.0
+        /// Answer extractively when every model failed (instead of a 503).
         public var fallbackToExtractive = true
 
         /// A model tried when the ones before it fail; `base_url` and `api_key` default to the primary's.
         public struct Fallback: Sendable, Equatable, Codable {
+            /// Its API's base URL; the primary's when absent.
             public var baseURL: String?
+            /// Its key; the primary's when absent.
             public var apiKey: String?
+            /// The model.
             public var model: String
+            /// Price of a million prompt tokens.
             public var inputCostPerMillion: Double?
+            /// Price of a million completion tokens.
             public var outputCostPerMillion: Double?
 
             enum CodingKeys: String, CodingKey, CaseIterable {
@@ -197,12 +248,14 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
                 case outputCostPerMillion = "output_cost_per_million"
             }
 
+            /// A fallback model, on the primary's API unless told otherwise.
             public init(baseURL: String? = nil, apiKey: String? = nil, model: String) {
                 self.baseURL = baseURL
                 self.apiKey = apiKey
                 self.model = model
             }
 
+            /// Decodes a fallback, refusing unknown keys.
             public init(from decoder: any Decoder) throws {
                 try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
                 let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -230,8 +283,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case fallbackToExtractive = "fallback_to_extractive"
         }
 
+        /// The defaults.
         public init() {}
 
+        /// Decodes the section, refusing unknown keys.
         public init(from decoder: any Decoder) throws {
             try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -328,6 +383,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     /// The defaults.
     public init() {}
 
+    /// Decodes a configuration file, refusing unknown keys.
     public init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -112,6 +112,7 @@ public struct Retriever: Sendable {
     public static let efRange = 1...1000
     /// The range of `max_context_tokens` a caller may ask for, and its default.
     public static let contextTokensRange = 50...32_768
+    /// Word pieces of context an answer draws on unless configured otherwise.
     public static let defaultContextTokens = 2_000
     /// What the answer says when no retrieved passage matches the query.
     public static let noAnswer = "No passage in the collection answers this query."

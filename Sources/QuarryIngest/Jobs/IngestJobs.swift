@@ -10,32 +10,50 @@ import Synchronization
 public struct IngestJobStatus: Sendable, Encodable {
     /// Where a job is in its life.
     public enum State: String, Sendable, Encodable {
+        /// Waiting for the jobs before it; running; done; stopped by an error; stopped on request or by shutdown.
         case queued, running, succeeded, failed, cancelled
     }
 
+    /// The job's id.
     public var id: String
+    /// Where the job is in its life.
     public var state: State
+    /// The folder, resolved.
     public var path: String
+    /// The collection it ingests into.
     public var collection: String
+    /// Files handled so far.
     public var filesDone = 0
+    /// Files the folder holds (of those selected).
     public var filesTotal = 0
+    /// Chunks written so far.
     public var chunksWritten = 0
+    /// Files new to the collection.
     public var added = 0
+    /// Files that changed.
     public var updated = 0
+    /// Files gone from the folder, removed from the collection.
     public var removed = 0
+    /// Files that had not changed.
     public var unchanged = 0
+    /// Files skipped (unsupported type, excluded).
     public var skipped = 0
     /// Files that could not be ingested, with the reason.
     public var errors: [FileError] = []
     /// Why the job as a whole failed.
     public var error: String?
+    /// When the job was asked for.
     public var createdAt: Date
+    /// When it started running.
     public var startedAt: Date?
+    /// When it finished, however it did.
     public var finishedAt: Date?
 
     /// One file's failure.
     public struct FileError: Sendable, Encodable {
+        /// The file, relative to the folder.
         public var path: String
+        /// Why it could not be ingested.
         public var reason: String
     }
 
@@ -243,6 +261,7 @@ public final class IngestJobs: Sendable {
 /// As a service: runs until graceful shutdown, then stops the jobs at a safe point. `quarry serve`
 /// lists it after the HTTP server, so it stops first, while the server still answers.
 extension IngestJobs: Service {
+    /// Runs until graceful shutdown, then stops the jobs at a safe point.
     public func run() async throws {
         try? await gracefulShutdown()
         logger.info("stopping ingest jobs at their next batch boundary")

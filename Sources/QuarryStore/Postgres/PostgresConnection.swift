@@ -53,14 +53,19 @@ public struct PostgresRows: Sendable {
     /// Rows a command affected (`INSERT`, `UPDATE`, `DELETE`), when it reports them.
     public let affected: Int?
 
+    /// Number of rows.
     public var count: Int { rows.count }
 
+    /// A column as text; `nil` for SQL NULL.
     public func string(_ row: Int, _ column: Int) -> String? { rows[row][column] }
 
+    /// A column as an integer; `nil` for NULL or text that is not one.
     public func int64(_ row: Int, _ column: Int) -> Int64? { rows[row][column].flatMap { Int64($0) } }
 
+    /// A column as a floating-point number; `nil` for NULL.
     public func double(_ row: Int, _ column: Int) -> Double? { rows[row][column].flatMap { Double($0) } }
 
+    /// A column as a boolean (`t` is true); `nil` for NULL.
     public func bool(_ row: Int, _ column: Int) -> Bool? { rows[row][column].map { $0 == "t" } }
 
     /// A pgvector value (`[1,2,3]`).
