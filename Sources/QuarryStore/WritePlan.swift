@@ -25,11 +25,25 @@ enum WritePlan {
         }
     }
 
-    /// The distinct files of `writes`, in the order they first appear: each is looked up (or
-    /// recorded as not yet complete) once per transaction.
-    static func sources(of writes: [DocumentWrite]) -> [String] {
-        var seen = Set<String>()
-        return writes.map(\.document.source).filter { seen.insert($0).inserted }
+    /// The store id of each file of `writes`, each looked up (or recorded as not yet complete, an
+    /// empty hash, until its ingest ends) once per transaction, in the order the files first
+    /// appear.
+    /// - Parameter resolve: finds or creates one file's row; its id.
+    static func sourceIDs(of writes: [DocumentWrite], _ resolve: (String) throws -> Int64) rethrows -> [String: Int64] {
+        var ids: [String: Int64] = [:]
+        for write in writes where ids[write.document.source] == nil {
+            ids[write.document.source] = try resolve(write.document.source)
+        }
+        return ids
+    }
+
+    /// The id `sourceIDs` gave the file of `document`.
+    /// - Throws: `QuarryError.internal` when it has none (a write it was not given).
+    static func sourceID(of document: DocumentRecord, in ids: [String: Int64]) throws -> Int64 {
+        guard let id = ids[document.source] else {
+            throw QuarryError(.internal, "no source row for \(document.source)")
+        }
+        return id
     }
 
     /// The documents of a completely ingested file that its new ingest did not produce

@@ -103,28 +103,23 @@ extension PostgresChunkStore {
             let info = try Self.lockCollection(collection, in: db)
             try WritePlan.checkDimension(writes, collection: collection, dimension: info.dimension)
             let now = Date().timeIntervalSince1970
-            var sourceIDs: [String: Int64] = [:]
+            let sourceIDs = try WritePlan.sourceIDs(of: writes) { source in
+                let rows = try db.execute(
+                    """
+                    INSERT INTO quarry_sources (collection_id, path, content_hash, size, mtime, indexed_at)
+                    VALUES ($1, $2, '', 0, 0, $3)
+                    ON CONFLICT (collection_id, path) DO UPDATE SET path = excluded.path
+                    RETURNING id
+                    """,
+                    [.integer(info.id), .text(source), .real(now)]
+                )
+                return try Self.returnedID(rows, of: "source \(source)")
+            }
             var chunkRows: [[PostgresValue]] = []
             var documentIDs: [Int64] = []
             for write in writes {
                 let document = write.document
-                let sourceID: Int64
-                if let known = sourceIDs[document.source] {
-                    sourceID = known
-                } else {
-                    // A new file is recorded as not yet complete (empty hash) until its ingest ends.
-                    let rows = try db.execute(
-                        """
-                        INSERT INTO quarry_sources (collection_id, path, content_hash, size, mtime, indexed_at)
-                        VALUES ($1, $2, '', 0, 0, $3)
-                        ON CONFLICT (collection_id, path) DO UPDATE SET path = excluded.path
-                        RETURNING id
-                        """,
-                        [.integer(info.id), .text(document.source), .real(now)]
-                    )
-                    sourceID = try Self.returnedID(rows, of: "source \(document.source)")
-                    sourceIDs[document.source] = sourceID
-                }
+                let sourceID = try WritePlan.sourceID(of: document, in: sourceIDs)
                 // Its old chunks go with it (ON DELETE CASCADE).
                 try db.execute("DELETE FROM quarry_documents WHERE collection_id = $1 AND path = $2", [.integer(info.id), .text(document.path)])
                 let inserted = try db.execute(

@@ -134,23 +134,16 @@ extension SQLiteChunkStore {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
-                var sourceIDs: [String: Int64] = [:]
                 try WritePlan.checkDimension(writes, collection: collection, dimension: info.model.dimension)
+                let sourceIDs = try WritePlan.sourceIDs(of: writes) { source in
+                    try findSource.bind([.integer(info.id), .text(source)])
+                    if try findSource.step() { return findSource.int64(0) }
+                    try insertSource.run([.integer(info.id), .text(source), .real(now)])
+                    return db.lastInsertRowID
+                }
                 for write in writes {
                     let document = write.document
-                    let sourceID: Int64
-                    if let known = sourceIDs[document.source] {
-                        sourceID = known
-                    } else {
-                        try findSource.bind([.integer(info.id), .text(document.source)])
-                        if try findSource.step() {
-                            sourceID = findSource.int64(0)
-                        } else {
-                            try insertSource.run([.integer(info.id), .text(document.source), .real(now)])
-                            sourceID = db.lastInsertRowID
-                        }
-                        sourceIDs[document.source] = sourceID
-                    }
+                    let sourceID = try WritePlan.sourceID(of: document, in: sourceIDs)
                     try deleteDocument.run([.integer(info.id), .text(document.path)])
                     try insertDocument.run([
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
