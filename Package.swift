@@ -36,11 +36,12 @@ let package = Package(
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         // Libraries that stand on their own.
+        .target(name: "QuarryDigest", swiftSettings: swiftSettings),
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
         .target(name: "QuarryHNSW", dependencies: ["QuarryKernels", "CPrefetch"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
-            dependencies: ["QuarryKernels", "CBLAS"],
+            dependencies: ["QuarryDigest", "CBLAS"],
             swiftSettings: swiftSettings
         ),
 
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "QuarryIngest",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryDigest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -104,6 +105,7 @@ let package = Package(
             dependencies: ["QuarryEmbedding", "QuarryKernels", "QuarryStore", "QuarryHNSW"],
             path: "Tests/QuarryTestSupport"
         ),
+        .testTarget(name: "QuarryDigestTests", dependencies: ["QuarryDigest"]),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(

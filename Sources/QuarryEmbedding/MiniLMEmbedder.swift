@@ -1,6 +1,6 @@
 import CBLAS
 import Foundation
-import QuarryKernels
+import QuarryDigest
 import Synchronization
 
 /// all-MiniLM-L6-v2 (or any BERT sentence encoder laid out the same way) run in-process:
