@@ -61,7 +61,7 @@ extension HNSWIndex {
             accepted[raw] = !isDeleted(id) && (filter?(labelOf(id)) ?? true)
             if metric == .l2, accepted[raw] {
                 let v = vectorOf(id)
-                norms[raw] = TraversalKernels.dotUnchecked(v.baseAddress.unsafelyUnwrapped, v.baseAddress.unsafelyUnwrapped, count: dimension)
+                norms[raw] = Distance.dotUnchecked(v, v)
             }
         }
         let stride = recordSize / MemoryLayout<Float>.stride
@@ -86,7 +86,7 @@ extension HNSWIndex {
                 do {
                     try prepared.withUnsafeBufferPointer { all in
                         try scores.withUnsafeMutableBufferPointer { out in
-                            try TraversalKernels.stridedInnerProducts(
+                            try VectorMatrix.stridedInnerProducts(
                                 rows: UnsafeBufferPointer(start: base, count: spanFloats), rowCount: rows, stride: stride,
                                 dimension: dimension,
                                 queries: UnsafeBufferPointer(rebasing: all[firstQuery * dimension..<(firstQuery + blockCount) * dimension]),

@@ -307,8 +307,8 @@ public final class HNSWIndex: @unchecked Sendable {
         // Both are `dimension` floats: the query was checked on entry, stored vectors are records.
         let x = a.baseAddress.unsafelyUnwrapped, y = b.baseAddress.unsafelyUnwrapped
         switch metric {
-        case .l2: return TraversalKernels.squaredL2Unchecked(x, y, count: dimension)
-        case .cosine, .innerProduct: return 1 - TraversalKernels.dotUnchecked(x, y, count: dimension)
+        case .l2: return Distance.squaredL2Unchecked(x, y, count: dimension)
+        case .cosine, .innerProduct: return 1 - Distance.dotUnchecked(x, y, count: dimension)
         }
     }
 
