@@ -45,6 +45,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Measurements for `quarry bench`, kept out of the libraries they measure.
+        .target(
+            name: "QuarryBenchmarks",
+            dependencies: ["QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+
         // Service layers.
         .target(name: "QuarryCore", swiftSettings: swiftSettings),
         .target(
@@ -91,8 +98,9 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryServer", "QuarryEval", "CBLAS",
+                "QuarryServer", "QuarryEval", "QuarryBenchmarks", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

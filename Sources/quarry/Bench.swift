@@ -1,10 +1,10 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import QuarryBenchmarks
 import QuarryCore
 import QuarryEmbedding
 import QuarryHNSW
-import QuarryKernels
 
 /// `quarry bench …`: measurements that the scripts in Benchmarks/ compare against peers.
 struct Bench: AsyncParsableCommand {

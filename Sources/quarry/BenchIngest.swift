@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryBenchmarks
 import QuarryEmbedding
 import QuarryIngest
 import QuarryStore
