@@ -11,19 +11,13 @@ import QuarryKernels
 extension HNSWIndex {
     func exactSearch(_ q: UnsafeBufferPointer<Float>, k: Int, filter: (@Sendable (UInt64) -> Bool)?, allocated: Int) -> [HNSWResult] {
         guard k > 0, allocated > 0 else { return [] }
-        var results = MaxHeap()
+        var results = Heap<FarthestFirst>(minimumCapacity: 256)
         for raw in 0..<allocated {
             let id = UInt32(raw)
             guard !isDeleted(id), filter?(labelOf(id)) ?? true else { continue }
-            let d = distance(q, vectorOf(id))
-            if results.count < k {
-                results.push(d, id)
-            } else if let worst = results.maxDistance, d < worst {
-                results.popMax()
-                results.push(d, id)
-            }
+            results.insert(Candidate(distance: distance(q, vectorOf(id)), id: id), keepingBest: k)
         }
-        return results.sortedAscending().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
+        return results.removeAllTopLast().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
     }
 
     /// Exact nearest neighbours of many queries at once, over every live vector the filter
@@ -67,7 +61,7 @@ extension HNSWIndex {
         let stride = recordSize / MemoryLayout<Float>.stride
         let spanFloats = Self.segmentCapacity * stride - vectorOffset / MemoryLayout<Float>.stride
         let block = 64
-        var heaps = [MaxHeap](repeating: MaxHeap(), count: queryCount)
+        var heaps = [Heap<FarthestFirst>](repeating: Heap(minimumCapacity: 256), count: queryCount)
         var scores = [Float](repeating: 0, count: block * min(allocated, Self.segmentCapacity))
         var firstQuery = 0
         while firstQuery < queryCount {
@@ -101,13 +95,7 @@ extension HNSWIndex {
                     for r in 0..<rows where accepted[firstRow + r] {
                         let dot = scores[b * rows + r]
                         let d = metric == .l2 ? norms[firstRow + r] - 2 * dot + queryNorms[b] : 1 - dot
-                        let id = UInt32(firstRow + r)
-                        if heaps[firstQuery + b].count < k {
-                            heaps[firstQuery + b].push(d, id)
-                        } else if let worst = heaps[firstQuery + b].maxDistance, d < worst {
-                            heaps[firstQuery + b].popMax()
-                            heaps[firstQuery + b].push(d, id)
-                        }
+                        heaps[firstQuery + b].insert(Candidate(distance: d, id: UInt32(firstRow + r)), keepingBest: k)
                     }
                 }
                 firstRow += rows
@@ -115,7 +103,7 @@ extension HNSWIndex {
             firstQuery += blockCount
         }
         return heaps.indices.map { i in
-            heaps[i].sortedAscending().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
+            heaps[i].removeAllTopLast().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
         }
     }
 }

@@ -407,7 +407,7 @@ public final class HNSWIndex: @unchecked Sendable {
         // bottom-up: a search that reaches the new node through a link on level l finds its links
         // on l and on every level below already in place, so it never meets a half-linked node.
         let linkedTop = min(level, topLevel)
-        var chosen = [[(id: UInt32, distance: Float)]](repeating: [], count: linkedTop + 1)
+        var chosen = [[Candidate]](repeating: [], count: linkedTop + 1)
         for l in stride(from: linkedTop, through: 0, by: -1) {
             let candidates = searchLevelForInsert(q, entry: current, entryDistance: currentDistance, level: l, exclude: id)
             chosen[l] = selectNeighbours(candidates, limit: maxLinks)
@@ -449,12 +449,12 @@ public final class HNSWIndex: @unchecked Sendable {
             return
         }
         let base = vectorOf(node)
-        var candidates = [(id: UInt32, distance: Float)]()
+        var candidates = [Candidate]()
         candidates.reserveCapacity(count + 1)
-        candidates.append((newID, newDistance))
+        candidates.append(Candidate(distance: newDistance, id: newID))
         for i in 0..<count {
             let other = list[1 + i]
-            candidates.append((other, distance(base, vectorOf(other))))
+            candidates.append(Candidate(distance: distance(base, vectorOf(other)), id: other))
         }
         candidates.sort { $0.distance < $1.distance }
         let kept = selectNeighbours(candidates, limit: capacity(level: level))
@@ -464,9 +464,9 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// The paper's heuristic: walking candidates nearest first, keep one only if it is closer to
     /// the base than to every neighbour kept so far. `candidates` must be sorted by distance.
-    func selectNeighbours(_ candidates: [(id: UInt32, distance: Float)], limit: Int) -> [(id: UInt32, distance: Float)] {
+    func selectNeighbours(_ candidates: [Candidate], limit: Int) -> [Candidate] {
         guard candidates.count > limit else { return candidates }
-        var kept: [(id: UInt32, distance: Float)] = []
+        var kept: [Candidate] = []
         kept.reserveCapacity(limit)
         for candidate in candidates {
             let v = vectorOf(candidate.id)
@@ -522,22 +522,25 @@ public final class HNSWIndex: @unchecked Sendable {
     /// `efConstruction`.
     func searchLevelForInsert(
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, level: Int, exclude: UInt32
-    ) -> [(id: UInt32, distance: Float)] {
+    ) -> [Candidate] {
         let (allocated, hasDeletions) = state.withLock { ($0.count, $0.deletedCount > 0) }
         let visited = acquireVisited(allocated)
         defer { releaseVisited(visited) }
-        var candidates = MinHeap()
-        var results = MaxHeap()
+        var candidates = Heap<NearestFirst>(minimumCapacity: 256)
+        var results = Heap<FarthestFirst>(minimumCapacity: 256)
         let (marks, stamp) = visited.raw
         marks[Int(entry)] = stamp
         marks[Int(exclude)] = stamp
-        candidates.push(entryDistance, entry)
-        if !isDeleted(entry), entry != exclude, levelOf(entry) >= level { results.push(entryDistance, entry) }
+        candidates.push(Candidate(distance: entryDistance, id: entry))
+        if !isDeleted(entry), entry != exclude, levelOf(entry) >= level {
+            results.push(Candidate(distance: entryDistance, id: entry))
+        }
         var bound = results.isEmpty ? Float.infinity : entryDistance
         let ef = parameters.efConstruction
         let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: maxLinks0)
         defer { scratch.deallocate() }
-        while let (d, current) = candidates.pop() {
+        while let nearest = candidates.popTop() {
+            let (d, current) = (nearest.distance, nearest.id)
             if d > bound, results.count >= ef { break }
             // A stale upper-level link can lead to a slot reused by a node of a lower level.
             if level > 0, levelOf(current) < level { continue }
@@ -546,7 +549,7 @@ public final class HNSWIndex: @unchecked Sendable {
             let count = min(Int(list.pointee), capacity(level: level))
             scratch.update(from: list + 1, count: count)
             unlock(current)
-            if let next = candidates.topID {
+            if let next = candidates.top?.id {
                 quarry_prefetch(record(next))
                 quarry_prefetch(record(next) + 64)
             }
@@ -565,18 +568,18 @@ public final class HNSWIndex: @unchecked Sendable {
                 if level > 0, levelOf(n) < level { continue }
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
-                    candidates.push(dn, n)
+                    candidates.push(Candidate(distance: dn, id: n))
                     // Without removals no record is flagged: skip reading the header. (A removal
                     // racing this insert may slip in as a neighbour; searches pass through it.)
                     if !hasDeletions || !isDeleted(n) {
-                        results.push(dn, n)
-                        if results.count > ef { results.popMax() }
-                        bound = results.maxDistance ?? .infinity
+                        results.push(Candidate(distance: dn, id: n))
+                        if results.count > ef { results.popTop() }
+                        bound = results.top?.distance ?? .infinity
                     }
                 }
             }
         }
-        return results.sortedAscending()
+        return results.removeAllTopLast()
     }
 
     /// Beam search on level 0 for a query: traverse every node, collect only live nodes the filter
@@ -584,11 +587,11 @@ public final class HNSWIndex: @unchecked Sendable {
     func searchLevel0(
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, ef: Int,
         filter: (@Sendable (UInt64) -> Bool)?, allocated: Int, hasDeletions: Bool
-    ) -> [(id: UInt32, distance: Float)] {
+    ) -> [Candidate] {
         let visited = acquireVisited(allocated)
         defer { releaseVisited(visited) }
-        var candidates = MinHeap()
-        var results = MaxHeap()
+        var candidates = Heap<NearestFirst>(minimumCapacity: 256)
+        var results = Heap<FarthestFirst>(minimumCapacity: 256)
         // Without removals and filters every node is accepted: skip reading its flags.
         let checks = hasDeletions || filter != nil
         func accepts(_ id: UInt32) -> Bool {
@@ -596,15 +599,16 @@ public final class HNSWIndex: @unchecked Sendable {
         }
         let (marks, stamp) = visited.raw
         marks[Int(entry)] = stamp
-        candidates.push(entryDistance, entry)
-        if accepts(entry) { results.push(entryDistance, entry) }
+        candidates.push(Candidate(distance: entryDistance, id: entry))
+        if accepts(entry) { results.push(Candidate(distance: entryDistance, id: entry)) }
         var bound = results.isEmpty ? Float.infinity : entryDistance
-        while let (d, current) = candidates.pop() {
+        while let nearest = candidates.popTop() {
+            let (d, current) = (nearest.distance, nearest.id)
             if d > bound, results.count >= ef { break }
             let list = links(current, level: 0)
             let count = min(Int(list.pointee), maxLinks0)
             // The next node to expand is likely the current top: fetch its links during this round.
-            if let next = candidates.topID {
+            if let next = candidates.top?.id {
                 quarry_prefetch(record(next))
                 quarry_prefetch(record(next) + 64)
             }
@@ -623,16 +627,16 @@ public final class HNSWIndex: @unchecked Sendable {
                 marks[Int(n)] = stamp
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
-                    candidates.push(dn, n)
+                    candidates.push(Candidate(distance: dn, id: n))
                     if accepts(n) {
-                        results.push(dn, n)
-                        if results.count > ef { results.popMax() }
-                        bound = results.maxDistance ?? .infinity
+                        results.push(Candidate(distance: dn, id: n))
+                        if results.count > ef { results.popTop() }
+                        bound = results.top?.distance ?? .infinity
                     }
                 }
             }
         }
-        return results.sortedAscending()
+        return results.removeAllTopLast()
     }
 
     /// Estimates how many live labels `filter` accepts from a sample of at most 512 slots.
@@ -676,7 +680,7 @@ public final class HNSWIndex: @unchecked Sendable {
                 for candidate in removedNeighbours where candidate != neighbour && !isDeleted(candidate) {
                     pool.insert(candidate)
                 }
-                let candidates = pool.map { (id: $0, distance: distance(base, vectorOf($0))) }
+                let candidates = pool.map { Candidate(distance: distance(base, vectorOf($0)), id: $0) }
                     .sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }
                 let kept = selectNeighbours(candidates, limit: capacity(level: level))
                 for (i, n) in kept.enumerated() { own[1 + i] = n.id }
@@ -770,115 +774,4 @@ final class VisitedList: @unchecked Sendable {
     @inline(__always) func isMarked(_ id: UInt32) -> Bool { marks[Int(id)] == generation }
     /// The marks and the current stamp, for loops that hoist them out of the object.
     var raw: (marks: UnsafeMutablePointer<UInt16>, generation: UInt16) { (marks, generation) }
-}
-
-/// A candidate: a node and its distance to the query.
-struct HeapEntry {
-    var distance: Float
-    var id: UInt32
-}
-
-/// A binary min-heap of candidates to expand, nearest on top. Storage is reused across pushes
-/// and pops and accessed without bounds or uniqueness checks (the heap owns it alone).
-struct MinHeap {
-    private var storage: [HeapEntry] = []
-
-    init() { storage.reserveCapacity(256) }
-
-    var isEmpty: Bool { storage.isEmpty }
-    /// The nearest candidate's node, without removing it.
-    var topID: UInt32? { storage.first?.id }
-
-    mutating func push(_ d: Float, _ id: UInt32) {
-        storage.append(HeapEntry(distance: d, id: id))
-        storage.withUnsafeMutableBufferPointer { h in
-            var child = h.count - 1
-            let item = h[child]
-            while child > 0 {
-                let parent = (child - 1) >> 1
-                guard item.distance < h[parent].distance else { break }
-                h[child] = h[parent]
-                child = parent
-            }
-            h[child] = item
-        }
-    }
-
-    mutating func pop() -> (Float, UInt32)? {
-        guard let top = storage.first else { return nil }
-        let last = storage.removeLast()
-        if !storage.isEmpty {
-            storage.withUnsafeMutableBufferPointer { h in
-                var parent = 0
-                let n = h.count
-                while true {
-                    var child = 2 * parent + 1
-                    guard child < n else { break }
-                    if child + 1 < n, h[child + 1].distance < h[child].distance { child += 1 }
-                    guard h[child].distance < last.distance else { break }
-                    h[parent] = h[child]
-                    parent = child
-                }
-                h[parent] = last
-            }
-        }
-        return (top.distance, top.id)
-    }
-}
-
-/// A binary max-heap of the best results so far, worst on top.
-struct MaxHeap {
-    private var storage: [HeapEntry] = []
-
-    init() { storage.reserveCapacity(256) }
-
-    var count: Int { storage.count }
-    var isEmpty: Bool { storage.isEmpty }
-    var maxDistance: Float? { storage.first?.distance }
-
-    mutating func push(_ d: Float, _ id: UInt32) {
-        storage.append(HeapEntry(distance: d, id: id))
-        storage.withUnsafeMutableBufferPointer { h in
-            var child = h.count - 1
-            let item = h[child]
-            while child > 0 {
-                let parent = (child - 1) >> 1
-                guard item.distance > h[parent].distance else { break }
-                h[child] = h[parent]
-                child = parent
-            }
-            h[child] = item
-        }
-    }
-
-    mutating func popMax() {
-        guard !storage.isEmpty else { return }
-        let last = storage.removeLast()
-        guard !storage.isEmpty else { return }
-        storage.withUnsafeMutableBufferPointer { h in
-            var parent = 0
-            let n = h.count
-            while true {
-                var child = 2 * parent + 1
-                guard child < n else { break }
-                if child + 1 < n, h[child + 1].distance > h[child].distance { child += 1 }
-                guard h[child].distance > last.distance else { break }
-                h[parent] = h[child]
-                parent = child
-            }
-            h[parent] = last
-        }
-    }
-
-    /// The entries nearest first, emptying the heap (popping the worst into the last free slot).
-    mutating func sortedAscending() -> [(id: UInt32, distance: Float)] {
-        var out = [(id: UInt32, distance: Float)](repeating: (0, 0), count: storage.count)
-        var slot = storage.count - 1
-        while let top = storage.first {
-            out[slot] = (top.id, top.distance)
-            popMax()
-            slot -= 1
-        }
-        return out
-    }
 }

@@ -185,3 +185,40 @@ func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
         #expect(TopK.largest(scores, k: 25).map(\.index) == Array(expected))
     }
 }
+
+@Suite struct HeapTests {
+    enum SmallestFirst: HeapOrder {
+        static func ranksAbove(_ a: Float, _ b: Float) -> Bool { a < b }
+    }
+
+    enum LargestFirst: HeapOrder {
+        static func ranksAbove(_ a: Float, _ b: Float) -> Bool { a > b }
+    }
+
+    @Test func popsInTheOrderOfASort() {
+        var rng = SeededGenerator(state: 5)
+        let values = randomVector(500, &rng)
+        var heap = Heap<SmallestFirst>()
+        for v in values { heap.push(v) }
+        #expect(heap.count == 500)
+        #expect(heap.top == values.min())
+        var popped: [Float] = []
+        while let v = heap.popTop() { popped.append(v) }
+        #expect(popped == values.sorted())
+        #expect(heap.isEmpty && heap.top == nil && heap.popTop() == nil)
+    }
+
+    @Test(arguments: [1, 10, 100, 500, 600])
+    func keepsTheBestLikeASort(k: Int) {
+        var rng = SeededGenerator(state: 6)
+        let values = randomVector(500, &rng)
+        // The worst kept on top: the k smallest stay, the largest of them on top.
+        var heap = Heap<LargestFirst>(minimumCapacity: k)
+        for v in values { heap.insert(v, keepingBest: k) }
+        let expected = Array(values.sorted().prefix(k))
+        #expect(heap.count == expected.count)
+        #expect(heap.top == expected.last)
+        #expect(heap.removeAllTopLast() == expected)
+        #expect(heap.isEmpty)
+    }
+}
