@@ -9,6 +9,18 @@ import QuarryKernels
 /// OpenBLAS spreads the call over cores that are busy. A batch of queries is one strided `sgemm`
 /// per segment, which reads every stored vector once for the whole batch: that is where BLAS wins.
 extension HNSWIndex {
+    /// Exact nearest neighbours over every live vector the filter accepts, as ground truth and as
+    /// the fallback for selective filters.
+    public func exactSearch(_ query: [Float], k: Int, filter: (@Sendable (UInt64) -> Bool)? = nil) throws -> [HNSWResult] {
+        guard query.count == dimension else {
+            throw HNSWError(.invalidArgument, "query has dimension \(query.count), the index \(dimension)")
+        }
+        var prepared = query
+        if metric == .cosine { Distance.normalize(&prepared) }
+        let allocated = state.withLock { $0.count }
+        return prepared.withUnsafeBufferPointer { exactSearch($0, k: k, filter: filter, allocated: allocated) }
+    }
+
     func exactSearch(_ q: UnsafeBufferPointer<Float>, k: Int, filter: (@Sendable (UInt64) -> Bool)?, allocated: Int) -> [HNSWResult] {
         guard k > 0, allocated > 0 else { return [] }
         var results = Heap<FarthestFirst>(minimumCapacity: 256)
