@@ -11,6 +11,7 @@ import QuarryKernels
 extension HNSWIndex {
     /// Exact nearest neighbours over every live vector the filter accepts, as ground truth and as
     /// the fallback for selective filters.
+    /// - Throws: `HNSWError.invalidArgument` for a wrong dimension.
     public func exactSearch(_ query: [Float], k: Int, filter: (@Sendable (UInt64) -> Bool)? = nil) throws -> [HNSWResult] {
         guard query.count == dimension else {
             throw HNSWError(.invalidArgument, "query has dimension \(query.count), the index \(dimension)")
@@ -70,8 +71,6 @@ extension HNSWIndex {
                 norms[raw] = Distance.dotUnchecked(v, v)
             }
         }
-        let stride = recordSize / MemoryLayout<Float>.stride
-        let spanFloats = Self.segmentCapacity * stride - vectorOffset / MemoryLayout<Float>.stride
         let block = 64
         var heaps = [Heap<FarthestFirst>](repeating: Heap(minimumCapacity: 256), count: queryCount)
         var scores = [Float](repeating: 0, count: block * min(allocated, Self.segmentCapacity))
@@ -85,15 +84,14 @@ extension HNSWIndex {
             var firstRow = 0
             while firstRow < allocated {
                 let rows = min(Self.segmentCapacity, allocated - firstRow)
-                guard let segment = segments[firstRow >> Self.segmentShift] else {
+                guard let (vectors, stride) = segmentVectors(from: firstRow) else {
                     throw HNSWError(.invalidArgument, "segment of slot \(firstRow) is missing")
                 }
-                let base = (segment + vectorOffset).assumingMemoryBound(to: Float.self)
                 do {
                     try prepared.withUnsafeBufferPointer { all in
                         try scores.withUnsafeMutableBufferPointer { out in
                             try VectorMatrix.stridedInnerProducts(
-                                rows: UnsafeBufferPointer(start: base, count: spanFloats), rowCount: rows, stride: stride,
+                                rows: vectors, rowCount: rows, stride: stride,
                                 dimension: dimension,
                                 queries: UnsafeBufferPointer(rebasing: all[firstQuery * dimension..<(firstQuery + blockCount) * dimension]),
                                 queryCount: blockCount, scores: out

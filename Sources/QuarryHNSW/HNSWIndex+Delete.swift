@@ -7,7 +7,7 @@ extension HNSWIndex {
     @discardableResult
     public func remove(_ label: UInt64) -> Bool {
         guard let id = state.withLock({ $0.labels[label] }) else { return false }
-        setDeleted(id, true)
+        record(id).isDeleted = true
         repairAround(id)
         state.withLock { s in
             s.labels[label] = nil
@@ -46,13 +46,13 @@ extension HNSWIndex {
         for level in 0...top {
             lock(removed)
             let list = links(removed, level: level)
-            let removedNeighbours = (0..<min(Int(list.pointee), capacity(level: level))).map { list[1 + $0] }
+            let removedNeighbours = (0..<min(list.count, capacity(level: level))).map { list[$0] }
             unlock(removed)
             for neighbour in removedNeighbours where !isDeleted(neighbour) && levelOf(neighbour) >= level {
                 lock(neighbour)
                 let own = links(neighbour, level: level)
-                let count = min(Int(own.pointee), capacity(level: level))
-                let current = (0..<count).map { own[1 + $0] }
+                let count = min(own.count, capacity(level: level))
+                let current = (0..<count).map { own[$0] }
                 guard current.contains(removed) else {
                     unlock(neighbour)
                     continue
@@ -64,9 +64,7 @@ extension HNSWIndex {
                 }
                 let candidates = pool.map { Candidate(distance: distance(base, vectorOf($0)), id: $0) }
                     .sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }
-                let kept = selectNeighbours(candidates, limit: capacity(level: level))
-                for (i, n) in kept.enumerated() { own[1 + i] = n.id }
-                own.pointee = UInt32(kept.count)
+                own.assign(selectNeighbours(candidates, limit: capacity(level: level)))
                 unlock(neighbour)
             }
         }

@@ -98,9 +98,7 @@ extension HNSWIndex {
         for l in 0...linkedTop {
             let neighbours = chosen[l]
             lock(id)
-            let own = links(id, level: l)
-            own.pointee = UInt32(neighbours.count)
-            for (i, n) in neighbours.enumerated() { own[1 + i] = n.id }
+            links(id, level: l).assign(neighbours)
             unlock(id)
             for n in neighbours { link(n.id, to: id, distance: n.distance, level: l) }
         }
@@ -120,11 +118,10 @@ extension HNSWIndex {
         defer { unlock(node) }
         guard levelOf(node) >= level else { return }
         let list = links(node, level: level)
-        let count = Int(list.pointee)
-        for i in 0..<count where list[1 + i] == newID { return }
+        let count = list.count
+        for i in 0..<count where list[i] == newID { return }
         if count < capacity(level: level) {
-            list[1 + count] = newID
-            list.pointee = UInt32(count + 1)
+            list.append(newID)
             return
         }
         let base = vectorOf(node)
@@ -132,13 +129,11 @@ extension HNSWIndex {
         candidates.reserveCapacity(count + 1)
         candidates.append(Candidate(distance: newDistance, id: newID))
         for i in 0..<count {
-            let other = list[1 + i]
+            let other = list[i]
             candidates.append(Candidate(distance: distance(base, vectorOf(other)), id: other))
         }
         candidates.sort { $0.distance < $1.distance }
-        let kept = selectNeighbours(candidates, limit: capacity(level: level))
-        for (i, n) in kept.enumerated() { list[1 + i] = n.id }
-        list.pointee = UInt32(kept.count)
+        list.assign(selectNeighbours(candidates, limit: capacity(level: level)))
     }
 
     /// The paper's heuristic: walking candidates nearest first, keep one only if it is closer to

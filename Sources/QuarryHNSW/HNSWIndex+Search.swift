@@ -1,4 +1,3 @@
-import CPrefetch
 import QuarryKernels
 
 /// Search: greedy descent through the upper levels, then a beam search on level 0 that walks
@@ -74,11 +73,11 @@ extension HNSWIndex {
             if levelOf(current) < level { break }
             if locked { lock(current) }
             let list = links(current, level: level)
-            let count = min(Int(list.pointee), capacity(level: level))
+            let count = min(list.count, capacity(level: level))
             var best = current
             var bestDistance = currentDistance
             for i in 0..<count {
-                let candidate = list[1 + i]
+                let candidate = list[i]
                 let d = distance(q, vectorOf(candidate))
                 if d < bestDistance {
                     bestDistance = d
@@ -101,21 +100,20 @@ extension HNSWIndex {
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, level: Int, exclude: UInt32
     ) -> [Candidate] {
         let (allocated, hasDeletions) = state.withLock { ($0.count, $0.deletedCount > 0) }
-        let visited = acquireVisited(allocated)
-        defer { releaseVisited(visited) }
+        let visitedList = visitedLists.acquire(size: allocated)
+        defer { visitedLists.release(visitedList) }
         var candidates = Heap<NearestFirst>(minimumCapacity: 256)
         var results = Heap<FarthestFirst>(minimumCapacity: 256)
-        let (marks, stamp) = visited.raw
-        marks[Int(entry)] = stamp
-        marks[Int(exclude)] = stamp
+        let visited = visitedList.current
+        visited.insert(entry)
+        visited.insert(exclude)
         candidates.push(Candidate(distance: entryDistance, id: entry))
         if !isDeleted(entry), entry != exclude, levelOf(entry) >= level {
             results.push(Candidate(distance: entryDistance, id: entry))
         }
         var bound = results.isEmpty ? Float.infinity : entryDistance
         let ef = parameters.efConstruction
-        let scratch = UnsafeMutablePointer<UInt32>.allocate(capacity: maxLinks0)
-        defer { scratch.deallocate() }
+        let scratch = LinkBuffer(capacity: maxLinks0)
         while let nearest = candidates.popTop() {
             let (d, current) = (nearest.distance, nearest.id)
             if d > bound, results.count >= ef { break }
@@ -123,25 +121,22 @@ extension HNSWIndex {
             if level > 0, levelOf(current) < level { continue }
             lock(current)
             let list = links(current, level: level)
-            let count = min(Int(list.pointee), capacity(level: level))
-            scratch.update(from: list + 1, count: count)
+            let count = min(list.count, capacity(level: level))
+            scratch.load(list, count: count)
             unlock(current)
-            if let next = candidates.top?.id {
-                quarry_prefetch(record(next))
-                quarry_prefetch(record(next) + 64)
-            }
+            if let next = candidates.top?.id { record(next).prefetchLinks() }
             if count > 0, Int(scratch[0]) < allocated {
-                quarry_prefetch(marks + Int(scratch[0]))
-                quarry_prefetch(record(scratch[0]) + vectorOffset)
+                visited.prefetch(scratch[0])
+                record(scratch[0]).prefetchVector()
             }
             for i in 0..<count {
                 let n = scratch[i]
                 if i + 1 < count, Int(scratch[i + 1]) < allocated {
-                    quarry_prefetch(marks + Int(scratch[i + 1]))
-                    quarry_prefetch(record(scratch[i + 1]) + vectorOffset)
+                    visited.prefetch(scratch[i + 1])
+                    record(scratch[i + 1]).prefetchVector()
                 }
-                guard Int(n) < allocated, marks[Int(n)] != stamp else { continue }
-                marks[Int(n)] = stamp
+                guard Int(n) < allocated, !visited.contains(n) else { continue }
+                visited.insert(n)
                 if level > 0, levelOf(n) < level { continue }
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
@@ -165,8 +160,8 @@ extension HNSWIndex {
         _ q: UnsafeBufferPointer<Float>, entry: UInt32, entryDistance: Float, ef: Int,
         filter: (@Sendable (UInt64) -> Bool)?, allocated: Int, hasDeletions: Bool
     ) -> [Candidate] {
-        let visited = acquireVisited(allocated)
-        defer { releaseVisited(visited) }
+        let visitedList = visitedLists.acquire(size: allocated)
+        defer { visitedLists.release(visitedList) }
         var candidates = Heap<NearestFirst>(minimumCapacity: 256)
         var results = Heap<FarthestFirst>(minimumCapacity: 256)
         // Without removals and filters every node is accepted: skip reading its flags.
@@ -174,8 +169,8 @@ extension HNSWIndex {
         func accepts(_ id: UInt32) -> Bool {
             !checks || (!isDeleted(id) && (filter?(labelOf(id)) ?? true))
         }
-        let (marks, stamp) = visited.raw
-        marks[Int(entry)] = stamp
+        let visited = visitedList.current
+        visited.insert(entry)
         candidates.push(Candidate(distance: entryDistance, id: entry))
         if accepts(entry) { results.push(Candidate(distance: entryDistance, id: entry)) }
         var bound = results.isEmpty ? Float.infinity : entryDistance
@@ -183,25 +178,22 @@ extension HNSWIndex {
             let (d, current) = (nearest.distance, nearest.id)
             if d > bound, results.count >= ef { break }
             let list = links(current, level: 0)
-            let count = min(Int(list.pointee), maxLinks0)
+            let count = min(list.count, maxLinks0)
             // The next node to expand is likely the current top: fetch its links during this round.
-            if let next = candidates.top?.id {
-                quarry_prefetch(record(next))
-                quarry_prefetch(record(next) + 64)
-            }
+            if let next = candidates.top?.id { record(next).prefetchLinks() }
             // Ask for the next neighbour's visited mark and vector while this one is scored.
-            if count > 0, Int(list[1]) < allocated {
-                quarry_prefetch(marks + Int(list[1]))
-                quarry_prefetch(record(list[1]) + vectorOffset)
+            if count > 0, Int(list[0]) < allocated {
+                visited.prefetch(list[0])
+                record(list[0]).prefetchVector()
             }
             for i in 0..<count {
-                let n = list[1 + i]
-                if i + 1 < count, Int(list[2 + i]) < allocated {
-                    quarry_prefetch(marks + Int(list[2 + i]))
-                    quarry_prefetch(record(list[2 + i]) + vectorOffset)
+                let n = list[i]
+                if i + 1 < count, Int(list[i + 1]) < allocated {
+                    visited.prefetch(list[i + 1])
+                    record(list[i + 1]).prefetchVector()
                 }
-                guard Int(n) < allocated, marks[Int(n)] != stamp else { continue }
-                marks[Int(n)] = stamp
+                guard Int(n) < allocated, !visited.contains(n) else { continue }
+                visited.insert(n)
                 let dn = distance(q, vectorOf(n))
                 if results.count < ef || dn < bound {
                     candidates.push(Candidate(distance: dn, id: n))

@@ -10,9 +10,9 @@ import Glibc
 ///
 /// Layout, as hnswlib keeps it for locality: every node is one fixed-size record holding its
 /// label, level, level-0 link count and links (up to `2m`), and its vector, so that a hop reads one
-/// contiguous block. Records live in segments that never move, so searches can run while the
-/// index grows. Upper-level links (rare: a node reaches level 1 with probability `1/m`) are kept
-/// per node in a separate allocation.
+/// contiguous block (`NodeRecord`). Records live in segments that never move, so searches can run
+/// while the index grows. Upper-level links (rare: a node reaches level 1 with probability `1/m`)
+/// are kept per node in a separate allocation.
 ///
 /// Concurrency: any number of `search` calls may run while `insert`/`remove` run on other
 /// threads. Writers serialise per node on striped link locks and take the global lock only for the
@@ -21,6 +21,9 @@ import Glibc
 /// finds it linked on that level and every level below. Searches take no locks on the graph;
 /// they read link lists that writers may be replacing, which on the platforms Quarry runs on
 /// (x86-64 and arm64, 4-byte aligned loads) yields the old or the new neighbour id, both valid.
+///
+/// The algorithms live beside this file: `HNSWIndex+Insert.swift`, `HNSWIndex+Search.swift`,
+/// `HNSWIndex+Delete.swift`, `HNSWExactSearch.swift` and `HNSWPersistence.swift`.
 public final class HNSWIndex: @unchecked Sendable {
     /// Length of every vector.
     public let dimension: Int
@@ -31,8 +34,7 @@ public final class HNSWIndex: @unchecked Sendable {
 
     let maxLinks: Int
     let maxLinks0: Int
-    let recordSize: Int
-    let vectorOffset: Int
+    let layout: NodeLayout
     let levelMultiplier: Double
 
     static let segmentShift = 14
@@ -40,7 +42,7 @@ public final class HNSWIndex: @unchecked Sendable {
     static let maxSegments = 1 << 16
     static let lockCount = 4096
 
-    let segments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    private let segments: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     private let upperSegments: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>?>
     private let linkLocks: UnsafeMutablePointer<pthread_mutex_t>
 
@@ -55,7 +57,7 @@ public final class HNSWIndex: @unchecked Sendable {
     }
 
     let state = Mutex(State())
-    let visitedPool = Mutex<[VisitedList]>([])
+    let visitedLists = VisitedListPool()
 
     /// Creates an empty index.
     /// - Throws: `HNSWError.invalidArgument` for a dimension outside 1…65,536.
@@ -68,9 +70,7 @@ public final class HNSWIndex: @unchecked Sendable {
         self.parameters = parameters
         maxLinks = parameters.m
         maxLinks0 = 2 * parameters.m
-        let linksEnd = 16 + 4 * maxLinks0
-        vectorOffset = (linksEnd + 15) & ~15
-        recordSize = (vectorOffset + 4 * dimension + 15) & ~15
+        layout = NodeLayout(dimension: dimension, maxLinks0: maxLinks0)
         levelMultiplier = 1 / log(Double(parameters.m))
         segments = .allocate(capacity: Self.maxSegments)
         segments.initialize(repeating: nil, count: Self.maxSegments)
@@ -128,52 +128,69 @@ public final class HNSWIndex: @unchecked Sendable {
             }
             return (s.count, upper, s.labels.count)
         }
-        return allocated * recordSize + upperLinks + labelCount * 16
+        return allocated * layout.size + upperLinks + labelCount * 16
     }
 
     // MARK: Records
 
+    /// The record of slot `id`.
     @inline(__always)
-    func record(_ id: UInt32) -> UnsafeMutableRawPointer {
+    func record(_ id: UInt32) -> NodeRecord {
         let index = Int(id)
         // Segments exist for every id below `count`, which is all a caller can hold.
-        return segments[index >> Self.segmentShift].unsafelyUnwrapped + (index & (Self.segmentCapacity - 1)) * recordSize
+        let segment = segments[index >> Self.segmentShift].unsafelyUnwrapped
+        return NodeRecord(segment + (index & (Self.segmentCapacity - 1)) * layout.size, layout)
     }
 
     @inline(__always)
-    func labelOf(_ id: UInt32) -> UInt64 { record(id).load(as: UInt64.self) }
+    func labelOf(_ id: UInt32) -> UInt64 { record(id).label }
 
     @inline(__always)
-    func levelOf(_ id: UInt32) -> Int { Int(record(id).load(fromByteOffset: 8, as: UInt32.self) & 0xFF) }
+    func levelOf(_ id: UInt32) -> Int { record(id).level }
 
     @inline(__always)
-    func isDeleted(_ id: UInt32) -> Bool { record(id).load(fromByteOffset: 8, as: UInt32.self) & 0x8000_0000 != 0 }
+    func isDeleted(_ id: UInt32) -> Bool { record(id).isDeleted }
 
-    func setDeleted(_ id: UInt32, _ deleted: Bool) {
-        let flags = record(id).load(fromByteOffset: 8, as: UInt32.self)
-        record(id).storeBytes(of: deleted ? flags | 0x8000_0000 : flags & 0x7FFF_FFFF, toByteOffset: 8, as: UInt32.self)
+    @inline(__always)
+    func vectorOf(_ id: UInt32) -> UnsafeBufferPointer<Float> { record(id).vector }
+
+    /// The link list of `id` at `level`: in the record on level 0, in the node's upper-link
+    /// allocation above.
+    @inline(__always)
+    func links(_ id: UInt32, level: Int) -> LinkList {
+        if level == 0 { return record(id).links }
+        return LinkList(upperLinks(id).unsafelyUnwrapped + (level - 1) * (1 + maxLinks))
     }
 
-    @inline(__always)
-    func vectorOf(_ id: UInt32) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: (record(id) + vectorOffset).assumingMemoryBound(to: Float.self), count: dimension)
-    }
-
-    /// The link list of `id` at `level`: a count followed by up to `maxLinks(level)` ids.
-    @inline(__always)
-    func links(_ id: UInt32, level: Int) -> UnsafeMutablePointer<UInt32> {
-        if level == 0 { return (record(id) + 12).assumingMemoryBound(to: UInt32.self) }
-        let index = Int(id)
-        let upper = upperSegments[index >> Self.segmentShift].unsafelyUnwrapped[index & (Self.segmentCapacity - 1)]
-        return upper.unsafelyUnwrapped + (level - 1) * (1 + maxLinks)
-    }
-
+    /// Links a level can hold: `2m` on level 0, `m` above.
     @inline(__always)
     func capacity(level: Int) -> Int { level == 0 ? maxLinks0 : maxLinks }
+
+    /// The vectors of the segment holding slot `first` (a multiple of the segment capacity), as
+    /// rows `stride` floats apart for a strided BLAS product; `nil` when the segment is missing.
+    func segmentVectors(from first: Int) -> (rows: UnsafeBufferPointer<Float>, stride: Int)? {
+        guard let segment = segments[first >> Self.segmentShift] else { return nil }
+        let stride = layout.size / MemoryLayout<Float>.stride
+        let floats = Self.segmentCapacity * stride - layout.vectorOffset / MemoryLayout<Float>.stride
+        let base = (segment + layout.vectorOffset).assumingMemoryBound(to: Float.self)
+        return (UnsafeBufferPointer(start: base, count: floats), stride)
+    }
+
+    /// The upper-level links of `id` as stored: `level × (1 + m)` `UInt32`s, for the index file.
+    func upperLinkBytes(_ id: UInt32, level: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: upperLinks(id), count: level * (1 + maxLinks) * 4)
+    }
+
+    @inline(__always)
+    private func upperLinks(_ id: UInt32) -> UnsafeMutablePointer<UInt32>? {
+        let index = Int(id)
+        return upperSegments[index >> Self.segmentShift].unsafelyUnwrapped[index & (Self.segmentCapacity - 1)]
+    }
 
     func lock(_ id: UInt32) { pthread_mutex_lock(linkLocks + Int(id) % Self.lockCount) }
     func unlock(_ id: UInt32) { pthread_mutex_unlock(linkLocks + Int(id) % Self.lockCount) }
 
+    /// The distance between two vectors of `dimension` floats under the index's metric.
     @inline(__always)
     func distance(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
         // Both are `dimension` floats: the query was checked on entry, stored vectors are records.
@@ -184,13 +201,15 @@ public final class HNSWIndex: @unchecked Sendable {
         }
     }
 
+    // MARK: Allocation
+
     /// Makes sure the segment holding `id` exists. Called under the state lock.
     func ensureSegment(for id: Int) {
         let s = id >> Self.segmentShift
         guard segments[s] == nil else { return }
         // Left untouched: a record is written whole when its slot is claimed, so the pages of a
         // large segment become resident only as the index grows into them.
-        let segment = HugePages.allocate(byteCount: Self.segmentCapacity * recordSize)
+        let segment = HugePages.allocate(byteCount: Self.segmentCapacity * layout.size)
         let upper = UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>.allocate(capacity: Self.segmentCapacity)
         upper.initialize(repeating: nil, count: Self.segmentCapacity)
         upperSegments[s] = upper
@@ -199,12 +218,7 @@ public final class HNSWIndex: @unchecked Sendable {
 
     /// Writes a node's record (and upper-link storage) for a fresh or reused slot.
     func writeNode(_ id: UInt32, label: UInt64, level: Int, vector: UnsafeBufferPointer<Float>) {
-        let r = record(id)
-        r.initializeMemory(as: UInt8.self, repeating: 0, count: recordSize)
-        r.storeBytes(of: label, as: UInt64.self)
-        r.storeBytes(of: UInt32(level), toByteOffset: 8, as: UInt32.self)
-        r.storeBytes(of: UInt32(0), toByteOffset: 12, as: UInt32.self)
-        if let base = vector.baseAddress { (r + vectorOffset).copyMemory(from: base, byteCount: 4 * dimension) }
+        record(id).initialize(label: label, level: level, vector: vector)
         let index = Int(id)
         let upperTable = upperSegments[index >> Self.segmentShift].unsafelyUnwrapped
         upperTable[index & (Self.segmentCapacity - 1)]?.deallocate()

@@ -1,18 +1,5 @@
+import CPrefetch
 import Synchronization
-
-/// Visited lists kept between searches, so that a search allocates none: each takes one and
-/// gives it back.
-extension HNSWIndex {
-    func acquireVisited(_ size: Int) -> VisitedList {
-        let list = visitedPool.withLock { $0.popLast() } ?? VisitedList()
-        list.reset(size: size)
-        return list
-    }
-
-    func releaseVisited(_ list: VisitedList) {
-        visitedPool.withLock { $0.append(list) }
-    }
-}
 
 /// A reusable visited set: a generation stamp per node, so clearing is one increment. Stamps are
 /// 16-bit, as in hnswlib, so that the marks of a few hundred thousand nodes stay in L2 cache.
@@ -28,6 +15,7 @@ final class VisitedList: @unchecked Sendable {
 
     deinit { marks.deallocate() }
 
+    /// Starts a new search over `needed` slots: nothing is marked.
     func reset(size needed: Int) {
         if needed > size {
             marks.deallocate()
@@ -44,8 +32,45 @@ final class VisitedList: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func mark(_ id: UInt32) { marks[Int(id)] = generation }
-    @inline(__always) func isMarked(_ id: UInt32) -> Bool { marks[Int(id)] == generation }
-    /// The marks and the current stamp, for loops that hoist them out of the object.
-    var raw: (marks: UnsafeMutablePointer<UInt16>, generation: UInt16) { (marks, generation) }
+    /// The marks of the current search, for loops that hoist them out of the object.
+    var current: VisitedMarks { VisitedMarks(marks: marks, stamp: generation) }
+}
+
+/// The marks of one search, valid until its list is reset: a node is visited when its mark
+/// equals the stamp. The caller keeps ids below the size the list was reset to.
+struct VisitedMarks {
+    let marks: UnsafeMutablePointer<UInt16>
+    let stamp: UInt16
+
+    /// Whether `id` was visited in this search.
+    @inline(__always)
+    func contains(_ id: UInt32) -> Bool { marks[Int(id)] == stamp }
+
+    /// Marks `id` visited.
+    @inline(__always)
+    func insert(_ id: UInt32) { marks[Int(id)] = stamp }
+
+    /// Asks the CPU for the mark of `id`, for a node about to be checked.
+    @inline(__always)
+    func prefetch(_ id: UInt32) { quarry_prefetch(marks + Int(id)) }
+}
+
+/// Visited lists kept between searches, so that a search allocates none: each takes one and
+/// gives it back.
+struct VisitedListPool: ~Copyable {
+    private let lists = Mutex<[VisitedList]>([])
+
+    init() {}
+
+    /// A list reset for `size` slots, from the pool or new.
+    func acquire(size: Int) -> VisitedList {
+        let list = lists.withLock { $0.popLast() } ?? VisitedList()
+        list.reset(size: size)
+        return list
+    }
+
+    /// Returns `list` to the pool.
+    func release(_ list: VisitedList) {
+        lists.withLock { $0.append(list) }
+    }
 }

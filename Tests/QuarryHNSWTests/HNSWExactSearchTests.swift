@@ -45,7 +45,7 @@ import Testing
             s.entryPoint = 0
             s.maxLevel = 0
         }
-        index.setDeleted(5, true)
+        index.record(5).isDeleted = true
         index.state.withLock { s in
             s.labels[5] = nil
             s.deletedCount = 1
