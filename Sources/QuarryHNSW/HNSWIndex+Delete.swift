@@ -20,6 +20,8 @@ extension HNSWIndex {
 
     /// A new index holding only the live vectors (tombstones and their slots gone), built with
     /// the same parameters.
+    /// - Throws: what `insert(batch:labels:threads:)` throws (`HNSWError.outOfMemory` when the
+    ///   new index cannot be allocated).
     public func compacted(threads: Int = 2) throws -> HNSWIndex {
         let fresh = try HNSWIndex(dimension: dimension, metric: metric, parameters: parameters)
         let ids = state.withLock { Array($0.labels.values) }.sorted()

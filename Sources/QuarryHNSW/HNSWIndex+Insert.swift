@@ -6,8 +6,9 @@ import Synchronization
 /// level by the paper's heuristic, then publish the links bottom-up.
 extension HNSWIndex {
     /// Inserts a vector under `label`.
-    /// - Throws: `HNSWError.invalidArgument` for a wrong dimension or a non-finite value,
-    ///   `.duplicateLabel` when the label is present.
+    /// - Throws: `HNSWError.invalidArgument` for a wrong dimension or a non-finite value or when
+    ///   the index is full, `.duplicateLabel` when the label is present, `.outOfMemory` when the
+    ///   records cannot be allocated.
     public func insert(_ vector: [Float], label: UInt64) throws {
         guard vector.count == dimension else {
             throw HNSWError(.invalidArgument, "vector has dimension \(vector.count), the index \(dimension)")
@@ -61,7 +62,7 @@ extension HNSWIndex {
                     throw HNSWError(.invalidArgument, "the index is full")
                 }
                 id = UInt32(s.count)
-                ensureSegment(for: s.count)
+                try ensureSegment(for: s.count)
                 s.count += 1
             }
             s.labels[label] = id

@@ -204,12 +204,13 @@ public final class HNSWIndex: @unchecked Sendable {
     // MARK: Allocation
 
     /// Makes sure the segment holding `id` exists. Called under the state lock.
-    func ensureSegment(for id: Int) {
+    /// - Throws: `HNSWError.outOfMemory` when the segment cannot be allocated.
+    func ensureSegment(for id: Int) throws {
         let s = id >> Self.segmentShift
         guard segments[s] == nil else { return }
         // Left untouched: a record is written whole when its slot is claimed, so the pages of a
         // large segment become resident only as the index grows into them.
-        let segment = HugePages.allocate(byteCount: Self.segmentCapacity * layout.size)
+        let segment = try HugePages.allocate(byteCount: Self.segmentCapacity * layout.size)
         let upper = UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>.allocate(capacity: Self.segmentCapacity)
         upper.initialize(repeating: nil, count: Self.segmentCapacity)
         upperSegments[s] = upper

@@ -169,7 +169,7 @@ extension HNSWIndex {
         var deleted = 0
         index.state.withLock { $0.count = 0 }
         for id in 0..<slots {
-            index.ensureSegment(for: id)
+            try index.ensureSegment(for: id)
             let record = index.record(UInt32(id))
             record.overwrite(with: UnsafeRawBufferPointer(rebasing: payload[offset..<offset + recordSize]))
             offset += recordSize

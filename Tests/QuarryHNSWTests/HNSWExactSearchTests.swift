@@ -33,9 +33,9 @@ import Testing
         let vectors = (0..<count).map { _ in Self.randomVector(dimension, &g) }
         let index = try HNSWIndex(dimension: dimension, metric: metric, parameters: HNSWParameters(m: 4, efConstruction: 8))
         // Fill the records directly: the scan reads records, it does not need the graph's links.
-        index.state.withLock { s in
+        try index.state.withLock { s in
             for (i, v) in vectors.enumerated() {
-                index.ensureSegment(for: i)
+                try index.ensureSegment(for: i)
                 var prepared = v
                 if metric == .cosine { Distance.normalize(&prepared) }
                 prepared.withUnsafeBufferPointer { index.writeNode(UInt32(i), label: UInt64(i), level: 0, vector: $0) }
