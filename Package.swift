@@ -40,11 +40,19 @@ let package = Package(
 
         // Libraries that stand on their own, and the one error type they share with the rest.
         .target(name: "QuarryErrors", swiftSettings: swiftSettings),
+        .target(name: "QuarryDigest", swiftSettings: swiftSettings),
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
         .target(name: "QuarryHNSW", dependencies: ["QuarryKernels", "CPrefetch"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
-            dependencies: ["QuarryKernels", "QuarryErrors", "CBLAS"],
+            dependencies: ["QuarryDigest", "QuarryErrors", "CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Measurements for `quarry bench`, kept out of the libraries they measure.
+        .target(
+            name: "QuarryBenchmarks",
+            dependencies: ["QuarryKernels", "QuarryHNSW", "QuarryEmbedding", "CBLAS"],
             swiftSettings: swiftSettings
         ),
 
@@ -63,7 +71,7 @@ let package = Package(
         .target(
             name: "QuarryIngest",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryDigest",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -73,7 +81,7 @@ let package = Package(
         .target(
             name: "QuarryRetrieval",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,7 +111,7 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryKernels", "CBLAS",
+                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryBenchmarks", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -118,6 +126,7 @@ let package = Package(
             dependencies: ["QuarryEmbedding", "QuarryKernels", "QuarryStore", "QuarryHNSW"],
             path: "Tests/QuarryTestSupport"
         ),
+        .testTarget(name: "QuarryDigestTests", dependencies: ["QuarryDigest"]),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
         .testTarget(name: "QuarryCoreTests", dependencies: ["QuarryCore"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),

@@ -1,7 +1,7 @@
 import CBLAS
 import Foundation
+import QuarryDigest
 import QuarryErrors
-import QuarryKernels
 import Synchronization
 
 /// all-MiniLM-L6-v2 (or any BERT sentence encoder laid out the same way) run in-process:

@@ -9,21 +9,28 @@ import QuarryKernels
 /// OpenBLAS spreads the call over cores that are busy. A batch of queries is one strided `sgemm`
 /// per segment, which reads every stored vector once for the whole batch: that is where BLAS wins.
 extension HNSWIndex {
+    /// Exact nearest neighbours over every live vector the filter accepts, as ground truth and as
+    /// the fallback for selective filters.
+    /// - Throws: `HNSWError.invalidArgument` for a wrong dimension.
+    public func exactSearch(_ query: [Float], k: Int, filter: (@Sendable (UInt64) -> Bool)? = nil) throws -> [HNSWResult] {
+        guard query.count == dimension else {
+            throw HNSWError(.invalidArgument, "query has dimension \(query.count), the index \(dimension)")
+        }
+        var prepared = query
+        if metric == .cosine { Distance.normalize(&prepared) }
+        let allocated = state.withLock { $0.count }
+        return prepared.withUnsafeBufferPointer { exactSearch($0, k: k, filter: filter, allocated: allocated) }
+    }
+
     func exactSearch(_ q: UnsafeBufferPointer<Float>, k: Int, filter: (@Sendable (UInt64) -> Bool)?, allocated: Int) -> [HNSWResult] {
         guard k > 0, allocated > 0 else { return [] }
-        var results = MaxHeap()
+        var results = Heap<FarthestFirst>(minimumCapacity: 256)
         for raw in 0..<allocated {
             let id = UInt32(raw)
             guard !isDeleted(id), filter?(labelOf(id)) ?? true else { continue }
-            let d = distance(q, vectorOf(id))
-            if results.count < k {
-                results.push(d, id)
-            } else if let worst = results.maxDistance, d < worst {
-                results.popMax()
-                results.push(d, id)
-            }
+            results.insert(Candidate(distance: distance(q, vectorOf(id)), id: id), keepingBest: k)
         }
-        return results.sortedAscending().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
+        return results.removeAllTopLast().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
     }
 
     /// Exact nearest neighbours of many queries at once, over every live vector the filter
@@ -61,13 +68,11 @@ extension HNSWIndex {
             accepted[raw] = !isDeleted(id) && (filter?(labelOf(id)) ?? true)
             if metric == .l2, accepted[raw] {
                 let v = vectorOf(id)
-                norms[raw] = TraversalKernels.dotUnchecked(v.baseAddress.unsafelyUnwrapped, v.baseAddress.unsafelyUnwrapped, count: dimension)
+                norms[raw] = Distance.dotUnchecked(v, v)
             }
         }
-        let stride = recordSize / MemoryLayout<Float>.stride
-        let spanFloats = Self.segmentCapacity * stride - vectorOffset / MemoryLayout<Float>.stride
         let block = 64
-        var heaps = [MaxHeap](repeating: MaxHeap(), count: queryCount)
+        var heaps = [Heap<FarthestFirst>](repeating: Heap(minimumCapacity: 256), count: queryCount)
         var scores = [Float](repeating: 0, count: block * min(allocated, Self.segmentCapacity))
         var firstQuery = 0
         while firstQuery < queryCount {
@@ -79,15 +84,14 @@ extension HNSWIndex {
             var firstRow = 0
             while firstRow < allocated {
                 let rows = min(Self.segmentCapacity, allocated - firstRow)
-                guard let segment = segments[firstRow >> Self.segmentShift] else {
+                guard let (vectors, stride) = segmentVectors(from: firstRow) else {
                     throw HNSWError(.invalidArgument, "segment of slot \(firstRow) is missing")
                 }
-                let base = (segment + vectorOffset).assumingMemoryBound(to: Float.self)
                 do {
                     try prepared.withUnsafeBufferPointer { all in
                         try scores.withUnsafeMutableBufferPointer { out in
-                            try TraversalKernels.stridedInnerProducts(
-                                rows: UnsafeBufferPointer(start: base, count: spanFloats), rowCount: rows, stride: stride,
+                            try VectorMatrix.stridedInnerProducts(
+                                rows: vectors, rowCount: rows, stride: stride,
                                 dimension: dimension,
                                 queries: UnsafeBufferPointer(rebasing: all[firstQuery * dimension..<(firstQuery + blockCount) * dimension]),
                                 queryCount: blockCount, scores: out
@@ -101,13 +105,7 @@ extension HNSWIndex {
                     for r in 0..<rows where accepted[firstRow + r] {
                         let dot = scores[b * rows + r]
                         let d = metric == .l2 ? norms[firstRow + r] - 2 * dot + queryNorms[b] : 1 - dot
-                        let id = UInt32(firstRow + r)
-                        if heaps[firstQuery + b].count < k {
-                            heaps[firstQuery + b].push(d, id)
-                        } else if let worst = heaps[firstQuery + b].maxDistance, d < worst {
-                            heaps[firstQuery + b].popMax()
-                            heaps[firstQuery + b].push(d, id)
-                        }
+                        heaps[firstQuery + b].insert(Candidate(distance: d, id: UInt32(firstRow + r)), keepingBest: k)
                     }
                 }
                 firstRow += rows
@@ -115,7 +113,7 @@ extension HNSWIndex {
             firstQuery += blockCount
         }
         return heaps.indices.map { i in
-            heaps[i].sortedAscending().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
+            heaps[i].removeAllTopLast().map { HNSWResult(label: labelOf($0.id), distance: $0.distance) }
         }
     }
 }

@@ -67,15 +67,14 @@ extension HNSWIndex {
     private func serialise() -> Data {
         let s = state.withLock { $0 }
         var payload = Data()
-        payload.reserveCapacity(s.count * recordSize + 1024)
+        payload.reserveCapacity(s.count * layout.size + 1024)
         for id in 0..<s.count {
-            payload.append(UnsafeRawBufferPointer(start: record(UInt32(id)), count: recordSize).bindMemory(to: UInt8.self))
+            payload.append(record(UInt32(id)).bytes.bindMemory(to: UInt8.self))
         }
         for id in 0..<s.count {
             let level = levelOf(UInt32(id))
             guard level > 0 else { continue }
-            let upper = links(UInt32(id), level: 1)
-            payload.append(UnsafeRawBufferPointer(start: upper, count: level * (1 + maxLinks) * 4).bindMemory(to: UInt8.self))
+            payload.append(upperLinkBytes(UInt32(id), level: level).bindMemory(to: UInt8.self))
         }
         Self.append(UInt32(s.freeIDs.count), to: &payload)
         for id in s.freeIDs { Self.append(id, to: &payload) }
@@ -94,7 +93,7 @@ extension HNSWIndex {
         Self.append(s.entryPoint, to: &header)
         Self.append(Int32(s.maxLevel), to: &header)
         Self.append(s.lastStoreRowID, to: &header)
-        Self.append(UInt32(recordSize), to: &header)
+        Self.append(UInt32(layout.size), to: &header)
         Self.append(UInt32(0), to: &header)  // reserved
         Self.append(UInt64(payload.count), to: &header)
         Self.append(CRC32.checksum(payload), to: &header)
@@ -149,7 +148,7 @@ extension HNSWIndex {
         }
         let parameters = HNSWParameters(m: m, efConstruction: efConstruction, ef: ef, seed: seed)
         let index = try HNSWIndex(dimension: dimension, metric: metric, parameters: parameters)
-        guard recordSize == index.recordSize else { throw corrupt("record size \(recordSize) does not fit the parameters") }
+        guard recordSize == index.layout.size else { throw corrupt("record size \(recordSize) does not fit the parameters") }
         guard payloadLength == UInt64(raw.count - headerSize) else {
             throw corrupt("payload is \(raw.count - headerSize) bytes, the header says \(payloadLength)")
         }
@@ -170,24 +169,23 @@ extension HNSWIndex {
         var deleted = 0
         index.state.withLock { $0.count = 0 }
         for id in 0..<slots {
-            index.ensureSegment(for: id)
-            let target = index.record(UInt32(id))
-            target.copyMemory(from: payload.baseAddress! + offset, byteCount: recordSize)
+            try index.ensureSegment(for: id)
+            let record = index.record(UInt32(id))
+            record.overwrite(with: UnsafeRawBufferPointer(rebasing: payload[offset..<offset + recordSize]))
             offset += recordSize
-            let level = index.levelOf(UInt32(id))
-            let flags = target.load(fromByteOffset: 8, as: UInt32.self)
+            let level = record.level
             // A removed slot may sit above the current top level (its entry point was replaced).
-            guard flags & 0x7FFF_FF00 == 0, level <= 30, level <= max(0, maxLevel) || flags & 0x8000_0000 != 0 else {
+            guard !record.hasUnknownFlags, level <= 30, level <= max(0, maxLevel) || record.isDeleted else {
                 throw corrupt("slot \(id) has level \(level)")
             }
-            let count = Int(target.load(fromByteOffset: 12, as: UInt32.self))
+            let list = record.links
+            let count = list.count
             guard count <= index.maxLinks0 else { throw corrupt("slot \(id) has \(count) links") }
-            let list = (target + 16).assumingMemoryBound(to: UInt32.self)
             for i in 0..<count where Int(list[i]) >= slots { throw corrupt("slot \(id) links to \(list[i])") }
-            if index.isDeleted(UInt32(id)) {
+            if record.isDeleted {
                 deleted += 1
             } else {
-                let label = index.labelOf(UInt32(id))
+                let label = record.label
                 guard labels.updateValue(UInt32(id), forKey: label) == nil else { throw corrupt("label \(label) appears twice") }
             }
         }
@@ -200,9 +198,9 @@ extension HNSWIndex {
             offset += bytes
             for l in 1...level {
                 let list = index.links(UInt32(id), level: l)
-                let count = Int(list.pointee)
+                let count = list.count
                 guard count <= index.maxLinks else { throw corrupt("slot \(id) has \(count) links on level \(l)") }
-                for i in 0..<count where Int(list[1 + i]) >= slots { throw corrupt("slot \(id) links to \(list[1 + i])") }
+                for i in 0..<count where Int(list[i]) >= slots { throw corrupt("slot \(id) links to \(list[i])") }
             }
         }
         guard offset + 4 <= payload.count else { throw corrupt("the free list is missing") }

@@ -56,6 +56,8 @@ public struct HNSWError: Error, CustomStringConvertible, Sendable, Equatable {
         case corruptFile
         /// Reading or writing the file failed.
         case io
+        /// Memory for the index could not be allocated.
+        case outOfMemory
     }
 
     /// What went wrong.

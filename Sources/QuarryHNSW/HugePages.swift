@@ -14,12 +14,16 @@ enum HugePages {
 
     /// Uninitialised memory of at least `byteCount` bytes, aligned to 2 MiB; release it with
     /// `deallocate`.
-    static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    /// - Throws: `HNSWError.outOfMemory` when the system cannot provide it.
+    static func allocate(byteCount: Int) throws -> UnsafeMutableRawPointer {
         #if os(Linux)
         let rounded = (byteCount + size - 1) / size * size
         var pointer: UnsafeMutableRawPointer?
         guard posix_memalign(&pointer, size, rounded) == 0, let pointer else {
-            fatalError("out of memory allocating \(rounded) bytes for the index")
+            throw HNSWError(
+                .outOfMemory,
+                "cannot allocate \(rounded) bytes for the index's records: free memory or index fewer vectors"
+            )
         }
         // Advice only: without transparent huge pages the region keeps 4 KiB pages.
         _ = madvise(pointer, rounded, MADV_HUGEPAGE)

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import QuarryCore
 import QuarryEmbedding
-import QuarryKernels
+import QuarryDigest
 import QuarryStore
 import Synchronization
 

@@ -3,7 +3,9 @@ import CBLAS
 /// Row-major vectors of one dimension in one contiguous block, scored against queries with BLAS.
 ///
 /// Exact search is one `sgemv` (one query) or `sgemm` (a batch of queries) over the block, then a
-/// partial selection of the top k: the batched product is where BLAS beats a per-pair loop.
+/// partial selection of the top k: the batched product is where BLAS beats a per-pair loop. The
+/// same `sgemm` also scores rows kept inside larger fixed-size records (as an HNSW index stores
+/// them) without copying them out: `stridedInnerProducts`.
 public struct VectorMatrix: Sendable {
     /// Length of every row.
     public let dimension: Int
@@ -71,13 +73,12 @@ public struct VectorMatrix: Sendable {
         let rows = count
         guard rows > 0, queryCount > 0 else { return [] }
         var scores = [Float](repeating: 0, count: rows * queryCount)
-        values.withUnsafeBufferPointer { matrix in
-            queries.withUnsafeBufferPointer { q in
-                scores.withUnsafeMutableBufferPointer { out in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rows),
-                        Int32(dimension), 1, q.baseAddress, Int32(dimension), matrix.baseAddress,
-                        Int32(dimension), 0, out.baseAddress, Int32(rows)
+        try values.withUnsafeBufferPointer { matrix in
+            try queries.withUnsafeBufferPointer { q in
+                try scores.withUnsafeMutableBufferPointer { out in
+                    try Self.stridedInnerProducts(
+                        rows: matrix, rowCount: rows, stride: dimension, dimension: dimension,
+                        queries: q, queryCount: queryCount, scores: out
                     )
                 }
             }
@@ -89,5 +90,41 @@ public struct VectorMatrix: Sendable {
     /// - Throws: `KernelError` when the query's length is not `dimension`.
     public func nearest(to query: [Float], k: Int) throws -> [(index: Int, score: Float)] {
         TopK.largest(try innerProducts(query), k: k)
+    }
+
+    /// Inner products of `queryCount` queries (row-major, `dimension` floats each) with
+    /// `rowCount` rows that start at `rows[0]` and lie `stride` floats apart, as one `sgemm`:
+    /// `scores[q·rowCount + r] = rows[r·stride ..< r·stride + dimension] · queries[q]`.
+    ///
+    /// Each stored row is read once for the whole batch, which is where BLAS beats a pair loop.
+    /// - Throws: `KernelError` when the queries are not `queryCount` rows of `dimension`, when
+    ///   `stride` is shorter than a row, when the last row would run past the end of `rows`, or
+    ///   when `scores` has fewer than `queryCount × rowCount` slots.
+    public static func stridedInnerProducts(
+        rows: UnsafeBufferPointer<Float>, rowCount: Int, stride: Int, dimension: Int,
+        queries: UnsafeBufferPointer<Float>, queryCount: Int, scores: UnsafeMutableBufferPointer<Float>
+    ) throws {
+        guard dimension > 0, queryCount >= 0, rowCount >= 0, stride >= dimension, stride <= Int(Int32.max),
+            rowCount <= Int(Int32.max), queryCount <= Int(Int32.max)
+        else {
+            throw KernelError("strided product: stride \(stride) does not hold rows of \(dimension) floats")
+        }
+        let (queryFloats, queryOverflow) = queryCount.multipliedReportingOverflow(by: dimension)
+        guard !queryOverflow, queryFloats == queries.count else {
+            throw KernelError("strided product: \(queries.count) query floats are not \(queryCount) rows of \(dimension)")
+        }
+        guard rowCount > 0, queryCount > 0 else { return }
+        let (span, overflow) = (rowCount - 1).multipliedReportingOverflow(by: stride)
+        guard !overflow, span <= rows.count - dimension else {
+            throw KernelError("strided product: \(rowCount) rows of stride \(stride) run past \(rows.count) floats")
+        }
+        let (needed, scoreOverflow) = queryCount.multipliedReportingOverflow(by: rowCount)
+        guard !scoreOverflow, scores.count >= needed else {
+            throw KernelError("strided product: \(scores.count) score slots for \(queryCount) × \(rowCount)")
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queryCount), Int32(rowCount), Int32(dimension), 1,
+            queries.baseAddress, Int32(dimension), rows.baseAddress, Int32(stride), 0, scores.baseAddress, Int32(rowCount)
+        )
     }
 }

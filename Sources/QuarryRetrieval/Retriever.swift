@@ -1,6 +1,7 @@
 import Foundation
 import QuarryCore
 import QuarryEmbedding
+import QuarryKernels
 import QuarryStore
 
 /// How long each stage of a query took, in milliseconds.
@@ -195,7 +196,7 @@ public struct Retriever: Sendable {
         switch mode {
         case .dense: hits = dense
         case .lexical: hits = lexical
-        case .hybrid: hits = Array(Self.fuse(dense: dense, lexical: lexical, settings: fusion).prefix(topK))
+        case .hybrid: hits = Self.fuse(dense: dense, lexical: lexical, settings: fusion, limit: topK)
         }
         let end = ContinuousClock.now
         timings.fuse = Self.milliseconds(end - fuseStart)
@@ -229,28 +230,29 @@ public struct Retriever: Sendable {
 
     /// Reciprocal-rank fusion of two rankings: each chunk scores the sum of `weight / (k + rank)`
     /// over the rankings that hold it; ties go to the better dense rank, then the lower row id.
-    static func fuse(dense: [SearchHit], lexical: [SearchHit], settings: FusionSettings) -> [SearchHit] {
-        var fused: [Int64: (hit: SearchHit, score: Double, denseRank: Int)] = [:]
+    static func fuse(dense: [SearchHit], lexical: [SearchHit], settings: FusionSettings, limit: Int = .max) -> [SearchHit] {
+        var fused: [Int64: FusedHit] = [:]
         for (index, hit) in dense.enumerated() {
-            var entry = fused[hit.chunkRowID] ?? (hit, 0, Int.max)
+            var entry = fused[hit.chunkRowID] ?? FusedHit(hit: hit, score: 0, denseRank: Int.max)
             entry.score += settings.denseWeight / (settings.k + Double(index + 1))
             entry.denseRank = index
             entry.hit.denseScore = hit.score
             fused[hit.chunkRowID] = entry
         }
         for (index, hit) in lexical.enumerated() {
-            var entry = fused[hit.chunkRowID] ?? (hit, 0, Int.max)
+            var entry = fused[hit.chunkRowID] ?? FusedHit(hit: hit, score: 0, denseRank: Int.max)
             entry.score += settings.lexicalWeight / (settings.k + Double(index + 1))
             entry.hit.lexicalScore = hit.score
             fused[hit.chunkRowID] = entry
         }
-        return fused.values
-            .sorted { ($1.score, $0.denseRank, $0.hit.chunkRowID) < ($0.score, $1.denseRank, $1.hit.chunkRowID) }
-            .map { entry in
-                var hit = entry.hit
-                hit.score = Float(entry.score)
-                return hit
-            }
+        // The best `limit`, by the same heap the index and exact search select with.
+        var best = Heap<FusedHit.WorstFirst>(minimumCapacity: min(limit, fused.count))
+        for entry in fused.values { best.insert(entry, keepingBest: limit) }
+        return best.removeAllTopLast().map { entry in
+            var hit = entry.hit
+            hit.score = Float(entry.score)
+            return hit
+        }
     }
 
     /// Answers `query` from the `topK` nearest chunks of `collection`.
@@ -439,6 +441,21 @@ actor CitationTracker {
         pending = String(pending[pending.index(after: lastClose)...])
         for number in CitationMarkers.numbers(in: complete) where cited.insert(number).inserted {
             if let citation = citations.first(where: { $0.id == number }) { try await events(.citation(citation)) }
+        }
+    }
+}
+
+/// One chunk in reciprocal-rank fusion: its hit, its fused score, and its dense rank (ties go to
+/// the better dense rank, then the lower row id).
+struct FusedHit {
+    var hit: SearchHit
+    var score: Double
+    var denseRank: Int
+
+    /// Worse hits on top: a heap in this order keeps the best `k`.
+    enum WorstFirst: HeapOrder {
+        static func ranksAbove(_ a: FusedHit, _ b: FusedHit) -> Bool {
+            (a.score, b.denseRank, b.hit.chunkRowID) < (b.score, a.denseRank, a.hit.chunkRowID)
         }
     }
 }

@@ -1,11 +1,11 @@
 import ArgumentParser
 import CBLAS
 import Foundation
+import QuarryBenchmarks
 import QuarryConfig
 import QuarryCore
 import QuarryEmbedding
 import QuarryHNSW
-import QuarryKernels
 
 /// `quarry bench …`: measurements that the scripts in Benchmarks/ compare against peers.
 struct Bench: AsyncParsableCommand {

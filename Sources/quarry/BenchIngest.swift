@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryBenchmarks
 import QuarryConfig
 import QuarryEmbedding
 import QuarryIngest

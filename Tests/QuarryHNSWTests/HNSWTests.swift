@@ -166,6 +166,21 @@ func recall(_ index: HNSWIndex, _ data: ClusteredData, k: Int = 10, ef: Int = 64
     }
 }
 
+@Suite struct HNSWAllocationTests {
+    /// Memory the system cannot give is an error the caller sees, not a crash.
+    @Test func anAllocationThatFailsIsThrown() throws {
+        #if os(Linux)
+        do {
+            let pointer = try HugePages.allocate(byteCount: 1 << 62)
+            HugePages.deallocate(pointer)
+            Issue.record("allocated 4 EiB")
+        } catch let error as HNSWError {
+            #expect(error.code == .outOfMemory)
+        }
+        #endif
+    }
+}
+
 @Suite struct HNSWDeleteTests {
     @Test func recallAfterDeletingThirtyPercentMatchesAFreshBuild() throws {
         let data = ClusteredData(count: 4000, queries: 50, dimension: 32, seed: 9)

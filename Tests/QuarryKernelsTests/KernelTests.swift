@@ -26,6 +26,12 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// A standard normal draw (Box–Muller).
+    mutating func normal() -> Float {
+        let u1 = Double(next() >> 11) / Double(1 << 53) + 1e-12, u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * Foundation.log(u1)).squareRoot() * cos(2 * .pi * u2))
+    }
 }
 
 func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
@@ -41,9 +47,22 @@ func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
         #expect(abs(try Distance.squaredL2(a, b) - Scalar.squaredL2(a, b)) < 1e-3)
     }
 
+    @Test(arguments: [1, 7, 8, 9, 31, 32, 33, 40, 64, 100, 128, 383, 384])
+    func pairKernelsMatchScalarTwins(length: Int) throws {
+        var g = SeededGenerator(state: UInt64(length))
+        for _ in 0..<20 {
+            let a = (0..<length).map { _ in g.normal() }, b = (0..<length).map { _ in g.normal() }
+            let tolerance = 1e-4 * Float(length)
+            #expect(abs(try Distance.dot(a, b) - Scalar.dot(a, b)) <= tolerance)
+            #expect(abs(try Distance.squaredL2(a, b) - Scalar.squaredL2(a, b)) <= tolerance)
+        }
+        #expect(try Distance.dot([], []) == 0)
+    }
+
     @Test func mismatchedLengthsThrow() {
         #expect(throws: KernelError.self) { try Distance.dot([1, 2], [1]) }
         #expect(throws: KernelError.self) { try Distance.squaredL2([1], []) }
+        #expect(throws: KernelError.self) { try Distance.dot([1, 2], [1, 2, 3]) }
     }
 
     @Test func normalizeGivesUnitLength() {
@@ -95,6 +114,58 @@ func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
         #expect(throws: KernelError.self) { try matrix.innerProducts([1, 2]) }
         #expect(try matrix.innerProducts([1, 2, 3]).isEmpty)
     }
+
+    @Test func batchedStridedProductMatchesScalarTwin() throws {
+        var g = SeededGenerator(state: 12)
+        let dimension = 13, stride = 21, rows = 30, queryCount = 7
+        let block = (0..<(rows - 1) * stride + dimension).map { i in i % stride < dimension ? g.normal() : .nan }
+        let queries = (0..<queryCount * dimension).map { _ in g.normal() }
+        var scores = [Float](repeating: -1, count: queryCount * rows)
+        try block.withUnsafeBufferPointer { b in
+            try queries.withUnsafeBufferPointer { q in
+                try scores.withUnsafeMutableBufferPointer { s in
+                    try VectorMatrix.stridedInnerProducts(
+                        rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount, scores: s
+                    )
+                    // Shapes that do not fit are refused before BLAS sees them.
+                    #expect(throws: KernelError.self) {
+                        try VectorMatrix.stridedInnerProducts(
+                            rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount + 1, scores: s
+                        )
+                    }
+                    #expect(throws: KernelError.self) {  // stride shorter than a row
+                        try VectorMatrix.stridedInnerProducts(
+                            rows: b, rowCount: 2, stride: dimension - 1, dimension: dimension, queries: q, queryCount: queryCount, scores: s
+                        )
+                    }
+                    #expect(throws: KernelError.self) {  // rows far past the end of the block
+                        try VectorMatrix.stridedInnerProducts(
+                            rows: b, rowCount: Int(Int32.max), stride: Int(Int32.max), dimension: dimension, queries: q,
+                            queryCount: queryCount, scores: s
+                        )
+                    }
+                    #expect(throws: KernelError.self) {
+                        try VectorMatrix.stridedInnerProducts(
+                            rows: b, rowCount: rows + 1, stride: stride, dimension: dimension, queries: q, queryCount: queryCount, scores: s
+                        )
+                    }
+                    #expect(throws: KernelError.self) {
+                        try VectorMatrix.stridedInnerProducts(
+                            rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount,
+                            scores: UnsafeMutableBufferPointer(rebasing: s[0..<(queryCount * rows - 1)])
+                        )
+                    }
+                }
+            }
+        }
+        for qi in 0..<queryCount {
+            let query = Array(queries[qi * dimension..<(qi + 1) * dimension])
+            for r in 0..<rows {
+                let row = Array(block[r * stride..<r * stride + dimension])
+                #expect(abs(scores[qi * rows + r] - Scalar.dot(row, query)) <= 1e-3)
+            }
+        }
+    }
 }
 
 @Suite struct TopKTests {
@@ -115,33 +186,39 @@ func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
     }
 }
 
-@Suite struct SHA256Tests {
-    @Test(arguments: [
-        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        (
-            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-        ),
-    ])
-    func nistVectors(input: String, digest: String) {
-        #expect(SHA256.hex(of: Array(input.utf8)) == digest)
+@Suite struct HeapTests {
+    enum SmallestFirst: HeapOrder {
+        static func ranksAbove(_ a: Float, _ b: Float) -> Bool { a < b }
     }
 
-    @Test func streamingEqualsOneShot() throws {
-        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        #expect(SHA256.hex(of: million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        var hasher = SHA256()
-        for size in [1, 63, 64, 65, 1000, 998_807] {
-            let start = [1, 63, 64, 65, 1000, 998_807].prefix(while: { $0 != size }).reduce(0, +)
-            million[start..<start + size].withUnsafeBytes { hasher.update($0) }
-        }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        #expect(digest == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    enum LargestFirst: HeapOrder {
+        static func ranksAbove(_ a: Float, _ b: Float) -> Bool { a > b }
+    }
 
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-sha-\(UUID().uuidString)")
-        try Data(million).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        #expect(try SHA256.hex(ofFileAt: file) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    @Test func popsInTheOrderOfASort() {
+        var rng = SeededGenerator(state: 5)
+        let values = randomVector(500, &rng)
+        var heap = Heap<SmallestFirst>()
+        for v in values { heap.push(v) }
+        #expect(heap.count == 500)
+        #expect(heap.top == values.min())
+        var popped: [Float] = []
+        while let v = heap.popTop() { popped.append(v) }
+        #expect(popped == values.sorted())
+        #expect(heap.isEmpty && heap.top == nil && heap.popTop() == nil)
+    }
+
+    @Test(arguments: [1, 10, 100, 500, 600])
+    func keepsTheBestLikeASort(k: Int) {
+        var rng = SeededGenerator(state: 6)
+        let values = randomVector(500, &rng)
+        // The worst kept on top: the k smallest stay, the largest of them on top.
+        var heap = Heap<LargestFirst>(minimumCapacity: k)
+        for v in values { heap.insert(v, keepingBest: k) }
+        let expected = Array(values.sorted().prefix(k))
+        #expect(heap.count == expected.count)
+        #expect(heap.top == expected.last)
+        #expect(heap.removeAllTopLast() == expected)
+        #expect(heap.isEmpty)
     }
 }

@@ -92,6 +92,9 @@ import Testing
 
         let lexicalHeavy = Retriever.fuse(dense: dense, lexical: lexical, settings: FusionSettings(denseWeight: 0.5, lexicalWeight: 2))
         #expect(lexicalHeavy.map(\.chunkRowID) == [3, 1, 4, 2])
+        // The best `limit` only, chosen by the heap: the head of the full ranking, ties included.
+        #expect(Retriever.fuse(dense: dense, lexical: lexical, settings: FusionSettings(), limit: 3).map(\.chunkRowID) == [1, 3, 2])
+        #expect(Retriever.fuse(dense: dense, lexical: lexical, settings: FusionSettings(), limit: 1).map(\.chunkRowID) == [1])
     }
 
     @Test(arguments: StoreBackend.allCases)

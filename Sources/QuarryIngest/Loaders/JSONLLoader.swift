@@ -1,6 +1,6 @@
 import Foundation
 import QuarryCore
-import QuarryKernels
+import QuarryDigest
 
 /// Reads a corpus in BEIR form: JSON lines `{"_id", "title", "text", ...}`, one document per
 /// line. A document's id is its `_id` (`id` is accepted too); its title becomes its heading.

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import QuarryEmbedding
 
 /// Measures embedding throughput and the machine's `sgemm` speed, for `quarry bench embed`.
 public enum EmbeddingBenchmark {
@@ -94,6 +95,7 @@ public enum EmbeddingBenchmark {
         return 2 * Double(m) * Double(n) * Double(k) / best / 1e9
     }
 
+    /// `duration` in seconds.
     public static func seconds(_ duration: Duration) -> Double {
         let (s, atto) = duration.components
         return Double(s) + Double(atto) / 1e18

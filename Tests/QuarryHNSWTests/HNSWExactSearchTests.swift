@@ -4,8 +4,8 @@ import Testing
 
 @testable import QuarryHNSW
 
-/// The traversal kernels and the strided BLAS scan, each against a plain scalar twin.
-@Suite struct TraversalKernelTests {
+/// Exact search, single-query (SIMD pairs) and batched (strided sgemm), against a scalar twin.
+@Suite struct HNSWExactSearchTests {
     static func scalarDot(_ a: [Float], _ b: [Float]) -> Float {
         var sum: Double = 0
         for i in a.indices { sum += Double(a[i]) * Double(b[i]) }
@@ -22,23 +22,6 @@ import Testing
         (0..<count).map { _ in g.normal() }
     }
 
-    @Test(arguments: [1, 7, 8, 9, 31, 32, 33, 40, 64, 100, 128, 383, 384])
-    func pairKernelsMatchScalarTwins(length: Int) throws {
-        var g = SplitMix(state: UInt64(length))
-        for _ in 0..<20 {
-            let a = Self.randomVector(length, &g), b = Self.randomVector(length, &g)
-            let tolerance = 1e-4 * Float(length)
-            #expect(abs(try TraversalKernels.dot(a, b) - Self.scalarDot(a, b)) <= tolerance)
-            #expect(abs(try TraversalKernels.squaredL2(a, b) - Self.scalarSquaredL2(a, b)) <= tolerance)
-        }
-        #expect(try TraversalKernels.dot([], []) == 0)
-    }
-
-    @Test func pairKernelsRefuseMismatchedLengths() {
-        #expect(throws: KernelError.self) { try TraversalKernels.dot([1, 2], [1, 2, 3]) }
-        #expect(throws: KernelError.self) { try TraversalKernels.squaredL2([1], []) }
-    }
-
     /// The single-query scan (SIMD pairs) and the batch scan (strided sgemm per segment) must
     /// both agree with a scalar scan over the same vectors.
     @Test(arguments: [HNSWMetric.cosine, .innerProduct, .l2])
@@ -50,9 +33,9 @@ import Testing
         let vectors = (0..<count).map { _ in Self.randomVector(dimension, &g) }
         let index = try HNSWIndex(dimension: dimension, metric: metric, parameters: HNSWParameters(m: 4, efConstruction: 8))
         // Fill the records directly: the scan reads records, it does not need the graph's links.
-        index.state.withLock { s in
+        try index.state.withLock { s in
             for (i, v) in vectors.enumerated() {
-                index.ensureSegment(for: i)
+                try index.ensureSegment(for: i)
                 var prepared = v
                 if metric == .cosine { Distance.normalize(&prepared) }
                 prepared.withUnsafeBufferPointer { index.writeNode(UInt32(i), label: UInt64(i), level: 0, vector: $0) }
@@ -62,7 +45,7 @@ import Testing
             s.entryPoint = 0
             s.maxLevel = 0
         }
-        index.setDeleted(5, true)
+        index.record(5).isDeleted = true
         index.state.withLock { s in
             s.labels[5] = nil
             s.deletedCount = 1
@@ -103,57 +86,5 @@ import Testing
         }
         #expect(throws: HNSWError.self) { try index.exactSearch(batch: [1, 2, 3], k: 10) }
         #expect(try index.exactSearch(batch: [], k: 10).isEmpty)
-    }
-
-    @Test func batchedStridedProductMatchesScalarTwin() throws {
-        var g = SplitMix(state: 12)
-        let dimension = 13, stride = 21, rows = 30, queryCount = 7
-        let block = (0..<(rows - 1) * stride + dimension).map { i in i % stride < dimension ? g.normal() : .nan }
-        let queries = Self.randomVector(queryCount * dimension, &g)
-        var scores = [Float](repeating: -1, count: queryCount * rows)
-        try block.withUnsafeBufferPointer { b in
-            try queries.withUnsafeBufferPointer { q in
-                try scores.withUnsafeMutableBufferPointer { s in
-                    try TraversalKernels.stridedInnerProducts(
-                        rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount, scores: s
-                    )
-                    // Shapes that do not fit are refused before BLAS sees them.
-                    #expect(throws: KernelError.self) {
-                        try TraversalKernels.stridedInnerProducts(
-                            rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount + 1, scores: s
-                        )
-                    }
-                    #expect(throws: KernelError.self) {  // stride shorter than a row
-                        try TraversalKernels.stridedInnerProducts(
-                            rows: b, rowCount: 2, stride: dimension - 1, dimension: dimension, queries: q, queryCount: queryCount, scores: s
-                        )
-                    }
-                    #expect(throws: KernelError.self) {  // rows far past the end of the block
-                        try TraversalKernels.stridedInnerProducts(
-                            rows: b, rowCount: Int(Int32.max), stride: Int(Int32.max), dimension: dimension, queries: q,
-                            queryCount: queryCount, scores: s
-                        )
-                    }
-                    #expect(throws: KernelError.self) {
-                        try TraversalKernels.stridedInnerProducts(
-                            rows: b, rowCount: rows + 1, stride: stride, dimension: dimension, queries: q, queryCount: queryCount, scores: s
-                        )
-                    }
-                    #expect(throws: KernelError.self) {
-                        try TraversalKernels.stridedInnerProducts(
-                            rows: b, rowCount: rows, stride: stride, dimension: dimension, queries: q, queryCount: queryCount,
-                            scores: UnsafeMutableBufferPointer(rebasing: s[0..<(queryCount * rows - 1)])
-                        )
-                    }
-                }
-            }
-        }
-        for qi in 0..<queryCount {
-            let query = Array(queries[qi * dimension..<(qi + 1) * dimension])
-            for r in 0..<rows {
-                let row = Array(block[r * stride..<r * stride + dimension])
-                #expect(abs(scores[qi * rows + r] - Self.scalarDot(row, query)) <= 1e-3)
-            }
-        }
     }
 }

@@ -1,4 +1,5 @@
 import CBLAS
+import QuarryKernels
 
 /// Timings of the distance kernels against their BLAS counterparts, for `quarry bench kernels`:
 /// where a SIMD loop wins and where BLAS does.
