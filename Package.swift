@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QuarryEvalTests",
-            dependencies: ["QuarryEval", "QuarryIngest", "QuarryTestSupport"],
+            dependencies: ["QuarryEval", "QuarryCore", "QuarryEmbedding", "QuarryIngest", "QuarryRetrieval", "QuarryStore", "QuarryTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "QuarryConfigTests", dependencies: ["QuarryConfig", "QuarryTestSupport"]),
