@@ -140,7 +140,13 @@ let package = Package(
             dependencies: ["QuarryEval", "QuarryCore", "QuarryEmbedding", "QuarryIngest", "QuarryRetrieval", "QuarryStore", "QuarryTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "QuarryConfigTests", dependencies: ["QuarryConfig", "QuarryTestSupport"]),
+        .testTarget(
+            name: "QuarryConfigTests",
+            dependencies: [
+                "QuarryConfig", "QuarryCore", "QuarryRetrieval", "QuarryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [
