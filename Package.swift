@@ -148,10 +148,16 @@ let package = Package(
         ),
         .testTarget(
             name: "QuarryEvalTests",
-            dependencies: ["QuarryEval", "QuarryIngest", "QuarryTestSupport"],
+            dependencies: ["QuarryEval", "QuarryCore", "QuarryEmbedding", "QuarryIngest", "QuarryRetrieval", "QuarryStore", "QuarryTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "QuarryConfigTests", dependencies: ["QuarryConfig", "QuarryTestSupport"]),
+        .testTarget(
+            name: "QuarryConfigTests",
+            dependencies: [
+                "QuarryConfig", "QuarryCore", "QuarryRetrieval", "QuarryTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [

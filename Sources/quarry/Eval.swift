@@ -1,12 +1,8 @@
 import ArgumentParser
 import Foundation
-import QuarryCore
-import QuarryEmbedding
-import QuarryEval
-import QuarryIngest
-import QuarryRetrieval
 import QuarryConfig
-import QuarryStore
+import QuarryEval
+import QuarryRetrieval
 
 /// `quarry eval`: retrieval precision on a BEIR dataset, or the faithfulness of answers to a QA
 /// file; numbers on the terminal, JSON and an HTML report on request, a non-zero exit below a bar.
@@ -81,34 +77,29 @@ struct Eval: AsyncParsableCommand {
     var exactBelow: Int = 10_000
 
     func validate() throws {
-        guard ["dense", "lexical", "hybrid", "all"].contains(mode) else { throw ValidationError("--mode must be dense, lexical, hybrid or all") }
+        _ = try modes()
         guard (1...1000).contains(topK) else { throw ValidationError("--top-k must be 1-1000") }
         _ = try bars()
     }
 
-    /// The `--fail-under` bars: (mode or nil for every mode, metric, value).
-    func bars() throws -> [(mode: String?, metric: String, value: Double)] {
-        try failUnder.map { bar in
-            let parts = bar.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]) else {
-                throw ValidationError("--fail-under \(bar): expected METRIC=VALUE, like ndcg@10=0.6")
-            }
-            let name = parts[0].lowercased()
-            let qualified = name.split(separator: ".", maxSplits: 1).map(String.init)
-            let (mode, metric) = qualified.count == 2 && ["dense", "lexical", "hybrid", "qa"].contains(qualified[0])
-                ? (Optional(qualified[0]), qualified[1]) : (nil, name)
-            let known = Metrics.names + ["faithfulness", "citation_precision", "context_recall", "answer_f1", "exact_match"]
-            guard known.contains(metric) else {
-                throw ValidationError("--fail-under \(bar): unknown metric \(metric) (known: \(known.joined(separator: ", ")))")
-            }
-            return (mode, metric, value)
+    /// The modes `--mode` names.
+    func modes() throws -> [SearchMode] {
+        guard let modes = EvalRequest.modes(named: mode) else { throw ValidationError("--mode must be dense, lexical, hybrid or all") }
+        return modes
+    }
+
+    /// The `--fail-under` bars.
+    func bars() throws -> [FailureBar] {
+        do {
+            return try failUnder.map(FailureBar.init(parsing:))
+        } catch let error as EvalError {
+            throw ValidationError("--fail-under \(error.message)")
         }
     }
 
     func run() async throws {
         let folder = URL(fileURLWithPath: dataset, isDirectory: true).standardizedFileURL
-        let name = folder.lastPathComponent
-        let collection = collection ?? String(name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }.prefix(64))
+        let collection = collection ?? EvalRequest.defaultCollection(for: folder)
         let storeURL = URL(fileURLWithPath: store ?? ".quarry-eval/\(collection)", isDirectory: true)
         let options = try CommonOptions.parse((model.map { ["--model", $0] } ?? []))
         let embedder = try options.settings().openEmbedder()
@@ -118,19 +109,20 @@ struct Eval: AsyncParsableCommand {
             backend.apply(to: &settings)
         }
         let store = try await settings.openStore()
-        let storeDescription = settings.storeDescription
-
-        var report = EvalReport(generatedAt: ISO8601DateFormatter().string(from: Date()), commit: Self.commit())
-        if let qa {
-            report.qa = try await evaluateAnswers(
-                qaFile: URL(fileURLWithPath: qa), folder: folder, store: store, storeDescription: storeDescription, embedder: embedder,
-                collection: collection
-            )
-        } else {
-            report.retrieval = try await evaluateRetrieval(
-                folder: folder, store: store, storeDescription: storeDescription, embedder: embedder, collection: collection
-            )
+        let request = EvalRequest(
+            dataset: folder, collection: collection, split: split, modes: try modes(), topK: topK, queryLimit: limitQueries,
+            runs: runs.map { URL(fileURLWithPath: $0, isDirectory: true) }, qaFile: qa.map { URL(fileURLWithPath: $0) },
+            include: include, exclude: exclude, answer: answer
+        )
+        let runner = EvalRunner(store: store, embedder: embedder, storeDescription: settings.storeDescription, log: printError)
+        let report: EvalReport
+        do {
+            report = try await runner.run(request, chat: chatSettings)
+        } catch let error as EvalError where error.code == .answererUnavailable {
+            throw ValidationError("--answer llm needs --config FILE with an llm section (base_url, model)")
         }
+        if let retrieval = report.retrieval { print(retrieval.table) }
+        if let qa = report.qa { print(qa.table) }
 
         if let json {
             let encoder = JSONEncoder()
@@ -142,100 +134,20 @@ struct Eval: AsyncParsableCommand {
             try HTMLReport.render(report).write(toFile: html, atomically: true, encoding: .utf8)
             printError("eval: wrote \(html)")
         }
-        let failures = try check(report)
+        let failures = try bars().flatMap { $0.failures(in: report) }
         if !failures.isEmpty {
             for failure in failures { printError("eval: below the bar: \(failure)") }
             throw ExitCode(3)
         }
     }
 
-    func ingest(
-        _ folder: URL, include: [String], exclude: [String] = [], store: any ChunkStore, storeDescription: String, embedder: MiniLMEmbedder,
-        collection: String
-    ) async throws {
-        let start = ContinuousClock.now
-        let report = try await FolderIngestor(store: store, embedder: embedder).ingest(
-            folder: folder, collection: collection, options: IngestOptions(include: try include.map(Glob.init), exclude: try exclude.map(Glob.init))
-        ) { progress in
-            if progress.chunksWritten > 0, progress.chunksWritten % 2048 < 64 {
-                printError("eval: ingesting \(folder.lastPathComponent): \(progress.chunksWritten) chunks")
-            }
-        }
-        let seconds = Double((ContinuousClock.now - start).components.seconds)
-        printError(
-            "eval: store \(storeDescription) collection '\(collection)': \(report.added.count) added, \(report.updated.count) updated, "
-                + "\(report.removed.count) removed, \(report.unchanged) unchanged files (\(Int(seconds)) s)"
-        )
-        for failure in report.failed { printError("eval: could not read \(failure.path): \(failure.reason)") }
-    }
-
-    private func evaluateRetrieval(
-        folder: URL, store: any ChunkStore, storeDescription: String, embedder: MiniLMEmbedder, collection: String
-    ) async throws -> RetrievalEvaluation {
-        let data = try BEIRDataset(folder: folder, split: split, limit: limitQueries)
-        try await ingest(
-            folder, include: ["corpus.jsonl"], store: store, storeDescription: storeDescription, embedder: embedder, collection: collection
-        )
-        let documents = try await store.collection(named: collection)?.documentCount ?? 0
-        let retriever = Retriever(store: store, embedder: embedder)
-        let evaluator = RetrievalEvaluator(retriever: retriever, collection: collection, topK: topK)
-        let modes: [SearchMode] = mode == "all" ? [.dense, .lexical, .hybrid] : [SearchMode(rawValue: mode)!]
-        printError("eval: \(data.name) (\(split)): \(data.queries.count) judged queries over \(documents) documents")
-        var results: [ModeEvaluation] = []
-        for searchMode in modes {
-            let (evaluation, run) = try await evaluator.evaluate(data, mode: searchMode)
-            results.append(evaluation)
-            if let runs {
-                let directory = URL(fileURLWithPath: runs, isDirectory: true)
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                try RetrievalEvaluator.trecRun(run, tag: "quarry-\(searchMode.rawValue)")
-                    .write(to: directory.appendingPathComponent("\(searchMode.rawValue).run"), atomically: true, encoding: .utf8)
-                try JSONSerialization.data(withJSONObject: run, options: [.sortedKeys])
-                    .write(to: directory.appendingPathComponent("\(searchMode.rawValue).json"))
-            }
-        }
-        print(String(format: "%-8@ %@  %@", "mode" as NSString, Metrics.names.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " "), "p50 ms   p99 ms"))
-        for result in results {
-            let values = Metrics.names.map { String(format: "%-10.4f", result.metrics[$0] ?? 0) }.joined(separator: " ")
-            print(String(format: "%-8@ %@  %6.2f   %6.2f", result.mode as NSString, values, result.latency.p50, result.latency.p99))
-        }
-        return RetrievalEvaluation(
-            dataset: data.name, split: split, corpusDocuments: documents, queries: data.queries.count, topK: topK, modes: results
-        )
-    }
-
-    /// The bars the report falls below, described.
-    private func check(_ report: EvalReport) throws -> [String] {
-        var failures: [String] = []
-        for bar in try bars() {
-            var measured: [(String, Double)] = []
-            if let retrieval = report.retrieval {
-                for mode in retrieval.modes where bar.mode == nil || bar.mode == mode.mode {
-                    if let value = mode.metrics[bar.metric] { measured.append((mode.mode, value)) }
-                }
-            }
-            if let qa = report.qa, bar.mode == nil || bar.mode == "qa", let value = qa.summary[bar.metric] {
-                measured.append(("qa", value))
-            }
-            if measured.isEmpty { failures.append("\(bar.metric) was not measured") }
-            for (mode, value) in measured where value < bar.value {
-                failures.append(String(format: "%@ %@ = %.4f < %.4f", mode, bar.metric, value, bar.value))
-            }
-        }
-        return failures
-    }
-
-    private static func commit() -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["rev-parse", "--short", "HEAD"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return process.terminationStatus == 0 && !text.isEmpty ? text : nil
+    /// The chat model of `--config`'s llm section (with `QUARRY_*` overrides), for LLM answers
+    /// and the judge; `nil` without `--config`.
+    private func chatSettings() throws -> ChatSettings? {
+        guard let config else { return nil }
+        var configuration = try QuarryConfiguration.load(from: URL(fileURLWithPath: config))
+        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
+        return configuration.llm.settings
     }
 }
 

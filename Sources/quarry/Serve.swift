@@ -5,9 +5,7 @@ import Logging
 import QuarryConfig
 import QuarryEmbedding
 import QuarryIngest
-import QuarryRetrieval
 import QuarryServer
-import QuarryStore
 import ServiceLifecycle
 
 /// `quarry serve`: the HTTP API.
@@ -68,12 +66,7 @@ struct Serve: AsyncParsableCommand {
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
         // Queries arriving while the encoder is busy are embedded together in its next pass.
-        let retriever = Retriever(
-            store: store, embedder: CoalescingEmbedder(embedder), fusion: settings.search.fusion.settings,
-            cache: settings.server.cacheEntries > 0 ? QueryCache(capacity: settings.server.cacheEntries) : nil,
-            contextTokens: settings.search.maxContextTokens,
-            llm: settings.llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: settings.llm.fallbackToExtractive) }
-        )
+        let retriever = settings.makeRetriever(store: store, embedder: CoalescingEmbedder(embedder))
         if let chat = settings.llm.settings {
             logger.info("LLM answers enabled", metadata: ["models": "\(chat.models.map(\.name).joined(separator: " → "))"])
         }

@@ -1,6 +1,7 @@
 import Foundation
 import QuarryCore
 import QuarryConfig
+import QuarryRetrieval
 import QuarryTestSupport
 import Logging
 import Synchronization
@@ -129,5 +130,33 @@ import Testing
         badURL.llm.baseURL = "ftp://x"
         badURL.llm.model = "m"
         #expect(badURL.problems() == ["llm.base_url must be an http(s) URL, got 'ftp://x'"])
+    }
+}
+
+/// The retriever `quarry serve` builds from its settings.
+@Suite struct RetrieverFactoryTests {
+    @Test func theRetrieverFollowsTheSettings() async throws {
+        let fixture = try StoreFixture(.sqlite)
+        defer { fixture.cleanUp() }
+        let store = try await fixture.open()
+        var settings = QuarryConfiguration()
+        settings.search.fusion.lexicalWeight = 2
+        settings.search.maxContextTokens = 500
+        settings.server.cacheEntries = 0
+        let plain = settings.makeRetriever(store: store, embedder: HashingEmbedder())
+        #expect(plain.fusion == FusionSettings(denseWeight: 1, lexicalWeight: 2, k: 60, candidates: 50))
+        #expect(plain.contextTokens == 500)
+        #expect(plain.cache == nil)
+        #expect(plain.llm == nil)
+
+        settings.server.cacheEntries = 8
+        settings.llm.baseURL = "http://127.0.0.1:9/v1"
+        settings.llm.model = "small"
+        settings.llm.fallbackToExtractive = false
+        let full = settings.makeRetriever(store: store, embedder: HashingEmbedder())
+        #expect(full.cache?.capacity == 8)
+        #expect(full.llm?.client.settings.models.map(\.name) == ["small"])
+        #expect(full.llm?.fallbackToExtractive == false)
+        #expect(QuarryConfiguration().makeRetriever(store: store, embedder: HashingEmbedder()).llm == nil)
     }
 }

@@ -1,0 +1,21 @@
+import QuarryEmbedding
+import QuarryRetrieval
+import QuarryStore
+
+extension QuarryConfiguration {
+    /// The retriever these settings describe: hybrid fusion from `search.fusion`, the context
+    /// budget `search.maxContextTokens`, a result cache of `server.cacheEntries` queries (none
+    /// when 0), and, when `llm` names a model, LLM answers that fall back to extractive ones as
+    /// `llm.fallbackToExtractive` says.
+    /// - Parameters:
+    ///   - store: the store searched.
+    ///   - embedder: the model queries are embedded with.
+    public func makeRetriever(store: any ChunkStore, embedder: any Embedder) -> Retriever {
+        Retriever(
+            store: store, embedder: embedder, fusion: search.fusion.settings,
+            cache: server.cacheEntries > 0 ? QueryCache(capacity: server.cacheEntries) : nil,
+            contextTokens: search.maxContextTokens,
+            llm: llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: llm.fallbackToExtractive) }
+        )
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+extension RetrievalEvaluation {
+    /// The table `quarry eval` prints: a header, then one row per mode with every metric of
+    /// `Metrics.names` (4 decimals) and the p50 and p99 query latency in milliseconds; lines are
+    /// separated by newlines, with none after the last.
+    public var table: String {
+        let names = Metrics.names.map { $0.padding(toLength: 10, withPad: " ", startingAt: 0) }.joined(separator: " ")
+        var lines = [String(format: "%-8@ %@  %@", "mode" as NSString, names, "p50 ms   p99 ms")]
+        for result in modes {
+            let values = Metrics.names.map { String(format: "%-10.4f", result.metrics[$0] ?? 0) }.joined(separator: " ")
+            lines.append(String(format: "%-8@ %@  %6.2f   %6.2f", result.mode as NSString, values, result.latency.p50, result.latency.p99))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension QAEvaluation {
+    /// The table `quarry eval --qa` prints: a header, one row per question (its scores, 2
+    /// decimals, and whether it abstained), then one line per summary value (3 decimals) in
+    /// key order; lines are separated by newlines, with none after the last.
+    public var table: String {
+        var lines = ["question  faithfulness  citation precision  context recall  answer F1  abstained"]
+        for question in questions {
+            lines.append(
+                String(
+                    format: "%-9@ %12.2f  %18.2f  %14.2f  %9.2f  %@", question.id as NSString, question.faithfulness,
+                    question.citationPrecision, question.contextRecall, question.answerF1, (question.abstained ? "yes" : "no") as NSString
+                )
+            )
+        }
+        for (key, value) in summary.sorted(by: { $0.key < $1.key }) {
+            lines.append(String(format: "%-20@ %.3f", key as NSString, value))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
