@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 import QuarryEmbedding
 import QuarryIngest
 import QuarryRetrieval
@@ -36,7 +37,7 @@ public struct EvalRunner: Sendable {
     /// - Returns: the report, stamped with the time and the git commit of the working directory.
     /// - Throws: `QuarryError` for a malformed dataset or QA file and for store and model
     ///   failures, `GlobError` for a malformed include or exclude pattern,
-    ///   `EvalError.answererUnavailable` when `.llm` answers are asked for and `chat` gives no
+    ///   `QuarryError.invalidRequest` when `.llm` answers are asked for and `chat` gives no
     ///   model, and whatever `chat` or writing the runs throws.
     public func run(_ request: EvalRequest, chat: () throws -> ChatSettings? = { nil }) async throws -> EvalReport {
         var report = EvalReport(generatedAt: ISO8601DateFormatter().string(from: Date()), commit: Self.commit())
@@ -118,7 +119,7 @@ public struct EvalRunner: Sendable {
         let llm = settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: false) }
         let judge = settings.map { LLMJudge(client: ChatClient(settings: $0)) }
         if request.answer == .llm, llm == nil {
-            throw EvalError(.answererUnavailable, "LLM answers need a chat model (an llm section with base_url and model)")
+            throw QuarryError(.invalidRequest, "LLM answers need a chat model (an llm section with base_url and model)")
         }
         let retriever = Retriever(store: store, embedder: embedder, llm: llm)
         let scorer = FaithfulnessScorer(embedder: embedder)

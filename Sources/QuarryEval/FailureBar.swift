@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 
 /// A quality bar of `quarry eval --fail-under`: a measured metric must not fall below `value`,
 /// in every mode or in the one named (`ndcg@10=0.6`, `hybrid.ndcg@10=0.69`, `qa.faithfulness=0.9`).
@@ -24,19 +25,19 @@ public struct FailureBar: Sendable, Equatable {
 
     /// Reads `METRIC=VALUE`, where METRIC may be prefixed by a mode (`hybrid.ndcg@10=0.69`);
     /// names are case-insensitive. A prefix that is not a mode stays part of the metric's name.
-    /// - Throws: `EvalError.invalidFailureBar`, its message starting with `text`, when there is no
+    /// - Throws: `QuarryError.invalidRequest`, its message starting with `text`, when there is no
     ///   `=`, the value is not a number or the metric is not one of `metrics`.
     public init(parsing text: String) throws {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, let value = Double(parts[1]) else {
-            throw EvalError(.invalidFailureBar, "\(text): expected METRIC=VALUE, like ndcg@10=0.6")
+            throw QuarryError(.invalidRequest, "\(text): expected METRIC=VALUE, like ndcg@10=0.6")
         }
         let name = parts[0].lowercased()
         let qualified = name.split(separator: ".", maxSplits: 1).map(String.init)
         let (mode, metric) = qualified.count == 2 && Self.modes.contains(qualified[0]) ? (Optional(qualified[0]), qualified[1]) : (nil, name)
         guard Self.metrics.contains(metric) else {
-            throw EvalError(
-                .invalidFailureBar, "\(text): unknown metric \(metric) (known: \(Self.metrics.joined(separator: ", ")))"
+            throw QuarryError(
+                .invalidRequest, "\(text): unknown metric \(metric) (known: \(Self.metrics.joined(separator: ", ")))"
             )
         }
         self.init(mode: mode, metric: metric, value: value)

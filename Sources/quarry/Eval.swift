@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuarryCore
 import QuarryConfig
 import QuarryEval
 import QuarryRetrieval
@@ -92,7 +93,7 @@ struct Eval: AsyncParsableCommand {
     func bars() throws -> [FailureBar] {
         do {
             return try failUnder.map(FailureBar.init(parsing:))
-        } catch let error as EvalError {
+        } catch let error as QuarryError {
             throw ValidationError("--fail-under \(error.message)")
         }
     }
@@ -115,12 +116,7 @@ struct Eval: AsyncParsableCommand {
             include: include, exclude: exclude, answer: answer
         )
         let runner = EvalRunner(store: store, embedder: embedder, storeDescription: settings.storeDescription, log: printError)
-        let report: EvalReport
-        do {
-            report = try await runner.run(request, chat: chatSettings)
-        } catch let error as EvalError where error.code == .answererUnavailable {
-            throw ValidationError("--answer llm needs --config FILE with an llm section (base_url, model)")
-        }
+        let report = try await runner.run(request, chat: chatSettings)
         if let retrieval = report.retrieval { print(retrieval.table) }
         if let qa = report.qa { print(qa.table) }
 
@@ -144,10 +140,17 @@ struct Eval: AsyncParsableCommand {
     /// The chat model of `--config`'s llm section (with `QUARRY_*` overrides), for LLM answers
     /// and the judge; `nil` without `--config`.
     private func chatSettings() throws -> ChatSettings? {
-        guard let config else { return nil }
-        var configuration = try QuarryConfiguration.load(from: URL(fileURLWithPath: config))
-        try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
-        return configuration.llm.settings
+        var settings: ChatSettings?
+        if let config {
+            var configuration = try QuarryConfiguration.load(from: URL(fileURLWithPath: config))
+            try configuration.applyEnvironment(ProcessInfo.processInfo.environment)
+            settings = configuration.llm.settings
+        }
+        // Asked for after the ingest, as the runner needs it: a missing chat model is a usage error.
+        if answer == .llm, settings == nil {
+            throw ValidationError("--answer llm needs --config FILE with an llm section (base_url, model)")
+        }
+        return settings
     }
 }
 

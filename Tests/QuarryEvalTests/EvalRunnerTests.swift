@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 import QuarryEval
 import QuarryIngest
 import QuarryRetrieval
@@ -137,8 +138,8 @@ import Testing
         do {
             _ = try await runner.run(request)
             Issue.record("LLM answers were evaluated without a chat model")
-        } catch let error as EvalError {
-            #expect(error.code == .answererUnavailable)
+        } catch let error as QuarryError {
+            #expect(error.code == .invalidRequest && error.message.contains("need a chat model"))
         }
         #expect(try await store.collection(named: "docs")?.documentCount == 1)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 import QuarryEval
 import Testing
 
@@ -12,12 +13,12 @@ import Testing
         #expect(try FailureBar(parsing: "answer_f1=-0.5") == FailureBar(mode: nil, metric: "answer_f1", value: -0.5))
     }
 
-    func parseError(_ text: String) throws -> EvalError {
+    func parseError(_ text: String) throws -> QuarryError {
         do {
             let bar = try FailureBar(parsing: text)
             Issue.record("\(text) was read as \(bar)")
             throw CancellationError()
-        } catch let error as EvalError {
+        } catch let error as QuarryError {
             return error
         }
     }
@@ -25,14 +26,14 @@ import Testing
     @Test func refusesWhatIsNotMetricEqualsNumber() throws {
         for text in ["ndcg@10", "ndcg@10=", "ndcg@10=high", "=0.5", "ndcg@10==0.5", "ndcg@10:0.5"] {
             let error = try parseError(text)
-            #expect(error.code == .invalidFailureBar)
+            #expect(error.code == .invalidRequest)
             #expect(error.message == "\(text): expected METRIC=VALUE, like ndcg@10=0.6")
         }
     }
 
     @Test func refusesAnUnknownMetricNamingTheKnownOnes() throws {
         let error = try parseError("bm25.ndcg@10=0.5")
-        #expect(error.code == .invalidFailureBar)
+        #expect(error.code == .invalidRequest)
         #expect(
             error.message == "bm25.ndcg@10=0.5: unknown metric bm25.ndcg@10 (known: ndcg@10, recall@10, recall@100, mrr@10, map@100, "
                 + "p@1, p@5, p@10, faithfulness, citation_precision, context_recall, answer_f1, exact_match)"
