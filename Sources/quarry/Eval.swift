@@ -103,12 +103,12 @@ struct Eval: AsyncParsableCommand {
         let collection = collection ?? EvalRequest.defaultCollection(for: folder)
         let storeURL = URL(fileURLWithPath: store ?? ".quarry-eval/\(collection)", isDirectory: true)
         let options = try CommonOptions.parse((model.map { ["--model", $0] } ?? []))
-        let embedder = try options.settings().openEmbedder()
         let settings = try options.settings { settings in
             settings.store = storeURL.path
             settings.search.exactBelow = exactBelow
             backend.apply(to: &settings)
         }
+        let embedder = try settings.openEmbedder()
         let store = try await settings.openStore()
         let request = EvalRequest(
             dataset: folder, collection: collection, split: split, modes: try modes(), topK: topK, queryLimit: limitQueries,

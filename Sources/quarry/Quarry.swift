@@ -50,11 +50,6 @@ struct CommonOptions: ParsableArguments {
         try await settings().openStore()
     }
 
-    /// The model folder these options (and the environment) name.
-    var modelURL: URL {
-        get throws { try settings().modelURL }
-    }
-
     /// Where the store is, for messages.
     var storeDescription: String {
         get throws { try settings().storeDescription }
