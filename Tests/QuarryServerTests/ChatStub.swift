@@ -10,6 +10,7 @@ import Testing
 /// - `good`: answers `ChatStub.goodAnswer` (two cited sentences), streamed word by word or whole.
 /// - `flaky`: answers 429 (`Retry-After: 0`) to its first two requests, then as `good`.
 /// - `stall`: waits two seconds before answering (longer than the tests' first-token timeout).
+/// - `hang`: waits ten seconds before answering (far beyond any first-token timeout the tests set).
 /// - `broken`: answers 500.
 /// - `garbage`: answers 200 with text that is not JSON.
 /// - `inventive`: an answer with an uncited sentence and a citation of source 9.
@@ -79,6 +80,9 @@ final class ChatStub: Sendable {
             return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "stall":
             try await Task.sleep(for: .seconds(2))
+            return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
+        case "hang":
+            try await Task.sleep(for: .seconds(10))
             return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "broken":
             return Response(

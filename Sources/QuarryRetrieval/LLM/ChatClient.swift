@@ -70,27 +70,29 @@ public struct ChatClient: Sendable {
     }
 
     /// One request to one model, raced against its first-token and total deadlines.
+    ///
+    /// The first piece of text and the first-token deadline meet at a `FirstTokenGate`: whichever
+    /// comes first wins, so text that arrives as the deadline passes is either delivered (and the
+    /// attempt goes on to the total deadline) or dropped with the timeout, never both.
     private func attempt(
         model: ChatModel, messages: [ChatMessage], maxTokens: Int, stream: Bool,
         onText: @escaping @Sendable (String) async throws -> Void
     ) async throws -> ChatCompletion {
-        let firstToken = Flag()
+        let gate = FirstTokenGate()
         let settings = settings
+        let timedOut = ChatError(
+            .firstTokenTimeout, "no answer within the first-token timeout of \(settings.firstTokenTimeout)", retryable: true
+        )
         return try await withThrowingTaskGroup(of: ChatCompletion?.self) { group in
             group.addTask {
                 try await self.request(model: model, messages: messages, maxTokens: maxTokens, stream: stream) { text in
-                    firstToken.set()
+                    guard gate.arrive() else { throw timedOut }
                     try await onText(text)
                 }
             }
             group.addTask {
                 try await Task.sleep(for: settings.firstTokenTimeout)
-                if !firstToken.isSet {
-                    throw ChatError(
-                        .firstTokenTimeout, "no answer within the first-token timeout of \(settings.firstTokenTimeout)",
-                        retryable: true
-                    )
-                }
+                if gate.expire() { throw timedOut }
                 try await Task.sleep(for: settings.totalTimeout - settings.firstTokenTimeout)
                 throw ChatError(.totalTimeout, "the answer took longer than the total timeout of \(settings.totalTimeout)", retryable: true)
             }
@@ -239,6 +241,25 @@ final class Flag: Sendable {
     func set() { value.store(true, ordering: .releasing) }
 
     var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Where an attempt's first piece of text meets its first-token deadline: the first of the two
+/// to arrive wins, atomically.
+final class FirstTokenGate: Sendable {
+    private static let waiting: UInt8 = 0, started: UInt8 = 1, expired: UInt8 = 2
+    private let state = Atomic<UInt8>(FirstTokenGate.waiting)
+
+    /// Text arrived: `true` when it may go to the caller (the deadline had not passed).
+    func arrive() -> Bool {
+        let (exchanged, original) = state.compareExchange(expected: Self.waiting, desired: Self.started, ordering: .acquiringAndReleasing)
+        return exchanged || original == Self.started
+    }
+
+    /// The deadline passed: `true` when no text had arrived, so the attempt has timed out.
+    func expire() -> Bool {
+        let (exchanged, original) = state.compareExchange(expected: Self.waiting, desired: Self.expired, ordering: .acquiringAndReleasing)
+        return exchanged || original == Self.expired
+    }
 }
 
 extension Duration {
