@@ -83,26 +83,25 @@ extension PostgresChunkStore {
                 FROM nearest n JOIN quarry_chunks c ON c.id = n.id JOIN quarry_documents d ON d.id = c.document_id
                 ORDER BY n.distance, c.id
                 """
-            let rows = try db.transaction { db in
-                if exact {
-                    // Every chunk scored, as the embedded store does below the same size.
-                    try db.execute("SET LOCAL enable_indexscan = off")
-                } else {
-                    // pgvector's walk: ef_search candidates (at most 1000), and on when a filter
-                    // leaves fewer than k of them, so filtered searches still return k hits.
-                    let efSearch = min(1000, max(ef ?? indexParameters.ef, k))
-                    try db.execute("SET LOCAL hnsw.ef_search = \(efSearch)")
-                    try db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                    if allowed.isEmpty {
-                        // Unfiltered: the index, not a sort of every chunk, which the planner
-                        // prefers from a few hundred hits on (measured: 45 ms instead of 6 ms
-                        // for 300 hits on SciFact). A filtered search is left to the planner: for
-                        // a selective filter, scoring the allowed chunks exactly is the right plan.
-                        try db.execute("SET LOCAL enable_seqscan = off")
-                        try db.execute("SET LOCAL enable_bitmapscan = off")
-                    }
+            var settings: [(name: String, value: String)]
+            if exact {
+                // Every chunk scored, as the embedded store does below the same size.
+                settings = [("enable_indexscan", "off")]
+            } else {
+                // pgvector's walk: ef_search candidates (at most 1000), and on when a filter
+                // leaves fewer than k of them, so filtered searches still return k hits.
+                let efSearch = min(1000, max(ef ?? indexParameters.ef, k))
+                settings = [("hnsw.ef_search", "\(efSearch)"), ("hnsw.iterative_scan", "relaxed_order")]
+                if allowed.isEmpty {
+                    // Unfiltered: the index, not a sort of every chunk, which the planner
+                    // prefers from a few hundred hits on (measured: 45 ms instead of 6 ms
+                    // for 300 hits on SciFact). A filtered search is left to the planner: for
+                    // a selective filter, scoring the allowed chunks exactly is the right plan.
+                    settings += [("enable_seqscan", "off"), ("enable_bitmapscan", "off")]
                 }
-                return try db.execute(sql, [.vector(query)] + filterParameters)
+            }
+            let rows = try db.transaction(settings: settings) { db in
+                try db.execute(sql, [.vector(query)] + filterParameters)
             }
             let hits = Self.readHits(rows) { Float(1 - (rows.double($0, 9) ?? 1)) }
             // relaxed_order may return a few hits slightly out of order.
@@ -119,29 +118,38 @@ extension PostgresChunkStore {
             let (condition, filterParameters) = Self.filterSQL(filter, firstParameter: 6)
             // BM25 from the postings of the query's words (an index-only scan): term frequencies
             // and chunk lengths stored with them, document frequencies counted over the whole
-            // collection's postings (so a filter does not change the scores), the filter applied
-            // before the top k are cut. The query's words travel as a parameter and are stemmed by
-            // to_tsvector, as the chunks' were.
+            // collection's postings (so a filter does not change the scores), each term's IDF
+            // computed once. The top k are cut from the postings alone, the filter (when there is
+            // one) applied before the cut; only those k chunks are then read, so a query of common
+            // words does not fetch thousands of chunk rows it will not return. The query's words
+            // travel as a parameter and are stemmed by to_tsvector, as the chunks' were.
+            let top = filter.map { !$0.isEmpty } == true
+                ? """
+                    SELECT sc.chunk_id, sc.score FROM scored sc JOIN quarry_chunks c ON c.id = sc.chunk_id
+                    JOIN quarry_documents d ON d.id = c.document_id JOIN quarry_sources s ON s.id = d.source_id
+                    WHERE \(condition) ORDER BY sc.score DESC, sc.chunk_id LIMIT \(k)
+                    """
+                : "SELECT chunk_id, score FROM scored ORDER BY score DESC, chunk_id LIMIT \(k)"
             let sql = """
                 WITH terms AS (
                     SELECT DISTINCT t AS lexeme FROM unnest(tsvector_to_array(to_tsvector('quarry_english', $1))) t
                 ), matched AS (
                     SELECT p.chunk_id, p.lexeme, p.tf::float8 AS tf, p.token_count::float8 AS length
                     FROM quarry_postings p WHERE p.collection_id = \(id) AND p.lexeme IN (SELECT lexeme FROM terms)
-                ), df AS (
-                    SELECT lexeme, count(*)::float8 AS n FROM matched GROUP BY lexeme
+                ), idf AS (
+                    SELECT lexeme, greatest(ln(($2::float8 - count(*) + 0.5) / (count(*) + 0.5)), 1e-6) AS idf
+                    FROM matched GROUP BY lexeme
                 ), scored AS (
                     SELECT m.chunk_id, sum(
-                        greatest(ln(($2::float8 - df.n + 0.5) / (df.n + 0.5)), 1e-6)
-                        * m.tf * ($3::float8 + 1) / (m.tf + $3::float8 * (1 - $4::float8 + $4::float8 * m.length / $5::float8))
+                        idf.idf * m.tf * ($3::float8 + 1) / (m.tf + $3::float8 * (1 - $4::float8 + $4::float8 * m.length / $5::float8))
                     ) AS score
-                    FROM matched m JOIN df USING (lexeme) GROUP BY m.chunk_id
+                    FROM matched m JOIN idf USING (lexeme) GROUP BY m.chunk_id
+                ), top AS (
+                    \(top)
                 )
-                SELECT \(StoreSQL.hitColumns), sc.score
-                FROM scored sc JOIN quarry_chunks c ON c.id = sc.chunk_id JOIN quarry_documents d ON d.id = c.document_id
-                JOIN quarry_sources s ON s.id = d.source_id
-                WHERE \(condition)
-                ORDER BY sc.score DESC, c.id LIMIT \(k)
+                SELECT \(StoreSQL.hitColumns), top.score
+                FROM top JOIN quarry_chunks c ON c.id = top.chunk_id JOIN quarry_documents d ON d.id = c.document_id
+                ORDER BY top.score DESC, c.id
                 """
             let rows = try db.execute(
                 sql,

@@ -240,8 +240,10 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// - Parameter settings: `SET LOCAL` names and values for the transaction, sent with its
+    ///   `BEGIN` in one round trip: the caller's constants and integers, never user input.
+    public func transaction<T>(settings: [(name: String, value: String)] = [], _ body: (PostgresConnection) throws -> T) throws -> T {
+        try executeScript((["BEGIN"] + settings.map { "SET LOCAL \($0.name) = \($0.value)" }).joined(separator: "; "))
         do {
             let value = try body(self)
             try execute("COMMIT")
