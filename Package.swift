@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "QuarryIngest", targets: ["QuarryIngest"]),
         .library(name: "QuarryRetrieval", targets: ["QuarryRetrieval"]),
         .library(name: "QuarryConfig", targets: ["QuarryConfig"]),
+        .library(name: "QuarryAccess", targets: ["QuarryAccess"]),
         .library(name: "QuarryServer", targets: ["QuarryServer"]),
         .library(name: "QuarryEval", targets: ["QuarryEval"]),
     ],
@@ -98,10 +99,11 @@ let package = Package(
             dependencies: ["QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
             swiftSettings: swiftSettings
         ),
+        .target(name: "QuarryAccess", dependencies: ["QuarryCore", "QuarryDigest"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryServer",
             dependencies: [
-                "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
+                "QuarryAccess", "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -111,7 +113,7 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryBenchmarks", "CBLAS",
+                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryBenchmarks", "QuarryAccess", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +131,7 @@ let package = Package(
         .testTarget(name: "QuarryDigestTests", dependencies: ["QuarryDigest"]),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
         .testTarget(name: "QuarryCoreTests", dependencies: ["QuarryCore"]),
+        .testTarget(name: "QuarryAccessTests", dependencies: ["QuarryAccess", "QuarryCore"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
             name: "QuarryEmbeddingTests",

@@ -31,6 +31,10 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         /// The caller may not do this (an ingest outside the allowed folders, a key without the
         /// right role).
         case forbidden
+        /// The request names no API key, or one that is unknown, revoked or expired.
+        case unauthenticated
+        /// A rate limit or quota is exhausted; `retryAfter` says when to try again.
+        case rateLimited = "rate_limited"
         /// The server is shutting down and takes no new work of this kind.
         case shuttingDown = "shutting_down"
         /// A part the request needs is busy or shut down (all database connections taken, the

@@ -63,6 +63,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .payloadTooLarge: .contentTooLarge
         case .unreadableInput: .unprocessableContent
         case .forbidden: .forbidden
+        case .unauthenticated: .unauthorized
+        case .rateLimited: .tooManyRequests
         case .embedding, .modelMissing, .modelCorrupt, .storage, .llmUnavailable, .unavailable, .shuttingDown: .serviceUnavailable
         case .internal: .internalServerError
         }
@@ -73,7 +75,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case 400: QuarryError.Code.invalidRequest.rawValue
         case 404: QuarryError.Code.notFound.rawValue
         case 405: "method_not_allowed"
+        case 401: QuarryError.Code.unauthenticated.rawValue
         case 403: QuarryError.Code.forbidden.rawValue
+        case 429: QuarryError.Code.rateLimited.rawValue
         case 409: QuarryError.Code.conflict.rawValue
         case 413: QuarryError.Code.payloadTooLarge.rawValue
         case 422: QuarryError.Code.unreadableInput.rawValue

@@ -92,7 +92,52 @@ enum PostgresSchema {
         );
         CREATE INDEX quarry_postings_term ON quarry_postings (collection_id, lexeme) INCLUDE (chunk_id, tf, token_count);
         CREATE INDEX quarry_postings_chunk ON quarry_postings (chunk_id);
+        """,
+        // 2: the service layer's tables (tenants, API keys stored as hashes, the audit log chained
+        // by hash, usage counters that guard money) and each document's access list (a JSON
+        // array of principals; NULL: visible to every key of its tenant).
         """
+        CREATE TABLE quarry_tenants (
+            name text PRIMARY KEY,
+            tier text,
+            created_at double precision NOT NULL
+        );
+        CREATE TABLE quarry_keys (
+            id text PRIMARY KEY,
+            tenant text NOT NULL,
+            role text NOT NULL,
+            hash text NOT NULL,
+            collections text,
+            principals text NOT NULL DEFAULT '[]',
+            rate double precision,
+            burst integer,
+            tier text,
+            created_at double precision NOT NULL,
+            expires_at double precision,
+            revoked_at double precision,
+            rotated_from text
+        );
+        CREATE INDEX quarry_keys_tenant ON quarry_keys (tenant);
+        CREATE TABLE quarry_audit (
+            seq bigint PRIMARY KEY,
+            at double precision NOT NULL,
+            tenant text,
+            record text NOT NULL,
+            previous_hash text NOT NULL,
+            hash text NOT NULL
+        );
+        CREATE INDEX quarry_audit_tenant ON quarry_audit (tenant, seq);
+        CREATE INDEX quarry_audit_at ON quarry_audit (at);
+        CREATE TABLE quarry_usage (
+            tenant text NOT NULL,
+            period text NOT NULL,
+            requests bigint NOT NULL DEFAULT 0,
+            tokens bigint NOT NULL DEFAULT 0,
+            cost double precision NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, period)
+        );
+        ALTER TABLE quarry_documents ADD COLUMN access text;
+        """,
     ]
 
     /// Brings the database to `currentVersion`.

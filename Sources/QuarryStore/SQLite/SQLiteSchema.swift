@@ -112,6 +112,51 @@ enum SQLiteSchema {
         END;
         INSERT INTO quarry_chunks_fts (quarry_chunks_fts) VALUES ('rebuild');
         """,
+        // Version 6: the service layer's tables (tenants, API keys stored as hashes, the audit
+        // log chained by hash, usage counters that guard money) and each document's access list
+        // (a JSON array of principals; NULL: visible to every key of its tenant).
+        """
+        CREATE TABLE quarry_tenants (
+            name text PRIMARY KEY,
+            tier text,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE quarry_keys (
+            id text PRIMARY KEY,
+            tenant text NOT NULL,
+            role text NOT NULL,
+            hash text NOT NULL,
+            collections text,
+            principals text NOT NULL DEFAULT '[]',
+            rate REAL,
+            burst integer,
+            tier text,
+            created_at REAL NOT NULL,
+            expires_at REAL,
+            revoked_at REAL,
+            rotated_from text
+        );
+        CREATE INDEX quarry_keys_tenant ON quarry_keys (tenant);
+        CREATE TABLE quarry_audit (
+            seq bigint PRIMARY KEY,
+            at REAL NOT NULL,
+            tenant text,
+            record text NOT NULL,
+            previous_hash text NOT NULL,
+            hash text NOT NULL
+        );
+        CREATE INDEX quarry_audit_tenant ON quarry_audit (tenant, seq);
+        CREATE INDEX quarry_audit_at ON quarry_audit (at);
+        CREATE TABLE quarry_usage (
+            tenant text NOT NULL,
+            period text NOT NULL,
+            requests bigint NOT NULL DEFAULT 0,
+            tokens bigint NOT NULL DEFAULT 0,
+            cost REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, period)
+        );
+        ALTER TABLE quarry_documents ADD COLUMN access text;
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

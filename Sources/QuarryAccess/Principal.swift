@@ -1,0 +1,54 @@
+import QuarryCore
+
+/// Who is asking: the identity a request carries to every layer that filters, from the route to
+/// the search inside the store.
+public struct Principal: Sendable, Hashable {
+    /// The tenant the request acts in.
+    public var tenant: String
+    /// The key's id (never its secret); `nil` for the local, unauthenticated identity.
+    public var keyID: String?
+    /// What the key may do.
+    public var role: Role
+    /// The collections the key is limited to; `nil` for every collection of the tenant.
+    public var collections: Set<String>?
+    /// Who the caller is for document permissions (`user:ana`, `group:legal`); documents whose
+    /// access list names none of these (and is not `public`) are invisible to it.
+    public var principals: Set<String>
+    /// The limits tier the key belongs to.
+    public var tier: String?
+
+    /// Creates a principal.
+    public init(
+        tenant: String, keyID: String?, role: Role, collections: Set<String>? = nil, principals: Set<String> = [], tier: String? = nil
+    ) {
+        self.tenant = tenant
+        self.keyID = keyID
+        self.role = role
+        self.collections = collections
+        self.principals = principals
+        self.tier = tier
+    }
+
+    /// The identity of a server that runs without keys (local use, or `--no-auth`): an admin of
+    /// the default tenant who sees every document.
+    public static let local = Principal(tenant: Tenant.default, keyID: nil, role: .admin)
+
+    /// Checks that the principal may do `action`.
+    /// - Throws: `QuarryError(.forbidden)` naming the role that would be needed.
+    public func require(_ action: Action) throws {
+        guard role.allows(action) else {
+            throw QuarryError(
+                .forbidden, "this key's role '\(role.rawValue)' may not do this; it needs '\(action.minimumRole.rawValue)'"
+            )
+        }
+    }
+
+    /// Checks that the principal may use `collection` of its tenant.
+    /// - Throws: `QuarryError(.notFound)` when the key is limited to other collections: to the
+    ///   caller, a collection it may not use does not exist.
+    public func require(collection: String) throws {
+        if let collections, !collections.contains(collection) {
+            throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+        }
+    }
+}
