@@ -99,7 +99,7 @@ let package = Package(
             dependencies: ["QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "QuarryAccess", dependencies: ["QuarryCore", "QuarryDigest"], swiftSettings: swiftSettings),
+        .target(name: "QuarryAccess", dependencies: ["QuarryCore", "QuarryDigest", "QuarryStore"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryServer",
             dependencies: [
@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(name: "QuarryDigestTests", dependencies: ["QuarryDigest"]),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
         .testTarget(name: "QuarryCoreTests", dependencies: ["QuarryCore"]),
-        .testTarget(name: "QuarryAccessTests", dependencies: ["QuarryAccess", "QuarryCore"]),
+        .testTarget(name: "QuarryAccessTests", dependencies: ["QuarryAccess", "QuarryCore", "QuarryStore", "QuarryTestSupport"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
             name: "QuarryEmbeddingTests",
@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [
-                "QuarryServer", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
+                "QuarryServer", "QuarryAccess", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

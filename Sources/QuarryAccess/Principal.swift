@@ -29,9 +29,9 @@ public struct Principal: Sendable, Hashable {
         self.tier = tier
     }
 
-    /// The identity of a server that runs without keys (local use, or `--no-auth`): an admin of
-    /// the default tenant who sees every document.
-    public static let local = Principal(tenant: Tenant.default, keyID: nil, role: .admin)
+    /// The identity of a request to a server that needs no key (local use before any key
+    /// exists, or `--no-auth`): the operator of the default tenant, as the command line is.
+    public static let local = Principal(tenant: Tenant.default, keyID: nil, role: .operator)
 
     /// Checks that the principal may do `action`.
     /// - Throws: `QuarryError(.forbidden)` naming the role that would be needed.

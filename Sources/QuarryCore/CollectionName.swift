@@ -18,3 +18,16 @@ public enum CollectionName {
         }
     }
 }
+
+extension CollectionName {
+    /// Checks a collection name as the store keeps it: a plain name (the default tenant's) or
+    /// `tenant/name`, each part following the rules of `validate(_:)`.
+    /// - Throws: `QuarryError.invalidRequest` naming the rule.
+    public static func validateStored(_ name: String) throws {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else {
+            throw QuarryError(.invalidRequest, "collection name '\(name)' is invalid: use 1-64 letters, digits, '-', '_' or '.'")
+        }
+        for part in parts { try validate(String(part)) }
+    }
+}

@@ -168,7 +168,7 @@ public struct Retriever: Sendable {
         if let ef, !Self.efRange.contains(ef) {
             throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
         }
-        try CollectionName.validate(collection)
+        try CollectionName.validateStored(collection)
         guard let info = try await store.collection(named: collection) else {
             throw QuarryError(.notFound, "collection '\(collection)' does not exist")
         }

@@ -1,4 +1,5 @@
 import Hummingbird
+import QuarryAccess
 import Logging
 import QuarryEmbedding
 import QuarryIngest
@@ -31,32 +32,39 @@ public struct ServerConfiguration: Sendable {
 ///   - store: lists collections.
 ///   - configuration: where to listen and request limits.
 ///   - jobs: runs `POST /ingest` jobs; `nil` answers those routes with 403.
+///   - keyRing: who a request is; `nil` for keys from `store`, needed once any exists (as on
+///     loopback).
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
     retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
-    logger: Logger,
+    keyRing: KeyRing? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router()
+    let router = Router(context: QuarryRequestContext.self)
     let metrics = ServerMetrics()
+    let keyRing = keyRing ?? KeyRing(store: store, mode: .whenKeysExist)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: AuthenticationMiddleware(keyRing: keyRing))
     QueryRoutes(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
         defaultTopK: configuration.defaultTopK
     ).register(on: router)
-    router.get("/openapi.json") { _, _ in
-        Response(
+    router.get("/openapi.json") { _, context in
+        _ = try context.principal(for: .read)
+        return Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
         )
     }
-    router.get("/metrics") { _, _ in
-        Response(
+    // Server-wide: every tenant's collections and traffic, so operators only.
+    router.get("/metrics") { _, context in
+        _ = try context.principal(for: .operate)
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try await store.collections())))
         )
@@ -65,6 +73,7 @@ public func buildApplication(
     EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
     IngestRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+    KeyRoutes(keys: KeyManager(store: store), keyRing: keyRing, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),

@@ -2,10 +2,12 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import QuarryAccess
 import QuarryConfig
 import QuarryEmbedding
 import QuarryIngest
 import QuarryServer
+import QuarryStore
 import ServiceLifecycle
 
 /// `quarry serve`: the HTTP API.
@@ -41,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log format: text, or json (one object per line, for log pipelines) (default: text).")
     var logFormat: String?
 
+    @Flag(help: "Serve without API keys on any address: every request acts as the operator. Only for trusted networks.")
+    var noAuth = false
+
     /// Defaults, then the file, then the environment, then the command line.
     func settings() throws -> QuarryConfiguration {
         try options.settings(file: config) { settings in
@@ -71,13 +76,14 @@ struct Serve: AsyncParsableCommand {
             logger.info("LLM answers enabled", metadata: ["models": "\(chat.models.map(\.name).joined(separator: " → "))"])
         }
         let host = settings.server.host
+        let keyRing = try await Self.keyRing(store: store, host: host, noAuth: noAuth, logger: logger)
         let app = buildApplication(
             retriever: retriever, store: store,
             configuration: ServerConfiguration(
                 host: host, port: settings.server.port, maxBodyBytes: settings.server.maxBodyBytes,
                 defaultTopK: settings.server.defaultTopK
             ),
-            jobs: jobs, logger: logger
+            jobs: jobs, keyRing: keyRing, logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
             // Written straight to the file handle, unbuffered, so it shows at once even when piped.
@@ -102,5 +108,31 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         logger.info("stopped")
+    }
+
+    /// Secure by default: on loopback a server needs keys once one exists (local use works as
+    /// before until then); on any other address it needs them always, and refuses to start
+    /// without one unless told `--no-auth`.
+    static func keyRing(store: any KeyStore, host: String, noAuth: Bool, logger: Logger) async throws -> KeyRing {
+        if noAuth {
+            logger.warning(
+                "AUTHENTICATION IS OFF (--no-auth): anyone who can reach \(host) can read, ingest and delete everything. Use only on a trusted network."
+            )
+            return KeyRing(store: store, mode: .open)
+        }
+        if isLoopback(host) { return KeyRing(store: store, mode: .whenKeysExist) }
+        guard try await store.keyCount() > 0 else {
+            throw ValidationError(
+                """
+                refusing to serve on \(host) without API keys: create one with `quarry keys create --role admin` \
+                (same --store or --backend), or pass --no-auth on a trusted network
+                """
+            )
+        }
+        return KeyRing(store: store, mode: .required)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }

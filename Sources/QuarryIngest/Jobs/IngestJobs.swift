@@ -112,7 +112,7 @@ public final class IngestJobs: Sendable {
     ///   the folder does not exist; `.forbidden` when ingest is disabled or the folder lies
     ///   outside the roots; `.shuttingDown` once the jobs are shutting down.
     public func start(path: String, collection: String) throws -> IngestJobStatus {
-        try CollectionName.validate(collection)
+        try CollectionName.validateStored(collection)
         let folder = try resolve(path)
         let id = UUID().uuidString.lowercased()
         let status = IngestJobStatus(id: id, state: .queued, path: folder.path, collection: collection, createdAt: Date())

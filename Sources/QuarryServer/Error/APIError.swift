@@ -103,9 +103,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message), requestID: context.id))
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        // RFC 6750: a 401 names the scheme the caller should use.
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="quarry""# }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

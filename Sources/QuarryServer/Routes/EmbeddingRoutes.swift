@@ -85,8 +85,9 @@ struct EmbeddingRoutes: Sendable {
         }
     }
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/embeddings") { request, _ in
+    func register(on router: Router<QuarryRequestContext>) {
+        router.post("/v1/embeddings") { request, context in
+            _ = try context.principal(for: .read)
             let body = try await JSON.decode(EmbeddingsRequestBody.self, from: request, limit: maxBodyBytes)
             let texts = body.input.texts
             guard !texts.isEmpty, texts.count <= Self.maxInputs else {

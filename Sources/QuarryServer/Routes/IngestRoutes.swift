@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import QuarryAccess
 import QuarryCore
 import QuarryIngest
 import QuarryStore
@@ -15,24 +16,39 @@ struct IngestRoutes: Sendable {
     let jobs: IngestJobs
     let maxBodyBytes: Int
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/ingest") { request, _ in
+    func register(on router: Router<QuarryRequestContext>) {
+        router.post("/ingest") { request, context in
+            let principal = try context.principal(for: .write)
             let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
-            let status = try jobs.start(path: body.path, collection: body.collection ?? CollectionName.default)
+            let status = try jobs.start(path: body.path, collection: try principal.storeName(of: body.collection ?? CollectionName.default))
             var response = try JSON.response(["job_id": status.id], status: .accepted)
             response.headers[.location] = "/jobs/\(status.id)"
             return response
         }
         router.get("/jobs/{id}") { _, context in
+            let principal = try context.principal(for: .write)
             let id = try context.parameters.require("id")
-            guard let status = jobs.status(id) else { throw APIError.noSuchJob(id) }
+            guard let status = jobs.status(id).flatMap({ Self.visible($0, to: principal) }) else { throw APIError.noSuchJob(id) }
             return try JSON.response(status)
         }
         router.delete("/jobs/{id}") { _, context in
+            let principal = try context.principal(for: .write)
             let id = try context.parameters.require("id")
-            guard let status = jobs.cancel(id) else { throw APIError.noSuchJob(id) }
+            // Another tenant's job does not exist for this caller: looked up before it is touched.
+            guard jobs.status(id).flatMap({ Self.visible($0, to: principal) }) != nil,
+                let status = jobs.cancel(id).flatMap({ Self.visible($0, to: principal) })
+            else { throw APIError.noSuchJob(id) }
             return try JSON.response(status, status: .accepted)
         }
+    }
+
+    /// The job as `principal` may see it (its collection by the name the tenant knows), or
+    /// `nil` when it is another tenant's or in a collection outside the key's list.
+    static func visible(_ status: IngestJobStatus, to principal: Principal) -> IngestJobStatus? {
+        guard let name = principal.visibleName(ofStoreName: status.collection) else { return nil }
+        var status = status
+        status.collection = name
+        return status
     }
 }
 
@@ -92,22 +108,22 @@ struct DocumentRoutes: Sendable {
     /// Most documents one listing returns.
     static let maxLimit = 10_000
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.get("/documents") { request, _ in
+    func register(on router: Router<QuarryRequestContext>) {
+        router.get("/documents") { request, context in
             let query = request.uri.queryParameters
-            let collection = try Self.collection(request)
+            let (collection, stored) = try Self.collection(request, context.principal(for: .readDocuments))
             let limit = try Self.integer(query["limit"], name: "limit", default: 1000, range: 1...Self.maxLimit)
             let offset = try Self.integer(query["offset"], name: "offset", default: 0, range: 0...Int.max)
             let prefix = query["prefix"].map(String.init) ?? ""
-            let page = try await store.documents(in: collection, prefix: prefix, limit: limit, offset: offset)
+            let page = try await store.documents(in: stored, prefix: prefix, limit: limit, offset: offset)
             return try JSON.response(
                 DocumentList(collection: collection, total: page.total, documents: page.documents.map(DocumentSummary.init))
             )
         }
         router.get("/documents/**") { request, context in
-            let collection = try Self.collection(request)
+            let (collection, stored) = try Self.collection(request, context.principal(for: .readDocuments))
             let id = try Self.documentID(context)
-            guard let (record, chunks) = try await store.document(in: collection, path: id) else {
+            guard let (record, chunks) = try await store.document(in: stored, path: id) else {
                 throw Self.noSuchDocument(id, collection)
             }
             return try JSON.response(
@@ -120,20 +136,20 @@ struct DocumentRoutes: Sendable {
             )
         }
         router.delete("/documents/**") { request, context in
-            let collection = try Self.collection(request)
+            let (collection, stored) = try Self.collection(request, context.principal(for: .write))
             let id = try Self.documentID(context)
-            guard try await store.removeDocument(in: collection, path: id) else { throw Self.noSuchDocument(id, collection) }
+            guard try await store.removeDocument(in: stored, path: id) else { throw Self.noSuchDocument(id, collection) }
             return try JSON.response(["deleted": id, "collection": collection])
         }
     }
 
-    private static func collection(_ request: Request) throws -> String {
+    /// The `collection` query parameter, and the store's name of it for `principal`.
+    private static func collection(_ request: Request, _ principal: Principal) throws -> (name: String, stored: String) {
         let name = request.uri.queryParameters["collection"].map(String.init) ?? CollectionName.default
-        try CollectionName.validate(name)
-        return name
+        return (name, try principal.storeName(of: name))
     }
 
-    private static func documentID(_ context: BasicRequestContext) throws -> String {
+    private static func documentID(_ context: QuarryRequestContext) throws -> String {
         let raw = context.parameters.getCatchAll().joined(separator: "/")
         guard let id = raw.removingPercentEncoding, !id.isEmpty else {
             throw APIError(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: "malformed document id")

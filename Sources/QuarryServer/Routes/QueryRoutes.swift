@@ -151,28 +151,32 @@ struct QueryRoutes: Sendable {
     let maxBodyBytes: Int
     let defaultTopK: Int
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<QuarryRequestContext>) {
         router.get("/health") { _, _ in
             try JSON.response(["status": "ok"])
         }
-        router.get("/collections") { _, _ in
-            let collections = try await store.collections().map {
-                CollectionSummary(
-                    name: $0.name, model: $0.model.name, dimension: $0.model.dimension,
-                    documents: $0.documentCount, chunks: $0.chunkCount
+        router.get("/collections") { _, context in
+            let principal = try context.principal(for: .read)
+            let collections = try await store.collections().compactMap { info -> CollectionSummary? in
+                guard let name = principal.visibleName(ofStoreName: info.name) else { return nil }
+                return CollectionSummary(
+                    name: name, model: info.model.name, dimension: info.model.dimension,
+                    documents: info.documentCount, chunks: info.chunkCount
                 )
             }
             return try JSON.response(["collections": collections])
         }
         router.post("/query") { request, context in
+            let principal = try context.principal(for: .read)
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = body.collection ?? CollectionName.default
+            let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
             let answer = body.answer ?? .extractive
             let filter = try body.filter?.searchFilter()
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
                 try await retriever.answer(
-                    query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                    query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
                     maxTokens: body.maxTokens, events: events
                 )
@@ -188,12 +192,14 @@ struct QueryRoutes: Sendable {
             if !result.cached { metrics.recordStages(result.timings) }
             return try JSON.response(QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result))
         }
-        router.post("/search") { request, _ in
+        router.post("/search") { request, context in
+            let principal = try context.principal(for: .read)
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = body.collection ?? CollectionName.default
+            let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
             let (hits, timings) = try await retriever.search(
-                query: body.query, collection: collection, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                 filter: try body.filter?.searchFilter()
             )
             metrics.recordStages(timings)

@@ -48,7 +48,7 @@ extension PostgresChunkStore {
     }
 
     public func ensureCollection(named name: String, model: EmbeddingModelInfo) async throws -> CollectionInfo {
-        try CollectionName.validate(name)
+        try CollectionName.validateStored(name)
         return try await pool.transaction { db in
             try db.execute(
                 """

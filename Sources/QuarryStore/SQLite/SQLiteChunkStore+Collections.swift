@@ -21,7 +21,7 @@ extension SQLiteChunkStore {
     }
 
     public func ensureCollection(named name: String, model: EmbeddingModelInfo) async throws -> CollectionInfo {
-        try CollectionName.validate(name)
+        try CollectionName.validateStored(name)
         return try await write { db in
             try db.transaction {
                 if let existing = try Self.collection(named: name, in: db) {
