@@ -33,6 +33,17 @@ public struct Principal: Sendable, Hashable {
     /// exists, or `--no-auth`): the operator of the default tenant, as the command line is.
     public static let local = Principal(tenant: Tenant.default, keyID: nil, role: .operator)
 
+    /// Whose documents the principal sees, as `SearchFilter.visibleTo` takes it: `nil` (every
+    /// document of its tenant) for the local identity and for admins and operators, who manage
+    /// the tenant's documents and could make themselves a key of any principals anyway; the
+    /// key's principals for readers and writers.
+    public var visibility: [String]? {
+        keyID == nil || role >= .admin ? nil : principals.sorted()
+    }
+
+    /// Whether the principal may see a document with the access list `access`.
+    public func canSee(_ access: [String]?) -> Bool { AccessList.isVisible(access, to: visibility) }
+
     /// Checks that the principal may do `action`.
     /// - Throws: `QuarryError(.forbidden)` naming the role that would be needed.
     public func require(_ action: Action) throws {

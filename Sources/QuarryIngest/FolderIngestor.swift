@@ -48,12 +48,16 @@ public struct IngestOptions: Sendable {
     /// When not empty, a file whose real path (after symbolic links) is outside these folders is
     /// refused and reported, so that a link cannot lead an ingest out of the allowed roots.
     public var confinedTo: [URL]
+    /// The access list of documents that name none and have no `.quarry-access` above them
+    /// (see `FolderAccess`); `nil` leaves such documents' lists as they are.
+    public var access: [String]?
 
     /// Creates options.
-    public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = []) {
+    public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = [], access: [String]? = nil) {
         self.include = include
         self.exclude = exclude
         self.dryRun = dryRun
+        self.access = access
         self.confinedTo = confinedTo.map { $0.standardizedFileURL.resolvingSymlinksInPath() }
     }
 
@@ -199,7 +203,7 @@ public struct FolderIngestor: Sendable {
 
         let preparer = Preparer(
             tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
-            chunker: chunker, batchChunks: embedBatchChunks, logger: logger
+            access: FolderAccess(root: folder, fallback: options.access), chunker: chunker, batchChunks: embedBatchChunks, logger: logger
         )
         var next = Task { await preparer.nextBatch() }
         do {
@@ -410,14 +414,18 @@ final class Preparer: Sendable {
 
     private let state: Mutex<State>
     private let knownDocuments: [String: DocumentRecord]
+    private let access: FolderAccess
     private let chunker: Chunker
     private let batchChunks: Int
     private let logger: Logger
     private let queue = DispatchQueue(label: "quarry.ingest.prepare", qos: .userInitiated)
 
-    init(tasks: [FileTask], knownDocuments: [String: DocumentRecord], chunker: Chunker, batchChunks: Int, logger: Logger) {
+    init(
+        tasks: [FileTask], knownDocuments: [String: DocumentRecord], access: FolderAccess, chunker: Chunker, batchChunks: Int, logger: Logger
+    ) {
         self.state = Mutex(State(tasks: tasks))
         self.knownDocuments = knownDocuments
+        self.access = access
         self.chunker = chunker
         self.batchChunks = batchChunks
         self.logger = logger
@@ -474,7 +482,8 @@ final class Preparer: Sendable {
             let (blocks, text, metadata) = try FolderIngestor.blocks(of: data, at: task.url, fileExtension: fileExtension, path: task.path)
             let record = DocumentRecord(
                 path: task.path, source: task.path, contentHash: hash, size: task.size,
-                modificationTime: task.modificationTime, chunkCount: 0, metadata: metadata
+                modificationTime: task.modificationTime, chunkCount: 0, metadata: metadata,
+                access: access.access(path: task.path, metadata: metadata)
             )
             add(record, blocks: blocks, text: text, into: &batch)
             batch.events.append(.complete(source, keeping: [task.path], removed: []))
@@ -502,7 +511,8 @@ final class Preparer: Sendable {
             }
             let document = DocumentRecord(
                 path: path, source: open.task.path, contentHash: record.contentHash, size: Int64(record.bytes.count),
-                modificationTime: open.task.modificationTime, chunkCount: 0, metadata: record.metadata
+                modificationTime: open.task.modificationTime, chunkCount: 0, metadata: record.metadata,
+                access: access.access(path: path, metadata: record.metadata)
             )
             if let previous = knownDocuments[path], previous.contentHash == record.contentHash {
                 // The same record, perhaps on another line now: keep its vectors, move its chunks.

@@ -69,7 +69,7 @@ public func buildApplication(
             body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try await store.collections())))
         )
     }
-    DocumentRoutes(store: store).register(on: router)
+    DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
     IngestRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes).register(on: router)

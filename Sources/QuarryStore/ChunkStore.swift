@@ -26,8 +26,10 @@ public protocol ChunkReader: Sendable {
     /// - Parameters:
     ///   - limit: the most documents returned.
     ///   - offset: how many matching documents to skip.
+    ///   - visibleTo: only documents a caller speaking for these principals may see (see
+    ///     `SearchFilter.visibleTo`); `nil` for all.
     /// - Throws: `QuarryError.notFound` for an unknown collection.
-    func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage
+    func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage
 
     /// One document and its chunks, or `nil` when the collection has no such document.
     func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])?
@@ -88,6 +90,12 @@ public protocol ChunkWriter: Sendable {
     @discardableResult
     func removeDocument(in collection: String, path: String) async throws -> Bool
 
+    /// Replaces a document's access list (`nil`: visible to every key of its tenant) without
+    /// touching its chunks or vectors; searches see the change at once.
+    /// - Returns: whether there was such a document.
+    @discardableResult
+    func setAccess(in collection: String, path: String, access: [String]?) async throws -> Bool
+
     /// Brings the collection's derived index up to date with its chunks and persists it (after an
     /// ingest), so that the next process to open the store starts with a current index.
     func synchronizeIndex(of collection: String) async throws
@@ -117,6 +125,11 @@ extension ChunkWriter {
 }
 
 extension ChunkReader {
+    /// One page of a collection's documents, whoever may see them.
+    public func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
+        try await documents(in: collection, prefix: prefix, limit: limit, offset: offset, visibleTo: nil)
+    }
+
     /// Search with the default `ef`.
     public func search(in collection: String, query: [Float], k: Int) async throws -> [SearchHit] {
         try await search(in: collection, query: query, k: k, ef: nil, filter: nil)

@@ -76,13 +76,18 @@ public struct DocumentRecord: Sendable, Hashable {
     /// Its metadata: a JSONL record's `metadata` object, a Markdown file's front matter, an HTML
     /// page's `<meta name content>` tags (scalar values as text).
     public var metadata: [String: String]
+    /// Who may see it (`AccessList`); `nil`: every key of its tenant. Written as `nil`, a
+    /// document that already exists keeps its stored list: a re-ingest that says nothing of
+    /// permissions does not change them.
+    public var access: [String]?
 
     /// Creates a document record.
     public init(
         path: String, source: String? = nil, contentHash: String, size: Int64, modificationTime: Double, chunkCount: Int,
-        metadata: [String: String] = [:]
+        metadata: [String: String] = [:], access: [String]? = nil
     ) {
         self.metadata = metadata
+        self.access = access
         self.path = path
         self.source = source ?? path
         self.contentHash = contentHash

@@ -19,4 +19,13 @@ enum StoreFormat {
         guard !text.isEmpty, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else { return [:] }
         return object
     }
+
+    /// An access list as stored: a JSON array of principals; `nil` for no list.
+    static func accessJSON(_ access: [String]?) -> String? { KeyColumns.encode(access) }
+
+    /// An access list read back; `nil` for SQL NULL or text that is not a JSON array of strings.
+    static func decodeAccess(_ text: String?) -> [String]? { KeyColumns.decode(text) }
+
+    /// The principals a `visibleTo` filter matches in SQL: the caller's and `public`.
+    static func visibleJSON(_ principals: [String]) -> String { KeyColumns.encode(principals + [AccessList.everyone]) ?? "[]" }
 }

@@ -253,8 +253,8 @@ final class FailingStore: ChunkStore {
     func removeCollection(named name: String) async throws { try await base.removeCollection(named: name) }
     func sources(in collection: String) async throws -> [SourceRecord] { try await base.sources(in: collection) }
     func documents(in collection: String) async throws -> [DocumentRecord] { try await base.documents(in: collection) }
-    func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
-        try await base.documents(in: collection, prefix: prefix, limit: limit, offset: offset)
+    func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
+        try await base.documents(in: collection, prefix: prefix, limit: limit, offset: offset, visibleTo: visibleTo)
     }
     func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])? {
         try await base.document(in: collection, path: path)
@@ -281,5 +281,14 @@ final class FailingStore: ChunkStore {
     }
     func synchronizeIndex(of collection: String) async throws { try await base.synchronizeIndex(of: collection) }
     func verify() async throws -> [String] { try await base.verify() }
+    func setAccess(in collection: String, path: String, access: [String]?) async throws -> Bool {
+        try await base.setAccess(in: collection, path: path, access: access)
+    }
+    func createTenant(_ tenant: TenantRecord) async throws { try await base.createTenant(tenant) }
+    func tenants() async throws -> [TenantRecord] { try await base.tenants() }
+    func saveKeys(_ keys: [KeyRecord]) async throws { try await base.saveKeys(keys) }
+    func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
+    func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
+    func keyCount() async throws -> Int { try await base.keyCount() }
     func close() async { await base.close() }
 }

@@ -78,7 +78,10 @@ import Testing
             ("wal", "default", 0, .invalidRequest),
             ("wal", "default", 101, .invalidRequest),
             ("wal", "missing", 3, .notFound),
-            ("wal", "a/b", 3, .invalidRequest),
+            // The store's name of tenant a's collection b: valid, and absent here.
+            ("wal", "a/b", 3, .notFound),
+            ("wal", "a/b/c", 3, .invalidRequest),
+            ("wal", "a b", 3, .invalidRequest),
         ] {
             do {
                 _ = try await retriever.answer(query: query, collection: collection, topK: topK)

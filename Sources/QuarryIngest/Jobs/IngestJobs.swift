@@ -77,6 +77,7 @@ public final class IngestJobs: Sendable {
     private struct Job {
         var status: IngestJobStatus
         var folder: URL
+        var access: [String]?
         var task: Task<Void, Never>?
     }
 
@@ -111,7 +112,8 @@ public final class IngestJobs: Sendable {
     /// - Throws: `QuarryError.invalidRequest` for a bad collection name or path, `.notFound` when
     ///   the folder does not exist; `.forbidden` when ingest is disabled or the folder lies
     ///   outside the roots; `.shuttingDown` once the jobs are shutting down.
-    public func start(path: String, collection: String) throws -> IngestJobStatus {
+    /// - Parameter access: the access list of documents that name none (`IngestOptions.access`).
+    public func start(path: String, collection: String, access: [String]? = nil) throws -> IngestJobStatus {
         try CollectionName.validateStored(collection)
         let folder = try resolve(path)
         let id = UUID().uuidString.lowercased()
@@ -125,7 +127,7 @@ public final class IngestJobs: Sendable {
                 await previous?.value
                 await self.run(id)
             }
-            state.jobs[id] = Job(status: status, folder: folder, task: task)
+            state.jobs[id] = Job(status: status, folder: folder, access: access, task: task)
             state.order.append(id)
             state.tail = task
             // Forget the oldest finished jobs.
@@ -198,7 +200,7 @@ public final class IngestJobs: Sendable {
             $0.startedAt = Date()
         }
         let ingestor = FolderIngestor(store: store, embedder: embedder, logger: logger)
-        let options = IngestOptions(confinedTo: roots)
+        let options = IngestOptions(confinedTo: roots, access: job.access)
         do {
             let report = try await ingestor.ingest(folder: job.folder, collection: job.status.collection, options: options) {
                 [self] progress in

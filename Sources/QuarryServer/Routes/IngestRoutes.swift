@@ -9,6 +9,22 @@ import QuarryStore
 struct IngestRequestBody: Decodable {
     var path: String
     var collection: String?
+    /// The access list of documents that name none (see `FolderAccess`).
+    var access: [String]?
+}
+
+/// The answer of `PUT /documents/{id}/access`: `access` is absent when every key of the
+/// tenant may see the document.
+struct AccessResponseBody: Encodable {
+    var document: String
+    var collection: String
+    var access: [String]?
+}
+
+/// The body of `PUT /documents/{id}/access`.
+struct AccessRequestBody: Decodable {
+    /// Who may see the document; `null` (or absent): every key of the tenant.
+    var access: [String]?
 }
 
 /// `POST /ingest`, `GET /jobs/{id}`, `DELETE /jobs/{id}`: folder ingests run as background jobs.
@@ -20,7 +36,10 @@ struct IngestRoutes: Sendable {
         router.post("/ingest") { request, context in
             let principal = try context.principal(for: .write)
             let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
-            let status = try jobs.start(path: body.path, collection: try principal.storeName(of: body.collection ?? CollectionName.default))
+            let status = try jobs.start(
+                path: body.path, collection: try principal.storeName(of: body.collection ?? CollectionName.default),
+                access: try body.access.map(Self.checkedAccess)
+            )
             var response = try JSON.response(["job_id": status.id], status: .accepted)
             response.headers[.location] = "/jobs/\(status.id)"
             return response
@@ -40,6 +59,14 @@ struct IngestRoutes: Sendable {
             else { throw APIError.noSuchJob(id) }
             return try JSON.response(status, status: .accepted)
         }
+    }
+
+    /// An access list from a request: principals without blanks.
+    static func checkedAccess(_ list: [String]) throws -> [String] {
+        for principal in list where principal.isEmpty || principal.contains(where: \.isWhitespace) {
+            throw QuarryError(.invalidRequest, "principal '\(principal)' is invalid: use names such as user:ana, group:legal or public")
+        }
+        return Array(Set(list)).sorted()
     }
 
     /// The job as `principal` may see it (its collection by the name the tenant knows), or
@@ -67,9 +94,12 @@ struct DocumentSummary: Encodable {
     var modifiedAt: Date
     var chunks: Int
     var metadata: [String: String]
+    /// Who may see it; absent: every key of the tenant.
+    var access: [String]?
 
     init(_ record: DocumentRecord) {
         self.metadata = record.metadata
+        self.access = record.access
         self.id = record.path
         self.source = record.source
         self.contentHash = record.contentHash
@@ -79,7 +109,7 @@ struct DocumentSummary: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, source, size, chunks, metadata
+        case id, source, size, chunks, metadata, access
         case contentHash = "content_hash"
         case modifiedAt = "modified_at"
     }
@@ -105,25 +135,31 @@ struct ChunkSummary: Encodable {
 /// may be sent as they are, `#` must be sent as `%23`.
 struct DocumentRoutes: Sendable {
     let store: any ChunkReader & ChunkWriter
+    let maxBodyBytes: Int
     /// Most documents one listing returns.
     static let maxLimit = 10_000
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/documents") { request, context in
             let query = request.uri.queryParameters
-            let (collection, stored) = try Self.collection(request, context.principal(for: .readDocuments))
+            let principal = try context.principal(for: .readDocuments)
+            let (collection, stored) = try Self.collection(request, principal)
             let limit = try Self.integer(query["limit"], name: "limit", default: 1000, range: 1...Self.maxLimit)
             let offset = try Self.integer(query["offset"], name: "offset", default: 0, range: 0...Int.max)
             let prefix = query["prefix"].map(String.init) ?? ""
-            let page = try await store.documents(in: stored, prefix: prefix, limit: limit, offset: offset)
+            let page = try await store.documents(
+                in: stored, prefix: prefix, limit: limit, offset: offset, visibleTo: principal.visibility
+            )
             return try JSON.response(
                 DocumentList(collection: collection, total: page.total, documents: page.documents.map(DocumentSummary.init))
             )
         }
         router.get("/documents/**") { request, context in
-            let (collection, stored) = try Self.collection(request, context.principal(for: .readDocuments))
+            let principal = try context.principal(for: .readDocuments)
+            let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
-            guard let (record, chunks) = try await store.document(in: stored, path: id) else {
+            // A document the caller may not see does not exist for it.
+            guard let (record, chunks) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
                 throw Self.noSuchDocument(id, collection)
             }
             return try JSON.response(
@@ -135,9 +171,30 @@ struct DocumentRoutes: Sendable {
                 )
             )
         }
+        router.put("/documents/**") { request, context in
+            // `PUT /documents/{id}/access`: the document id may itself hold slashes.
+            let principal = try context.principal(for: .write)
+            let (collection, stored) = try Self.collection(request, principal)
+            var parts = context.parameters.getCatchAll().map(String.init)
+            guard parts.count >= 2, parts.removeLast() == "access" else { throw HTTPError(.notFound) }
+            guard let id = parts.joined(separator: "/").removingPercentEncoding, !id.isEmpty else {
+                throw QuarryError(.invalidRequest, "malformed document id")
+            }
+            let body = try await JSON.decode(AccessRequestBody.self, from: request, limit: maxBodyBytes)
+            guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
+                throw Self.noSuchDocument(id, collection)
+            }
+            let access = try body.access.map(IngestRoutes.checkedAccess)
+            guard try await store.setAccess(in: stored, path: id, access: access) else { throw Self.noSuchDocument(id, collection) }
+            return try JSON.response(AccessResponseBody(document: id, collection: collection, access: access))
+        }
         router.delete("/documents/**") { request, context in
-            let (collection, stored) = try Self.collection(request, context.principal(for: .write))
+            let principal = try context.principal(for: .write)
+            let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
+            guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
+                throw Self.noSuchDocument(id, collection)
+            }
             guard try await store.removeDocument(in: stored, path: id) else { throw Self.noSuchDocument(id, collection) }
             return try JSON.response(["deleted": id, "collection": collection])
         }

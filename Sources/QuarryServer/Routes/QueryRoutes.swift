@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import QuarryAccess
 import QuarryCore
 import QuarryRetrieval
 import QuarryStore
@@ -173,7 +174,7 @@ struct QueryRoutes: Sendable {
             let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
             let answer = body.answer ?? .extractive
-            let filter = try body.filter?.searchFilter()
+            let filter = try Self.filter(body.filter, for: principal)
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
                 try await retriever.answer(
                     query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
@@ -200,7 +201,7 @@ struct QueryRoutes: Sendable {
             let mode = body.mode ?? .hybrid
             let (hits, timings) = try await retriever.search(
                 query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                filter: try body.filter?.searchFilter()
+                filter: try Self.filter(body.filter, for: principal)
             )
             metrics.recordStages(timings)
             return try JSON.response(
@@ -216,6 +217,16 @@ struct QueryRoutes: Sendable {
                 )
             )
         }
+    }
+}
+
+extension QueryRoutes {
+    /// The request's filter with the caller's document permissions added: applied inside every
+    /// search, so a caller never gets, or misses, hits because of documents it may not see.
+    static func filter(_ requested: QueryRequestBody.Filter?, for principal: Principal) throws -> SearchFilter? {
+        var filter = try requested?.searchFilter() ?? SearchFilter()
+        filter.visibleTo = principal.visibility
+        return filter.isEmpty ? nil : filter
     }
 }
 

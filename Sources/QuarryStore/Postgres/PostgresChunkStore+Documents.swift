@@ -21,7 +21,7 @@ extension PostgresChunkStore {
     }
 
     static let documentSelect = """
-        SELECT d.path, s.path, d.content_hash, d.size, d.mtime, d.chunk_count, d.id, d.metadata::text
+        SELECT d.path, s.path, d.content_hash, d.size, d.mtime, d.chunk_count, d.id, d.metadata::text, d.access::text
         FROM quarry_documents d JOIN quarry_sources s ON s.id = d.source_id
         """
 
@@ -29,7 +29,7 @@ extension PostgresChunkStore {
         DocumentRecord(
             path: rows.string(row, 0) ?? "", source: rows.string(row, 1), contentHash: rows.string(row, 2) ?? "",
             size: rows.int64(row, 3) ?? 0, modificationTime: rows.double(row, 4) ?? 0, chunkCount: Int(rows.int64(row, 5) ?? 0),
-            metadata: StoreFormat.decodeMetadata(rows.string(row, 7) ?? "")
+            metadata: StoreFormat.decodeMetadata(rows.string(row, 7) ?? ""), access: StoreFormat.decodeAccess(rows.string(row, 8))
         )
     }
 
@@ -41,17 +41,23 @@ extension PostgresChunkStore {
         }
     }
 
-    public func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
+    public func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
         try await pool.withConnection { db in
             // One snapshot for the count and the page.
             try db.transaction { db in
                 try db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 let id = try Self.collectionID(collection, in: db)
-                let matching = " WHERE d.collection_id = $1 AND starts_with(d.path, $2)"
-                let total = try db.execute("SELECT count(*) FROM quarry_documents d" + matching, [.integer(id), .text(prefix)])
+                var matching = " WHERE d.collection_id = $1 AND starts_with(d.path, $2)"
+                var parameters: [PostgresValue] = [.integer(id), .text(prefix)]
+                if let visibleTo {
+                    matching += " AND (d.access IS NULL OR d.access ?| $3::text[])"
+                    parameters.append(.textArray(visibleTo + [AccessList.everyone]))
+                }
+                let total = try db.execute("SELECT count(*) FROM quarry_documents d" + matching, parameters)
+                let next = parameters.count + 1
                 let rows = try db.execute(
-                    Self.documentSelect + matching + " ORDER BY d.path COLLATE \"C\" LIMIT $3 OFFSET $4",
-                    [.integer(id), .text(prefix), .integer(Int64(limit)), .integer(Int64(offset))]
+                    Self.documentSelect + matching + " ORDER BY d.path COLLATE \"C\" LIMIT $\(next) OFFSET $\(next + 1)",
+                    parameters + [.integer(Int64(limit)), .integer(Int64(offset))]
                 )
                 return DocumentPage(total: Int(total.int64(0, 0) ?? 0), documents: (0..<rows.count).map { Self.readDocument(rows, $0) })
             }
@@ -120,18 +126,23 @@ extension PostgresChunkStore {
             for write in writes {
                 let document = write.document
                 let sourceID = try WritePlan.sourceID(of: document, in: sourceIDs)
-                // Its old chunks go with it (ON DELETE CASCADE).
-                try db.execute("DELETE FROM quarry_documents WHERE collection_id = $1 AND path = $2", [.integer(info.id), .text(document.path)])
+                // Its old chunks go with it (ON DELETE CASCADE); a write that says nothing of
+                // permissions keeps the stored ones.
+                let removed = try db.execute(
+                    "DELETE FROM quarry_documents WHERE collection_id = $1 AND path = $2 RETURNING access::text",
+                    [.integer(info.id), .text(document.path)]
+                )
+                let access = StoreFormat.accessJSON(document.access) ?? (removed.count == 1 ? removed.string(0, 0) : nil)
                 let inserted = try db.execute(
                     """
                     INSERT INTO quarry_documents
-                        (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb) RETURNING id
+                        (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata, access)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb) RETURNING id
                     """,
                     [
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash), .integer(document.size),
                         .real(document.modificationTime), .integer(Int64(write.chunks.count)), .real(now),
-                        .text(StoreFormat.metadataJSON(document.metadata) ?? "{}"),
+                        .text(StoreFormat.metadataJSON(document.metadata) ?? "{}"), access.map { .text($0) } ?? .null,
                     ]
                 )
                 let documentID = try Self.returnedID(inserted, of: "document \(document.path)")
@@ -250,6 +261,20 @@ extension PostgresChunkStore {
                 "DELETE FROM quarry_documents WHERE collection_id = $1 AND path = $2", [.integer(info.id), .text(path)]
             ).affected ?? 0
             guard removed > 0 else { return false }
+            try Self.bumpGeneration(info.id, in: db)
+            return true
+        }
+    }
+
+    public func setAccess(in collection: String, path: String, access: [String]?) async throws -> Bool {
+        try await pool.transaction { db in
+            let info = try Self.lockCollection(collection, in: db)
+            let changed = try db.execute(
+                "UPDATE quarry_documents SET access = $3::jsonb WHERE collection_id = $1 AND path = $2",
+                [.integer(info.id), .text(path), StoreFormat.accessJSON(access).map { .text($0) } ?? .null]
+            ).affected ?? 0
+            guard changed > 0 else { return false }
+            // Cached results depend on who may see what.
             try Self.bumpGeneration(info.id, in: db)
             return true
         }

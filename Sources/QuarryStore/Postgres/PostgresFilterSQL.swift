@@ -19,6 +19,11 @@ extension PostgresChunkStore {
             // The extension of the file's name, as `SearchFilter.accepts` reads it.
             conditions.append("lower(substring(s.path from '\\.([^./]*)$')) = ANY(\(bind(.textArray(types)))::text[])")
         }
+        if let visibleTo = filter.visibleTo {
+            // No list: every key of the tenant; else `public` or one of the caller's principals.
+            let principals = bind(.textArray(visibleTo + [AccessList.everyone]))
+            conditions.append("(d.access IS NULL OR d.access ?| \(principals)::text[])")
+        }
         if let metadata = filter.metadata, !metadata.isEmpty {
             conditions.append("d.metadata @> \(bind(.text(StoreFormat.metadataJSON(metadata) ?? "{}")))::jsonb")
         }

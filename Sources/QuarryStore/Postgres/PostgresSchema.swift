@@ -136,7 +136,7 @@ enum PostgresSchema {
             cost double precision NOT NULL DEFAULT 0,
             PRIMARY KEY (tenant, period)
         );
-        ALTER TABLE quarry_documents ADD COLUMN access text;
+        ALTER TABLE quarry_documents ADD COLUMN access jsonb;
         """,
     ]
 

@@ -28,14 +28,15 @@ extension SQLiteChunkStore {
     }
 
     static let documentSelect = """
-        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id, coalesce(d.metadata, '')
+        SELECT d.path, coalesce(s.path, d.path), d.content_hash, d.size, d.mtime, d.chunk_count, d.id, coalesce(d.metadata, ''), d.access
         FROM quarry_documents d LEFT JOIN quarry_sources s ON s.id = d.source_id
         """
 
     static func readDocument(_ statement: SQLiteStatement) -> DocumentRecord {
         DocumentRecord(
             path: statement.text(0), source: statement.text(1), contentHash: statement.text(2), size: statement.int64(3),
-            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: StoreFormat.decodeMetadata(statement.text(7))
+            modificationTime: statement.double(4), chunkCount: statement.int(5), metadata: StoreFormat.decodeMetadata(statement.text(7)),
+            access: StoreFormat.decodeAccess(statement.optionalText(8))
         )
     }
 
@@ -50,19 +51,22 @@ extension SQLiteChunkStore {
         }
     }
 
-    public func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
+    public func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
         try await read { db in
             let collectionID = try Self.requireCollection(collection, in: db).id
             // One read transaction: the count and the page belong together.
             return try db.readTransaction {
-                let matching = " WHERE d.collection_id = ? AND substr(d.path, 1, length(?)) = ?"
+                var matching = " WHERE d.collection_id = ? AND substr(d.path, 1, length(?)) = ?"
+                var parameters: [SQLiteStatement.Value] = [.integer(collectionID), .text(prefix), .text(prefix)]
+                if let visibleTo {
+                    matching += " AND (d.access IS NULL OR EXISTS (SELECT 1 FROM json_each(d.access) a WHERE a.value IN (SELECT value FROM json_each(?))))"
+                    parameters.append(.text(StoreFormat.visibleJSON(visibleTo)))
+                }
                 let count = try db.prepare("SELECT count(*) FROM quarry_documents d" + matching)
-                try count.bind([.integer(collectionID), .text(prefix), .text(prefix)])
+                try count.bind(parameters)
                 _ = try count.step()
                 let statement = try db.prepare(Self.documentSelect + matching + " ORDER BY d.path LIMIT ? OFFSET ?")
-                try statement.bind([
-                    .integer(collectionID), .text(prefix), .text(prefix), .integer(Int64(limit)), .integer(Int64(offset)),
-                ])
+                try statement.bind(parameters + [.integer(Int64(limit)), .integer(Int64(offset))])
                 var documents: [DocumentRecord] = []
                 while try statement.step() { documents.append(Self.readDocument(statement)) }
                 return DocumentPage(total: count.int(0), documents: documents)
@@ -121,11 +125,12 @@ extension SQLiteChunkStore {
                 let insertSource = try db.prepare(
                     "INSERT INTO quarry_sources (collection_id, path, content_hash, size, mtime, indexed_at) VALUES (?, ?, '', 0, 0, ?)"
                 )
+                let storedAccess = try db.prepare("SELECT access FROM quarry_documents WHERE collection_id = ? AND path = ?")
                 let deleteDocument = try db.prepare("DELETE FROM quarry_documents WHERE collection_id = ? AND path = ?")
                 let insertDocument = try db.prepare(
                     """
-                    INSERT INTO quarry_documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO quarry_documents (collection_id, source_id, path, content_hash, size, mtime, chunk_count, indexed_at, metadata, access)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
                 )
                 let insertChunk = try db.prepare(
@@ -144,11 +149,17 @@ extension SQLiteChunkStore {
                 for write in writes {
                     let document = write.document
                     let sourceID = try WritePlan.sourceID(of: document, in: sourceIDs)
+                    // A write that says nothing of permissions keeps the stored ones.
+                    var access = StoreFormat.accessJSON(document.access)
+                    if access == nil {
+                        try storedAccess.bind([.integer(info.id), .text(document.path)])
+                        if try storedAccess.step() { access = storedAccess.optionalText(0) }
+                    }
                     try deleteDocument.run([.integer(info.id), .text(document.path)])
                     try insertDocument.run([
                         .integer(info.id), .integer(sourceID), .text(document.path), .text(document.contentHash),
                         .integer(document.size), .real(document.modificationTime), .integer(Int64(write.chunks.count)),
-                        .real(now), StoreFormat.metadataJSON(document.metadata).map { .text($0) } ?? .null,
+                        .real(now), StoreFormat.metadataJSON(document.metadata).map { .text($0) } ?? .null, access.map { .text($0) } ?? .null,
                     ])
                     let documentID = db.lastInsertRowID
                     for (chunk, vector) in zip(write.chunks, write.vectors) {
@@ -163,6 +174,21 @@ extension SQLiteChunkStore {
                     }
                 }
                 try Self.bumpGeneration(info.id, in: db)
+            }
+        }
+    }
+
+    public func setAccess(in collection: String, path: String, access: [String]?) async throws -> Bool {
+        try await write { db in
+            try db.transaction {
+                let info = try Self.requireCollection(collection, in: db)
+                try db.prepare("UPDATE quarry_documents SET access = ? WHERE collection_id = ? AND path = ?").run([
+                    StoreFormat.accessJSON(access).map { .text($0) } ?? .null, .integer(info.id), .text(path),
+                ])
+                guard db.changes > 0 else { return false }
+                // Cached results and allowed-chunk sets depend on who may see what.
+                try Self.bumpGeneration(info.id, in: db)
+                return true
             }
         }
     }

@@ -135,7 +135,7 @@ extension SQLiteChunkStore {
         try reader.withLock { db in
             let statement = try db.prepare(
                 """
-                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, '') FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id
+                SELECT c.id, d.path, coalesce(s.path, d.path), coalesce(d.metadata, ''), d.access FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id
                 LEFT JOIN quarry_sources s ON s.id = d.source_id WHERE d.collection_id = ?
                 """
             )
@@ -145,7 +145,10 @@ extension SQLiteChunkStore {
             while try statement.step() {
                 let path = statement.text(1)
                 let keep = verdicts[path] ?? {
-                    let verdict = filter.accepts(path: path, source: statement.text(2), metadata: StoreFormat.decodeMetadata(statement.text(3)))
+                    let verdict = filter.accepts(
+                        path: path, source: statement.text(2), metadata: StoreFormat.decodeMetadata(statement.text(3)),
+                        access: StoreFormat.decodeAccess(statement.optionalText(4))
+                    )
                     verdicts[path] = verdict
                     return verdict
                 }()
