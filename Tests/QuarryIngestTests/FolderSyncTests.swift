@@ -290,15 +290,10 @@ final class FailingStore: ChunkStore {
     func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
     func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
     func keyCount() async throws -> Int { try await base.keyCount() }
+    func addUsage(tenant: String, period: String, requests: Int64, tokens: Int64, cost: Double) async throws {
+        try await base.addUsage(tenant: tenant, period: period, requests: requests, tokens: tokens, cost: cost)
+    }
+    func usage(tenant: String, period: String) async throws -> UsageRecord { try await base.usage(tenant: tenant, period: period) }
+    func listUsage(tenant: String?, period: String?) async throws -> [UsageRecord] { try await base.listUsage(tenant: tenant, period: period) }
     func close() async { await base.close() }
-}
-
-// Tenants and keys pass through too (`ChunkStore` includes `KeyStore` since schema 6).
-extension FailingStore {
-    func createTenant(_ tenant: TenantRecord) async throws { try await base.createTenant(tenant) }
-    func tenants() async throws -> [TenantRecord] { try await base.tenants() }
-    func saveKeys(_ keys: [KeyRecord]) async throws { try await base.saveKeys(keys) }
-    func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
-    func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
-    func keyCount() async throws -> Int { try await base.keyCount() }
 }

@@ -44,4 +44,3 @@ extension PostgresChunkStore {
     }
 }
 
-extension PostgresChunkStore: UsageStore {}

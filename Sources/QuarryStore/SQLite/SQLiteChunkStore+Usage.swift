@@ -44,4 +44,3 @@ extension SQLiteChunkStore {
     }
 }
 
-extension SQLiteChunkStore: UsageStore {}
