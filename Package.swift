@@ -96,7 +96,7 @@ let package = Package(
         ),
         .target(
             name: "QuarryConfig",
-            dependencies: ["QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
+            dependencies: ["QuarryAccess", "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
             swiftSettings: swiftSettings
         ),
         .target(name: "QuarryAccess", dependencies: ["QuarryCore", "QuarryDigest", "QuarryStore"], swiftSettings: swiftSettings),

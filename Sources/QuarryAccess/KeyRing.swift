@@ -70,7 +70,7 @@ public final class KeyRing: Sendable {
         }
         return Principal(
             tenant: record.tenant, keyID: record.id, role: role, collections: record.collections.map(Set.init),
-            principals: Set(record.principals), tier: record.tier
+            principals: Set(record.principals), tier: record.tier, rate: record.rate, burst: record.burst
         )
     }
 

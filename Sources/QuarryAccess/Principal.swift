@@ -16,11 +16,17 @@ public struct Principal: Sendable, Hashable {
     public var principals: Set<String>
     /// The limits tier the key belongs to.
     public var tier: String?
+    /// The key's own request rate and burst, overriding its tier's.
+    public var rate: Double?
+    public var burst: Int?
 
     /// Creates a principal.
     public init(
-        tenant: String, keyID: String?, role: Role, collections: Set<String>? = nil, principals: Set<String> = [], tier: String? = nil
+        tenant: String, keyID: String?, role: Role, collections: Set<String>? = nil, principals: Set<String> = [], tier: String? = nil,
+        rate: Double? = nil, burst: Int? = nil
     ) {
+        self.rate = rate
+        self.burst = burst
         self.tenant = tenant
         self.keyID = keyID
         self.role = role

@@ -58,6 +58,7 @@ extension QuarryConfiguration {
         if !(fusion.k >= 0) { problems.append("search.fusion.k must not be negative") }
         if !(1...200).contains(fusion.candidates) { problems.append("search.fusion.candidates must be 1-200, got \(fusion.candidates)") }
         problems += llm.problems()
+        problems += limits.problems(at: "limits")
         return problems
     }
 }

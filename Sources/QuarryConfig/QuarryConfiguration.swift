@@ -1,4 +1,5 @@
 import Foundation
+import QuarryAccess
 import QuarryCore
 import QuarryRetrieval
 
@@ -20,7 +21,8 @@ import QuarryRetrieval
 ///   "search": {"exact_below": 10000, "max_context_tokens": 2000,
 ///              "fusion": {"dense_weight": 1, "lexical_weight": 1, "k": 60, "candidates": 50}},
 ///   "llm": {"base_url": "http://127.0.0.1:8000/v1", "api_key": "...", "model": "qwen2.5-7b-instruct",
-///           "fallbacks": [{"model": "llama-3.1-8b-instruct"}], ...}
+///           "fallbacks": [{"model": "llama-3.1-8b-instruct"}], ...},
+///   "limits": {"tiers": {"free": {"rate": 5, "burst": 10, "monthly_tokens": 1000000}}, "default_tier": "free"}
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
@@ -41,6 +43,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var search = Search()
     /// The chat model for `answer: "llm"` (off unless configured).
     public var llm = LLM()
+    /// Rate limits and quotas by tier (none unless configured).
+    public var limits = LimitsConfiguration()
 
     /// The pgvector backend's database.
     public struct Postgres: Sendable, Equatable, Codable {
@@ -376,7 +380,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, backend, postgres, server, search, llm
+        case store, model, backend, postgres, server, search, llm, limits
         case modelName = "model_name"
     }
 
@@ -395,6 +399,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()
         search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()
         llm = try c.decodeIfPresent(LLM.self, forKey: .llm) ?? LLM()
+        limits = try c.decodeIfPresent(LimitsConfiguration.self, forKey: .limits) ?? LimitsConfiguration()
     }
 
     private struct AnyKey: CodingKey {

@@ -34,12 +34,13 @@ public struct ServerConfiguration: Sendable {
 ///   - jobs: runs `POST /ingest` jobs; `nil` answers those routes with 403.
 ///   - keyRing: who a request is; `nil` for keys from `store`, needed once any exists (as on
 ///     loopback).
+///   - limits: rate limits and quotas; `nil` for none.
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
     retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
-    keyRing: KeyRing? = nil, logger: Logger,
+    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: QuarryRequestContext.self)
@@ -50,9 +51,10 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: AuthenticationMiddleware(keyRing: keyRing))
+    if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
-        defaultTopK: configuration.defaultTopK
+        defaultTopK: configuration.defaultTopK, limits: limits
     ).register(on: router)
     router.get("/openapi.json") { _, context in
         _ = try context.principal(for: .read)

@@ -83,7 +83,8 @@ struct Serve: AsyncParsableCommand {
                 host: host, port: settings.server.port, maxBodyBytes: settings.server.maxBodyBytes,
                 defaultTopK: settings.server.defaultTopK
             ),
-            jobs: jobs, keyRing: keyRing, logger: logger
+            jobs: jobs, keyRing: keyRing,
+            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store), logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
             // Written straight to the file handle, unbuffered, so it shows at once even when piped.

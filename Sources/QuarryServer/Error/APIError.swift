@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import QuarryAccess
 import QuarryCore
 import QuarryEmbedding
 import QuarryHNSW
@@ -17,6 +18,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var code: String
     /// The human-readable message of the body.
     public var message: String
+    /// For a 429: which limit (`rate`, `monthly_tokens`, …), in the body's `error.limit`.
+    public var limit: String?
+    /// Fields the response carries besides the body (`Retry-After`, `RateLimit`, …).
+    public var headers: HTTPFields = [:]
 
     /// Creates an API error.
     public init(status: HTTPResponse.Status, code: String, message: String) {
@@ -35,6 +40,12 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             self = error
         case let error as QuarryError:
             self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+            if let exceeded = LimitExceeded.find(in: error) {
+                limit = exceeded.limit.rawValue
+                for field in RateLimitHeaders.fields(for: exceeded) {
+                    if let name = HTTPFields.Element.Name(field.name) { headers[name] = field.value }
+                }
+            }
         case let error as HNSWError:
             let code: QuarryError.Code = error.code == .invalidArgument ? .invalidRequest : .storage
             self.init(status: Self.status(for: code), code: code.rawValue, message: error.message)
@@ -91,6 +102,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var limit: String?
         }
         var error: Detail
         var requestID: String
@@ -102,8 +114,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message), requestID: context.id))
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        let data = try JSONEncoder().encode(Body(error: .init(code: code, message: message, limit: limit), requestID: context.id))
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
         // RFC 6750: a 401 names the scheme the caller should use.
         if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="quarry""# }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -151,6 +151,8 @@ struct QueryRoutes: Sendable {
     let metrics: ServerMetrics
     let maxBodyBytes: Int
     let defaultTopK: Int
+    /// Monthly LLM quotas; `nil` for none.
+    let limits: ServiceLimits?
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/health") { _, _ in
@@ -175,12 +177,24 @@ struct QueryRoutes: Sendable {
             let mode = body.mode ?? .hybrid
             let answer = body.answer ?? .extractive
             let filter = try Self.filter(body.filter, for: principal)
+            // A tenant over its monthly LLM quota is refused before anything runs; what an
+            // answer used is counted after it.
+            let quota = try answer == .llm ? limits.map { ($0, try $0.effective(for: principal)) } : nil
+            if let (limits, effective) = quota, effective.hasMonthlyQuota {
+                try await limits.quota.check(tenant: principal.tenant, limits: effective)
+            }
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
-                try await retriever.answer(
+                let result = try await retriever.answer(
                     query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
                     maxTokens: body.maxTokens, events: events
                 )
+                if let (limits, _) = quota, let usage = result.usage, !result.cached {
+                    try await limits.quota.record(
+                        tenant: principal.tenant, tokens: usage.promptTokens + usage.completionTokens, costUSD: usage.costUSD ?? 0
+                    )
+                }
+                return result
             }
             if body.stream == true {
                 return try await ServerSentEvents.response(requestID: context.id, logger: context.logger) { events in

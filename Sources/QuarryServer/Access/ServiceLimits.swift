@@ -1,0 +1,49 @@
+import Hummingbird
+import QuarryAccess
+import QuarryCore
+import QuarryStore
+
+/// The limits a server holds its callers to: the configured tiers, each key's request bucket, and
+/// each tenant's monthly LLM quota counted in the store.
+public struct ServiceLimits: Sendable {
+    /// The tiers.
+    public let configuration: LimitsConfiguration
+    let rateLimiter: RateLimiter
+    let quota: QuotaLedger
+
+    /// Limits from `configuration`, with monthly usage counted in `usage`.
+    /// - Parameter clock: the clock of the request buckets (tests move it by hand).
+    public init(configuration: LimitsConfiguration, usage: any UsageStore, clock: any MonotonicClock = SystemMonotonicClock()) {
+        self.configuration = configuration
+        self.rateLimiter = RateLimiter(clock: clock)
+        self.quota = QuotaLedger(counter: StoreUsageCounter(store: usage))
+    }
+
+    /// The limits of `principal`: none for the local identity, else its key's tier (or the
+    /// default tier) with the key's own rate and burst.
+    func effective(for principal: Principal) throws -> EffectiveLimits {
+        guard principal.keyID != nil else { return .unlimited }
+        return try configuration.limits(keyTier: principal.tier, tenantTier: nil, keyRate: principal.rate, keyBurst: principal.burst)
+    }
+}
+
+/// Holds each key to its request rate, before any route runs: a request over it is a 429 that
+/// did nothing, with `Retry-After`; every limited response carries the `RateLimit` and
+/// `RateLimit-Policy` fields.
+struct RateLimitMiddleware: RouterMiddleware {
+    typealias Context = QuarryRequestContext
+    let limits: ServiceLimits
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let principal = context.identity, let keyID = principal.keyID, let rate = try limits.effective(for: principal).rate else {
+            return try await next(request, context)
+        }
+        let decision = limits.rateLimiter.check(key: keyID, limit: rate)
+        if let exceeded = LimitExceeded(decision, keyID: keyID) { throw exceeded.error }
+        var response = try await next(request, context)
+        for field in RateLimitHeaders.fields(for: decision) {
+            if let name = HTTPFields.Element.Name(field.name) { response.headers[name] = field.value }
+        }
+        return response
+    }
+}

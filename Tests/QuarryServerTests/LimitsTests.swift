@@ -1,0 +1,79 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import QuarryAccess
+import QuarryRetrieval
+import QuarryServer
+import QuarryStore
+import QuarryTestSupport
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class HandClock: MonotonicClock {
+    private let current = Mutex(MonotonicInstant.origin)
+    func now() -> MonotonicInstant { current.withLock { $0 } }
+    func advance(by duration: Duration) { current.withLock { $0 = $0.advanced(by: duration) } }
+}
+
+/// Limits at the HTTP edge: a key over its rate gets 429 with `Retry-After` and the IETF
+/// `RateLimit` fields, and a tenant over its monthly LLM tokens is refused before the model runs.
+@Suite struct LimitsTests {
+    @Test func aKeyOverItsRateIsTurnedAwayUntilItsBucketRefills() async throws {
+        let setup = try await AuthenticationTests.setUp()
+        defer { setup.directory.cleanUp() }
+        let clock = HandClock()
+        let limits = ServiceLimits(
+            configuration: LimitsConfiguration(tiers: ["free": Tier(rate: 1, burst: 2)], defaultTier: "free"), usage: setup.store, clock: clock
+        )
+        let app = buildApplication(
+            retriever: Retriever(store: setup.store, embedder: setup.embedder), store: setup.store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), keyRing: KeyRing(store: setup.store, mode: .required),
+            limits: limits, logger: Logger(label: "test")
+        )
+        try await app.test(.router) { client in
+            let reader = setup.tokens["acme-reader"]
+            for remaining in [1, 0] {
+                let response = try await AuthenticationTests.request(client, .get, "/collections", token: reader)
+                #expect(response.status == .ok)
+                #expect(response.headers[.init("RateLimit")!]?.contains(#""burst";r=\#(remaining)"#) == true)
+                #expect(response.headers[.init("RateLimit-Policy")!]?.contains("q=2") == true)
+            }
+            let refused = try await AuthenticationTests.request(client, .get, "/collections", token: reader)
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.headers[.retryAfter] == "1")
+            let error = try AuthenticationTests.json(refused)["error"] as? [String: Any]
+            #expect(error?["code"] as? String == "rate_limited" && error?["limit"] as? String == "rate")
+            // Another key has its own bucket; the first is let in again once a token is back.
+            #expect(try await AuthenticationTests.request(client, .get, "/collections", token: setup.tokens["acme-writer"]).status == .ok)
+            clock.advance(by: .seconds(1))
+            #expect(try await AuthenticationTests.request(client, .get, "/collections", token: reader).status == .ok)
+        }
+    }
+
+    @Test func aTenantOverItsMonthlyTokensGetsNoLLMAnswer() async throws {
+        let setup = try await AuthenticationTests.setUp()
+        defer { setup.directory.cleanUp() }
+        let limits = ServiceLimits(
+            configuration: LimitsConfiguration(tiers: ["free": Tier(monthlyTokens: 1000)], defaultTier: "free"), usage: setup.store
+        )
+        try await setup.store.addUsage(tenant: "acme", period: UsagePeriod(containing: Date()).id, requests: 1, tokens: 1000, cost: 0)
+        let app = buildApplication(
+            retriever: Retriever(store: setup.store, embedder: setup.embedder), store: setup.store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), keyRing: KeyRing(store: setup.store, mode: .required),
+            limits: limits, logger: Logger(label: "test")
+        )
+        try await app.test(.router) { client in
+            let body = #"{"query": "rockets", "collection": "docs", "answer": "llm"}"#
+            let refused = try await AuthenticationTests.request(client, .post, "/query", token: setup.tokens["acme-reader"], body: body)
+            #expect(refused.status == .tooManyRequests)
+            let error = try AuthenticationTests.json(refused)["error"] as? [String: Any]
+            #expect(error?["limit"] as? String == "monthly_tokens")
+            #expect(refused.headers[.retryAfter].flatMap(Int.init).map { $0 > 0 } == true)
+            // Another tenant's quota is its own; extractive answers use no tokens.
+            let extractive = #"{"query": "rockets", "collection": "docs"}"#
+            #expect(try await AuthenticationTests.request(client, .post, "/query", token: setup.tokens["acme-reader"], body: extractive).status == .ok)
+        }
+    }
+}
