@@ -28,7 +28,7 @@ extension SQLiteChunkStore {
                 "query vector has dimension \(query.count); collection '\(collection)' has \(status.dimension)"
             )
         }
-        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: status.id, filter: $0) }
+        let allowed = try allowedChunks(status, filter: filter)
         if let allowed, allowed.isEmpty { return [] }
         guard status.chunkCount >= exactSearchLimit else {
             return try exactSearch(in: collection, query: query, k: k, allowed: allowed)
@@ -63,9 +63,10 @@ extension SQLiteChunkStore {
     func lexicalSearchBlocking(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
-        let collectionID = try reader.withLock { db in try Self.requireCollection(collection, in: db).id }
+        let status = try collectionStatus(collection)
+        let collectionID = status.id
         guard !terms.isEmpty else { return [] }
-        let allowed = try filter.flatMap { $0.isEmpty ? nil : try allowedChunks(collectionID: collectionID, filter: $0) }
+        let allowed = try allowedChunks(status, filter: filter)
         if let allowed, allowed.isEmpty { return [] }
         // Every term quoted: the user's text never reaches FTS5's query syntax.
         let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
@@ -128,6 +129,16 @@ extension SQLiteChunkStore {
             for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id),
             persist: true
         )
+    }
+
+    /// The row ids of the collection's chunks that `filter` keeps, remembered for the
+    /// collection's generation; `nil` for no filter. A set that happens to hold every chunk is
+    /// still a set: a write between this read and the search could add a chunk the filter would
+    /// refuse, and only a set keeps such a chunk out.
+    func allowedChunks(_ status: CollectionStatus, filter: SearchFilter?) throws -> Set<Int64>? {
+        guard let filter, !filter.isEmpty else { return nil }
+        let key = AllowedChunksCache.Key(collectionID: status.id, generation: status.generation, filter: filter)
+        return try allowedCache.allowed(for: key) { try allowedChunks(collectionID: status.id, filter: filter) }
     }
 
     /// The row ids of the collection's chunks that `filter` keeps.

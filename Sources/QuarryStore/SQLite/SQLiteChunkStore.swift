@@ -25,6 +25,7 @@ public final class SQLiteChunkStore: ChunkStore {
     let writer: Mutex<SQLiteConnection>
     let reader: ReadConnectionPool
     let snapshots = Mutex<[String: CollectionSnapshot]>([:])
+    let allowedCache = AllowedChunksCache()
     let executor: BlockingExecutor
 
     /// Opens the store in `directory`, creating the directory and the schema when missing.
