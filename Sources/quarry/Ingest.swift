@@ -33,6 +33,9 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "Leave out files matching this pattern (repeatable).")
     var exclude: [String] = []
 
+    @Option(help: "Who may see documents that name no access list and have no .quarry-access above them (comma-separated principals, e.g. group:legal,user:ana).")
+    var access: String?
+
     @Flag(help: "Say what would change, write nothing.")
     var dryRun = false
 
@@ -56,7 +59,10 @@ struct Ingest: AsyncParsableCommand {
         try CollectionName.validate(collection)
         let ingestOptions: IngestOptions
         do {
-            ingestOptions = IngestOptions(include: try include.map(Glob.init), exclude: try exclude.map(Glob.init), dryRun: dryRun)
+            ingestOptions = IngestOptions(
+                include: try include.map(Glob.init), exclude: try exclude.map(Glob.init), dryRun: dryRun,
+                access: access.map(AccessList.parse)
+            )
         } catch let error as GlobError {
             throw ValidationError(error.description)
         }
