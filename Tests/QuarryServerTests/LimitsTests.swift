@@ -3,8 +3,9 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import QuarryAccess
+import QuarryIngest
 import QuarryRetrieval
-import QuarryServer
+@testable import QuarryServer
 import QuarryStore
 import QuarryTestSupport
 import Synchronization
@@ -74,6 +75,38 @@ final class HandClock: MonotonicClock {
             // Another tenant's quota is its own; extractive answers use no tokens.
             let extractive = #"{"query": "rockets", "collection": "docs"}"#
             #expect(try await AuthenticationTests.request(client, .post, "/query", token: setup.tokens["acme-reader"], body: extractive).status == .ok)
+        }
+    }
+
+    @Test func aTenantAtItsIngestJobLimitGetsNoNewJob() async throws {
+        let setup = try await AuthenticationTests.setUp()
+        defer { setup.directory.cleanUp() }
+        let limits = ServiceLimits(configuration: LimitsConfiguration(tiers: ["free": Tier(ingestJobs: 1)], defaultTier: "free"), usage: setup.store)
+        let app = buildApplication(
+            retriever: Retriever(store: setup.store, embedder: setup.embedder), store: setup.store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
+            jobs: IngestJobs(store: setup.store, embedder: setup.embedder, roots: [setup.docs], logger: Logger(label: "test")),
+            keyRing: KeyRing(store: setup.store, mode: .required), limits: limits, logger: Logger(label: "test")
+        )
+        try await app.test(.router) { client in
+            let body = #"{"path": "\#(setup.docs.path)", "collection": "docs"}"#
+            // acme's one slot is taken (as by a job still running).
+            let running = try limits.ingestJobs.acquire(tenant: "acme", limit: 1)
+            let refused = try await AuthenticationTests.request(client, .post, "/ingest", token: setup.tokens["acme-writer"], body: body)
+            #expect(refused.status == .tooManyRequests)
+            #expect((try AuthenticationTests.json(refused)["error"] as? [String: Any])?["limit"] as? String == "ingest_jobs")
+            // Another tenant is not held to acme's jobs.
+            let beta = try await AuthenticationTests.request(client, .post, "/ingest", token: setup.tokens["beta-admin"], body: body)
+            #expect(beta.status == .accepted)
+            running.release()
+            let accepted = try await AuthenticationTests.request(client, .post, "/ingest", token: setup.tokens["acme-writer"], body: body)
+            #expect(accepted.status == .accepted)
+            // The job's slot comes back when it ends.
+            let job = try #require(try AuthenticationTests.json(accepted)["job_id"] as? String)
+            for _ in 0..<500 where limits.ingestJobs.jobs(tenant: "acme") > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(limits.ingestJobs.jobs(tenant: "acme") == 0, "job \(job) kept its slot")
         }
     }
 }

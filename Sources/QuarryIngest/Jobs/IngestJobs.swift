@@ -79,6 +79,8 @@ public final class IngestJobs: Sendable {
         var folder: URL
         var access: [String]?
         var task: Task<Void, Never>?
+        /// Called once when the job ends, however it ends (a limit's slot is released there).
+        var onFinish: (@Sendable () -> Void)?
     }
 
     private struct State {
@@ -112,8 +114,12 @@ public final class IngestJobs: Sendable {
     /// - Throws: `QuarryError.invalidRequest` for a bad collection name or path, `.notFound` when
     ///   the folder does not exist; `.forbidden` when ingest is disabled or the folder lies
     ///   outside the roots; `.shuttingDown` once the jobs are shutting down.
-    /// - Parameter access: the access list of documents that name none (`IngestOptions.access`).
-    public func start(path: String, collection: String, access: [String]? = nil) throws -> IngestJobStatus {
+    /// - Parameters:
+    ///   - access: the access list of documents that name none (`IngestOptions.access`).
+    ///   - onFinish: called once when the job ends, succeeded, failed or cancelled.
+    public func start(
+        path: String, collection: String, access: [String]? = nil, onFinish: (@Sendable () -> Void)? = nil
+    ) throws -> IngestJobStatus {
         try CollectionName.validateStored(collection)
         let folder = try resolve(path)
         let id = UUID().uuidString.lowercased()
@@ -127,7 +133,7 @@ public final class IngestJobs: Sendable {
                 await previous?.value
                 await self.run(id)
             }
-            state.jobs[id] = Job(status: status, folder: folder, access: access, task: task)
+            state.jobs[id] = Job(status: status, folder: folder, access: access, task: task, onFinish: onFinish)
             state.order.append(id)
             state.tail = task
             // Forget the oldest finished jobs.
@@ -187,6 +193,13 @@ public final class IngestJobs: Sendable {
     }
 
     private func run(_ id: String) async {
+        defer {
+            let finish = state.withLock { state -> (@Sendable () -> Void)? in
+                defer { state.jobs[id]?.onFinish = nil }
+                return state.jobs[id]?.onFinish
+            }
+            finish?()
+        }
         guard let job = state.withLock({ $0.jobs[id] }), job.status.state == .queued else { return }
         if Task.isCancelled {
             update(id) {

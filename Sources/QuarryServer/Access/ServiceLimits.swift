@@ -10,6 +10,8 @@ public struct ServiceLimits: Sendable {
     public let configuration: LimitsConfiguration
     let rateLimiter: RateLimiter
     let quota: QuotaLedger
+    /// Each tenant's ingest jobs queued or running in this process.
+    let ingestJobs = IngestJobLimiter()
 
     /// Limits from `configuration`, with monthly usage counted in `usage`.
     /// - Parameter clock: the clock of the request buckets (tests move it by hand).

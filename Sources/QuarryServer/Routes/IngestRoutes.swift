@@ -31,15 +31,25 @@ struct AccessRequestBody: Decodable {
 struct IngestRoutes: Sendable {
     let jobs: IngestJobs
     let maxBodyBytes: Int
+    /// Each tenant's ingest-job limit; `nil` for none.
+    let limits: ServiceLimits?
 
     func register(on router: Router<QuarryRequestContext>) {
         router.post("/ingest") { request, context in
             let principal = try context.principal(for: .write)
             let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
-            let status = try jobs.start(
-                path: body.path, collection: try principal.storeName(of: body.collection ?? CollectionName.default),
-                access: try body.access.map(Self.checkedAccess)
-            )
+            let collection = try principal.storeName(of: body.collection ?? CollectionName.default)
+            let access = try body.access.map(Self.checkedAccess)
+            // A tenant at its limit of ingest jobs gets a 429 and no job; a slot taken is given
+            // back when the job ends (or at once if it never starts).
+            let slot = try limits.map { try $0.ingestJobs.acquire(tenant: principal.tenant, limit: try $0.effective(for: principal).ingestJobs) }
+            let status: IngestJobStatus
+            do {
+                status = try jobs.start(path: body.path, collection: collection, access: access) { slot?.release() }
+            } catch {
+                slot?.release()
+                throw error
+            }
             var response = try JSON.response(["job_id": status.id], status: .accepted)
             response.headers[.location] = "/jobs/\(status.id)"
             return response
