@@ -281,5 +281,11 @@ final class FailingStore: ChunkStore {
     }
     func synchronizeIndex(of collection: String) async throws { try await base.synchronizeIndex(of: collection) }
     func verify() async throws -> [String] { try await base.verify() }
+    func createTenant(_ tenant: TenantRecord) async throws { try await base.createTenant(tenant) }
+    func tenants() async throws -> [TenantRecord] { try await base.tenants() }
+    func saveKeys(_ keys: [KeyRecord]) async throws { try await base.saveKeys(keys) }
+    func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
+    func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
+    func keyCount() async throws -> Int { try await base.keyCount() }
     func close() async { await base.close() }
 }
