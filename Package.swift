@@ -106,6 +106,7 @@ let package = Package(
                 "QuarryAccess", "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -164,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "QuarryServerTests",
             dependencies: [
-                "QuarryServer", "QuarryAccess", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
+                "QuarryServer", "QuarryAccess", "QuarryDigest", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

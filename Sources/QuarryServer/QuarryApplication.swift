@@ -35,12 +35,13 @@ public struct ServerConfiguration: Sendable {
 ///   - keyRing: who a request is; `nil` for keys from `store`, needed once any exists (as on
 ///     loopback).
 ///   - limits: rate limits and quotas; `nil` for none.
+///   - audit: the audit log state-changing requests and queries are recorded in; `nil` for none.
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
     retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
-    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, logger: Logger,
+    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: QuarryRequestContext.self)
@@ -51,6 +52,7 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: AuthenticationMiddleware(keyRing: keyRing))
+    if let audit { router.add(middleware: AuditMiddleware(log: audit, maxBodyBytes: configuration.maxBodyBytes)) }
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,

@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without API keys on any address: every request acts as the operator. Only for trusted networks.")
     var noAuth = false
 
+    @Option(help: "How the audit log keeps query text: full, hash (SHA-256) or off (default: hash).")
+    var auditQueries: String = "hash"
+
     /// Defaults, then the file, then the environment, then the command line.
     func settings() throws -> QuarryConfiguration {
         try options.settings(file: config) { settings in
@@ -77,6 +80,10 @@ struct Serve: AsyncParsableCommand {
         }
         let host = settings.server.host
         let keyRing = try await Self.keyRing(store: store, host: host, noAuth: noAuth, logger: logger)
+        guard let queryMode = AuditQueryMode(rawValue: auditQueries) else {
+            throw ValidationError("--audit-queries must be full, hash or off")
+        }
+        let audit = AuditService(store: store, queryMode: queryMode, logger: logger)
         let app = buildApplication(
             retriever: retriever, store: store,
             configuration: ServerConfiguration(
@@ -84,7 +91,8 @@ struct Serve: AsyncParsableCommand {
                 defaultTopK: settings.server.defaultTopK
             ),
             jobs: jobs, keyRing: keyRing,
-            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store), logger: logger
+            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store), audit: audit.log,
+            logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"
             // Written straight to the file handle, unbuffered, so it shows at once even when piped.
@@ -105,7 +113,7 @@ struct Serve: AsyncParsableCommand {
         // then the server, which stops accepting connections and lets requests in flight finish,
         // and last the store, which closes its connections and threads.
         let services = ServiceGroup(
-            configuration: .init(services: [store, app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [store, audit, app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await services.run()
         logger.info("stopped")

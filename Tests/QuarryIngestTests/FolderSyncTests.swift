@@ -295,5 +295,17 @@ final class FailingStore: ChunkStore {
     }
     func usage(tenant: String, period: String) async throws -> UsageRecord { try await base.usage(tenant: tenant, period: period) }
     func listUsage(tenant: String?, period: String?) async throws -> [UsageRecord] { try await base.listUsage(tenant: tenant, period: period) }
+    func appendAudit(_ entries: [AuditEntry], link: @escaping AuditLink) async throws -> [AuditRow] {
+        try await base.appendAudit(entries, link: link)
+    }
+    func auditRows(since: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
+        try await base.auditRows(since: since, tenant: tenant, after: seq, limit: limit)
+    }
+    func lastAuditRow() async throws -> AuditRow? { try await base.lastAuditRow() }
+    func pruneAudit(
+        before: Date, link: @escaping AuditLink, record: @escaping @Sendable (AuditPrune) throws -> AuditEntry
+    ) async throws -> AuditPrune? {
+        try await base.pruneAudit(before: before, link: link, record: record)
+    }
     func close() async { await base.close() }
 }

@@ -111,4 +111,3 @@ extension PostgresChunkStore {
     }
 }
 
-extension PostgresChunkStore: AuditStore {}

@@ -99,4 +99,3 @@ extension SQLiteChunkStore {
     }
 }
 
-extension SQLiteChunkStore: AuditStore {}
