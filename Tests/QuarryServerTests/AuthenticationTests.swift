@@ -133,7 +133,8 @@ import Testing
         defer { setup.directory.cleanUp() }
         try await setup.app().test(.router) { client in
             let reader = setup.tokens["acme-reader"], writer = setup.tokens["acme-writer"], admin = setup.tokens["acme-admin"]
-            let ingest = #"{"path": "\#(setup.docs.path)", "collection": "docs"}"#
+            // Into a collection of its own: a folder ingest syncs its collection to the folder.
+            let ingest = #"{"path": "\#(setup.docs.path)", "collection": "inbox"}"#
             #expect(try await Self.request(client, .post, "/ingest", token: reader, body: ingest).status == .forbidden)
             #expect(try await Self.request(client, .delete, "/documents/acme.txt?collection=docs", token: reader).status == .forbidden)
             #expect(try await Self.request(client, .get, "/keys", token: writer).status == .forbidden)
@@ -145,7 +146,7 @@ import Testing
             #expect(started.status == .accepted)
             let job = try #require(try Self.json(started)["job_id"] as? String)
             let status = try Self.json(try await Self.request(client, .get, "/jobs/\(job)", token: writer))
-            #expect(status["collection"] as? String == "docs")
+            #expect(status["collection"] as? String == "inbox")
             // Another tenant's job does not exist for the caller, and cannot be cancelled by it.
             #expect(try await Self.request(client, .get, "/jobs/\(job)", token: setup.tokens["beta-admin"]).status == .notFound)
             #expect(try await Self.request(client, .delete, "/jobs/\(job)", token: setup.tokens["beta-admin"]).status == .notFound)

@@ -89,7 +89,7 @@ final class HandClock: MonotonicClock {
             keyRing: KeyRing(store: setup.store, mode: .required), limits: limits, logger: Logger(label: "test")
         )
         try await app.test(.router) { client in
-            let body = #"{"path": "\#(setup.docs.path)", "collection": "docs"}"#
+            let body = #"{"path": "\#(setup.docs.path)", "collection": "inbox"}"#
             // acme's one slot is taken (as by a job still running).
             let running = try limits.ingestJobs.acquire(tenant: "acme", limit: 1)
             let refused = try await AuthenticationTests.request(client, .post, "/ingest", token: setup.tokens["acme-writer"], body: body)
