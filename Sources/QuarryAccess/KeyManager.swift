@@ -163,9 +163,7 @@ public struct KeyManager: Sendable {
             }
         }
         for collection in specification.collections ?? [] { try CollectionName.validate(collection) }
-        for principal in specification.principals where principal.isEmpty || principal.contains(where: \.isWhitespace) {
-            throw QuarryError(.invalidRequest, "principal '\(principal)' is invalid: use names such as user:ana, group:legal or public")
-        }
+        _ = try AccessList.checked(specification.principals)
         if let rate = specification.rate, !(rate > 0) { throw QuarryError(.invalidRequest, "the rate must be above 0") }
         if let burst = specification.burst, burst < 1 { throw QuarryError(.invalidRequest, "the burst must be at least 1") }
         if let expiry = specification.expiresAt, expiry <= now() { throw QuarryError(.invalidRequest, "the expiry must be in the future") }

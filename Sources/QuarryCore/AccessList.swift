@@ -31,4 +31,13 @@ public enum AccessList {
         guard let principals, let access else { return true }
         return access.contains(everyone) || access.contains(where: principals.contains)
     }
+
+    /// A list from a request or a key: each principal without blanks; sorted, each once.
+    /// - Throws: `QuarryError(.invalidRequest)` naming the first bad principal.
+    public static func checked(_ list: [String]) throws -> [String] {
+        for principal in list where principal.isEmpty || principal.contains(where: \.isWhitespace) {
+            throw QuarryError(.invalidRequest, "principal '\(principal)' is invalid: use names such as user:ana, group:legal or public")
+        }
+        return Array(Set(list)).sorted()
+    }
 }

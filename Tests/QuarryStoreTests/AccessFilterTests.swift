@@ -89,7 +89,7 @@ import Testing
         defer { fixture.cleanUp() }
         let store = try await fixture.open(exactSearchLimit: 100, indexParameters: HNSWParameters(m: 16, efConstruction: 100))
         _ = try await store.ensureCollection(named: "docs", model: embedder.model)
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let count = 2_000
         var vectors: [String: [Float]] = [:]
         var writes: [DocumentWrite] = []
@@ -130,15 +130,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator (SplitMix64), so the test data is the same every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

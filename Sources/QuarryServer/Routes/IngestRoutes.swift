@@ -39,7 +39,7 @@ struct IngestRoutes: Sendable {
             let principal = try context.principal(for: .write)
             let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = try principal.storeName(of: body.collection ?? CollectionName.default)
-            let access = try body.access.map(Self.checkedAccess)
+            let access = try body.access.map(AccessList.checked)
             // A tenant at its limit of ingest jobs gets a 429 and no job; a slot taken is given
             // back when the job ends (or at once if it never starts).
             let slot = try limits.map { try $0.ingestJobs.acquire(tenant: principal.tenant, limit: try $0.effective(for: principal).ingestJobs) }
@@ -69,14 +69,6 @@ struct IngestRoutes: Sendable {
             else { throw APIError.noSuchJob(id) }
             return try JSON.response(status, status: .accepted)
         }
-    }
-
-    /// An access list from a request: principals without blanks.
-    static func checkedAccess(_ list: [String]) throws -> [String] {
-        for principal in list where principal.isEmpty || principal.contains(where: \.isWhitespace) {
-            throw QuarryError(.invalidRequest, "principal '\(principal)' is invalid: use names such as user:ana, group:legal or public")
-        }
-        return Array(Set(list)).sorted()
     }
 
     /// The job as `principal` may see it (its collection by the name the tenant knows), or
@@ -194,7 +186,7 @@ struct DocumentRoutes: Sendable {
             guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
                 throw Self.noSuchDocument(id, collection)
             }
-            let access = try body.access.map(IngestRoutes.checkedAccess)
+            let access = try body.access.map(AccessList.checked)
             guard try await store.setAccess(in: stored, path: id, access: access) else { throw Self.noSuchDocument(id, collection) }
             return try JSON.response(AccessResponseBody(document: id, collection: collection, access: access))
         }
