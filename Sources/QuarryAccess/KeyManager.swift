@@ -133,6 +133,19 @@ public struct KeyManager: Sendable {
         return record
     }
 
+    /// Moves a tenant to another limits tier (`nil`: the default tier); operators only. Every
+    /// node applies it within the key ring's cache lifetime.
+    /// - Throws: `QuarryError(.notFound)` for an unknown tenant.
+    public func setTenantTier(_ name: String, tier: String?, by actor: Principal) async throws -> TenantRecord {
+        try actor.require(.operate)
+        try Tenant.validate(name)
+        try await store.setTenantTier(name, tier: tier)
+        guard let record = try await store.tenants().first(where: { $0.name == name }) else {
+            throw QuarryError(.notFound, "tenant '\(name)' does not exist")
+        }
+        return record
+    }
+
     /// Every tenant (operators only).
     public func tenants(by actor: Principal) async throws -> [TenantRecord] {
         try actor.require(.operate)

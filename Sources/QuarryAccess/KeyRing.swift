@@ -30,6 +30,7 @@ public final class KeyRing: Sendable {
         var keys: [String: (record: KeyRecord?, fetched: Date)] = [:]
         var keysExist = false
         var keysExistChecked: Date?
+        var tenantTiers: (tiers: [String: String], fetched: Date)?
     }
 
     /// Creates a key ring over `store`.
@@ -70,7 +71,8 @@ public final class KeyRing: Sendable {
         }
         return Principal(
             tenant: record.tenant, keyID: record.id, role: role, collections: record.collections.map(Set.init),
-            principals: Set(record.principals), tier: record.tier, rate: record.rate, burst: record.burst
+            principals: Set(record.principals), tier: record.tier, tenantTier: try await tenantTier(of: record.tenant),
+            rate: record.rate, burst: record.burst
         )
     }
 
@@ -100,6 +102,18 @@ public final class KeyRing: Sendable {
     /// Forgets what was read from the store (after this process changed a key).
     public func invalidate() {
         cache.withLock { $0 = Cache() }
+    }
+
+    /// The tier `tenant` was given, read with every tenant's and kept as keys are.
+    private func tenantTier(of tenant: String) async throws -> String? {
+        let date = now()
+        if let cached = cache.withLock({ $0.tenantTiers }), date.timeIntervalSince(cached.fetched) < cacheLifetime.seconds {
+            return cached.tiers[tenant]
+        }
+        var tiers: [String: String] = [:]
+        for record in try await store.tenants() { tiers[record.name] = record.tier }
+        cache.withLock { $0.tenantTiers = (tiers, date) }
+        return tiers[tenant]
     }
 
     private func key(id: String) async throws -> KeyRecord? {

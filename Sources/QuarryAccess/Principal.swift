@@ -16,6 +16,8 @@ public struct Principal: Sendable, Hashable {
     public var principals: Set<String>
     /// The limits tier the key belongs to.
     public var tier: String?
+    /// The limits tier of the key's tenant (used when the key names none).
+    public var tenantTier: String?
     /// The key's own request rate and burst, overriding its tier's.
     public var rate: Double?
     public var burst: Int?
@@ -23,8 +25,9 @@ public struct Principal: Sendable, Hashable {
     /// Creates a principal.
     public init(
         tenant: String, keyID: String?, role: Role, collections: Set<String>? = nil, principals: Set<String> = [], tier: String? = nil,
-        rate: Double? = nil, burst: Int? = nil
+        tenantTier: String? = nil, rate: Double? = nil, burst: Int? = nil
     ) {
+        self.tenantTier = tenantTier
         self.rate = rate
         self.burst = burst
         self.tenant = tenant

@@ -63,3 +63,16 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         return message
     }
 }
+
+/// An error that is a configured limit running out (a tenant's stored chunks, its monthly
+/// tokens), named as in the configuration (`max_chunks`), so that layers that do not know the
+/// limits can still say which one a failure ran into.
+public protocol NamedLimitError: Error {
+    /// The limit's name in the configuration.
+    var limitName: String { get }
+}
+
+extension QuarryError {
+    /// The limit this error ran into, if it is one (`NamedLimitError` underneath).
+    public var limitName: String? { (underlying as? any NamedLimitError)?.limitName }
+}

@@ -51,6 +51,10 @@ public struct IngestOptions: Sendable {
     /// The access list of documents that name none and have no `.quarry-access` above them
     /// (see `FolderAccess`); `nil` leaves such documents' lists as they are.
     public var access: [String]?
+    /// Called before each batch is embedded and written, with the chunks it adds to the
+    /// collection net of those it replaces; throwing stops the ingest before that batch (what
+    /// was written before stays, each document whole). The storage limit is checked here.
+    public var admit: (@Sendable (_ growth: Int) async throws -> Void)?
 
     /// Creates options.
     public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = [], access: [String]? = nil) {
@@ -205,16 +209,21 @@ public struct FolderIngestor: Sendable {
             tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
             access: FolderAccess(root: folder, fallback: options.access), chunker: chunker, batchChunks: embedBatchChunks, logger: logger
         )
+        var chunksBefore = Dictionary(knownDocuments.map { ($0.path, $0.chunkCount) }, uniquingKeysWith: { a, _ in a })
         var next = Task { await preparer.nextBatch() }
         do {
             while let batch = await next.value {
                 try Task.checkCancellation()
                 next = Task { await preparer.nextBatch() }
                 if !options.dryRun {
+                    if let admit = options.admit {
+                        try await admit(batch.documents.reduce(0) { $0 + $1.chunks.count - (chunksBefore[$1.record.path] ?? 0) })
+                    }
                     try await write(batch, to: collection)
                     try await store.updateRecordLocations(in: collection, batch.relocations)
                 }
                 for document in batch.documents {
+                    chunksBefore[document.record.path] = document.chunks.count
                     if document.isNew { report.added.append(document.record.path) } else { report.updated.append(document.record.path) }
                     report.chunksWritten += document.chunks.count
                 }

@@ -25,3 +25,30 @@ public enum TopK {
         scores.withUnsafeBufferPointer { largest($0, k: k) }
     }
 }
+
+extension TopK {
+    /// A selection of the `k` best-scoring entries fed one at a time (a scan of rows from the
+    /// store), without keeping or sorting the rest; ties go to the lower index.
+    public struct Running {
+        private var heap: Heap<WeakestFirst>
+        /// How many entries are kept.
+        public let k: Int
+
+        /// An empty selection of at most `k` entries.
+        public init(k: Int) {
+            self.k = max(0, k)
+            self.heap = Heap(minimumCapacity: self.k)
+        }
+
+        /// Offers one entry; it is kept if it is among the `k` best so far.
+        public mutating func offer(index: Int, score: Float) {
+            guard k > 0 else { return }
+            heap.insert((index: index, score: score), keepingBest: k)
+        }
+
+        /// The kept entries, best first.
+        public consuming func best() -> [(index: Int, score: Float)] {
+            heap.removeAllTopLast()
+        }
+    }
+}

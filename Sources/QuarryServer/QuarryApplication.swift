@@ -76,7 +76,7 @@ public func buildApplication(
     DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
-    IngestRoutes(jobs: jobs, maxBodyBytes: configuration.maxBodyBytes, limits: limits).register(on: router)
+    IngestRoutes(jobs: jobs, store: store, maxBodyBytes: configuration.maxBodyBytes, limits: limits).register(on: router)
     KeyRoutes(keys: KeyManager(store: store), keyRing: keyRing, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     return Application(
         router: router,

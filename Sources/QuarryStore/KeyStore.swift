@@ -82,6 +82,9 @@ public protocol KeyStore: Sendable {
     func createTenant(_ tenant: TenantRecord) async throws
     /// Every tenant, by name.
     func tenants() async throws -> [TenantRecord]
+    /// Moves tenant `name` to limits tier `tier` (`nil`: the default tier).
+    /// - Throws: `QuarryError(.notFound)` when there is no such tenant.
+    func setTenantTier(_ name: String, tier: String?) async throws
     /// Writes `keys` in one transaction, each added or replacing the stored key of its id (a
     /// rotation saves the new key and the old one's shortened expiry together).
     func saveKeys(_ keys: [KeyRecord]) async throws

@@ -71,6 +71,8 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "Collection (default: the dataset's name).")
     var collection: String?
 
+    @OptionGroup var tenant: TenantOption
+
     @Option(help: "Model folder (default: $QUARRY_MODEL, else models/all-MiniLM-L6-v2).")
     var model: String?
 
@@ -111,7 +113,7 @@ struct Eval: AsyncParsableCommand {
         let embedder = try settings.openEmbedder()
         let store = try await settings.openStore()
         let request = EvalRequest(
-            dataset: folder, collection: collection, split: split, modes: try modes(), topK: topK, queryLimit: limitQueries,
+            dataset: folder, collection: try tenant.storeName(of: collection), split: split, modes: try modes(), topK: topK, queryLimit: limitQueries,
             runs: runs.map { URL(fileURLWithPath: $0, isDirectory: true) }, qaFile: qa.map { URL(fileURLWithPath: $0) },
             include: include, exclude: exclude, answer: answer
         )

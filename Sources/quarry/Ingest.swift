@@ -27,6 +27,8 @@ struct Ingest: AsyncParsableCommand {
     @Option(help: "Collection to ingest into.")
     var collection: String = CollectionName.default
 
+    @OptionGroup var tenant: TenantOption
+
     @Option(help: "Only ingest files matching this pattern (repeatable).")
     var include: [String] = []
 
@@ -56,7 +58,7 @@ struct Ingest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try CollectionName.validate(collection)
+        let stored = try tenant.storeName(of: collection)
         let ingestOptions: IngestOptions
         do {
             ingestOptions = IngestOptions(
@@ -72,7 +74,7 @@ struct Ingest: AsyncParsableCommand {
         let display = ProgressDisplay(terminal: !noProgress && isatty(STDERR_FILENO) == 1)
         let start = ContinuousClock.now
         let report = try await ingestor.ingest(
-            folder: URL(fileURLWithPath: folder), collection: collection, options: ingestOptions
+            folder: URL(fileURLWithPath: folder), collection: stored, options: ingestOptions
         ) { display.show($0) }
         display.finish()
         let elapsed = ContinuousClock.now - start

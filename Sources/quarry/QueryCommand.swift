@@ -18,6 +18,8 @@ struct Query: AsyncParsableCommand {
     @Option(help: "Collection to search.")
     var collection: String = CollectionName.default
 
+    @OptionGroup var tenant: TenantOption
+
     @Option(help: "How many passages to retrieve (1-100).")
     var topK: Int = 5
 
@@ -48,7 +50,7 @@ struct Query: AsyncParsableCommand {
         let store = try await options.openStore()
         let embedder = try options.settings().openEmbedder()
         let result = try await Retriever(store: store, embedder: embedder)
-            .answer(query: text, collection: collection, topK: topK, ef: ef, mode: mode)
+            .answer(query: text, collection: try tenant.storeName(of: collection), topK: topK, ef: ef, mode: mode)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -184,6 +184,18 @@ func randomVector(_ n: Int, _ rng: inout SeededGenerator) -> [Float] {
         let expected = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(25)
         #expect(TopK.largest(scores, k: 25).map(\.index) == Array(expected))
     }
+
+    @Test func aRunningSelectionKeepsWhatTheWholeSelectionKeeps() {
+        var rng = SeededGenerator(state: 11)
+        let scores = randomVector(1000, &rng)
+        for k in [0, 1, 25, 2000] {
+            var running = TopK.Running(k: k)
+            // Fed out of index order, as rows of a store arrive.
+            for index in scores.indices.reversed() { running.offer(index: index, score: scores[index]) }
+            let kept = running.best()
+            #expect(kept.map(\.index) == TopK.largest(scores, k: k).map(\.index), "k \(k)")
+        }
+    }
 }
 
 @Suite struct HeapTests {

@@ -109,4 +109,60 @@ final class HandClock: MonotonicClock {
             #expect(limits.ingestJobs.jobs(tenant: "acme") == 0, "job \(job) kept its slot")
         }
     }
+
+    @Test func aTenantAtItsStorageLimitWritesNothingMoreAndItsTierDecides() async throws {
+        let setup = try await AuthenticationTests.setUp()
+        defer { setup.directory.cleanUp() }
+        // Tenant gamma's tier holds 3 chunks; the default tier has no limit.
+        let limits = ServiceLimits(
+            configuration: LimitsConfiguration(tiers: ["small": Tier(maxChunks: 3), "open": Tier()], defaultTier: "open"), usage: setup.store
+        )
+        let manager = KeyManager(store: setup.store)
+        _ = try await manager.createTenant("gamma", tier: "small", by: KeyManager.commandLine)
+        let writer = try await manager.create(KeySpecification(role: .writer), tenant: "gamma", by: KeyManager.commandLine).token
+        for name in ["two/a.txt", "two/b.txt", "more/c.txt", "more/d.txt"] { try setup.directory.write("Words of \(name).", to: name) }
+        let jobs = IngestJobs(store: setup.store, embedder: setup.embedder, roots: [setup.directory.url], logger: Logger(label: "test"))
+        let app = buildApplication(
+            retriever: Retriever(store: setup.store, embedder: setup.embedder), store: setup.store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs,
+            keyRing: KeyRing(store: setup.store, mode: .required, cacheLifetime: .zero), limits: limits, logger: Logger(label: "test")
+        )
+        let root = setup.directory.url.path
+        try await app.test(.router) { client in
+            func ingest(_ folder: String, into collection: String, token: String?) async throws -> [String: Any] {
+                let body = #"{"path": "\#(root)/\#(folder)", "collection": "\#(collection)"}"#
+                let accepted = try await AuthenticationTests.request(client, .post, "/ingest", token: token, body: body)
+                #expect(accepted.status == .accepted)
+                let id = try #require(try AuthenticationTests.json(accepted)["job_id"] as? String)
+                await jobs.wait(id)
+                return try AuthenticationTests.json(try await AuthenticationTests.request(client, .get, "/jobs/\(id)", token: token))
+            }
+            // Two chunks fit in three.
+            let first = try await ingest("two", into: "docs", token: writer)
+            #expect(first["state"] as? String == "succeeded" && first["chunks_written"] as? Int == 2)
+            // Two more would make four: the job fails naming the limit and writes none of them.
+            let over = try await ingest("more", into: "notes", token: writer)
+            #expect(over["state"] as? String == "failed")
+            #expect(over["limit"] as? String == "max_chunks" && over["error_code"] as? String == "rate_limited")
+            #expect((over["error"] as? String)?.contains("may store 3 chunks") == true)
+            #expect(try await setup.store.documents(in: "gamma/notes").isEmpty)
+            // A re-ingest that does not grow the tenant still runs.
+            try setup.directory.write("Words of two/a.txt, changed.", to: "two/a.txt")
+            let again = try await ingest("two", into: "docs", token: writer)
+            #expect(again["state"] as? String == "succeeded" && again["updated"] as? Int == 1)
+            // Another tenant (default tier) is not held to gamma's limit.
+            let acme = try await ingest("more", into: "notes", token: setup.tokens["acme-writer"])
+            #expect(acme["state"] as? String == "succeeded")
+            // The tenant's tier decides: moved to the open tier, the same ingest goes through.
+            let moved = try await AuthenticationTests.request(
+                client, .put, "/tenants/gamma", token: setup.tokens["operator"], body: #"{"tier": "open"}"#
+            )
+            #expect(moved.status == .ok)
+            #expect(try AuthenticationTests.json(moved)["tier"] as? String == "open")
+            #expect(try await AuthenticationTests.request(client, .put, "/tenants/gamma", token: writer, body: "{}").status == .forbidden)
+            #expect(try await AuthenticationTests.request(client, .put, "/tenants/nobody", token: setup.tokens["operator"], body: "{}").status == .notFound)
+            let after = try await ingest("more", into: "notes", token: writer)
+            #expect(after["state"] as? String == "succeeded" && after["chunks_written"] as? Int == 2)
+        }
+    }
 }

@@ -52,6 +52,12 @@ import Testing
         await #expect(throws: QuarryError.self) { try await store.createTenant(TenantRecord(name: "acme")) }
         #expect(try await store.tenants().map(\.name) == ["acme", "beta"])
         #expect(try await store.tenants().first == acme)
+        // A tenant changes tier (or goes back to the default one); an unknown one is not found.
+        try await store.setTenantTier("beta", tier: "pro")
+        #expect(try await store.tenants().map(\.tier) == ["pro", "pro"])
+        try await store.setTenantTier("acme", tier: nil)
+        #expect(try await store.tenants().map(\.tier) == [nil, "pro"])
+        await #expect(throws: QuarryError.self) { try await store.setTenantTier("gamma", tier: "pro") }
         await store.close()
     }
 

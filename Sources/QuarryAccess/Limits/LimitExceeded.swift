@@ -12,7 +12,7 @@ import QuarryCore
 ///   is set (absent for the ingest-job and storage limits, where only finishing a job or
 ///   deleting documents helps), `RateLimit-Policy` and `RateLimit` where they apply;
 /// - do nothing half-way: the checks that throw it run before any work of the request.
-public struct LimitExceeded: Error, Sendable, Hashable, CustomStringConvertible {
+public struct LimitExceeded: NamedLimitError, Sendable, Hashable, CustomStringConvertible {
     /// The limits there are, named as in the configuration (`limits.tiers.NAME.*`).
     public enum Limit: String, Sendable, Hashable, Codable, CaseIterable {
         /// A key's requests per second and burst.
@@ -55,6 +55,8 @@ public struct LimitExceeded: Error, Sendable, Hashable, CustomStringConvertible 
     }
 
     public var description: String { "\(limit.rawValue) limit" }
+
+    public var limitName: String { limit.rawValue }
 
     /// The `LimitExceeded` in `error`: the error itself, or the cause of a `QuarryError`.
     public static func find(in error: any Error) -> LimitExceeded? {

@@ -42,6 +42,10 @@ public struct IngestJobStatus: Sendable, Encodable {
     public var errors: [FileError] = []
     /// Why the job as a whole failed.
     public var error: String?
+    /// The failure's stable code (`QuarryError.Code`, `rate_limited` for a limit).
+    public var errorCode: String?
+    /// The configured limit the job ran into (`max_chunks`), when that is why it failed.
+    public var limit: String?
     /// When the job was asked for.
     public var createdAt: Date
     /// When it started running.
@@ -58,7 +62,8 @@ public struct IngestJobStatus: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error
+        case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error, limit
+        case errorCode = "error_code"
         case filesDone = "files_done"
         case filesTotal = "files_total"
         case chunksWritten = "chunks_written"
@@ -78,6 +83,7 @@ public final class IngestJobs: Sendable {
         var status: IngestJobStatus
         var folder: URL
         var access: [String]?
+        var admit: (@Sendable (Int) async throws -> Void)?
         var task: Task<Void, Never>?
         /// Called once when the job ends, however it ends (a limit's slot is released there).
         var onFinish: (@Sendable () -> Void)?
@@ -116,9 +122,11 @@ public final class IngestJobs: Sendable {
     ///   outside the roots; `.shuttingDown` once the jobs are shutting down.
     /// - Parameters:
     ///   - access: the access list of documents that name none (`IngestOptions.access`).
+    ///   - admit: checks each batch's growth before it is written (`IngestOptions.admit`).
     ///   - onFinish: called once when the job ends, succeeded, failed or cancelled.
     public func start(
-        path: String, collection: String, access: [String]? = nil, onFinish: (@Sendable () -> Void)? = nil
+        path: String, collection: String, access: [String]? = nil, admit: (@Sendable (Int) async throws -> Void)? = nil,
+        onFinish: (@Sendable () -> Void)? = nil
     ) throws -> IngestJobStatus {
         try CollectionName.validateStored(collection)
         let folder = try resolve(path)
@@ -133,7 +141,7 @@ public final class IngestJobs: Sendable {
                 await previous?.value
                 await self.run(id)
             }
-            state.jobs[id] = Job(status: status, folder: folder, access: access, task: task, onFinish: onFinish)
+            state.jobs[id] = Job(status: status, folder: folder, access: access, admit: admit, task: task, onFinish: onFinish)
             state.order.append(id)
             state.tail = task
             // Forget the oldest finished jobs.
@@ -213,7 +221,8 @@ public final class IngestJobs: Sendable {
             $0.startedAt = Date()
         }
         let ingestor = FolderIngestor(store: store, embedder: embedder, logger: logger)
-        let options = IngestOptions(confinedTo: roots, access: job.access)
+        var options = IngestOptions(confinedTo: roots, access: job.access)
+        options.admit = job.admit
         do {
             let report = try await ingestor.ingest(folder: job.folder, collection: job.status.collection, options: options) {
                 [self] progress in
@@ -245,6 +254,8 @@ public final class IngestJobs: Sendable {
             update(id) {
                 $0.state = .failed
                 $0.error = (error as? QuarryError)?.message ?? "\(error)"
+                $0.errorCode = (error as? QuarryError)?.code.rawValue ?? QuarryError.Code.internal.rawValue
+                $0.limit = (error as? QuarryError)?.limitName
                 $0.finishedAt = Date()
             }
         }

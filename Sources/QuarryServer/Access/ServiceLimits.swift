@@ -21,11 +21,31 @@ public struct ServiceLimits: Sendable {
         self.quota = QuotaLedger(counter: StoreUsageCounter(store: usage))
     }
 
-    /// The limits of `principal`: none for the local identity, else its key's tier (or the
-    /// default tier) with the key's own rate and burst.
+    /// The limits of `principal`: none for the local identity, else its key's tier (or its
+    /// tenant's, or the default tier) with the key's own rate and burst.
     func effective(for principal: Principal) throws -> EffectiveLimits {
         guard principal.keyID != nil else { return .unlimited }
-        return try configuration.limits(keyTier: principal.tier, tenantTier: nil, keyRate: principal.rate, keyBurst: principal.burst)
+        return try configuration.limits(
+            keyTier: principal.tier, tenantTier: principal.tenantTier, keyRate: principal.rate, keyBurst: principal.burst
+        )
+    }
+
+    /// The check an ingest job of `principal` makes before each batch it writes: the tenant's
+    /// stored chunks (over all its collections, read from `store` each time) plus the batch's
+    /// growth must stay within its `max_chunks`. `nil` when the tenant has no such limit.
+    ///
+    /// Jobs run one at a time (`IngestJobs`), so two jobs of a tenant cannot both pass on the
+    /// same free room; deletes only make room.
+    func storageAdmission(for principal: Principal, store: any ChunkReader) throws -> (@Sendable (Int) async throws -> Void)? {
+        guard let maxChunks = try effective(for: principal).maxChunks else { return nil }
+        let tenant = principal.tenant
+        return { growth in
+            guard growth > 0 else { return }
+            let stored = try await store.collections()
+                .filter { Tenant.owner(ofStoreName: $0.name).tenant == tenant }
+                .reduce(0) { $0 + $1.chunkCount }
+            try StorageLimit.check(tenant: tenant, currentChunks: stored, newChunks: growth, limit: maxChunks)
+        }
     }
 }
 

@@ -30,6 +30,8 @@ struct AccessRequestBody: Decodable {
 /// `POST /ingest`, `GET /jobs/{id}`, `DELETE /jobs/{id}`: folder ingests run as background jobs.
 struct IngestRoutes: Sendable {
     let jobs: IngestJobs
+    /// Where the tenant's stored chunks are counted, for its storage limit.
+    let store: any ChunkReader
     let maxBodyBytes: Int
     /// Each tenant's ingest-job limit; `nil` for none.
     let limits: ServiceLimits?
@@ -42,10 +44,11 @@ struct IngestRoutes: Sendable {
             let access = try body.access.map(AccessList.checked)
             // A tenant at its limit of ingest jobs gets a 429 and no job; a slot taken is given
             // back when the job ends (or at once if it never starts).
+            let admit = try limits?.storageAdmission(for: principal, store: store)
             let slot = try limits.map { try $0.ingestJobs.acquire(tenant: principal.tenant, limit: try $0.effective(for: principal).ingestJobs) }
             let status: IngestJobStatus
             do {
-                status = try jobs.start(path: body.path, collection: collection, access: access) { slot?.release() }
+                status = try jobs.start(path: body.path, collection: collection, access: access, admit: admit) { slot?.release() }
             } catch {
                 slot?.release()
                 throw error

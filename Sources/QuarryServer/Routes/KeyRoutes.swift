@@ -39,6 +39,11 @@ struct CreateTenantBody: Decodable {
     var tier: String?
 }
 
+/// The body of `PUT /tenants/{name}`: the tenant's limits tier; `null` for the default tier.
+struct TenantTierBody: Decodable {
+    var tier: String?
+}
+
 /// A key as the API shows it: never its hash, and its secret only when just made.
 struct KeySummary: Encodable {
     var id: String
@@ -155,6 +160,13 @@ struct KeyRoutes: Sendable {
             let body = try await JSON.decode(CreateTenantBody.self, from: request, limit: maxBodyBytes)
             let tenant = try await keys.createTenant(body.name, tier: body.tier, by: principal)
             return try JSON.response(TenantSummary(tenant), status: .created)
+        }
+        router.put("/tenants/{name}") { request, context in
+            let principal = try context.principal(for: .operate)
+            let body = try await JSON.decode(TenantTierBody.self, from: request, limit: maxBodyBytes)
+            let tenant = try await keys.setTenantTier(try context.parameters.require("name"), tier: body.tier, by: principal)
+            keyRing.invalidate()
+            return try JSON.response(TenantSummary(tenant))
         }
         router.get("/tenants") { _, context in
             let principal = try context.principal(for: .operate)

@@ -13,6 +13,15 @@ extension PostgresChunkStore {
         }
     }
 
+    public func setTenantTier(_ name: String, tier: String?) async throws {
+        try await pool.withConnection { db in
+            let updated = try db.execute(
+                "UPDATE quarry_tenants SET tier = $2 WHERE name = $1 RETURNING name", [.text(name), tier.map { .text($0) } ?? .null]
+            )
+            if updated.count == 0 { throw QuarryError(.notFound, "tenant '\(name)' does not exist") }
+        }
+    }
+
     public func tenants() async throws -> [TenantRecord] {
         try await pool.withConnection { db in
             let rows = try db.execute("SELECT name, tier, created_at FROM quarry_tenants ORDER BY name")

@@ -12,7 +12,7 @@ final class AllowedChunksCache: Sendable {
     }
 
     private struct State {
-        var entries: [Key: (allowed: Set<Int64>?, used: UInt64)] = [:]
+        var entries: [Key: (allowed: ChunkIDSet?, used: UInt64)] = [:]
         var clock: UInt64 = 0
         var ids = 0
     }
@@ -29,8 +29,8 @@ final class AllowedChunksCache: Sendable {
     }
 
     /// The remembered set for `key`, or the one `compute` makes (then remembered).
-    func allowed(for key: Key, compute: () throws -> Set<Int64>?) rethrows -> Set<Int64>? {
-        if let hit = state.withLock({ state -> Set<Int64>?? in
+    func allowed(for key: Key, compute: () throws -> ChunkIDSet?) rethrows -> ChunkIDSet? {
+        if let hit = state.withLock({ state -> ChunkIDSet?? in
             guard let entry = state.entries[key] else { return nil }
             state.clock += 1
             state.entries[key]?.used = state.clock

@@ -15,6 +15,16 @@ extension SQLiteChunkStore {
         }
     }
 
+    public func setTenantTier(_ name: String, tier: String?) async throws {
+        try await write { db in
+            try db.transaction {
+                let existing = try db.prepare("SELECT 1 FROM quarry_tenants WHERE name = ?").bind([.text(name)])
+                guard try existing.step() else { throw QuarryError(.notFound, "tenant '\(name)' does not exist") }
+                try db.prepare("UPDATE quarry_tenants SET tier = ? WHERE name = ?").run([tier.map { .text($0) } ?? .null, .text(name)])
+            }
+        }
+    }
+
     public func tenants() async throws -> [TenantRecord] {
         try await read { db in
             let statement = try db.prepare("SELECT name, tier, created_at FROM quarry_tenants ORDER BY name").bind([])

@@ -78,16 +78,19 @@ extension SQLiteChunkStore {
                 _ = try count.step()
                 let statement: SQLiteStatement
                 if let allowed {
-                    // Filtered: matches in rank order, only allowed ones kept, until there are k.
+                    // Filtered: every match is scored anyway, so the allowed ones are kept in a
+                    // top-k as they come; sorting all matches (SQLite's ORDER BY) would cost more
+                    // than the scoring when most of them are someone else's.
                     statement = try db.prepare(
-                        "SELECT rowid, -bm25(quarry_chunks_fts) FROM quarry_chunks_fts WHERE quarry_chunks_fts MATCH ? ORDER BY bm25(quarry_chunks_fts)"
+                        "SELECT rowid, -bm25(quarry_chunks_fts) FROM quarry_chunks_fts WHERE quarry_chunks_fts MATCH ?"
                     )
                     try statement.bind([.text(match)])
-                    var rows: [(Int64, Float)] = []
-                    while rows.count < k, try statement.step() {
-                        if allowed.contains(statement.int64(0)) { rows.append((statement.int64(0), Float(statement.double(1)))) }
+                    var best = TopK.Running(k: k)
+                    while try statement.step() {
+                        let rowID = statement.int64(0)
+                        if allowed.contains(rowID) { best.offer(index: Int(rowID), score: Float(statement.double(1))) }
                     }
-                    return rows
+                    return best.best().map { (Int64($0.index), $0.score) }
                 } else if count.int(0) == 1 {
                     // One collection (the usual case): no need to look up each match's collection,
                     // which doubles the cost of a query.
@@ -135,14 +138,14 @@ extension SQLiteChunkStore {
     /// collection's generation; `nil` for no filter. A set that happens to hold every chunk is
     /// still a set: a write between this read and the search could add a chunk the filter would
     /// refuse, and only a set keeps such a chunk out.
-    func allowedChunks(_ status: CollectionStatus, filter: SearchFilter?) throws -> Set<Int64>? {
+    func allowedChunks(_ status: CollectionStatus, filter: SearchFilter?) throws -> ChunkIDSet? {
         guard let filter, !filter.isEmpty else { return nil }
         let key = AllowedChunksCache.Key(collectionID: status.id, generation: status.generation, filter: filter)
         return try allowedCache.allowed(for: key) { try allowedChunks(collectionID: status.id, filter: filter) }
     }
 
     /// The row ids of the collection's chunks that `filter` keeps.
-    func allowedChunks(collectionID: Int64, filter: SearchFilter) throws -> Set<Int64> {
+    func allowedChunks(collectionID: Int64, filter: SearchFilter) throws -> ChunkIDSet {
         try reader.withLock { db in
             let statement = try db.prepare(
                 """
@@ -151,7 +154,7 @@ extension SQLiteChunkStore {
                 """
             )
             try statement.bind([.integer(collectionID)])
-            var allowed = Set<Int64>()
+            var allowed: [Int64] = []
             var verdicts: [String: Bool] = [:]
             while try statement.step() {
                 let path = statement.text(1)
@@ -163,14 +166,14 @@ extension SQLiteChunkStore {
                     verdicts[path] = verdict
                     return verdict
                 }()
-                if keep { allowed.insert(statement.int64(0)) }
+                if keep { allowed.append(statement.int64(0)) }
             }
-            return allowed
+            return ChunkIDSet(allowed)
         }
     }
 
     /// Exact search: one `sgemv` over the collection's vector snapshot, then top-k.
-    func exactSearch(in collection: String, query: [Float], k: Int, allowed: Set<Int64>?) throws -> [SearchHit] {
+    func exactSearch(in collection: String, query: [Float], k: Int, allowed: ChunkIDSet?) throws -> [SearchHit] {
         let snapshot = try currentSnapshot(of: collection)
         var best: [(index: Int, score: Float)]
         do {
