@@ -51,7 +51,7 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: AuthenticationMiddleware(keyRing: keyRing))
+    router.add(middleware: AuthenticationMiddleware(keyRing: keyRing, audit: audit))
     if let audit { router.add(middleware: AuditMiddleware(log: audit, maxBodyBytes: configuration.maxBodyBytes)) }
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(

@@ -29,18 +29,23 @@ import Testing
             _ = try await AuthenticationTests.request(client, .get, "/documents?collection=docs", token: reader)
             _ = try await AuthenticationTests.request(client, .delete, "/documents/acme.txt?collection=docs", token: reader)
             _ = try await AuthenticationTests.request(client, .delete, "/documents/acme.txt?collection=docs", token: writerKey)
+            // Refused before a key was recognised: the change is recorded (401, no one), the read is not.
+            let forged = "qk_0123456789abcdef_" + String(repeating: "A", count: 43)
+            _ = try await AuthenticationTests.request(client, .delete, "/documents/other.txt?collection=docs", token: forged)
+            _ = try await AuthenticationTests.request(client, .get, "/documents?collection=docs", token: nil)
         }
         audit.log.finish()
         try await writer.value
         let rows = try await setup.store.auditRows(since: nil, tenant: nil, after: 0, limit: 100)
         let records = try rows.map { try AuditRecord(canonicalJSON: $0.record) }
-        #expect(records.map(\.method) == ["POST", "DELETE", "DELETE"])
-        #expect(records.map(\.outcome) == [.ok, .denied, .ok])
-        #expect(records.map(\.status) == [200, 403, 200])
-        #expect(records.allSatisfy { $0.tenant == "acme" && $0.collection == "docs" })
+        #expect(records.map(\.method) == ["POST", "DELETE", "DELETE", "DELETE"])
+        #expect(records.map(\.outcome) == [.ok, .denied, .ok, .denied])
+        #expect(records.map(\.status) == [200, 403, 200, 401])
+        #expect(records.prefix(3).allSatisfy { $0.tenant == "acme" && $0.collection == "docs" })
+        #expect(records[3].tenant == nil && records[3].keyID == nil && records[3].route == "/documents/other.txt")
         #expect(records[0].query == nil && records[0].querySHA256 == SHA256.hex(of: Array("rockets".utf8)))
         #expect(records[2].documents == ["acme.txt"] && records[2].role == .writer)
-        #expect(rows.map(\.seq) == [1, 2, 3])
+        #expect(rows.map(\.seq) == [1, 2, 3, 4])
         for (previous, row) in zip(rows, rows.dropFirst()) { #expect(row.previousHash == previous.hash) }
         for row in rows { #expect(row.hash == AuditHash.link(previousHash: row.previousHash, record: row.record)) }
         #expect(!rows.contains { $0.record.contains("qk_") })

@@ -11,9 +11,32 @@ struct AuditMiddleware: RouterMiddleware {
     let log: AuditLog
     let maxBodyBytes: Int
 
+    /// Whether `request` is a query (`POST /query`, `/search`).
+    static func isQuery(_ request: Request) -> Bool {
+        request.method == .post && ["/query", "/search"].contains(request.uri.path)
+    }
+
+    /// Whether `request` is recorded: every state-changing request and every query.
+    static func isAudited(_ request: Request) -> Bool {
+        request.method != .get && request.method != .head || isQuery(request)
+    }
+
+    /// Records a request refused before any key was recognised (`401`): no principal, no query
+    /// text (the body of an unauthenticated request is not read), the route as it was asked for.
+    static func recordUnauthenticated(_ request: Request, _ context: Context, in log: AuditLog) async throws {
+        guard isAudited(request) else { return }
+        try await log.record(
+            AuditRecord(
+                requestID: context.id, principal: nil, method: request.method.rawValue, route: request.uri.path,
+                collection: request.uri.queryParameters["collection"].map(String.init), documents: [], outcome: .denied,
+                status: 401, query: nil, queryMode: log.queryMode
+            )
+        )
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let isQuery = request.method == .post && ["/query", "/search"].contains(request.uri.path)
-        guard request.method != .get || isQuery else { return try await next(request, context) }
+        let isQuery = Self.isQuery(request)
+        guard Self.isAudited(request) else { return try await next(request, context) }
         var request = request
         var query: String?
         var collection = request.uri.queryParameters["collection"].map(String.init)
