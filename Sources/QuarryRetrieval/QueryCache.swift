@@ -18,6 +18,7 @@ public final class QueryCache: Sendable {
         var maxContextTokens: Int
         var answer: AnswerKind
         var maxTokens: Int?
+        var abstention: AbstentionPolicy
     }
 
     private struct State {

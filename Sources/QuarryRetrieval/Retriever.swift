@@ -50,6 +50,14 @@ public struct QueryResult: Sendable {
     public var usage: ChatUsage?
     /// The model, attempts and failures of an LLM answer (also when it fell back).
     public var generation: GenerationInfo?
+    /// What retrieval and the answer say about whether the documents answer the question.
+    public var evidence: AnswerEvidence?
+    /// Why the answer was withheld; `nil` when it was given. An abstention is never grounded:
+    /// `answer` says the documents do not answer, and `citations` are the passages looked at.
+    public var abstention: AbstentionReason?
+
+    /// Whether the answer was withheld.
+    public var abstained: Bool { abstention != nil }
 }
 
 /// Who writes the answer.
@@ -115,7 +123,8 @@ public struct Retriever: Sendable {
     public static let contextTokensRange = 50...32_768
     /// Word pieces of context an answer draws on unless configured otherwise.
     public static let defaultContextTokens = 2_000
-    /// What the answer says when no retrieved passage matches the query.
+    /// What the answer says when no retrieved passage matches the query, or the answerer
+    /// abstains.
     public static let noAnswer = "No passage in the collection answers this query."
 
     private let store: any ChunkReader
@@ -130,14 +139,18 @@ public struct Retriever: Sendable {
     public let cache: QueryCache?
     /// The context budget when a query names none.
     public let contextTokens: Int
+    /// When answers are withheld, unless a query says otherwise: a default and per-collection
+    /// policies (by the store's collection name).
+    public let abstentionPolicies: AbstentionPolicies
 
     /// Creates a retriever.
     public init(
         store: any ChunkReader, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
         fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens,
-        llm: LLMAnswerer? = nil
+        llm: LLMAnswerer? = nil, abstention: AbstentionPolicies = AbstentionPolicies()
     ) {
         self.llm = llm
+        self.abstentionPolicies = abstention
         self.contextTokens = contextTokens
         self.store = store
         self.embedder = embedder
@@ -268,8 +281,10 @@ public struct Retriever: Sendable {
     public func answer(
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, maxContextTokens: Int? = nil, answer kind: AnswerKind = .extractive,
-        maxTokens: Int? = nil, events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
+        maxTokens: Int? = nil, abstention policy: AbstentionPolicy = AbstentionPolicy(),
+        events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
     ) async throws -> QueryResult {
+        try policy.validate()
         let budget = maxContextTokens ?? contextTokens
         guard Self.contextTokensRange.contains(budget) else {
             throw QuarryError(
@@ -293,7 +308,7 @@ public struct Retriever: Sendable {
             let cacheKey = QueryCache.Key(
                 collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
                 mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind,
-                maxTokens: maxTokens
+                maxTokens: maxTokens, abstention: policy
             )
             if var hit = cache.result(for: cacheKey) {
                 hit.cached = true
@@ -317,13 +332,26 @@ public struct Retriever: Sendable {
         }
 
         var result = QueryResult(answer: "", grounded: false, citations: citations, timings: timings, answerer: kind)
-        switch kind {
-        case .none:
-            result.grounded = !citations.isEmpty
-        case .extractive:
-            try await answerExtractively(query: query, into: &result, events: events)
-        case .llm:
-            try await answerWithLLM(query: query, maxTokens: maxTokens, into: &result, events: events)
+        // What retrieval alone says; below the threshold there is nothing worth answering from
+        // (and no model call is paid for).
+        let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil)
+        result.evidence = retrieved
+        let mayAbstain = policy.mode == .auto
+        if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) {
+            result.abstention = .noRelevantPassage
+            if kind != .none {
+                result.answer = Self.noAnswer
+                if let events { try await events(.delta(Self.noAnswer)) }
+            }
+        } else {
+            switch kind {
+            case .none:
+                result.grounded = true
+            case .extractive:
+                try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, into: &result, events: events)
+            case .llm:
+                try await answerWithLLM(query: query, hits: hits, mode: mode, policy: policy, maxTokens: maxTokens, into: &result, events: events)
+            }
         }
         let end = ContinuousClock.now
         result.timings.answer = Self.milliseconds(end - answerStart)
@@ -332,22 +360,43 @@ public struct Retriever: Sendable {
         return result
     }
 
+    /// The abstention policy of `collection` (a store name) when a query names none.
+    public func abstention(for collection: String) -> AbstentionPolicy {
+        abstentionPolicies.collections[collection] ?? abstentionPolicies.default
+    }
+
     /// The range of `max_tokens` a caller may ask for.
     public static let maxTokensRange = 1...16_384
 
     private func answerExtractively(
-        query: String, into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
+        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, into result: inout QueryResult,
+        events: (@Sendable (AnswerEvent) async throws -> Void)?
     ) async throws {
         let answer = answerer.answer(query: query, citations: result.citations)
         result.answerer = .extractive
         result.answer = answer ?? Self.noAnswer
         result.check = answer.map { AnswerCheck.check($0, sourceCount: result.citations.count) }
         result.grounded = result.check?.fullyCited ?? false
+        if let answer {
+            let evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: answer)
+            result.evidence = evidence
+            if policy.mode == .auto, evidence.confidence < policy.threshold { withhold(&result, .noRelevantPassage) }
+        } else {
+            withhold(&result, .noRelevantPassage)
+        }
         if let events { try await Self.stream(result.answer, citations: result.citations, to: events) }
     }
 
+    /// Replaces the answer by the abstention, keeping the passages looked at.
+    private func withhold(_ result: inout QueryResult, _ reason: AbstentionReason) {
+        result.abstention = reason
+        result.answer = Self.noAnswer
+        result.grounded = false
+    }
+
     private func answerWithLLM(
-        query: String, maxTokens: Int?, into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
+        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, maxTokens: Int?, into result: inout QueryResult,
+        events: (@Sendable (AnswerEvent) async throws -> Void)?
     ) async throws {
         guard let llm else { return }
         guard !result.citations.isEmpty else {
@@ -372,6 +421,17 @@ public struct Retriever: Sendable {
             result.grounded = answer.check?.fullyCited ?? false
             result.usage = answer.usage
             result.generation = answer.generation
+            if let text = answer.text {
+                result.evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: text)
+            }
+            // An answer that cites what it was not given, leaves a sentence uncited, or says the
+            // documents do not answer is not a grounded answer: with `auto`, it is an abstention
+            // (streamed text included: the stream's last event says so).
+            if policy.mode == .auto, answer.text == nil || !result.grounded {
+                result.abstention = .unsupportedAnswer
+                result.grounded = false
+                if answer.text != nil { result.answer = Self.noAnswer }
+            }
         } catch let error as ChatError {
             result.timings.generate = Self.milliseconds(ContinuousClock.now - generateStart)
             let streamed = await tracker.hasText
@@ -381,7 +441,7 @@ public struct Retriever: Sendable {
             result.generation = GenerationInfo(
                 model: "", attempts: 0, failures: error.message.isEmpty ? [] : [error.message], truncated: false
             )
-            try await answerExtractively(query: query, into: &result, events: events)
+            try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, into: &result, events: events)
         }
     }
 

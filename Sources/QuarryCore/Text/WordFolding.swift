@@ -1,3 +1,5 @@
+import Foundation
+
 /// How Quarry reads the words of a text when it compares texts by content (extractive answers,
 /// the faithfulness scorer): runs of letters and digits, lower-cased, with common English
 /// inflections folded.
@@ -5,12 +7,14 @@
 /// The lexical (BM25) search reads words its own way, as SQLite's FTS5 tokenizer does
 /// (`LexicalQuery` in QuarryStore), so that both store backends rank alike.
 public enum WordFolding {
-    /// The words of `text`, lower-cased, in order with repeats: runs of letters (of any script)
-    /// and ASCII digits; every other character separates words.
+    /// The words of `text`, lower-cased and without diacritics ("Beyoncé" meets "beyonce", as
+    /// in FTS5's tokenizer), in order with repeats: runs of letters (of any script) and ASCII
+    /// digits; every other character separates words.
     public static func words(of text: String) -> [String] {
         var words: [String] = []
         var current = String.UnicodeScalarView()
-        for scalar in text.lowercased().unicodeScalars {
+        for scalar in text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars {
+            if scalar.properties.generalCategory == .nonspacingMark { continue }
             if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
                 current.append(scalar)
             } else if !current.isEmpty {

@@ -17,6 +17,10 @@ struct QueryRequestBody: Decodable {
     var answer: AnswerKind?
     var stream: Bool?
     var maxTokens: Int?
+    /// `auto` (withhold an answer the evidence does not support) or `never`.
+    var abstain: AbstentionPolicy.Mode?
+    /// The confidence below which `auto` abstains.
+    var abstainThreshold: Double?
 
     /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...], "metadata": {"key": value}}`.
     struct Filter: Decodable {
@@ -52,10 +56,17 @@ struct QueryRequestBody: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, ef, mode, filter, answer, stream
+        case query, collection, ef, mode, filter, answer, stream, abstain
         case topK = "top_k"
         case maxContextTokens = "max_context_tokens"
         case maxTokens = "max_tokens"
+        case abstainThreshold = "abstain_threshold"
+    }
+
+    /// The abstention policy: the request's `abstain` and `abstain_threshold` over `base` (the
+    /// collection's configured policy).
+    func abstention(over base: AbstentionPolicy) -> AbstentionPolicy {
+        AbstentionPolicy(mode: abstain ?? base.mode, threshold: abstainThreshold ?? base.threshold)
     }
 }
 
@@ -100,6 +111,9 @@ struct QueryResponseBody: Encodable {
     var answerer: AnswerKind
     var answer: String?
     var grounded: Bool
+    var abstained: Bool
+    var abstentionReason: AbstentionReason?
+    var evidence: AnswerEvidence?
     var cached: Bool
     var citations: [Citation]?
     var check: AnswerCheck?
@@ -114,6 +128,9 @@ struct QueryResponseBody: Encodable {
         answerer = result.answerer
         answer = streamed ? nil : result.answer
         grounded = result.grounded
+        abstained = result.abstained
+        abstentionReason = result.abstention
+        evidence = result.evidence
         cached = result.cached
         citations = streamed ? nil : result.citations
         check = result.check
@@ -123,7 +140,8 @@ struct QueryResponseBody: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, answerer, answer, grounded, cached, citations, check, usage, llm
+        case query, collection, mode, answerer, answer, grounded, abstained, evidence, cached, citations, check, usage, llm
+        case abstentionReason = "abstention_reason"
         case timingsMS = "timings_ms"
     }
 
@@ -135,6 +153,9 @@ struct QueryResponseBody: Encodable {
         try c.encode(answerer, forKey: .answerer)
         try c.encodeIfPresent(answer, forKey: .answer)
         try c.encode(grounded, forKey: .grounded)
+        try c.encode(abstained, forKey: .abstained)
+        try c.encode(abstentionReason, forKey: .abstentionReason)
+        try c.encode(evidence, forKey: .evidence)
         try c.encode(cached, forKey: .cached)
         try c.encodeIfPresent(citations, forKey: .citations)
         try c.encode(check, forKey: .check)
@@ -187,7 +208,7 @@ struct QueryRoutes: Sendable {
                 let result = try await retriever.answer(
                     query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
-                    maxTokens: body.maxTokens, events: events
+                    maxTokens: body.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)), events: events
                 )
                 if let (limits, _) = quota, let usage = result.usage, !result.cached {
                     try await limits.quota.record(
