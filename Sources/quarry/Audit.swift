@@ -66,25 +66,11 @@ struct Audit: ParsableCommand {
             while true {
                 let rows = try await audit.auditRows(since: start, tenant: tenant, after: after, limit: 1000)
                 var lines = ""
-                for row in rows { lines += Self.line(row) + "\n" }
+                for row in rows { lines += row.exportJSON + "\n" }
                 FileHandle.standardOutput.write(Data(lines.utf8))
                 guard let last = rows.last else { break }
                 after = last.seq
             }
-        }
-
-        /// One row as a JSON line. The record goes in verbatim when it is a JSON object, so the
-        /// exported bytes are the hashed bytes; a record that is not (a damaged row) goes in as a
-        /// string.
-        static func line(_ row: AuditRow) -> String {
-            let record = (try? JSONSerialization.jsonObject(with: Data(row.record.utf8))) is [String: Any] ? row.record : quoted(row.record)
-            return "{\"seq\":\(row.seq),\"previous_hash\":\(quoted(row.previousHash)),\"hash\":\(quoted(row.hash)),\"record\":\(record)}"
-        }
-
-        static func quoted(_ text: String) -> String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .withoutEscapingSlashes
-            return (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
         }
     }
 

@@ -274,6 +274,42 @@ enum TestChain {
         #expect(verification.isIntact, "\(verification.breaks)")
         #expect(verification.prunedThrough == 4)
     }
+
+    /// `GET /audit`'s window: rows at or after `since` and before `until`, paged by `seq` even
+    /// where `at` goes backwards (a node whose clock lags). A store that implements only the
+    /// open-ended listing gets the same pages from the protocol's default.
+    @Test(arguments: StoreBackend.allCases)
+    func windowsPageBySeqWhateverTheClocksSay(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try await open(fixture)
+        // Times going round a 100-second cycle: a window of seconds matches a few rows of each 100.
+        let entries = (1...600).map { TestChain.entry($0, at: time($0 % 100), tenant: $0.isMultiple(of: 2) ? "acme" : "beta") }
+        try await store.appendAudit(entries, link: TestChain.link)
+        let openEnded = OpenEndedAuditStore(base: store)
+        let cases: [(since: Int?, until: Int?, tenant: String?, after: Int64, limit: Int, seqs: [Int64])] = [
+            (10, 12, nil, 0, 5, [10, 11, 110, 111, 210]),
+            (10, 12, nil, 210, 5, [211, 310, 311, 410, 411]),
+            (10, 12, nil, 411, 5, [510, 511]),
+            (10, 12, "acme", 0, 10, [10, 110, 210, 310, 410, 510]),
+            (nil, 1, nil, 0, 10, [100, 200, 300, 400, 500, 600]),
+            (99, nil, "beta", 500, 10, [599]),
+            (50, 50, nil, 0, 10, []),
+        ]
+        for item in cases {
+            let since = item.since.map(time), until = item.until.map(time)
+            let rows = try await store.auditRows(since: since, until: until, tenant: item.tenant, after: item.after, limit: item.limit)
+            #expect(rows.map(\.seq) == item.seqs, "\(item)")
+            let viaDefault = try await openEnded.auditRows(since: since, until: until, tenant: item.tenant, after: item.after, limit: item.limit)
+            #expect(viaDefault == rows, "\(item)")
+        }
+        // A record that is not JSON is exported as a string.
+        let first = try #require(try await store.auditRows(since: nil, tenant: nil, after: 0, limit: 1).first)
+        #expect(
+            first.exportJSON
+                == #"{"seq":1,"previous_hash":"\#(first.previousHash)","hash":"\#(first.hash)","record":"\#(first.record)"}"#
+        )
+    }
 }
 
 /// The verifier on rows made in memory: the cases no store test reaches.
@@ -338,5 +374,27 @@ enum TestChain {
         let verification = verify(tail)
         #expect(verification.breaks.map(\.seq) == [2])
         #expect(verification.firstBreak?.kind == .missing)
+    }
+}
+
+/// An audit store with only the open-ended listing, as a wrapper in a test would have: the
+/// window query falls to `AuditStore`'s default.
+struct OpenEndedAuditStore: AuditStore {
+    let base: any AuditStore
+
+    func appendAudit(_ entries: [AuditEntry], link: @escaping AuditLink) async throws -> [AuditRow] {
+        try await base.appendAudit(entries, link: link)
+    }
+
+    func auditRows(since: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
+        try await base.auditRows(since: since, tenant: tenant, after: seq, limit: limit)
+    }
+
+    func lastAuditRow() async throws -> AuditRow? { try await base.lastAuditRow() }
+
+    func pruneAudit(
+        before: Date, link: @escaping AuditLink, record: @escaping @Sendable (AuditPrune) throws -> AuditEntry
+    ) async throws -> AuditPrune? {
+        try await base.pruneAudit(before: before, link: link, record: record)
     }
 }

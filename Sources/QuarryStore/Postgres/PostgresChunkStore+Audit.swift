@@ -22,12 +22,20 @@ extension PostgresChunkStore {
     }
 
     public func auditRows(since: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
+        try await auditRows(since: since, until: nil, tenant: tenant, after: seq, limit: limit)
+    }
+
+    public func auditRows(since: Date?, until: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
         try await pool.withConnection { db in
             var sql = AuditSQL.select + " WHERE seq > $1"
             var values: [PostgresValue] = [.integer(seq)]
             if let since {
                 values.append(.real(since.timeIntervalSince1970))
                 sql += " AND at >= $\(values.count)"
+            }
+            if let until {
+                values.append(.real(until.timeIntervalSince1970))
+                sql += " AND at < $\(values.count)"
             }
             if let tenant {
                 values.append(.text(tenant))

@@ -18,12 +18,20 @@ extension SQLiteChunkStore {
     }
 
     public func auditRows(since: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
+        try await auditRows(since: since, until: nil, tenant: tenant, after: seq, limit: limit)
+    }
+
+    public func auditRows(since: Date?, until: Date?, tenant: String?, after seq: Int64, limit: Int) async throws -> [AuditRow] {
         try await read { db in
             var sql = AuditSQL.select + " WHERE seq > ?"
             var values: [SQLiteStatement.Value] = [.integer(seq)]
             if let since {
                 sql += " AND at >= ?"
                 values.append(.real(since.timeIntervalSince1970))
+            }
+            if let until {
+                sql += " AND at < ?"
+                values.append(.real(until.timeIntervalSince1970))
             }
             if let tenant {
                 sql += " AND tenant = ?"

@@ -1,0 +1,211 @@
+import Foundation
+import Hummingbird
+import QuarryAccess
+import QuarryCore
+import QuarryStore
+
+/// A tenant's usage in a month, as `GET /usage` shows it: its LLM calls counted in the store, what
+/// it stores now, and the limits its tier sets.
+struct TenantUsage: Encodable {
+    var tenant: String
+    var llm: LLM
+    var storage: Storage
+    var limits: Limits
+
+    /// LLM calls of the month, from `quarry_usage` (what the monthly quotas count).
+    struct LLM: Encodable {
+        var requests: Int64
+        var tokens: Int64
+        var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case requests, tokens
+            case costUSD = "cost_usd"
+        }
+    }
+
+    /// What the tenant stores now, over all its collections (what `max_chunks` counts).
+    struct Storage: Encodable {
+        var collections = 0
+        var documents = 0
+        var chunks = 0
+    }
+
+    /// The limits of the tenant's tier (else the default tier); `null` means unlimited. Keys
+    /// with a tier of their own are held to that tier instead.
+    struct Limits: Encodable {
+        var tier: String?
+        var rate: Double?
+        var burst: Int?
+        var ingestJobs: Int?
+        var maxChunks: Int?
+        var monthlyTokens: Int?
+        var monthlyCostUSD: Double?
+
+        init(_ limits: EffectiveLimits) {
+            tier = limits.tier
+            rate = limits.rate?.rate
+            burst = limits.rate?.burst
+            ingestJobs = limits.ingestJobs
+            maxChunks = limits.maxChunks
+            monthlyTokens = limits.monthlyTokens
+            monthlyCostUSD = limits.monthlyCostUSD
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tier, rate, burst
+            case ingestJobs = "ingest_jobs"
+            case maxChunks = "max_chunks"
+            case monthlyTokens = "monthly_tokens"
+            case monthlyCostUSD = "monthly_cost_usd"
+        }
+
+        // Every field, `null` included: an absent limit would read as a forgotten one.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(tier, forKey: .tier)
+            try container.encode(rate, forKey: .rate)
+            try container.encode(burst, forKey: .burst)
+            try container.encode(ingestJobs, forKey: .ingestJobs)
+            try container.encode(maxChunks, forKey: .maxChunks)
+            try container.encode(monthlyTokens, forKey: .monthlyTokens)
+            try container.encode(monthlyCostUSD, forKey: .monthlyCostUSD)
+        }
+    }
+}
+
+/// The answer of `GET /usage`.
+struct UsageReport: Encodable {
+    var period: String
+    var tenants: [TenantUsage]
+}
+
+/// `GET /audit` and `GET /usage`: the audit log and the usage of a tenant, over HTTP, for its
+/// admins (what `quarry audit export` and the usage store give on the command line). An admin
+/// sees its own tenant only, and another tenant named in `?tenant=` does not exist for it (404);
+/// an operator names any tenant, or none for all of them.
+struct AdminRoutes: Sendable {
+    /// The audit log, the usage counters, the tenants and the collections.
+    let store: any ChunkStore
+    /// The tiers a tenant's limits come from; `nil` when the server limits nothing.
+    let limits: ServiceLimits?
+
+    /// Audit rows one page holds when the request does not say.
+    static let defaultAuditLimit = 100
+    /// The most audit rows one page holds.
+    static let maxAuditLimit = 1000
+
+    func register(on router: Router<QuarryRequestContext>) {
+        router.get("/audit") { request, context in
+            let principal = try context.principal(for: .administer)
+            let query = request.uri.queryParameters
+            let tenant = try await scope(query["tenant"], principal)
+            let since = try Self.date(query["since"], name: "since")
+            let until = try Self.date(query["until"], name: "until")
+            if let since, let until, until <= since {
+                throw QuarryError(.invalidRequest, "until must be later than since (until is exclusive, since inclusive)")
+            }
+            let limit = try Self.integer(query["limit"], name: "limit", default: Self.defaultAuditLimit, range: 1...Self.maxAuditLimit)
+            let after = try Self.integer(query["after"], name: "after", default: 0, range: 0...Int.max)
+            // One row more than the page: whether there is a next page, without a request for an
+            // empty one.
+            let rows = try await store.auditRows(since: since, until: until, tenant: tenant, after: Int64(after), limit: limit + 1)
+            let page = rows.prefix(limit)
+            let next = rows.count > limit ? page.last.map { String($0.seq) } : nil
+            // Written by hand: each record goes in as the bytes that were hashed.
+            let body = "{\"next_after\":\(next ?? "null"),\"records\":[" + page.map(\.exportJSON).joined(separator: ",") + "]}"
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body))
+            )
+        }
+        router.get("/usage") { request, context in
+            let principal = try context.principal(for: .administer)
+            let query = request.uri.queryParameters
+            let tenant = try await scope(query["tenant"], principal)
+            let period = try query["period"].map { try UsagePeriod(String($0)) } ?? UsagePeriod(containing: Date())
+            return try JSON.response(UsageReport(period: period.id, tenants: try await usage(of: tenant, in: period)))
+        }
+    }
+
+    /// The tenant a request is about: the caller's own, or the one it names. `nil` (every
+    /// tenant) for an operator that names none.
+    /// - Throws: `QuarryError(.invalidRequest)` for a bad tenant name; `.notFound` when an admin
+    ///   names another tenant (to it, other tenants do not exist) or an operator names a tenant
+    ///   that does not exist.
+    private func scope(_ named: Substring?, _ principal: Principal) async throws -> String? {
+        guard let named else { return principal.role == .operator ? nil : principal.tenant }
+        let tenant = String(named)
+        try Tenant.validate(tenant)
+        if tenant == principal.tenant { return tenant }
+        guard principal.role == .operator, try await knownTenants().contains(tenant) else {
+            throw QuarryError(.notFound, "tenant '\(tenant)' does not exist")
+        }
+        return tenant
+    }
+
+    /// Every tenant: the default one, those in `quarry_tenants`, and any that owns a collection
+    /// (the command line can ingest for a tenant it never created).
+    private func knownTenants() async throws -> Set<String> {
+        var names: Set<String> = [Tenant.default]
+        names.formUnion(try await store.tenants().map(\.name))
+        names.formUnion(try await store.collections().map { Tenant.owner(ofStoreName: $0.name).tenant })
+        return names
+    }
+
+    /// The usage of `tenant` (of every tenant when `nil`, by name) in `period`.
+    private func usage(of tenant: String?, in period: UsagePeriod) async throws -> [TenantUsage] {
+        let records = try await store.listUsage(tenant: tenant, period: period.id)
+        let tiers = Dictionary(try await store.tenants().map { ($0.name, $0.tier) }, uniquingKeysWith: { first, _ in first })
+        var storage: [String: TenantUsage.Storage] = [:]
+        for collection in try await store.collections() {
+            let owner = Tenant.owner(ofStoreName: collection.name).tenant
+            guard tenant.map({ $0 == owner }) ?? true else { continue }
+            storage[owner, default: .init()].collections += 1
+            storage[owner, default: .init()].documents += collection.documentCount
+            storage[owner, default: .init()].chunks += collection.chunkCount
+        }
+        let names: [String] =
+            if let tenant {
+                [tenant]
+            } else {
+                Set([Tenant.default]).union(tiers.keys).union(storage.keys).union(records.map(\.tenant)).sorted()
+            }
+        return try names.map { name in
+            let used = records.first { $0.tenant == name }
+            // The tenant's own tier, as a key that names none gets it (`ServiceLimits.effective`);
+            // a server without limits holds no one to a tier, whatever the tenant names.
+            let effective = try limits?.configuration.limits(keyTier: nil, tenantTier: tiers[name] ?? nil) ?? .unlimited
+            return TenantUsage(
+                tenant: name,
+                llm: .init(requests: used?.requests ?? 0, tokens: used?.tokens ?? 0, costUSD: used?.cost ?? 0),
+                storage: storage[name] ?? .init(), limits: .init(effective)
+            )
+        }
+    }
+
+    /// An ISO 8601 date (`2026-12-01`, midnight UTC) or time (`2026-12-01T09:00:00Z`, with or
+    /// without fractional seconds, any offset) from the query; `nil` when absent.
+    /// - Throws: `QuarryError(.invalidRequest)` naming the parameter and the forms it takes.
+    static func date(_ value: Substring?, name: String) throws -> Date? {
+        guard let value else { return nil }
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: String(value)) { return date }
+        }
+        throw QuarryError(
+            .invalidRequest, "\(name) must be an ISO 8601 date (2026-12-01) or time (2026-12-01T09:00:00Z), not '\(value)'"
+        )
+    }
+
+    /// An integer from the query in `range`; `fallback` when absent.
+    /// - Throws: `QuarryError(.invalidRequest)` naming the parameter and its range.
+    static func integer(_ value: Substring?, name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let value else { return fallback }
+        guard let number = Int(value), range.contains(number) else {
+            let bounds = range.upperBound == Int.max ? "of \(range.lowerBound) or more" : "in \(range.lowerBound)...\(range.upperBound)"
+            throw QuarryError(.invalidRequest, "\(name) must be an integer \(bounds), not '\(value)'")
+        }
+        return number
+    }
+}
