@@ -1,0 +1,78 @@
+import QuarryCore
+import QuarryIngest
+import QuarryRetrieval
+import QuarryStore
+import QuarryTestSupport
+import Testing
+
+/// The evidence an answer rests on, and the abstention it decides: features from the passages in
+/// hand, a calibrated confidence, an abstention that is never a grounded answer.
+@Suite struct AbstentionTests {
+    static let location = ChunkLocation(lineStart: 1, lineEnd: 1)
+
+    static func hit(_ text: String, dense: Float?, lexical: Float?) -> SearchHit {
+        SearchHit(
+            chunkRowID: 1, chunkID: "d#0", document: "d", text: text, location: location, score: 0.03, denseScore: dense, lexicalScore: lexical
+        )
+    }
+
+    static func citation(_ text: String) -> Citation {
+        Citation(id: 1, document: "d", chunkID: "d#0", text: text, score: 0.03, location: location)
+    }
+
+    @Test func evidenceMeasuresHowWellThePassagesMatchTheQuestion() {
+        let passage = "SQLite starts a checkpoint automatically when the WAL file reaches 1000 pages."
+        let question = "When does SQLite start a WAL checkpoint automatically?"
+        let good = AnswerEvidence.assess(
+            question: question, hits: [Self.hit(passage, dense: 0.72, lexical: 9)], citations: [Self.citation(passage)], mode: .hybrid,
+            answer: "\(passage) [1]"
+        )
+        #expect(good.coverage == 1 && good.answerCoverage == 1 && good.agreement == 1 && good.denseSimilarity == Double(Float(0.72)))
+        #expect(good.confidence > 0.8)
+
+        // The capital of France, over a passage that mentions France and nothing of capitals.
+        let off = "Cancer incidence in Cergy-Pontoise, France, rose between 1990 and 2000."
+        let bad = AnswerEvidence.assess(
+            question: "What is the capital of France?", hits: [Self.hit(off, dense: 0.31, lexical: nil)],
+            citations: [Self.citation(off)], mode: .hybrid, answer: nil
+        )
+        #expect(bad.coverage == 0.5 && bad.agreement == 0 && bad.answerCoverage == nil)
+        #expect(bad.confidence < AbstentionPolicy.defaultThreshold)
+        // Diacritics do not keep a question from its passage.
+        #expect(AnswerEvidence.assess(
+            question: "Beyonce albums", hits: [], citations: [Self.citation("Beyoncé released albums.")], mode: .lexical, answer: nil
+        ).coverage == 1)
+        // Nothing retrieved, or a question of stop words only: no confidence at all.
+        #expect(AnswerEvidence.assess(question: question, hits: [], citations: [], mode: .hybrid, answer: nil).confidence == 0)
+        #expect(AnswerEvidence.assess(question: "what is it", hits: [], citations: [Self.citation(passage)], mode: .hybrid, answer: nil).confidence == 0)
+    }
+
+    @Test func theRetrieverAbstainsBelowTheThresholdAndNeverPresentsItAsGrounded() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let store = try SQLiteChunkStore(directory: directory.url)
+        let embedder = HashingEmbedder()
+        try directory.write("The lighthouse keeper trims the wick every evening at dusk.", to: "docs/keeper.txt")
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: directory.url.appendingPathComponent("docs"), collection: "default")
+        let retriever = Retriever(store: store, embedder: embedder)
+        let question = "When does the lighthouse keeper trim the wick?"
+        // A threshold of 0 never abstains on evidence; 1 always does.
+        let answered = try await retriever.answer(query: question, collection: "default", topK: 3, abstention: AbstentionPolicy(threshold: 0))
+        #expect(!answered.abstained && answered.grounded && answered.evidence != nil)
+        let withheld = try await retriever.answer(query: question, collection: "default", topK: 3, abstention: AbstentionPolicy(threshold: 1))
+        #expect(withheld.abstained && withheld.abstention == .noRelevantPassage && !withheld.grounded)
+        #expect(withheld.answer == Retriever.noAnswer && !withheld.citations.isEmpty)
+        // `never` answers whatever the evidence, and still reports it.
+        let never = try await retriever.answer(
+            query: question, collection: "default", topK: 3, abstention: AbstentionPolicy(mode: .never, threshold: 1)
+        )
+        #expect(!never.abstained && never.grounded && never.evidence?.confidence == answered.evidence?.confidence)
+        // A question no sentence shares a word with abstains however low the threshold.
+        let unrelated = try await retriever.answer(query: "quantum chromodynamics", collection: "default", topK: 3, abstention: AbstentionPolicy(threshold: 0))
+        #expect(unrelated.abstained && !unrelated.grounded)
+        await #expect(throws: QuarryError.self) {
+            try await retriever.answer(query: question, collection: "default", topK: 3, abstention: AbstentionPolicy(threshold: 1.5))
+        }
+        await store.close()
+    }
+}
