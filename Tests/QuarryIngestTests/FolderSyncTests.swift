@@ -286,6 +286,7 @@ final class FailingStore: ChunkStore {
     }
     func createTenant(_ tenant: TenantRecord) async throws { try await base.createTenant(tenant) }
     func tenants() async throws -> [TenantRecord] { try await base.tenants() }
+    func setTenantTier(_ name: String, tier: String?) async throws { try await base.setTenantTier(name, tier: tier) }
     func saveKeys(_ keys: [KeyRecord]) async throws { try await base.saveKeys(keys) }
     func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
     func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
