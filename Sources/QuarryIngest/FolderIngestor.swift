@@ -205,9 +205,10 @@ public struct FolderIngestor: Sendable {
         let bytesTotal = tasks.reduce(Int64(0)) { $0 + max(0, $1.size) }
         var bytesDone: Int64 = 0
 
+        let access = FolderAccess(root: folder, fallback: options.access)
         let preparer = Preparer(
             tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
-            access: FolderAccess(root: folder, fallback: options.access), chunker: chunker, batchChunks: embedBatchChunks, logger: logger
+            access: access, chunker: chunker, batchChunks: embedBatchChunks, logger: logger
         )
         var chunksBefore = Dictionary(knownDocuments.map { ($0.path, $0.chunkCount) }, uniquingKeysWith: { a, _ in a })
         var next = Task { await preparer.nextBatch() }
@@ -253,6 +254,17 @@ public struct FolderIngestor: Sendable {
             next.cancel()
             _ = await next.value
             throw error
+        }
+
+        // A document this run did not rewrite (its file unchanged) still takes the list its
+        // folder gives now: an edited `.quarry-access` or a new default reaches it without
+        // re-embedding, so that access revoked in the folder is revoked in the store. A document
+        // for which the folder gives none keeps its stored list, as a rewritten one does.
+        let rewritten = Set(report.added + report.updated + report.removed)
+        for document in knownDocuments where present.contains(document.source) && !rewritten.contains(document.path) {
+            guard let list = access.access(path: document.path, metadata: document.metadata), list != document.access else { continue }
+            try Task.checkCancellation()
+            if !options.dryRun { try await store.setAccess(in: collection, path: document.path, access: list) }
         }
 
         // Files gone from the folder (among those this run selects) go from the store.

@@ -39,6 +39,47 @@ import Testing
         await store.close()
     }
 
+    /// A re-ingest gives every document the list its folder gives now, whether its file changed
+    /// or not: an edited `.quarry-access` or a new default reaches unchanged files, without
+    /// re-embedding them, so that access revoked in the folder is revoked in the store.
+    @Test func aChangedFolderListReachesUnchangedFiles() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.cleanUp() }
+        try folder.write("group:eng", to: "team/.quarry-access")
+        try folder.write("The plan.", to: "team/plan.txt")
+        try folder.write("---\naccess: user:ana\n---\nHer notes.", to: "team/own.md")
+        try folder.write(#"{"_id": "1", "text": "A record."}"#, to: "team/records.jsonl")
+        try folder.write("Lunch menu.", to: "menu.txt")
+        let store = try SQLiteChunkStore(directory: folder.url.appendingPathComponent(".store"))
+        let ingestor = FolderIngestor(store: store, embedder: HashingEmbedder())
+        func access(_ path: String) async throws -> [String]? { try await store.document(in: "c", path: path)?.0.access }
+        _ = try await ingestor.ingest(folder: folder.url, collection: "c")
+        #expect(try await access("team/plan.txt") == ["group:eng"])
+        #expect(try await access("team/records.jsonl#1") == ["group:eng"])
+        #expect(try await access("menu.txt") == nil)
+
+        // The folder's list changes and a default appears; no file changes.
+        try folder.write("group:legal", to: "team/.quarry-access")
+        let report = try await ingestor.ingest(folder: folder.url, collection: "c", options: IngestOptions(access: ["group:staff"]))
+        #expect(report.added.isEmpty && report.updated.isEmpty && report.chunksWritten == 0)
+        #expect(try await access("team/plan.txt") == ["group:legal"])
+        #expect(try await access("team/records.jsonl#1") == ["group:legal"])
+        #expect(try await access("team/own.md") == ["user:ana"])
+        #expect(try await access("menu.txt") == ["group:staff"])
+
+        // A run whose folder says nothing of a document leaves its list, however it was set.
+        try await store.setAccess(in: "c", path: "menu.txt", access: ["user:bob"])
+        try FileManager.default.removeItem(at: folder.url.appendingPathComponent("team/.quarry-access"))
+        _ = try await ingestor.ingest(folder: folder.url, collection: "c")
+        #expect(try await access("team/plan.txt") == ["group:legal"])
+        #expect(try await access("menu.txt") == ["user:bob"])
+        // A dry run changes nothing.
+        try folder.write("group:hr", to: "team/.quarry-access")
+        _ = try await ingestor.ingest(folder: folder.url, collection: "c", options: IngestOptions(dryRun: true))
+        #expect(try await access("team/plan.txt") == ["group:legal"])
+        await store.close()
+    }
+
     @Test func listsParseInEveryWrittenForm() {
         #expect(AccessList.parse("group:legal, user:ana") == ["group:legal", "user:ana"])
         #expect(AccessList.parse("[group:legal, user:ana]") == ["group:legal", "user:ana"])

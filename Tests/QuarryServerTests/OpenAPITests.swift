@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import QuarryEmbedding
 import QuarryIngest
 import QuarryRetrieval
 import QuarryServer
@@ -96,6 +97,7 @@ struct SchemaChecker {
         let store = try SQLiteChunkStore(directory: storeDir.url)
         let embedder = HashingEmbedder()
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: root.url.appendingPathComponent("docs"), collection: "default")
+        _ = try await store.ensureCollection(named: "other", model: EmbeddingModelInfo(name: "another-model", dimension: 8, fingerprint: "x"))
         let jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8)), store: store,
@@ -127,6 +129,10 @@ struct SchemaChecker {
                 ("/documents", "get", "/documents?limit=0", nil),
                 ("/documents/{id}", "get", "/documents/corpus.jsonl%23r1", nil),
                 ("/documents/{id}", "get", "/documents/nothing.md", nil),
+                ("/documents/{id}/access", "put", "/documents/corpus.jsonl%23r2/access", #"{"access": ["group:legal", "user:ana"]}"#),
+                ("/documents/{id}/access", "put", "/documents/corpus.jsonl%23r2/access", #"{"access": null}"#),
+                ("/documents/{id}/access", "put", "/documents/nothing.md/access", #"{"access": null}"#),
+                ("/documents/{id}/access", "put", "/documents/guide.md/access", #"{"access": ["user:a b"]}"#),
                 ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": ["a", "b"]}"#),
                 ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": "a", "encoding_format": "base64"}"#),
                 ("/v1/embeddings", "post", "/v1/embeddings", #"{"input": []}"#),
@@ -135,7 +141,7 @@ struct SchemaChecker {
             ]
             for (route, method, uri, body) in calls {
                 let response = try await client.execute(
-                    uri: uri, method: method == "post" ? .post : .get, headers: [.contentType: "application/json"],
+                    uri: uri, method: try #require(HTTPRequest.Method(method.uppercased())), headers: [.contentType: "application/json"],
                     body: body.map { ByteBuffer(string: $0) }
                 )
                 let status = Int(response.status.code)
@@ -155,6 +161,19 @@ struct SchemaChecker {
                 let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
                 #expect(checker.problems(value, schema).isEmpty, "\(method) /jobs: \(checker.problems(value, schema))")
             }
+            // A failed job (the collection belongs to another model) reports its error and code.
+            let failing = try await client.execute(
+                uri: "/ingest", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"path": "docs", "collection": "other"}"#)
+            )
+            let failingID = try #require((try JSONSerialization.jsonObject(with: Data(failing.body.readableBytesView)) as? [String: Any])?["job_id"] as? String)
+            await jobs.wait(failingID)
+            let failed = try JSONSerialization.jsonObject(
+                with: Data(try await client.execute(uri: "/jobs/\(failingID)", method: .get).body.readableBytesView)
+            )
+            #expect((failed as? [String: Any])?["error_code"] as? String == "conflict", "\(failed)")
+            #expect(checker.problems(failed, try #require(checker.responseSchema("/jobs/{id}", "get", 200))).isEmpty, "\(failed)")
+
             let deleted = try await client.execute(uri: "/documents/guide.md", method: .delete)
             let value = try JSONSerialization.jsonObject(with: Data(deleted.body.readableBytesView))
             #expect(checker.problems(value, try #require(checker.responseSchema("/documents/{id}", "delete", 200))).isEmpty)
@@ -172,9 +191,56 @@ struct SchemaChecker {
             let recordBody = try JSONSerialization.jsonObject(with: Data(record.body.readableBytesView)) as? [String: Any]
             #expect((recordBody?["document"] as? [String: Any])?["metadata"] as? [String: String] == ["lang": "de", "year": "2021"])
 
+            try await Self.checkKeysAndTenants(client, checker)
+
             // The checker itself catches a wrong shape.
             let citationSchema = ["$ref": "#/components/schemas/Citation"]
             #expect(!checker.problems(["id": "one"], citationSchema).isEmpty)
         }
+    }
+
+    /// The key and tenant routes, last: once a key exists, every request needs one. The first
+    /// key is made by the local operator (no key yet), the others with it.
+    static func checkKeysAndTenants(_ client: some TestClientProtocol, _ checker: SchemaChecker) async throws {
+        var token: String?
+        func call(_ route: String, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, expect status: HTTPResponse.Status) async throws -> [String: Any] {
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let token { headers[.authorization] = "Bearer \(token)" }
+            let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+            #expect(response.status == status, "\(method) \(uri)")
+            let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+            guard let schema = checker.responseSchema(route, method.rawValue.lowercased(), Int(response.status.code)) else {
+                Issue.record("\(method) \(route) answered \(response.status.code), which the document does not describe")
+                return [:]
+            }
+            #expect(checker.problems(value, schema).isEmpty, "\(method) \(uri) \(response.status.code): \(checker.problems(value, schema))")
+            return value as? [String: Any] ?? [:]
+        }
+        let operatorKey = try await call("/keys", .post, "/keys", #"{"role": "operator"}"#, expect: .created)
+        token = try #require(operatorKey["key"] as? String)
+        _ = try await call("/tenants", .post, "/tenants", #"{"name": "acme", "tier": "pro"}"#, expect: .created)
+        _ = try await call("/tenants", .post, "/tenants", #"{"name": "acme"}"#, expect: .conflict)
+        let reader = try await call(
+            "/keys", .post, "/keys",
+            #"{"role": "reader", "tenant": "acme", "collections": ["docs"], "principals": ["user:ana"], "rate": 5, "burst": 10, "expires_in_days": 30, "tier": "pro"}"#,
+            expect: .created
+        )
+        let readerID = try #require(reader["id"] as? String)
+        _ = try await call("/keys", .post, "/keys", #"{"role": "king"}"#, expect: .badRequest)
+        let rotated = try await call("/keys/{id}/rotate", .post, "/keys/\(readerID)/rotate", #"{"grace_seconds": 60}"#, expect: .created)
+        #expect(rotated["rotated_from"] as? String == readerID)
+        let revoked = try await call("/keys/{id}", .delete, "/keys/\(readerID)", expect: .ok)
+        #expect(revoked["revoked_at"] is String)
+        let keys = try await call("/keys", .get, "/keys", expect: .ok)
+        #expect((keys["keys"] as? [Any])?.count == 3)
+        _ = try await call("/keys", .get, "/keys?tenant=acme", expect: .ok)
+        let tenants = try await call("/tenants", .get, "/tenants", expect: .ok)
+        #expect((tenants["tenants"] as? [[String: Any]])?.contains { $0["name"] as? String == "acme" && $0["tier"] as? String == "pro" } == true)
+        let moved = try await call("/tenants/{name}", .put, "/tenants/acme", #"{"tier": null}"#, expect: .ok)
+        #expect(moved["name"] as? String == "acme" && moved["tier"] == nil)
+        _ = try await call("/tenants/{name}", .put, "/tenants/acme", #"{"tier": "pro"}"#, expect: .ok)
+        _ = try await call("/tenants/{name}", .put, "/tenants/nobody", #"{"tier": "pro"}"#, expect: .notFound)
+        token = nil
+        _ = try await call("/tenants", .get, "/tenants", expect: .unauthorized)
     }
 }
