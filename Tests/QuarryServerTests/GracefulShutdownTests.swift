@@ -93,7 +93,7 @@ import FoundationNetworking
             #expect(started == 202, "\(job)")
             // The stub's `stall` model answers after two seconds; SIGTERM arrives meanwhile.
             async let answer = Self.post(
-                server.appendingPathComponent("query"), #"{"query": "What does a checkpoint do?", "collection": "seed", "answer": "llm"}"#
+                server.appendingPathComponent("query"), #"{"query": "What does a checkpoint do?", "collection": "seed", "answer": "llm", "abstain": "never"}"#
             )
             try await Task.sleep(for: .milliseconds(700))
             kill(process.processIdentifier, SIGTERM)
