@@ -97,11 +97,15 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         public var lexicalBias: Double
         public var lexicalCoverage: Double
         public var lexicalAnswerCoverage: Double
+        /// The embedding model whose similarities `dense` was fitted on: another model's cosine
+        /// has another scale, so its queries are judged by the lexical-only model.
+        public var denseModel: String
 
         public init(
             bias: Double, dense: Double, coverage: Double, answerCoverage: Double, agreement: Double, lexicalBias: Double,
-            lexicalCoverage: Double, lexicalAnswerCoverage: Double
+            lexicalCoverage: Double, lexicalAnswerCoverage: Double, denseModel: String
         ) {
+            self.denseModel = denseModel
             self.bias = bias
             self.dense = dense
             self.coverage = coverage
@@ -115,14 +119,15 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         /// The calibrated weights.
         public static let calibrated = Weights(
             bias: -8.749, dense: 9.457, coverage: 1.481, answerCoverage: 1.607, agreement: 1.378, lexicalBias: -4.114,
-            lexicalCoverage: 5.140, lexicalAnswerCoverage: 0.541
+            lexicalCoverage: 5.140, lexicalAnswerCoverage: 0.541, denseModel: "all-MiniLM-L6-v2"
         )
     }
 
     /// The evidence for `question` from the passages `citations` (best first), the search hits
     /// they were assembled from, and the answer, if one was written.
+    /// - Parameter model: the embedding model of the dense scores (`nil`: the calibrated one).
     public static func assess(
-        question: String, hits: [SearchHit], citations: [Citation], mode: SearchMode, answer: String?,
+        question: String, hits: [SearchHit], citations: [Citation], mode: SearchMode, answer: String?, model: String? = nil,
         weights: Weights = .calibrated
     ) -> AnswerEvidence {
         let terms = Set(WordFolding.contentWords(of: question, ignoring: StopWords.question))
@@ -136,7 +141,7 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         }
         let agreement: Double = mode == .hybrid && hits.first.map { $0.denseScore != nil && $0.lexicalScore != nil } == true ? 1 : 0
         var z: Double
-        if let dense {
+        if let dense, model.map({ $0 == weights.denseModel }) ?? true {
             z = weights.bias + weights.dense * dense + weights.coverage * coverage + weights.agreement * agreement
             z += weights.answerCoverage * (answerCoverage ?? coverage)
         } else {

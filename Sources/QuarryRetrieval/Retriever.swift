@@ -334,7 +334,7 @@ public struct Retriever: Sendable {
         var result = QueryResult(answer: "", grounded: false, citations: citations, timings: timings, answerer: kind)
         // What retrieval alone says; below the threshold there is nothing worth answering from
         // (and no model call is paid for).
-        let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil)
+        let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil, model: embedder.model.name)
         result.evidence = retrieved
         let mayAbstain = policy.mode == .auto
         if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) {
@@ -378,7 +378,7 @@ public struct Retriever: Sendable {
         result.check = answer.map { AnswerCheck.check($0, sourceCount: result.citations.count) }
         result.grounded = result.check?.fullyCited ?? false
         if let answer {
-            let evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: answer)
+            let evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: answer, model: embedder.model.name)
             result.evidence = evidence
             if policy.mode == .auto, evidence.confidence < policy.threshold { withhold(&result, .noRelevantPassage) }
         } else {
@@ -422,7 +422,7 @@ public struct Retriever: Sendable {
             result.usage = answer.usage
             result.generation = answer.generation
             if let text = answer.text {
-                result.evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: text)
+                result.evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: text, model: embedder.model.name)
             }
             // An answer that cites what it was not given, leaves a sentence uncited, or says the
             // documents do not answer is not a grounded answer: with `auto`, it is an abstention

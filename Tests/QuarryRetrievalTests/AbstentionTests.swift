@@ -38,6 +38,14 @@ import Testing
         )
         #expect(bad.coverage == 0.5 && bad.agreement == 0 && bad.answerCoverage == nil)
         #expect(bad.confidence < AbstentionPolicy.defaultThreshold)
+        // Another model's cosine has another scale: its queries are judged on the words alone.
+        let strong = [Self.hit(off, dense: 0.9, lexical: nil)]
+        let calibrated = AnswerEvidence.assess(question: "What is the capital of France?", hits: strong, citations: [Self.citation(off)], mode: .hybrid, answer: nil)
+        let other = AnswerEvidence.assess(
+            question: "What is the capital of France?", hits: strong, citations: [Self.citation(off)], mode: .hybrid, answer: nil, model: "other-model"
+        )
+        #expect(calibrated.confidence > AbstentionPolicy.defaultThreshold && other.confidence < AbstentionPolicy.defaultThreshold)
+        #expect(other.denseSimilarity == calibrated.denseSimilarity)
         // Diacritics do not keep a question from its passage.
         #expect(AnswerEvidence.assess(
             question: "Beyonce albums", hits: [], citations: [Self.citation("Beyoncé released albums.")], mode: .lexical, answer: nil
