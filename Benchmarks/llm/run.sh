@@ -12,7 +12,7 @@
 #    abstentions, fallbacks).
 # 2. `quarry eval --qa … --answer llm --config .llm/quarry.json` on the same two question sets:
 #    faithfulness, citation precision, answer F1 / exact match, abstention rate, and the LLM judge
-#    (the same model) — LLM_EVAL=0 skips this part.
+#    (the same model). LLM_STREAM=0 or LLM_EVAL=0 skips a part.
 #
 # The store is $LLM_STORE (default .quarry, the one `make run` serves, collection default): corpus/
 # ingested as `make ingest` does (a no-op when it is up to date). Writes
@@ -59,27 +59,28 @@ with open(out, "w") as f:
         f.write(json.dumps({"id": "scifact-" + qid, "question": claims[qid], "answers": [], "relevant_doc_ids": relevant[qid]}) + "\n")
 PY
 
-"$QUARRY" serve --store "$STORE" --port "$PORT" --cache-entries 0 --config "$CONFIG" --log-level warning >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done
-curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || { cat "$WORK/serve.log" >&2; exit 1; }
+if [ "${LLM_STREAM:-1}" != 0 ]; then
+  "$QUARRY" serve --store "$STORE" --port "$PORT" --cache-entries 0 --config "$CONFIG" --log-level warning >"$WORK/serve.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done
+  curl -s -o /dev/null "http://127.0.0.1:$PORT/health" || { cat "$WORK/serve.log" >&2; exit 1; }
 
-# llama.cpp's own timings of each request (llama_perf_context_print in the server's log) are
-# kept beside the client's: the server's prompt-reading and generation rates in its own tokens.
-server_log() { tail -c +"$(($1 + 1))" .llm/server.log >"$2"; }
-started=$SECONDS
-echo "llm-bench: streaming $(wc -l <"$QA") questions of eval/corpus-qa.jsonl through /query"
-offset=$(stat -c %s .llm/server.log)
-python3 Benchmarks/llm/stream.py "http://127.0.0.1:$PORT" "$QA" "$WORK/stream-corpus-qa.json" >/dev/null
-server_log "$offset" "$WORK/server-corpus-qa.log"
-echo "llm-bench: streaming $SCIFACT_N SciFact claims through /query"
-offset=$(stat -c %s .llm/server.log)
-python3 Benchmarks/llm/stream.py "http://127.0.0.1:$PORT" "$WORK/scifact-qa.jsonl" "$WORK/stream-scifact.json" >/dev/null
-server_log "$offset" "$WORK/server-scifact.log"
-stream_seconds=$((SECONDS - started))
-kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+  # llama.cpp's own timings of each request (llama_perf_context_print in the server's log) are
+  # kept beside the client's: the server's prompt-reading and generation rates in its own tokens.
+  server_log() { tail -c +"$(($1 + 1))" .llm/server.log >"$2"; }
+  started=$SECONDS
+  echo "llm-bench: streaming $(wc -l <"$QA") questions of eval/corpus-qa.jsonl through /query"
+  offset=$(stat -c %s .llm/server.log)
+  python3 Benchmarks/llm/stream.py "http://127.0.0.1:$PORT" "$QA" "$WORK/stream-corpus-qa.json" >/dev/null
+  server_log "$offset" "$WORK/server-corpus-qa.log"
+  echo "llm-bench: streaming $SCIFACT_N SciFact claims through /query"
+  offset=$(stat -c %s .llm/server.log)
+  python3 Benchmarks/llm/stream.py "http://127.0.0.1:$PORT" "$WORK/scifact-qa.jsonl" "$WORK/stream-scifact.json" >/dev/null
+  server_log "$offset" "$WORK/server-scifact.log"
+  echo $((SECONDS - started)) >"$WORK/seconds-stream"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+fi
 
-eval_seconds=0
 if [ "${LLM_EVAL:-1}" != 0 ]; then
   started=$SECONDS
   for set in corpus-qa scifact; do
@@ -89,12 +90,17 @@ if [ "${LLM_EVAL:-1}" != 0 ]; then
       --answer llm --config "$CONFIG" --json "$WORK/eval-$set.json" >"$WORK/eval-$set.txt" 2>"$WORK/eval-$set.log" \
       || { echo "llm-bench: quarry eval failed on $set (exit $?):" >&2; tail -5 "$WORK/eval-$set.log" >&2; }
   done
-  eval_seconds=$((SECONDS - started))
+  echo $((SECONDS - started)) >"$WORK/seconds-eval"
 fi
 
-python3 - "$OUT" "$WORK" "$BASE" "$SCIFACT_N" "$stream_seconds" "$eval_seconds" <<'PY'
+# The results of both parts found in $WORK (LLM_STREAM=0 or LLM_EVAL=0 runs one part; a later
+# run of the other part with the same $LLM_WORK completes the file).
+python3 - "$OUT" "$WORK" "$BASE" "$SCIFACT_N" <<'PY'
 import json, os, platform, re, statistics, subprocess, sys
-out, work, base, n, stream_s, eval_s = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+out, work, base, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def seconds(part):
+    path = os.path.join(work, f"seconds-{part}")
+    return int(open(path).read()) if os.path.exists(path) else None
 def load(name):
     path = os.path.join(work, name)
     return json.load(open(path)) if os.path.exists(path) else None
@@ -121,7 +127,7 @@ result = {
                "system_info": venv("import llama_cpp; print(llama_cpp.llama_print_system_info().decode())")},
     "quarry_config": json.load(open(".llm/quarry.json"))["llm"],
     "request": {"answer": "llm", "stream": True, "top_k": 5, "mode": "hybrid", "cache": "off", "concurrency": 1},
-    "seconds": {"stream": stream_s, "eval": eval_s},
+    "seconds": {"stream": seconds("stream"), "eval": seconds("eval")},
     "stream": {},
     "eval": {},
 }

@@ -7,8 +7,11 @@ import Testing
 import FoundationNetworking
 #endif
 
+/// The chat server of `LocalLLMTests`: `$QUARRY_LLM_URL`, e.g. `http://127.0.0.1:8081/v1`.
+private let localLLMURL = ProcessInfo.processInfo.environment["QUARRY_LLM_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
 /// `answer: "llm"` end to end against a real model: the release `quarry` (`$QUARRY_BIN`) ingests
-/// the SQLite pages of `corpus/`, serves with a configuration file whose `llm` section points at
+/// three SQLite pages of `corpus/`, serves with a configuration file whose `llm` section points at
 /// the OpenAI-compatible server at `$QUARRY_LLM_URL` (llama.cpp's, started by
 /// `scripts/llm-server.sh`; model `$QUARRY_LLM_MODEL`, else `gemma-3-270m`), and answers over
 /// HTTP, whole and streamed.
@@ -18,28 +21,32 @@ import FoundationNetworking
 /// never whether the model's answer is right.
 @Suite(
     .serialized,
-    .enabled(if: LocalLLMTests.baseURL != nil, "set QUARRY_LLM_URL to an OpenAI-compatible server (make test-llm)")
+    .enabled(if: localLLMURL != nil, "set QUARRY_LLM_URL to an OpenAI-compatible server (make test-llm)")
 )
 struct LocalLLMTests {
-    static let baseURL = ProcessInfo.processInfo.environment["QUARRY_LLM_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let baseURL = localLLMURL
     static let model = ProcessInfo.processInfo.environment["QUARRY_LLM_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gemma-3-270m"
 
     /// Questions the SQLite pages answer; the streamed test moves to the next one when the model
-    /// abstains (an abstention streams no text).
+    /// abstains (an abstention streams no text). Gemma 3 270M, a pre-trained model, sometimes ends
+    /// its turn at once, which Quarry takes as an abstention; with five sources it wrote text for
+    /// every question of the benchmark.
     static let questions = [
         "What does a checkpoint do in WAL mode?",
         "Are foreign key constraints enforced by default in SQLite?",
         "What does the VACUUM command do?",
     ]
 
-    /// Ingests the SQLite pages into a fresh store, starts `quarry serve --config` on a free port
+    /// Ingests three SQLite pages into a fresh store, starts `quarry serve --config` on a free port
     /// and runs `body` with its address; stops the server after.
     static func withQuarry(_ body: (URL) async throws -> Void) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
         let store = dir.url.appendingPathComponent("store").path
+        // Three pages of corpus/sqlite-docs, not all 40: the embedder shares two cores with the model.
         let ingest = try GracefulShutdownTests.quarry([
             "ingest", packageRoot().appendingPathComponent("corpus/sqlite-docs").path, "--store", store, "--no-progress",
+            "--include", "wal.md", "--include", "foreignkeys.md", "--include", "lang_vacuum.md",
         ])
         try #require(ingest.status == 0, "quarry ingest failed: \(ingest.stderr)")
 
@@ -164,7 +171,7 @@ struct LocalLLMTests {
     @Test func answersWholeWithTheCitationCheck() async throws {
         try await Self.withQuarry { server in
             let (status, body) = try await Self.post(
-                server.appendingPathComponent("query"), ["query": Self.questions[0], "answer": "llm", "top_k": 3]
+                server.appendingPathComponent("query"), ["query": Self.questions[0], "answer": "llm"]
             )
             try #require(status == 200, "\(body)")
             let answer = try #require(body["answer"] as? String)
@@ -187,7 +194,7 @@ struct LocalLLMTests {
             var streamedAnswers = 0
             for question in Self.questions where streamedAnswers == 0 {
                 let events = try Self.stream(
-                    server.appendingPathComponent("query"), ["query": question, "answer": "llm", "top_k": 3, "stream": true]
+                    server.appendingPathComponent("query"), ["query": question, "answer": "llm", "stream": true]
                 )
                 let names = events.map(\.name)
                 try #require(names.first == "retrieval", "\(names)")
