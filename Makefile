@@ -6,6 +6,10 @@ PORT    ?= 8080
 CORPUS  ?= corpus
 SIFT    ?= ../shared/datasets/ann/ngt-sift5k
 export QUARRY_MODEL ?= $(CURDIR)/models/all-MiniLM-L6-v2
+# LLM=local: `make run` also starts Gemma 3 270M under llama.cpp's server on 127.0.0.1:8081
+# (scripts/llm-server.sh, installed into .llm/ on first use) and serves `answer: "llm"` with it.
+LLM     ?=
+LLM_CONFIG := .llm/quarry.json
 
 QUARRY := .build/release/quarry
 
@@ -17,10 +21,11 @@ RELEASE_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
 endif
 endif
 
-.PHONY: run test deps model build ingest serve bench-embed bench-ann clean
+.PHONY: run test test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
 
-## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT)
-run: deps model build ingest serve
+## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT);
+## with LLM=local, also start the local chat model first (scripts/llm-server.sh)
+run: deps model build ingest $(if $(filter local,$(LLM)),llm-server) serve
 
 ## test: the full test suite (installs what is missing and fetches the model first); the crash
 ## test kills the release `quarry` binary, so it is built first; the pgvector backend's tests use
@@ -45,7 +50,25 @@ ingest: build
 	$(QUARRY) ingest $(CORPUS) --store $(STORE) $(INGEST_FLAGS) || [ $$? -eq 2 ]
 
 serve: build
-	$(QUARRY) serve --store $(STORE) --host $(HOST) --port $(PORT)
+	$(QUARRY) serve --store $(STORE) --host $(HOST) --port $(PORT) $(if $(filter local,$(LLM)),--config $(LLM_CONFIG))
+
+## llm-server: install (first time: builds llama.cpp, several minutes) and start the local chat
+## model on 127.0.0.1:8081, idempotently; writes $(LLM_CONFIG), the llm section that points at it
+llm-server:
+	@scripts/llm-server.sh start >/dev/null
+
+llm-stop:
+	@scripts/llm-server.sh stop
+
+## test-llm: the end-to-end tests against the real local model (not part of `make test`: the
+## first run builds llama.cpp); the server is left running (`make llm-stop` stops it)
+test-llm: deps model build llm-server
+	QUARRY_LLM_URL=$$(scripts/llm-server.sh status) QUARRY_BIN=$(CURDIR)/$(QUARRY) $(SWIFT) test --filter LocalLLMTests
+
+## bench-llm: time to first token, tokens/s and the answer checks with the local model
+## (see docs/benchmarks.md)
+bench-llm: deps model build llm-server
+	Benchmarks/llm/run.sh
 
 ## bench-embed: embedding throughput against sentence-transformers (see docs/benchmarks.md)
 bench-embed: deps model build
