@@ -171,7 +171,7 @@ struct LocalLLMTests {
     @Test func answersWholeWithTheCitationCheck() async throws {
         try await Self.withQuarry { server in
             let (status, body) = try await Self.post(
-                server.appendingPathComponent("query"), ["query": Self.questions[0], "answer": "llm"]
+                server.appendingPathComponent("query"), ["query": Self.questions[0], "answer": "llm", "abstain": "never"]
             )
             try #require(status == 200, "\(body)")
             let answer = try #require(body["answer"] as? String)
@@ -194,7 +194,7 @@ struct LocalLLMTests {
             var streamedAnswers = 0
             for question in Self.questions where streamedAnswers == 0 {
                 let events = try Self.stream(
-                    server.appendingPathComponent("query"), ["query": question, "answer": "llm", "stream": true]
+                    server.appendingPathComponent("query"), ["query": question, "answer": "llm", "stream": true, "abstain": "never"]
                 )
                 let names = events.map(\.name)
                 try #require(names.first == "retrieval", "\(names)")
