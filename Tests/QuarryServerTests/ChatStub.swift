@@ -17,6 +17,7 @@ import Testing
 /// - `abstain`: `NOT_IN_SOURCES`.
 /// - `dies`: streams one piece of text, then an error event.
 /// - `nousage`: as `good`, without usage.
+/// - `cut`: as `good`, but a stream ends with `[DONE]` and no `finish_reason` (interrupted).
 final class ChatStub: Sendable {
     static let goodAnswer = "A checkpoint copies the pages of the WAL file back into the database [1]. Readers and writers work at the same time [2]."
     static let inventiveAnswer = "A checkpoint copies WAL pages back [1]. It also defragments the disk. Checkpoints run every minute [9]."
@@ -70,6 +71,7 @@ final class ChatStub: Sendable {
         }
         switch model {
         case "good", "nousage": return reply(Self.goodAnswer, model: model, stream: stream, usage: model == "good")
+        case "cut": return reply(Self.goodAnswer, model: model, stream: stream, usage: false, finishes: false)
         case "flaky":
             if count <= 2 {
                 return Response(
@@ -111,7 +113,7 @@ final class ChatStub: Sendable {
         }
     }
 
-    private func reply(_ text: String, model: String, stream: Bool, usage: Bool) -> Response {
+    private func reply(_ text: String, model: String, stream: Bool, usage: Bool, finishes: Bool = true) -> Response {
         guard stream else {
             let usageObject: [String: Any] = ["prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150]
             var body: [String: Any] = [
@@ -143,7 +145,7 @@ final class ChatStub: Sendable {
                     try await writer.write(Self.event(["model": model, "choices": [["index": 0, "delta": ["content": piece]]]]))
                     try await Task.sleep(for: .milliseconds(2))
                 }
-                try await writer.write(Self.event(["model": model, "choices": [["index": 0, "delta": [:], "finish_reason": "stop"]]]))
+                if finishes { try await writer.write(Self.event(["model": model, "choices": [["index": 0, "delta": [:], "finish_reason": "stop"]]])) }
                 if usage { try await writer.write(Self.event(["model": model, "choices": [], "usage": usageObject])) }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)

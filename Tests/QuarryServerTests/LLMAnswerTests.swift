@@ -269,6 +269,17 @@ import Testing
         }
     }
 
+    @Test func aStreamEndedWithoutAFinishReasonIsTruncated() async throws {
+        // As llama.cpp's server ends a stream another request interrupted: `[DONE]`, no reason.
+        try await Self.withQuarry(models: ["cut", "good"]) { client, _ in
+            let cut = try #require(try Self.events(try await Self.query(client, #"{\#(Self.question), "answer": "llm", "stream": true}"#)).last?.data)
+            #expect((cut["llm"] as? [String: Any])?["truncated"] as? Bool == true)
+            // A whole answer (with its finish reason) is not.
+            let whole = try Self.json(try await Self.query(client, #"{\#(Self.question), "answer": "llm"}"#))
+            #expect((whole["llm"] as? [String: Any])?["truncated"] as? Bool == false)
+        }
+    }
+
     @Test func extractiveAnswersStreamToo() async throws {
         try await Self.withQuarry(models: ["good"], cache: QueryCache(capacity: 8)) { client, stub in
             let plain = try Self.json(try await Self.query(client, #"{\#(Self.question)}"#))

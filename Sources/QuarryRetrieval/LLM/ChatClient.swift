@@ -179,10 +179,16 @@ public struct ChatClient: Sendable {
         var usage: ChatUsage?
         var answeringModel = model.name
         var truncated = false
+        // A stream that ends without any choice saying why it finished was cut short (llama.cpp's
+        // server ends one with `[DONE]` when another request interrupts it): it counts as
+        // truncated, not as a whole answer.
+        var finished = false
         for try await buffer in response.body {
             for event in parser.feed(buffer.readableBytesView) {
                 if event.data == "[DONE]" {
-                    return ChatCompletion(text: text, model: answeringModel, usage: usage, truncated: truncated, attempts: 1, failures: [])
+                    return ChatCompletion(
+                        text: text, model: answeringModel, usage: usage, truncated: truncated || !finished, attempts: 1, failures: []
+                    )
                 }
                 guard let chunk = try? JSONDecoder().decode(ChatCompletionBody.self, from: Data(event.data.utf8)) else {
                     throw ChatError(.malformed, "sent an event that is not a completion chunk: \(event.data.prefix(200))")
@@ -192,6 +198,7 @@ public struct ChatClient: Sendable {
                 if let reported = chunk.usage { usage = self.usage(of: reported, model: model) }
                 for choice in chunk.choices {
                     if choice.finishReason == "length" { truncated = true }
+                    if choice.finishReason != nil { finished = true }
                     if let piece = choice.delta?.content, !piece.isEmpty {
                         text += piece
                         try await onText(piece)
@@ -201,7 +208,7 @@ public struct ChatClient: Sendable {
         }
         // Some servers close the stream without `[DONE]`; what arrived is the answer, unless nothing did.
         guard !text.isEmpty else { throw ChatError(.malformed, "closed the event stream without an answer", retryable: true) }
-        return ChatCompletion(text: text, model: answeringModel, usage: usage, truncated: truncated, attempts: 1, failures: [])
+        return ChatCompletion(text: text, model: answeringModel, usage: usage, truncated: truncated || !finished, attempts: 1, failures: [])
     }
 
     private func usage(of reported: ChatCompletionBody.Usage, model: ChatModel) -> ChatUsage {
