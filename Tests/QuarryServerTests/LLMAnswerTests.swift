@@ -24,9 +24,11 @@ import Testing
         return (store, embedder, dir)
     }
 
-    /// Runs `body` against Quarry configured with `models` of the stub.
+    /// Runs `body` against Quarry configured with `models` of the stub. The deadlines are far
+    /// beyond what the stub needs, so that a loaded machine (the whole suite runs at once on two
+    /// cores) does not turn a good answer into a timeout; tests of deadlines set their own.
     static func withQuarry(
-        models: [String], maxRetries: Int = 1, firstTokenTimeout: Duration = .seconds(5), fallbackToExtractive: Bool = false,
+        models: [String], maxRetries: Int = 1, firstTokenTimeout: Duration = .seconds(30), fallbackToExtractive: Bool = false,
         cache: QueryCache? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ChatStub) async throws -> Void
     ) async throws {
@@ -36,7 +38,7 @@ import Testing
         try await stub.run { baseURL in
             let settings = ChatSettings(
                 models: models.map { ChatModel(baseURL: baseURL, apiKey: "sk-test", name: $0, inputCostPerMillion: 1, outputCostPerMillion: 2) },
-                firstTokenTimeout: firstTokenTimeout, totalTimeout: .seconds(10), maxRetries: maxRetries,
+                firstTokenTimeout: firstTokenTimeout, totalTimeout: .seconds(60), maxRetries: maxRetries,
                 initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50)
             )
             let retriever = Retriever(
