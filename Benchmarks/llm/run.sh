@@ -16,7 +16,7 @@
 #
 # The store is $LLM_STORE (default .quarry, the one `make run` serves, collection default): corpus/
 # ingested as `make ingest` does (a no-op when it is up to date). Writes
-# Benchmarks/results/llm-<date>.json; the per-question rows stay in $LLM_WORK (default .bench/llm).
+# Benchmarks/results/llm-<date>.json ($LLM_OUT); the per-question rows stay in $LLM_WORK (default .bench/llm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCIFACT_N=${1:-20}
@@ -25,7 +25,7 @@ STORE=${LLM_STORE:-.quarry}
 WORK=${LLM_WORK:-.bench/llm}
 QUARRY=$PWD/.build/release/quarry
 CONFIG=.llm/quarry.json
-OUT=Benchmarks/results/llm-$(date +%Y-%m-%d).json
+OUT=${LLM_OUT:-Benchmarks/results/llm-$(date +%Y-%m-%d).json}
 export QUARRY_MODEL=${QUARRY_MODEL:-$PWD/models/all-MiniLM-L6-v2}
 SERVER=""
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; true; }

@@ -28,9 +28,7 @@ struct LocalLLMTests {
     static let model = ProcessInfo.processInfo.environment["QUARRY_LLM_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? "gemma-3-270m"
 
     /// Questions the SQLite pages answer; the streamed test moves to the next one when the model
-    /// abstains (an abstention streams no text). Gemma 3 270M, a pre-trained model, sometimes ends
-    /// its turn at once, which Quarry takes as an abstention; with five sources it wrote text for
-    /// every question of the benchmark.
+    /// abstains (an abstention streams no text).
     static let questions = [
         "What does a checkpoint do in WAL mode?",
         "Are foreign key constraints enforced by default in SQLite?",
