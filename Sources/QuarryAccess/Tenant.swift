@@ -31,6 +31,12 @@ extension Tenant {
         guard let slash = name.firstIndex(of: "/") else { return (Tenant.default, name) }
         return (String(name[..<slash]), String(name[name.index(after: slash)...]))
     }
+
+    /// The name `tenant` knows a store collection by, or `nil` when another tenant owns it.
+    public static func collection(ofStoreName name: String, ownedBy tenant: String) -> String? {
+        let (owner, collection) = owner(ofStoreName: name)
+        return owner == tenant ? collection : nil
+    }
 }
 
 extension Principal {
@@ -46,8 +52,9 @@ extension Principal {
     /// The name the principal knows a store collection by, or `nil` when it is not the
     /// principal's to see (another tenant's, or outside the key's list).
     public func visibleName(ofStoreName name: String) -> String? {
-        let (owner, collection) = Tenant.owner(ofStoreName: name)
-        guard owner == tenant, collections.map({ $0.contains(collection) }) ?? true else { return nil }
+        guard let collection = Tenant.collection(ofStoreName: name, ownedBy: tenant),
+            collections.map({ $0.contains(collection) }) ?? true
+        else { return nil }
         return collection
     }
 }

@@ -27,7 +27,6 @@ struct TenantOption: ParsableArguments {
 
     /// The name the tenant knows a store collection by, or `nil` when it is another tenant's.
     func visibleName(ofStoreName name: String) -> String? {
-        let (owner, collection) = Tenant.owner(ofStoreName: name)
-        return owner == tenant ? collection : nil
+        Tenant.collection(ofStoreName: name, ownedBy: tenant)
     }
 }

@@ -42,7 +42,7 @@ public struct ServiceLimits: Sendable {
         return { growth in
             guard growth > 0 else { return }
             let stored = try await store.collections()
-                .filter { Tenant.owner(ofStoreName: $0.name).tenant == tenant }
+                .filter { Tenant.collection(ofStoreName: $0.name, ownedBy: tenant) != nil }
                 .reduce(0) { $0 + $1.chunkCount }
             try StorageLimit.check(tenant: tenant, currentChunks: stored, newChunks: growth, limit: maxChunks)
         }
