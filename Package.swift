@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "QuarryAccess", targets: ["QuarryAccess"]),
         .library(name: "QuarryServer", targets: ["QuarryServer"]),
         .library(name: "QuarryEval", targets: ["QuarryEval"]),
+        .library(name: "QuarryGuard", targets: ["QuarryGuard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -59,6 +60,8 @@ let package = Package(
 
         // Service layers.
         .target(name: "QuarryCore", dependencies: ["QuarryErrors"], swiftSettings: swiftSettings),
+        // Guards over text: personal-data recognisers and the prompt-injection scorer.
+        .target(name: "QuarryGuard", dependencies: ["QuarryCore"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryStore",
             dependencies: [
@@ -72,7 +75,7 @@ let package = Package(
         .target(
             name: "QuarryIngest",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryDigest",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryDigest", "QuarryGuard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -82,7 +85,7 @@ let package = Package(
         .target(
             name: "QuarryRetrieval",
             dependencies: [
-                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels",
+                "QuarryCore", "QuarryStore", "QuarryEmbedding", "QuarryKernels", "QuarryGuard",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -103,7 +106,7 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "QuarryAccess", "QuarryCore", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
+                "QuarryAccess", "QuarryCore", "QuarryGuard", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,7 +117,7 @@ let package = Package(
             name: "quarry",
             dependencies: [
                 "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryIngest", "QuarryRetrieval",
-                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryBenchmarks", "QuarryAccess", "CBLAS",
+                "QuarryConfig", "QuarryServer", "QuarryEval", "QuarryBenchmarks", "QuarryAccess", "QuarryGuard", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,6 +135,7 @@ let package = Package(
         .testTarget(name: "QuarryDigestTests", dependencies: ["QuarryDigest"]),
         .testTarget(name: "QuarryKernelsTests", dependencies: ["QuarryKernels"]),
         .testTarget(name: "QuarryCoreTests", dependencies: ["QuarryCore"]),
+        .testTarget(name: "QuarryGuardTests", dependencies: ["QuarryGuard"]),
         .testTarget(name: "QuarryAccessTests", dependencies: ["QuarryAccess", "QuarryCore", "QuarryStore", "QuarryTestSupport"]),
         .testTarget(name: "QuarryHNSWTests", dependencies: ["QuarryHNSW", "QuarryKernels"]),
         .testTarget(
