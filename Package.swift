@@ -99,7 +99,7 @@ let package = Package(
         ),
         .target(
             name: "QuarryConfig",
-            dependencies: ["QuarryAccess", "QuarryCore", "QuarryEmbedding", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
+            dependencies: ["QuarryAccess", "QuarryCore", "QuarryEmbedding", "QuarryGuard", "QuarryHNSW", "QuarryStore", "QuarryRetrieval"],
             swiftSettings: swiftSettings
         ),
         .target(name: "QuarryAccess", dependencies: ["QuarryCore", "QuarryDigest", "QuarryStore"], swiftSettings: swiftSettings),
@@ -146,13 +146,13 @@ let package = Package(
         .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"]),
         .testTarget(
             name: "QuarryIngestTests",
-            dependencies: ["QuarryIngest", "QuarryTestSupport"],
+            dependencies: ["QuarryIngest", "QuarryGuard", "QuarryTestSupport"],
             exclude: ["Fixtures/make_fixtures.py"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "QuarryRetrievalTests",
-            dependencies: ["QuarryRetrieval", "QuarryIngest", "QuarryTestSupport"]
+            dependencies: ["QuarryRetrieval", "QuarryGuard", "QuarryIngest", "QuarryTestSupport"]
         ),
         .testTarget(
             name: "QuarryEvalTests",
@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "QuarryConfigTests",
             dependencies: [
-                "QuarryConfig", "QuarryCore", "QuarryRetrieval", "QuarryTestSupport",
+                "QuarryConfig", "QuarryCore", "QuarryGuard", "QuarryRetrieval", "QuarryTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -58,6 +58,8 @@ extension QuarryConfiguration {
         if !(fusion.k >= 0) { problems.append("search.fusion.k must not be negative") }
         if !(1...200).contains(fusion.candidates) { problems.append("search.fusion.candidates must be 1-200, got \(fusion.candidates)") }
         problems += llm.problems()
+        problems += abstention.problems()
+        problems += guardrails.problems(knownTiers: Set(limits.tiers.keys))
         problems += limits.problems(at: "limits")
         return problems
     }

@@ -1,6 +1,7 @@
 import Foundation
 import QuarryAccess
 import QuarryCore
+import QuarryGuard
 import QuarryRetrieval
 
 /// The settings of `quarry serve`: defaults, overridden by a JSON file, overridden by
@@ -22,7 +23,10 @@ import QuarryRetrieval
 ///              "fusion": {"dense_weight": 1, "lexical_weight": 1, "k": 60, "candidates": 50}},
 ///   "llm": {"base_url": "http://127.0.0.1:8000/v1", "api_key": "...", "model": "qwen2.5-7b-instruct",
 ///           "fallbacks": [{"model": "llama-3.1-8b-instruct"}], ...},
-///   "limits": {"tiers": {"free": {"rate": 5, "burst": 10, "monthly_tokens": 1000000}}, "default_tier": "free"}
+///   "limits": {"tiers": {"free": {"rate": 5, "burst": 10, "monthly_tokens": 1000000}}, "default_tier": "free"},
+///   "abstention": {"mode": "auto", "threshold": 0.24, "collections": {"faq": {"threshold": 0.4}}},
+///   "guardrails": {"default": {"question": "refuse", "passages": "exclude", "ingest_pii": "detect", "answers": "redact"},
+///                  "tiers": {"free": {"answers": "refuse"}}, "collections": {"hr": {"ingest_pii": "redact"}}}
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
@@ -45,6 +49,93 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var llm = LLM()
     /// Rate limits and quotas by tier (none unless configured).
     public var limits = LimitsConfiguration()
+    /// When answers are withheld for want of evidence (docs/guardrails.md#abstention).
+    public var abstention = Abstention()
+    /// The guards: prompt injection and personal data, by tier and collection
+    /// (docs/guardrails.md).
+    public var guardrails = GuardrailSettings()
+
+    /// The `abstention` section: the default policy and per-collection ones (by store
+    /// collection name), each `{"mode": "auto" | "never", "threshold": 0…1}` with either key
+    /// optional.
+    public struct Abstention: Sendable, Equatable, Codable {
+        /// Whether answers may be withheld (`auto`) or never are.
+        public var mode = AbstentionPolicy.Mode.auto
+        /// The confidence below which `auto` withholds an answer.
+        public var threshold = AbstentionPolicy.defaultThreshold
+        /// Per-collection policies.
+        public var collections: [String: Layer] = [:]
+
+        /// One collection's policy: either key optional (the default's value when left out).
+        public struct Layer: Sendable, Equatable, Codable {
+            /// `auto` or `never`.
+            public var mode: AbstentionPolicy.Mode?
+            /// The confidence below which `auto` withholds an answer.
+            public var threshold: Double?
+
+            enum CodingKeys: String, CodingKey, CaseIterable { case mode, threshold }
+
+            /// Creates a layer.
+            public init(mode: AbstentionPolicy.Mode? = nil, threshold: Double? = nil) {
+                self.mode = mode
+                self.threshold = threshold
+            }
+
+            /// Decodes a layer, refusing unknown keys.
+            public init(from decoder: any Decoder) throws {
+                try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                mode = try Abstention.mode(c.decodeIfPresent(String.self, forKey: .mode), at: c.codingPath)
+                threshold = try c.decodeIfPresent(Double.self, forKey: .threshold)
+            }
+        }
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case mode, threshold, collections }
+
+        /// The defaults: `auto` at the calibrated threshold for every collection.
+        public init() {}
+
+        /// Decodes the section, refusing unknown keys.
+        public init(from decoder: any Decoder) throws {
+            try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            mode = try Self.mode(c.decodeIfPresent(String.self, forKey: .mode), at: c.codingPath) ?? .auto
+            threshold = try c.decodeIfPresent(Double.self, forKey: .threshold) ?? AbstentionPolicy.defaultThreshold
+            collections = try c.decodeIfPresent([String: Layer].self, forKey: .collections) ?? [:]
+        }
+
+        static func mode(_ raw: String?, at path: [any CodingKey]) throws -> AbstentionPolicy.Mode? {
+            guard let raw else { return nil }
+            guard let mode = AbstentionPolicy.Mode(rawValue: raw) else {
+                let name = (path.map(\.stringValue) + ["mode"]).joined(separator: ".")
+                throw QuarryError(.invalidRequest, "\(name) must be auto or never, got '\(raw)'")
+            }
+            return mode
+        }
+
+        /// The policies the retriever applies.
+        public var policies: AbstentionPolicies {
+            let base = AbstentionPolicy(mode: mode, threshold: threshold)
+            return AbstentionPolicies(
+                default: base,
+                collections: collections.mapValues { AbstentionPolicy(mode: $0.mode ?? base.mode, threshold: $0.threshold ?? base.threshold) }
+            )
+        }
+
+        /// Every problem with the section, one line each.
+        public func problems() -> [String] {
+            var problems: [String] = []
+            if !(threshold.isFinite && (0...1).contains(threshold)) {
+                problems.append("abstention.threshold must be between 0 and 1, got \(threshold)")
+            }
+            for name in collections.keys.sorted() {
+                if let value = collections[name]?.threshold, !(value.isFinite && (0...1).contains(value)) {
+                    problems.append("abstention.collections.\(name).threshold must be between 0 and 1, got \(value)")
+                }
+            }
+            return problems
+        }
+    }
 
     /// The pgvector backend's database.
     public struct Postgres: Sendable, Equatable, Codable {
@@ -380,7 +471,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, backend, postgres, server, search, llm, limits
+        case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails
         case modelName = "model_name"
     }
 
@@ -400,6 +491,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()
         llm = try c.decodeIfPresent(LLM.self, forKey: .llm) ?? LLM()
         limits = try c.decodeIfPresent(LimitsConfiguration.self, forKey: .limits) ?? LimitsConfiguration()
+        abstention = try c.decodeIfPresent(Abstention.self, forKey: .abstention) ?? Abstention()
+        guardrails = try c.decodeIfPresent(GuardrailSettings.self, forKey: .guardrails) ?? GuardrailSettings()
     }
 
     private struct AnyKey: CodingKey {

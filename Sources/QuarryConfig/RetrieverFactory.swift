@@ -6,7 +6,7 @@ extension QuarryConfiguration {
     /// The retriever these settings describe: hybrid fusion from `search.fusion`, the context
     /// budget `search.maxContextTokens`, a result cache of `server.cacheEntries` queries (none
     /// when 0), and, when `llm` names a model, LLM answers that fall back to extractive ones as
-    /// `llm.fallbackToExtractive` says.
+    /// `llm.fallbackToExtractive` says, and the `abstention` and `guardrails` sections.
     /// - Parameters:
     ///   - store: the store searched.
     ///   - embedder: the model queries are embedded with.
@@ -15,7 +15,8 @@ extension QuarryConfiguration {
             store: store, embedder: embedder, fusion: search.fusion.settings,
             cache: server.cacheEntries > 0 ? QueryCache(capacity: server.cacheEntries) : nil,
             contextTokens: search.maxContextTokens,
-            llm: llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: llm.fallbackToExtractive) }
+            llm: llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: llm.fallbackToExtractive) },
+            abstention: abstention.policies, guardrails: guardrails
         )
     }
 }

@@ -24,6 +24,11 @@ public struct IngestReport: Sendable, Equatable {
     public var failed: [FailedFile] = []
     /// Chunks written (in a dry run: that would be written).
     public var chunksWritten = 0
+    /// Personal data found in the documents read (by `PersonalDataFilter`), by entity type:
+    /// counts only, never the values.
+    public var personalData: [String: Int] = [:]
+    /// Whether that personal data was redacted before it was stored.
+    public var personalDataRedacted = false
 
     /// A file that could not be ingested.
     public struct FailedFile: Sendable, Equatable {
@@ -55,6 +60,9 @@ public struct IngestOptions: Sendable {
     /// collection net of those it replaces; throwing stops the ingest before that batch (what
     /// was written before stays, each document whole). The storage limit is checked here.
     public var admit: (@Sendable (_ growth: Int) async throws -> Void)?
+    /// What happens to personal data in the documents (the collection's `ingest_pii`); `nil`
+    /// leaves it alone. It applies to files read by this run: unchanged files are not re-read.
+    public var personalData: PersonalDataFilter?
 
     /// Creates options.
     public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = [], access: [String]? = nil) {
@@ -208,8 +216,9 @@ public struct FolderIngestor: Sendable {
         let access = FolderAccess(root: folder, fallback: options.access)
         let preparer = Preparer(
             tasks: tasks, knownDocuments: Dictionary(knownDocuments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a }),
-            access: access, chunker: chunker, batchChunks: embedBatchChunks, logger: logger
+            access: access, chunker: chunker, batchChunks: embedBatchChunks, personalData: options.personalData, logger: logger
         )
+        report.personalDataRedacted = options.personalData?.mode == .redact
         var chunksBefore = Dictionary(knownDocuments.map { ($0.path, $0.chunkCount) }, uniquingKeysWith: { a, _ in a })
         var next = Task { await preparer.nextBatch() }
         do {
@@ -223,6 +232,7 @@ public struct FolderIngestor: Sendable {
                     try await write(batch, to: collection)
                     try await store.updateRecordLocations(in: collection, batch.relocations)
                 }
+                report.personalData.merge(batch.personalData, uniquingKeysWith: +)
                 for document in batch.documents {
                     chunksBefore[document.record.path] = document.chunks.count
                     if document.isNew { report.added.append(document.record.path) } else { report.updated.append(document.record.path) }
@@ -414,6 +424,8 @@ struct Batch: Sendable {
     var filesFinished = 0
     /// Bytes of files read for this batch.
     var bytesRead: Int64 = 0
+    /// Personal data found in this batch's documents, by entity type.
+    var personalData: [String: Int] = [:]
 }
 
 /// Reads, hashes, parses and chunks files in order on its own thread, handing out batches of
@@ -438,12 +450,15 @@ final class Preparer: Sendable {
     private let access: FolderAccess
     private let chunker: Chunker
     private let batchChunks: Int
+    private let personalData: PersonalDataFilter?
     private let logger: Logger
     private let queue = DispatchQueue(label: "quarry.ingest.prepare", qos: .userInitiated)
 
     init(
-        tasks: [FileTask], knownDocuments: [String: DocumentRecord], access: FolderAccess, chunker: Chunker, batchChunks: Int, logger: Logger
+        tasks: [FileTask], knownDocuments: [String: DocumentRecord], access: FolderAccess, chunker: Chunker, batchChunks: Int,
+        personalData: PersonalDataFilter?, logger: Logger
     ) {
+        self.personalData = personalData
         self.state = Mutex(State(tasks: tasks))
         self.knownDocuments = knownDocuments
         self.access = access
@@ -530,7 +545,7 @@ final class Preparer: Sendable {
                 batch.events.append(.failed(path: "\(open.task.path):\(record.line)", reason: "duplicate _id \(record.id)"))
                 return
             }
-            let document = DocumentRecord(
+            var document = DocumentRecord(
                 path: path, source: open.task.path, contentHash: record.contentHash, size: Int64(record.bytes.count),
                 modificationTime: open.task.modificationTime, chunkCount: 0, metadata: record.metadata,
                 access: access.access(path: path, metadata: record.metadata)
@@ -540,7 +555,9 @@ final class Preparer: Sendable {
                 batch.relocations.append(RecordLocation(path: path, line: record.line, bytes: record.bytes))
                 return
             }
-            var chunks = chunker.chunk(blocks: record.blocks)
+            guard let (blocks, metadata) = filtered(record.blocks, document.metadata, documentPath: path, knownHash: record.contentHash, into: &batch) else { return }
+            document.metadata = metadata
+            var chunks = chunker.chunk(blocks: blocks)
             for index in chunks.indices {
                 chunks[index].location.byteStart = record.bytes.lowerBound
                 chunks[index].location.byteEnd = record.bytes.upperBound
@@ -558,7 +575,20 @@ final class Preparer: Sendable {
         batch.filesFinished += 1
     }
 
+    /// The blocks and metadata of a document as they are to be stored, personal data counted or
+    /// redacted; `nil` when the store already holds this very version (nothing to count again).
+    private func filtered(
+        _ blocks: [DocumentBlock], _ metadata: [String: String], documentPath: String, knownHash: String, into batch: inout Batch
+    ) -> ([DocumentBlock], [String: String])? {
+        if let previous = knownDocuments[documentPath], previous.contentHash == knownHash { return nil }
+        guard let personalData else { return (blocks, metadata) }
+        return (personalData.apply(to: blocks, counts: &batch.personalData), personalData.apply(to: metadata, counts: &batch.personalData))
+    }
+
     private func add(_ record: DocumentRecord, blocks: [DocumentBlock], text: SourceText?, into batch: inout Batch) {
+        guard let (blocks, metadata) = filtered(blocks, record.metadata, documentPath: record.path, knownHash: record.contentHash, into: &batch) else { return }
+        var record = record
+        record.metadata = metadata
         var chunks = chunker.chunk(blocks: blocks)
         if let text {
             for index in chunks.indices {

@@ -1,4 +1,5 @@
 import QuarryCore
+import QuarryGuard
 import QuarryStore
 import Synchronization
 
@@ -19,6 +20,7 @@ public final class QueryCache: Sendable {
         var answer: AnswerKind
         var maxTokens: Int?
         var abstention: AbstentionPolicy
+        var guardrails: GuardrailPolicy
     }
 
     private struct State {

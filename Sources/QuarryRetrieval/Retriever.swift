@@ -1,6 +1,7 @@
 import Foundation
 import QuarryCore
 import QuarryEmbedding
+import QuarryGuard
 import QuarryKernels
 import QuarryStore
 
@@ -55,6 +56,9 @@ public struct QueryResult: Sendable {
     /// Why the answer was withheld; `nil` when it was given. An abstention is never grounded:
     /// `answer` says the documents do not answer, and `citations` are the passages looked at.
     public var abstention: AbstentionReason?
+    /// What the guards found (prompt injection in the question or passages, personal data in
+    /// the answer) and what they did; empty when nothing fired.
+    public var guardrails: [GuardrailFlag] = []
 
     /// Whether the answer was withheld.
     public var abstained: Bool { abstention != nil }
@@ -142,14 +146,18 @@ public struct Retriever: Sendable {
     /// When answers are withheld, unless a query says otherwise: a default and per-collection
     /// policies (by the store's collection name).
     public let abstentionPolicies: AbstentionPolicies
+    /// The guards' settings: a default, per tenant tier and per collection.
+    public let guardrails: GuardrailSettings
 
     /// Creates a retriever.
     public init(
         store: any ChunkReader, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
         fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens,
-        llm: LLMAnswerer? = nil, abstention: AbstentionPolicies = AbstentionPolicies()
+        llm: LLMAnswerer? = nil, abstention: AbstentionPolicies = AbstentionPolicies(),
+        guardrails: GuardrailSettings = GuardrailSettings()
     ) {
         self.llm = llm
+        self.guardrails = guardrails
         self.abstentionPolicies = abstention
         self.contextTokens = contextTokens
         self.store = store
@@ -272,9 +280,14 @@ public struct Retriever: Sendable {
     /// - Parameters:
     ///   - answer: who writes the answer: nobody, the extractive answerer, or the chat model.
     ///   - maxTokens: the LLM answer's length limit (the configured default when `nil`).
+    ///   - guardrails: the guards' policy (the configured one of `collection`, for no tier, when
+    ///     `nil`): a question that reads as prompt injection is refused, flagged passages are
+    ///     excluded or fenced, personal data is redacted from the passages given to the answerer
+    ///     and from the answer.
     ///   - events: when given, the answer is streamed: this gets the sources first, then the
     ///     answer's text as it is written and each source when it is first cited. The returned
-    ///     result holds the whole answer.
+    ///     result holds the whole answer. With output rules on, text is passed on a sentence at a
+    ///     time, each checked first.
     /// - Throws: as `search(query:collection:topK:)`; `QuarryError.invalidRequest` for an LLM
     ///   answer without a configured LLM, `.llmUnavailable` when every model failed (and
     ///   falling back to an extractive answer is off, or text had already been streamed).
@@ -282,9 +295,11 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, maxContextTokens: Int? = nil, answer kind: AnswerKind = .extractive,
         maxTokens: Int? = nil, abstention policy: AbstentionPolicy = AbstentionPolicy(),
+        guardrails guardPolicy: GuardrailPolicy? = nil,
         events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
     ) async throws -> QueryResult {
         try policy.validate()
+        let guardPolicy = guardPolicy ?? guardrails.policy(collection: collection, tier: nil)
         let budget = maxContextTokens ?? contextTokens
         guard Self.contextTokensRange.contains(budget) else {
             throw QuarryError(
@@ -308,7 +323,7 @@ public struct Retriever: Sendable {
             let cacheKey = QueryCache.Key(
                 collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
                 mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind,
-                maxTokens: maxTokens, abstention: policy
+                maxTokens: maxTokens, abstention: policy, guardrails: guardPolicy
             )
             if var hit = cache.result(for: cacheKey) {
                 hit.cached = true
@@ -318,11 +333,44 @@ public struct Retriever: Sendable {
             key = cacheKey
         }
         let start = ContinuousClock.now
+        let textGuard = TextGuard(policy: guardPolicy)
+        if let flag = textGuard.checkQuestion(query), flag.action == .refused {
+            // A question that reads as an attack on the prompt is not searched nor answered.
+            var result = QueryResult(answer: Self.noAnswer, grounded: false, citations: [], timings: QueryTimings(), answerer: kind)
+            result.abstention = .guardrail
+            result.guardrails = [flag]
+            if kind == .none { result.answer = "" }
+            if let events {
+                try await events(.retrieval([], result.timings))
+                if kind != .none { try await events(.delta(Self.noAnswer)) }
+            }
+            result.timings.total = Self.milliseconds(ContinuousClock.now - start)
+            return result
+        }
         var (hits, timings) = try await search(
             query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter
         )
         let assembleStart = ContinuousClock.now
-        let citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
+        var citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
+        // The guards read the passages as assembled: injection flags first (on the text as
+        // stored), then personal data redacted from what the answerer and the caller see.
+        var flags = textGuard.checkQuestion(query).map { [$0] } ?? []
+        let (passageFlags, flaggedPassages) = textGuard.checkPassages(citations)
+        flags += passageFlags
+        if guardPolicy.answers != .off {
+            var redactedEntities = Set<String>()
+            var score = 0.0
+            for index in citations.indices {
+                let (text, found) = textGuard.redactPersonalData(citations[index].text)
+                guard let found else { continue }
+                citations[index].text = text
+                redactedEntities.formUnion(found.entities)
+                score = max(score, found.score)
+            }
+            if !redactedEntities.isEmpty {
+                flags.append(GuardrailFlag(kind: .personalData, location: .passage, score: score, signals: redactedEntities.sorted(), action: .redacted))
+            }
+        }
         let answerStart = ContinuousClock.now
         timings.assemble = Self.milliseconds(answerStart - assembleStart)
         if let events {
@@ -332,13 +380,20 @@ public struct Retriever: Sendable {
         }
 
         var result = QueryResult(answer: "", grounded: false, citations: citations, timings: timings, answerer: kind)
+        result.guardrails = flags
+        let excluded = guardPolicy.passages == .exclude ? flaggedPassages : []
+        let guarded = GuardedAnswer(
+            answerGuard: AnswerGuard(textGuard: textGuard, flaggedPassages: flaggedPassages),
+            usable: citations.filter { !excluded.contains($0.id) },
+            fenced: guardPolicy.passages == .fence ? flaggedPassages : []
+        )
         // What retrieval alone says; below the threshold there is nothing worth answering from
         // (and no model call is paid for).
         let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil, model: embedder.model.name)
         result.evidence = retrieved
         let mayAbstain = policy.mode == .auto
-        if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) {
-            result.abstention = .noRelevantPassage
+        if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) || guarded.usable.isEmpty {
+            result.abstention = citations.isEmpty || guarded.usable.count == citations.count ? .noRelevantPassage : .guardrail
             if kind != .none {
                 result.answer = Self.noAnswer
                 if let events { try await events(.delta(Self.noAnswer)) }
@@ -348,9 +403,11 @@ public struct Retriever: Sendable {
             case .none:
                 result.grounded = true
             case .extractive:
-                try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, into: &result, events: events)
+                try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, into: &result, events: events)
             case .llm:
-                try await answerWithLLM(query: query, hits: hits, mode: mode, policy: policy, maxTokens: maxTokens, into: &result, events: events)
+                try await answerWithLLM(
+                    query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, maxTokens: maxTokens, into: &result, events: events
+                )
             }
         }
         let end = ContinuousClock.now
@@ -369,20 +426,26 @@ public struct Retriever: Sendable {
     public static let maxTokensRange = 1...16_384
 
     private func answerExtractively(
-        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, into result: inout QueryResult,
-        events: (@Sendable (AnswerEvent) async throws -> Void)?
+        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, guarded: GuardedAnswer,
+        into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
     ) async throws {
-        let answer = answerer.answer(query: query, citations: result.citations)
+        let written = answerer.answer(query: query, citations: guarded.usable)
         result.answerer = .extractive
+        var answer = written
+        if let text = written {
+            let (shown, flags) = guarded.answerGuard.review(answer: text)
+            result.guardrails = AnswerGuard.merge(result.guardrails, flags)
+            answer = shown
+        }
         result.answer = answer ?? Self.noAnswer
-        result.check = answer.map { AnswerCheck.check($0, sourceCount: result.citations.count) }
+        result.check = answer.map { AnswerCheck.check($0, sources: Set(guarded.usable.map(\.id))) }
         result.grounded = result.check?.fullyCited ?? false
         if let answer {
             let evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: answer, model: embedder.model.name)
             result.evidence = evidence
             if policy.mode == .auto, evidence.confidence < policy.threshold { withhold(&result, .noRelevantPassage) }
         } else {
-            withhold(&result, .noRelevantPassage)
+            withhold(&result, written == nil ? .noRelevantPassage : .guardrail)
         }
         if let events { try await Self.stream(result.answer, citations: result.citations, to: events) }
     }
@@ -395,8 +458,8 @@ public struct Retriever: Sendable {
     }
 
     private func answerWithLLM(
-        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, maxTokens: Int?, into result: inout QueryResult,
-        events: (@Sendable (AnswerEvent) async throws -> Void)?
+        query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, guarded: GuardedAnswer, maxTokens: Int?,
+        into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
     ) async throws {
         guard let llm else { return }
         guard !result.citations.isEmpty else {
@@ -406,28 +469,49 @@ public struct Retriever: Sendable {
             return
         }
         let tracker = CitationTracker(citations: result.citations, events: events)
+        // Streamed text goes through the output rules before the caller sees it.
+        let output = GuardedStream(answerGuard: guarded.answerGuard) { text in try await tracker.receive(text) }
         let generateStart = ContinuousClock.now
         do {
             let answer = try await llm.answer(
-                query: query, citations: result.citations, maxTokens: maxTokens, stream: events != nil,
+                query: query, citations: guarded.usable, fenced: guarded.fenced, maxTokens: maxTokens, stream: events != nil,
                 tokenCount: { [embedder] in embedder.tokenCount($0) }
             ) { text in
-                try await tracker.receive(text)
+                try await output.receive(text)
             }
             result.timings.generate = Self.milliseconds(ContinuousClock.now - generateStart)
-            result.answer = answer.text ?? Self.noAnswer
+            var text = answer.text
+            var refused = false
+            if let written = answer.text, guarded.answerGuard.isActive {
+                if events != nil {
+                    try await output.finish()
+                    refused = await output.refused
+                    let shown = await output.shown
+                    text = refused || shown.isEmpty ? nil : shown.joined(separator: " ")
+                    result.guardrails = AnswerGuard.merge(result.guardrails, await output.flags)
+                } else {
+                    let (shown, flags) = guarded.answerGuard.review(answer: written)
+                    result.guardrails = AnswerGuard.merge(result.guardrails, flags)
+                    refused = shown == nil
+                    text = shown
+                }
+            }
+            result.answer = text ?? Self.noAnswer
             if answer.text == nil, events != nil { try await tracker.receive(Self.noAnswer) }
-            result.check = answer.check
-            result.grounded = answer.check?.fullyCited ?? false
+            result.check = text.map { AnswerCheck.check($0, sources: Set(guarded.usable.map(\.id))) }
+            result.grounded = result.check?.fullyCited ?? false
             result.usage = answer.usage
             result.generation = answer.generation
-            if let text = answer.text {
+            if let text {
                 result.evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: text, model: embedder.model.name)
             }
-            // An answer that cites what it was not given, leaves a sentence uncited, or says the
-            // documents do not answer is not a grounded answer: with `auto`, it is an abstention
-            // (streamed text included: the stream's last event says so).
-            if policy.mode == .auto, answer.text == nil || !result.grounded {
+            if answer.text != nil, text == nil {
+                // The output rules withheld the answer, or dropped every sentence of it.
+                withhold(&result, .guardrail)
+            } else if policy.mode == .auto, answer.text == nil || !result.grounded {
+                // An answer that cites what it was not given, leaves a sentence uncited, or says
+                // the documents do not answer is not a grounded answer: with `auto`, it is an
+                // abstention (streamed text included: the stream's last event says so).
                 result.abstention = .unsupportedAnswer
                 result.grounded = false
                 if answer.text != nil { result.answer = Self.noAnswer }
@@ -441,7 +525,7 @@ public struct Retriever: Sendable {
             result.generation = GenerationInfo(
                 model: "", attempts: 0, failures: error.message.isEmpty ? [] : [error.message], truncated: false
             )
-            try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, into: &result, events: events)
+            try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, into: &result, events: events)
         }
     }
 
@@ -471,6 +555,16 @@ public struct Retriever: Sendable {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
+}
+
+/// What the answerers may use once the guards have read the passages.
+struct GuardedAnswer: Sendable {
+    /// The output rules.
+    var answerGuard: AnswerGuard
+    /// The passages an answer may draw on (flagged ones left out when the policy excludes them).
+    var usable: [Citation]
+    /// Citation numbers of passages given to a chat model inside fences.
+    var fenced: Set<Int>
 }
 
 /// Passes a streamed answer on as `delta` events, with a `citation` event the first time the

@@ -59,7 +59,7 @@ struct Ingest: AsyncParsableCommand {
 
     func run() async throws {
         let stored = try tenant.storeName(of: collection)
-        let ingestOptions: IngestOptions
+        var ingestOptions: IngestOptions
         do {
             ingestOptions = IngestOptions(
                 include: try include.map(Glob.init), exclude: try exclude.map(Glob.init), dryRun: dryRun,
@@ -68,7 +68,10 @@ struct Ingest: AsyncParsableCommand {
         } catch let error as GlobError {
             throw ValidationError(error.description)
         }
-        let embedder = try options.settings().openEmbedder()
+        // The collection's `ingest_pii` guard (the operator's command: no tier).
+        let settings = try options.settings()
+        ingestOptions.personalData = PersonalDataFilter(policy: settings.guardrails.policy(collection: stored, tier: nil))
+        let embedder = try settings.openEmbedder()
         let store = try await options.openStore()
         let ingestor = FolderIngestor(store: store, embedder: embedder, chunkTokens: chunkTokens, overlapTokens: overlapTokens)
         let display = ProgressDisplay(terminal: !noProgress && isatty(STDERR_FILENO) == 1)
@@ -88,6 +91,10 @@ struct Ingest: AsyncParsableCommand {
             \(report.chunksWritten) chunks \(dryRun ? "to write" : "written")
             """
         )
+        if !report.personalData.isEmpty {
+            let found = report.personalData.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            print("personal data \(report.personalDataRedacted ? "redacted" : "found (not redacted; set guardrails ingest_pii to redact)"): \(found)")
+        }
         if dryRun {
             for path in report.added { print("  add     \(path)") }
             for path in report.updated { print("  update  \(path)") }

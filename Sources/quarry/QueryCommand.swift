@@ -3,6 +3,7 @@ import Foundation
 import QuarryConfig
 import QuarryCore
 import QuarryEmbedding
+import QuarryGuard
 import QuarryRetrieval
 import QuarryStore
 
@@ -38,30 +39,46 @@ struct Query: AsyncParsableCommand {
         var mode: SearchMode
         var answer: String
         var grounded: Bool
+        var abstained: Bool
+        var abstentionReason: AbstentionReason?
+        var evidence: AnswerEvidence?
+        var guardrails: [GuardrailFlag]
         var citations: [Citation]
         var timingsMS: QueryTimings
         enum CodingKeys: String, CodingKey {
-            case query, collection, mode, answer, grounded, citations
+            case query, collection, mode, answer, grounded, abstained, evidence, guardrails, citations
+            case abstentionReason = "abstention_reason"
             case timingsMS = "timings_ms"
         }
     }
 
     func run() async throws {
-        let store = try await options.openStore()
-        let embedder = try options.settings().openEmbedder()
-        let result = try await Retriever(store: store, embedder: embedder)
-            .answer(query: text, collection: try tenant.storeName(of: collection), topK: topK, ef: ef, mode: mode)
+        let settings = try options.settings()
+        let store = try await settings.openStore()
+        let embedder = try settings.openEmbedder()
+        let stored = try tenant.storeName(of: collection)
+        // The configuration's abstention and guardrails apply, as on the server.
+        let retriever = Retriever(store: store, embedder: embedder, abstention: settings.abstention.policies, guardrails: settings.guardrails)
+        let result = try await retriever.answer(
+            query: text, collection: stored, topK: topK, ef: ef, mode: mode, abstention: retriever.abstention(for: stored)
+        )
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let output = Output(
                 query: text, collection: collection, mode: mode, answer: result.answer, grounded: result.grounded,
-                citations: result.citations, timingsMS: result.timings
+                abstained: result.abstained, abstentionReason: result.abstention, evidence: result.evidence,
+                guardrails: result.guardrails, citations: result.citations, timingsMS: result.timings
             )
             print(String(decoding: try encoder.encode(output), as: UTF8.self))
             return
         }
         print(result.answer)
+        if let reason = result.abstention { print("(abstained: \(reason.rawValue))") }
+        for flag in result.guardrails {
+            let place = flag.citation.map { "\(flag.location.rawValue) [\($0)]" } ?? flag.location.rawValue
+            print("guardrail: \(flag.kind.rawValue) in \(place), \(flag.action.rawValue) (\(flag.signals.joined(separator: ", ")))")
+        }
         print("")
         for citation in result.citations {
             let lines = "lines \(citation.location.lineStart)-\(citation.location.lineEnd)"

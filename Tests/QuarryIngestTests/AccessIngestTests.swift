@@ -68,7 +68,7 @@ import Testing
         #expect(try await access("menu.txt") == ["group:staff"])
 
         // A run whose folder says nothing of a document leaves its list, however it was set.
-        try await store.setAccess(in: "c", path: "menu.txt", access: ["user:bob"])
+        _ = try await store.setAccess(in: "c", path: "menu.txt", access: ["user:bob"])
         try FileManager.default.removeItem(at: folder.url.appendingPathComponent("team/.quarry-access"))
         _ = try await ingestor.ingest(folder: folder.url, collection: "c")
         #expect(try await access("team/plan.txt") == ["group:legal"])

@@ -18,8 +18,11 @@ import Testing
 /// - `dies`: streams one piece of text, then an error event.
 /// - `nousage`: as `good`, without usage.
 /// - `cut`: as `good`, but a stream ends with `[DONE]` and no `finish_reason` (interrupted).
+/// - `leaky`: `ChatStub.leakyAnswer`, whose first sentence holds an e-mail address and a card
+///   number (split across pieces when streamed).
 final class ChatStub: Sendable {
     static let goodAnswer = "A checkpoint copies the pages of the WAL file back into the database [1]. Readers and writers work at the same time [2]."
+    static let leakyAnswer = "Ask the DBA at dba.team@example.com or pay with 4111 1111 1111 1111 before a checkpoint [1]. Readers and writers work at the same time [2]."
     static let inventiveAnswer = "A checkpoint copies WAL pages back [1]. It also defragments the disk. Checkpoints run every minute [9]."
 
     struct Received: Sendable {
@@ -94,6 +97,7 @@ final class ChatStub: Sendable {
         case "garbage":
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
         case "inventive": return reply(Self.inventiveAnswer, model: model, stream: stream, usage: true)
+        case "leaky": return reply(Self.leakyAnswer, model: model, stream: stream, usage: true)
         case "abstain": return reply("NOT_IN_SOURCES", model: model, stream: stream, usage: true)
         case "dies":
             return Response(

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import QuarryCore
+import QuarryGuard
 import QuarryIngest
 import QuarryRetrieval
 import QuarryServer
@@ -29,7 +30,7 @@ import Testing
     /// cores) does not turn a good answer into a timeout; tests of deadlines set their own.
     static func withQuarry(
         models: [String], maxRetries: Int = 1, firstTokenTimeout: Duration = .seconds(30), fallbackToExtractive: Bool = false,
-        cache: QueryCache? = nil,
+        cache: QueryCache? = nil, guardrails: GuardrailSettings = GuardrailSettings(),
         _ body: @escaping @Sendable (any TestClientProtocol, ChatStub) async throws -> Void
     ) async throws {
         let (store, embedder, dir) = try await store()
@@ -43,7 +44,8 @@ import Testing
             )
             let retriever = Retriever(
                 store: store, embedder: embedder, cache: cache,
-                llm: LLMAnswerer(client: ChatClient(settings: settings), fallbackToExtractive: fallbackToExtractive)
+                llm: LLMAnswerer(client: ChatClient(settings: settings), fallbackToExtractive: fallbackToExtractive),
+                guardrails: guardrails
             )
             let app = buildApplication(
                 retriever: retriever, store: store, configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
@@ -124,8 +126,11 @@ import Testing
         }
     }
 
+    /// Output rules off: text is passed on as the model writes it, not a sentence at a time.
+    static let unguardedAnswers = GuardrailSettings(default: GuardrailOverrides(answers: .off))
+
     @Test func streamsRetrievalFirstThenDeltasCitationsAndDone() async throws {
-        try await Self.withQuarry(models: ["good"]) { client, stub in
+        try await Self.withQuarry(models: ["good"], guardrails: Self.unguardedAnswers) { client, stub in
             let response = try await Self.query(client, #"{\#(Self.question), "answer": "llm", "stream": true}"#)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("text/event-stream") == true)
@@ -244,7 +249,7 @@ import Testing
     }
 
     @Test func aStreamThatBreaksAfterTextEndsWithAnErrorEvent() async throws {
-        try await Self.withQuarry(models: ["dies", "good"], fallbackToExtractive: true) { client, stub in
+        try await Self.withQuarry(models: ["dies", "good"], fallbackToExtractive: true, guardrails: Self.unguardedAnswers) { client, stub in
             let response = try await Self.query(client, #"{\#(Self.question), "answer": "llm", "stream": true}"#)
             let events = try Self.events(response)
             #expect(events.map(\.name) == ["retrieval", "delta", "error"])

@@ -59,6 +59,8 @@ struct SchemaChecker {
             for (key, child) in object {
                 if let property = properties[key] {
                     problems += self.problems(child, property, at: "\(path).\(key)")
+                } else if let extra = schema["additionalProperties"] as? [String: Any] {
+                    problems += self.problems(child, extra, at: "\(path).\(key)")
                 } else if schema["additionalProperties"] as? Bool == false {
                     problems.append("\(path): undocumented field \(key)")
                 }

@@ -40,6 +40,10 @@ public struct IngestJobStatus: Sendable, Encodable {
     public var skipped = 0
     /// Files that could not be ingested, with the reason.
     public var errors: [FileError] = []
+    /// Personal data found in the documents read, by entity type (counts, never values).
+    public var personalData: [String: Int] = [:]
+    /// Whether that personal data was redacted before it was stored (`ingest_pii: redact`).
+    public var personalDataRedacted = false
     /// Why the job as a whole failed.
     public var error: String?
     /// The failure's stable code (`QuarryError.Code`, `rate_limited` for a limit).
@@ -65,6 +69,8 @@ public struct IngestJobStatus: Sendable, Encodable {
         case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error, limit
         case errorCode = "error_code"
         case filesDone = "files_done"
+        case personalData = "personal_data"
+        case personalDataRedacted = "personal_data_redacted"
         case filesTotal = "files_total"
         case chunksWritten = "chunks_written"
         case createdAt = "created_at"
@@ -84,6 +90,7 @@ public final class IngestJobs: Sendable {
         var folder: URL
         var access: [String]?
         var admit: (@Sendable (Int) async throws -> Void)?
+        var personalData: PersonalDataFilter?
         var task: Task<Void, Never>?
         /// Called once when the job ends, however it ends (a limit's slot is released there).
         var onFinish: (@Sendable () -> Void)?
@@ -123,10 +130,11 @@ public final class IngestJobs: Sendable {
     /// - Parameters:
     ///   - access: the access list of documents that name none (`IngestOptions.access`).
     ///   - admit: checks each batch's growth before it is written (`IngestOptions.admit`).
+    ///   - personalData: what happens to personal data (`IngestOptions.personalData`).
     ///   - onFinish: called once when the job ends, succeeded, failed or cancelled.
     public func start(
         path: String, collection: String, access: [String]? = nil, admit: (@Sendable (Int) async throws -> Void)? = nil,
-        onFinish: (@Sendable () -> Void)? = nil
+        personalData: PersonalDataFilter? = nil, onFinish: (@Sendable () -> Void)? = nil
     ) throws -> IngestJobStatus {
         try CollectionName.validateStored(collection)
         let folder = try resolve(path)
@@ -141,7 +149,9 @@ public final class IngestJobs: Sendable {
                 await previous?.value
                 await self.run(id)
             }
-            state.jobs[id] = Job(status: status, folder: folder, access: access, admit: admit, task: task, onFinish: onFinish)
+            state.jobs[id] = Job(
+                status: status, folder: folder, access: access, admit: admit, personalData: personalData, task: task, onFinish: onFinish
+            )
             state.order.append(id)
             state.tail = task
             // Forget the oldest finished jobs.
@@ -223,6 +233,7 @@ public final class IngestJobs: Sendable {
         let ingestor = FolderIngestor(store: store, embedder: embedder, logger: logger)
         var options = IngestOptions(confinedTo: roots, access: job.access)
         options.admit = job.admit
+        options.personalData = job.personalData
         do {
             let report = try await ingestor.ingest(folder: job.folder, collection: job.status.collection, options: options) {
                 [self] progress in
@@ -240,6 +251,8 @@ public final class IngestJobs: Sendable {
                 $0.unchanged = report.unchanged
                 $0.skipped = report.skipped
                 $0.chunksWritten = report.chunksWritten
+                $0.personalData = report.personalData
+                $0.personalDataRedacted = report.personalDataRedacted
                 $0.filesDone = $0.filesTotal
                 $0.errors = report.failed.map { .init(path: $0.path, reason: $0.reason) }
                 $0.finishedAt = Date()

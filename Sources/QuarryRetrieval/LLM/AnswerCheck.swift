@@ -57,6 +57,12 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
     /// `[Source n]`, ...); one that follows a sentence's full stop (`... end. [2]`) belongs to
     /// that sentence.
     public static func check(_ answer: String, sourceCount: Int) -> AnswerCheck {
+        check(answer, sources: Set(sourceCount > 0 ? Array(1...sourceCount) : []))
+    }
+
+    /// Checks `answer` against the sources numbered `sources` (the ones the answerer was given,
+    /// when a guard kept some out).
+    public static func check(_ answer: String, sources: Set<Int>) -> AnswerCheck {
         let sentences = citedSentences(answer)
         var cited: [Int] = []
         var invalid: [Int] = []
@@ -65,7 +71,7 @@ public struct AnswerCheck: Sendable, Equatable, Codable {
             let numbers = CitationMarkers.numbers(in: sentence)
             var valid = false
             for number in numbers {
-                if (1...max(1, sourceCount)).contains(number), sourceCount > 0 {
+                if sources.contains(number) {
                     valid = true
                     if !cited.contains(number) { cited.append(number) }
                 } else if !invalid.contains(number) {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import QuarryAccess
 import QuarryCore
+import QuarryGuard
 import QuarryIngest
 import QuarryStore
 
@@ -35,6 +36,8 @@ struct IngestRoutes: Sendable {
     let maxBodyBytes: Int
     /// Each tenant's ingest-job limit; `nil` for none.
     let limits: ServiceLimits?
+    /// The guards' settings: what happens to personal data at ingest, by collection and tier.
+    let guardrails: GuardrailSettings
 
     func register(on router: Router<QuarryRequestContext>) {
         router.post("/ingest") { request, context in
@@ -48,7 +51,11 @@ struct IngestRoutes: Sendable {
             let slot = try limits.map { try $0.ingestJobs.acquire(tenant: principal.tenant, limit: try $0.effective(for: principal).ingestJobs) }
             let status: IngestJobStatus
             do {
-                status = try jobs.start(path: body.path, collection: collection, access: access, admit: admit) { slot?.release() }
+                let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
+                let personalData = PersonalDataFilter(policy: guardrails.policy(collection: collection, tier: tier))
+                status = try jobs.start(path: body.path, collection: collection, access: access, admit: admit, personalData: personalData) {
+                    slot?.release()
+                }
             } catch {
                 slot?.release()
                 throw error

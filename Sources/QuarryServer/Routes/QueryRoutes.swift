@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import QuarryAccess
 import QuarryCore
+import QuarryGuard
 import QuarryRetrieval
 import QuarryStore
 
@@ -114,6 +115,7 @@ struct QueryResponseBody: Encodable {
     var abstained: Bool
     var abstentionReason: AbstentionReason?
     var evidence: AnswerEvidence?
+    var guardrails: [GuardrailFlag]
     var cached: Bool
     var citations: [Citation]?
     var check: AnswerCheck?
@@ -131,6 +133,7 @@ struct QueryResponseBody: Encodable {
         abstained = result.abstained
         abstentionReason = result.abstention
         evidence = result.evidence
+        guardrails = result.guardrails
         cached = result.cached
         citations = streamed ? nil : result.citations
         check = result.check
@@ -140,7 +143,7 @@ struct QueryResponseBody: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, answerer, answer, grounded, abstained, evidence, cached, citations, check, usage, llm
+        case query, collection, mode, answerer, answer, grounded, abstained, evidence, guardrails, cached, citations, check, usage, llm
         case abstentionReason = "abstention_reason"
         case timingsMS = "timings_ms"
     }
@@ -156,6 +159,7 @@ struct QueryResponseBody: Encodable {
         try c.encode(abstained, forKey: .abstained)
         try c.encode(abstentionReason, forKey: .abstentionReason)
         try c.encode(evidence, forKey: .evidence)
+        try c.encode(guardrails, forKey: .guardrails)
         try c.encode(cached, forKey: .cached)
         try c.encodeIfPresent(citations, forKey: .citations)
         try c.encode(check, forKey: .check)
@@ -204,11 +208,16 @@ struct QueryRoutes: Sendable {
             if let (limits, effective) = quota, effective.hasMonthlyQuota {
                 try await limits.quota.check(tenant: principal.tenant, limits: effective)
             }
+            // The guards' policy: the collection's, for the caller's tier (key, else tenant, else
+            // the default tier; the local identity has none).
+            let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
+            let guardrails = retriever.guardrails.policy(collection: stored, tier: tier)
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
                 let result = try await retriever.answer(
                     query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
-                    maxTokens: body.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)), events: events
+                    maxTokens: body.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)),
+                    guardrails: guardrails, events: events
                 )
                 if let (limits, _) = quota, let usage = result.usage, !result.cached {
                     try await limits.quota.record(
