@@ -32,6 +32,15 @@ extension QAEvaluation {
         for (key, value) in summary.sorted(by: { $0.key < $1.key }) {
             lines.append(String(format: "%-20@ %.3f", key as NSString, value))
         }
+        if let abstention {
+            func show(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "-" }
+            lines.append(
+                "abstention at \(String(format: "%.2f", abstention.threshold)): \(abstention.unanswerable) unanswerable, "
+                    + "\(abstention.answerable) answerable; recall \(show(abstention.recall)), precision \(show(abstention.precision)), "
+                    + "coverage \(show(abstention.coverage)), answered correctly \(show(abstention.answeredCorrectly)), "
+                    + "AURC \(show(abstention.areaUnderCurve))"
+            )
+        }
         return lines.joined(separator: "\n")
     }
 }

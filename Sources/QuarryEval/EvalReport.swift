@@ -185,13 +185,19 @@ public struct QAEvaluation: Codable, Sendable {
     public var thresholds: [String: Double]
     /// Every question and how its answer scored, in the order of the QA file.
     public var questions: [QAQuestionEvaluation]
+    /// Abstention as a classification, and the risk-coverage curve.
+    public var abstention: AbstentionEvaluation?
 
     /// Creates a QA evaluation.
-    public init(answerer: String, summary: [String: Double], thresholds: [String: Double], questions: [QAQuestionEvaluation]) {
+    public init(
+        answerer: String, summary: [String: Double], thresholds: [String: Double], questions: [QAQuestionEvaluation],
+        abstention: AbstentionEvaluation? = nil
+    ) {
         self.answerer = answerer
         self.summary = summary
         self.thresholds = thresholds
         self.questions = questions
+        self.abstention = abstention
     }
 }
 
@@ -221,6 +227,12 @@ public struct QAQuestionEvaluation: Codable, Sendable {
     public var exactMatch: Double
     /// Faithfulness by the LLM judge, when one ran.
     public var judgeFaithfulness: Double?
+    /// The confidence the abstention policy weighed (see `AbstentionEvaluation.Outcome`).
+    public var confidence: Double?
+    /// Why the answer was withheld, when it was.
+    public var abstentionReason: String?
+    /// Whether the answer cites a document the QA file names as answering the question.
+    public var citesRelevant: Bool?
 
     /// Creates a question's scores.
     public init(
@@ -249,6 +261,9 @@ public struct QAQuestionEvaluation: Codable, Sendable {
         case answerF1 = "answer_f1"
         case exactMatch = "exact_match"
         case judgeFaithfulness = "judge_faithfulness"
+        case confidence
+        case abstentionReason = "abstention_reason"
+        case citesRelevant = "cites_relevant"
     }
 }
 

@@ -28,13 +28,16 @@ public struct EvalRequest: Sendable {
     public var exclude: [String]
     /// QA: the answerer evaluated.
     public var answer: AnswerKind
+    /// QA: when answers are withheld (the policy `/query` applies by default).
+    public var abstention: AbstentionPolicy
 
     /// Creates a request.
     public init(
         dataset: URL, collection: String, split: String = "test", modes: [SearchMode] = EvalRequest.allModes, topK: Int = 100,
         queryLimit: Int? = nil, runs: URL? = nil, qaFile: URL? = nil, include: [String] = [], exclude: [String] = [],
-        answer: AnswerKind = .extractive
+        answer: AnswerKind = .extractive, abstention: AbstentionPolicy = AbstentionPolicy()
     ) {
+        self.abstention = abstention
         self.dataset = dataset
         self.collection = collection
         self.split = split

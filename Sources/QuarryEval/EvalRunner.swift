@@ -124,9 +124,35 @@ public struct EvalRunner: Sendable {
         let retriever = Retriever(store: store, embedder: embedder, llm: llm)
         let scorer = FaithfulnessScorer(embedder: embedder)
         var questions: [QAQuestionEvaluation] = []
+        var outcomes: [AbstentionEvaluation.Outcome] = []
         for item in items {
-            let result = try await retriever.answer(query: item.question, collection: request.collection, topK: 5, answer: request.answer)
+            // Every question is answered whatever its evidence, so that the curve can say what
+            // any threshold would give; the policy's decision is then applied to that answer, as
+            // `/query` would have (the lower of retrieval's and the answer's confidence).
+            var result = try await retriever.answer(
+                query: item.question, collection: request.collection, topK: 5, answer: request.answer,
+                abstention: AbstentionPolicy(mode: .never)
+            )
+            let confidence = min(result.retrievalConfidence ?? 1, result.evidence?.confidence ?? 0)
+            let forced = result.abstained || (request.answer == .llm && !result.grounded)
+            let cited = Set((result.check?.citedSources ?? []))
+            let citedDocuments = result.citations.filter { cited.contains($0.id) }.map(\.document)
+            let citesRelevant = !item.relevantDocIDs.isEmpty && FaithfulnessScorer.contextRecall(relevant: item.relevantDocIDs, cited: citedDocuments) > 0
+            let prediction = CitationMarkers.removing(from: result.answer)
+            let correct = item.relevantDocIDs.isEmpty ? AnswerCorrectness.f1(prediction, references: item.answers) >= 0.5 : citesRelevant
+            let outcome = AbstentionEvaluation.Outcome(
+                unanswerable: item.answers.isEmpty, confidence: confidence, forced: forced, correct: !result.abstained && correct
+            )
+            outcomes.append(outcome)
+            if request.abstention.mode == .auto, outcome.abstains(at: request.abstention.threshold) {
+                result.abstention = result.abstention ?? (request.answer == .llm && !result.grounded && !result.abstained ? .unsupportedAnswer : .noRelevantPassage)
+                result.answer = Retriever.noAnswer
+                result.grounded = false
+            }
             var scored = try await scorer.score(item: item, result: result)
+            scored.confidence = confidence
+            scored.abstentionReason = result.abstention?.rawValue
+            scored.citesRelevant = item.relevantDocIDs.isEmpty ? nil : citesRelevant
             if let judge, !scored.abstained {
                 do {
                     scored.judgeFaithfulness = try await judge.faithfulness(question: item.question, result: result)
@@ -136,9 +162,10 @@ public struct EvalRunner: Sendable {
             }
             questions.append(scored)
         }
+        let threshold = request.abstention.mode == .auto ? request.abstention.threshold : 0
         return QAEvaluation(
             answerer: request.answer.rawValue, summary: FaithfulnessScorer.summarize(questions), thresholds: scorer.thresholds.values,
-            questions: questions
+            questions: questions, abstention: AbstentionEvaluation.evaluate(outcomes, threshold: threshold)
         )
     }
 }

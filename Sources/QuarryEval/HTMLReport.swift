@@ -17,6 +17,7 @@ public enum HTMLReport {
             body += worstQueriesSection(retrieval.modes)
         }
         if let qa = report.qa {
+            if let abstention = qa.abstention { body += abstentionSection(abstention) }
             body += faithfulnessSection(qa)
         }
         if report.retrieval == nil, report.qa == nil {
@@ -222,6 +223,61 @@ public enum HTMLReport {
             html += questionCard(question)
         }
         return html + "</section>\n"
+    }
+
+    /// Abstention as a classification, and the risk-coverage curve with the threshold used marked.
+    static func abstentionSection(_ abstention: AbstentionEvaluation) -> String {
+        var html = "<section>\n<h2>Abstention</h2>\n"
+        html += "<p class=\"caption\">At threshold <b>\(decimal(abstention.threshold, 2))</b>: "
+        html += "\(grouped(abstention.unanswerable)) questions the corpus does not answer, \(grouped(abstention.answerable)) it does. "
+        html += "Goal: abstain on ≥ 0.8 of the first while answering ≥ 0.9 of the second with a correct citation.</p>\n"
+        html += "<div class=\"cards\">\n"
+        for (value, label) in [
+            (abstention.recall, "Abstention recall (unanswerable)"), (abstention.precision, "Abstention precision"),
+            (abstention.coverage, "Coverage (answerable)"), (abstention.answeredCorrectly, "Answered with a correct citation"),
+            (abstention.accuracy, "Accuracy of answers"), (abstention.areaUnderCurve, "Area under risk-coverage"),
+        ] {
+            guard let value else { continue }
+            html += "<div class=\"card\"><div class=\"value\">\(decimal(value, 3))</div><div class=\"label\">\(escape(label))</div></div>\n"
+        }
+        html += "</div>\n"
+        if let chart = riskCoverageChart(abstention) { html += "<figure class=\"chart\">\(chart)</figure>\n" }
+        return html + "</section>\n"
+    }
+
+    /// Risk (wrong answers / answers) against coverage (answers / questions) as the threshold
+    /// rises from 0 to 1, with the threshold used marked; nil without points.
+    static func riskCoverageChart(_ abstention: AbstentionEvaluation) -> String? {
+        guard !abstention.curve.isEmpty else { return nil }
+        let (width, height) = (760.0, 300.0)
+        let plot = Frame(left: 56, top: 14, right: width - 150, bottom: height - 46)
+        func x(_ coverage: Double) -> Double { plot.left + min(1, max(0, coverage)) * plot.width }
+        func y(_ risk: Double) -> Double { plot.bottom - min(1, max(0, risk)) * plot.height }
+        var svg = svgOpen(width: width, height: height, label: "Risk against coverage as the abstention threshold varies")
+        for step in 0...5 {
+            let value = Double(step) / 5
+            svg += line(plot.left, y(value), plot.right, y(value), class: step == 0 ? "axis" : "grid")
+            svg += text(plot.left - 8, y(value) + 4, decimal(value, 1), anchor: "end")
+            svg += line(x(value), plot.top, x(value), plot.bottom, class: "grid")
+            svg += text(x(value), plot.bottom + 17, decimal(value, 1), anchor: "middle")
+        }
+        svg += text((plot.left + plot.right) / 2, height - 8, "coverage (questions answered)", anchor: "middle", class: "title")
+        svg += "<text class=\"title\" text-anchor=\"middle\" transform=\"translate(14 \(coordinate(plot.top + plot.height / 2))) rotate(-90)\">risk (wrong answers)</text>\n"
+        let points = abstention.curve.sorted { ($0.coverage, $0.threshold) < ($1.coverage, $1.threshold) }
+        let path = points.map { "\(coordinate(x($0.coverage))),\(coordinate(y($0.risk)))" }.joined(separator: " ")
+        svg += "<polyline class=\"series\" points=\"\(path)\" stroke=\"\(colour(0))\"/>\n"
+        for point in abstention.curve where Int((point.threshold * 100).rounded()) % 10 == 0 {
+            svg += "<circle cx=\"\(coordinate(x(point.coverage)))\" cy=\"\(coordinate(y(point.risk)))\" r=\"2.5\" fill=\"\(colour(0))\">"
+            svg += "<title>threshold \(decimal(point.threshold, 2)): coverage \(decimal(point.coverage, 3)), risk \(decimal(point.risk, 3))</title></circle>\n"
+        }
+        if let used = abstention.curve.min(by: { abs($0.threshold - abstention.threshold) < abs($1.threshold - abstention.threshold) }) {
+            svg += "<circle cx=\"\(coordinate(x(used.coverage)))\" cy=\"\(coordinate(y(used.risk)))\" r=\"6\" fill=\"none\" stroke=\"\(colour(1))\" stroke-width=\"2\">"
+            svg += "<title>threshold used \(decimal(abstention.threshold, 2))</title></circle>\n"
+            svg += text(plot.right + 18, plot.top + 12, "threshold \(decimal(abstention.threshold, 2))", anchor: "start", class: "legend")
+            svg += text(plot.right + 18, plot.top + 30, "coverage \(decimal(used.coverage, 3))", anchor: "start", class: "legend")
+            svg += text(plot.right + 18, plot.top + 48, "risk \(decimal(used.risk, 3))", anchor: "start", class: "legend")
+        }
+        return svg + "</svg>"
     }
 
     /// The scorer's thresholds as a reader would say them (`Thresholds.values` records the rule

@@ -53,6 +53,9 @@ public struct QueryResult: Sendable {
     public var generation: GenerationInfo?
     /// What retrieval and the answer say about whether the documents answer the question.
     public var evidence: AnswerEvidence?
+    /// The confidence of retrieval alone, before any answer was written (the policy withholds an
+    /// answer when this or `evidence.confidence` falls below its threshold).
+    public var retrievalConfidence: Double?
     /// Why the answer was withheld; `nil` when it was given. An abstention is never grounded:
     /// `answer` says the documents do not answer, and `citations` are the passages looked at.
     public var abstention: AbstentionReason?
@@ -391,6 +394,7 @@ public struct Retriever: Sendable {
         // (and no model call is paid for).
         let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil, model: embedder.model.name)
         result.evidence = retrieved
+        result.retrievalConfidence = retrieved.confidence
         let mayAbstain = policy.mode == .auto
         if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) || guarded.usable.isEmpty {
             result.abstention = citations.isEmpty || guarded.usable.count == citations.count ? .noRelevantPassage : .guardrail

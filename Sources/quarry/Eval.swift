@@ -48,6 +48,12 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "The answerer for --qa: extractive or llm (needs --config with an llm section).")
     var answer: AnswerKind = .extractive
 
+    @Option(help: "With --qa: auto (withhold answers whose evidence falls below the threshold, as /query does) or never.")
+    var abstain: AbstentionPolicy.Mode = .auto
+
+    @Option(help: "With --qa: the confidence below which answers are withheld (default: the calibrated 0.24).")
+    var abstainThreshold: Double = AbstentionPolicy.defaultThreshold
+
     @Option(help: "A configuration file (as quarry serve's), for the LLM of --answer llm and the LLM judge.")
     var config: String?
 
@@ -82,6 +88,9 @@ struct Eval: AsyncParsableCommand {
     func validate() throws {
         _ = try modes()
         guard (1...1000).contains(topK) else { throw ValidationError("--top-k must be 1-1000") }
+        guard abstainThreshold.isFinite, (0...1).contains(abstainThreshold) else {
+            throw ValidationError("--abstain-threshold must be between 0 and 1")
+        }
         _ = try bars()
     }
 
@@ -115,7 +124,7 @@ struct Eval: AsyncParsableCommand {
         let request = EvalRequest(
             dataset: folder, collection: try tenant.storeName(of: collection), split: split, modes: try modes(), topK: topK, queryLimit: limitQueries,
             runs: runs.map { URL(fileURLWithPath: $0, isDirectory: true) }, qaFile: qa.map { URL(fileURLWithPath: $0) },
-            include: include, exclude: exclude, answer: answer
+            include: include, exclude: exclude, answer: answer, abstention: AbstentionPolicy(mode: abstain, threshold: abstainThreshold)
         )
         let runner = EvalRunner(store: store, embedder: embedder, storeDescription: settings.storeDescription, log: printError)
         let report = try await runner.run(request, chat: chatSettings)
@@ -157,3 +166,4 @@ struct Eval: AsyncParsableCommand {
 }
 
 extension AnswerKind: ExpressibleByArgument {}
+extension AbstentionPolicy.Mode: ExpressibleByArgument {}
