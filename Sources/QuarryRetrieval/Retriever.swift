@@ -184,19 +184,7 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, limit: Int = Retriever.maxTopK
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
-        let text = query.trimmingWhitespace()
-        guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
-        guard (1...limit).contains(topK) else {
-            throw QuarryError(.invalidRequest, "top_k must be between 1 and \(limit), got \(topK)")
-        }
-        if let ef, !Self.efRange.contains(ef) {
-            throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
-        }
-        try CollectionName.validateStored(collection)
-        guard let info = try await store.collection(named: collection) else {
-            throw QuarryError(.notFound, "collection '\(collection)' does not exist")
-        }
-        if mode != .lexical { try info.checkModel(embedder.model) }
+        let text = try await check(query: query, collection: collection, topK: topK, ef: ef, mode: mode, limit: limit)
         var timings = QueryTimings()
         let start = ContinuousClock.now
         // Hybrid search asks each retriever for more than it returns, so fusion has a choice.
@@ -227,6 +215,25 @@ public struct Retriever: Sendable {
         timings.search = timings.dense + timings.lexical + timings.fuse
         timings.total = Self.milliseconds(end - start)
         return (hits, timings)
+    }
+
+    /// The query's text, trimmed, once the request is found sound.
+    /// - Throws: as `search(query:collection:topK:)`.
+    private func check(query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, limit: Int) async throws -> String {
+        let text = query.trimmingWhitespace()
+        guard !text.isEmpty else { throw QuarryError(.invalidRequest, "query must not be empty") }
+        guard (1...limit).contains(topK) else {
+            throw QuarryError(.invalidRequest, "top_k must be between 1 and \(limit), got \(topK)")
+        }
+        if let ef, !Self.efRange.contains(ef) {
+            throw QuarryError(.invalidRequest, "ef must be between \(Self.efRange.lowerBound) and \(Self.efRange.upperBound), got \(ef)")
+        }
+        try CollectionName.validateStored(collection)
+        guard let info = try await store.collection(named: collection) else {
+            throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+        }
+        if mode != .lexical { try info.checkModel(embedder.model) }
+        return text
     }
 
     /// BM25 search and its duration; nothing without a store.
@@ -337,8 +344,11 @@ public struct Retriever: Sendable {
         }
         let start = ContinuousClock.now
         let textGuard = TextGuard(policy: guardPolicy)
-        if let flag = textGuard.checkQuestion(query), flag.action == .refused {
-            // A question that reads as an attack on the prompt is not searched nor answered.
+        let questionFlag = textGuard.checkQuestion(query)
+        if let flag = questionFlag, flag.action == .refused {
+            // A question that reads as an attack on the prompt is not searched nor answered (a
+            // request that is wrong in itself is still refused as such).
+            _ = try await check(query: query, collection: collection, topK: topK, ef: ef, mode: mode, limit: Self.maxTopK)
             var result = QueryResult(answer: Self.noAnswer, grounded: false, citations: [], timings: QueryTimings(), answerer: kind)
             result.abstention = .guardrail
             result.guardrails = [flag]
@@ -357,7 +367,7 @@ public struct Retriever: Sendable {
         var citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
         // The guards read the passages as assembled: injection flags first (on the text as
         // stored), then personal data redacted from what the answerer and the caller see.
-        var flags = textGuard.checkQuestion(query).map { [$0] } ?? []
+        var flags = questionFlag.map { [$0] } ?? []
         let (passageFlags, flaggedPassages) = textGuard.checkPassages(citations)
         flags += passageFlags
         if guardPolicy.answers != .off {
