@@ -9,7 +9,7 @@ struct IPAddressRecogniser: PIIRecogniser {
 
     static let context = ContextWords(["ip", "ips", "ipv4", "ipv6", "address", "addr", "host", "hosts", "server",
                                        "client", "gateway", "dns", "subnet", "route", "ping", "inet", "from", "src",
-                                       "dst", "source", "destination", "proxy", "firewall", "connect", "connected", "peer"])
+                                       "dst", "source", "destination", "proxy", "firewall", "connect", "connected", "peer", "loopback"])
     static let versionWords = ContextWords(["version", "versions", "v", "ver", "release", "build", "firmware",
                                             "update", "upgrade", "patch", "oid", "section", "chapter", "rule"], window: 2)
 

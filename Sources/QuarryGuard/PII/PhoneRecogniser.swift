@@ -22,7 +22,10 @@ struct PhoneRecogniser: PIIRecogniser {
                                         "reference", "account", "acct", "ticket", "case", "transaction", "version",
                                         "build", "patent", "part", "model", "id", "doi", "page", "pages", "vat", "zip",
                                         "postcode", "ean", "upc", "imei", "policy", "claim", "confirmation", "booking",
-                                        "receipt", "lot", "batch", "item", "population", "total"], window: 3)
+                                        "receipt", "lot", "batch", "item", "population", "total", "ssn", "social"], window: 3)
+    /// Labels written just after a number in contact blocks ("555 1234 office", "… (fax)").
+    static let labelsAfter = ContextWords(["office", "fax", "mobile", "cell", "home", "work", "tel", "phone", "direct",
+                                           "landline", "mob"], window: 1)
 
     func mayMatch(_ text: ScannedText) -> Bool { text.digitCount >= 7 }
 
@@ -36,7 +39,8 @@ struct PhoneRecogniser: PIIRecogniser {
             i = max(i + 1, shape.endWithExtension)
             guard let base = Self.baseScore(shape, text) else { continue }
             var score = base
-            if Self.context.occur(in: text, before: shape.start) {
+            if Self.context.occur(in: text, before: shape.start)
+                || Self.labelsAfter.occur(in: text, after: shape.endWithExtension) {
                 score = min(0.95, score + Self.contextBoost)
             } else if Self.contrary.occur(in: text, before: shape.start) {
                 score -= 0.3
@@ -70,7 +74,9 @@ struct PhoneRecogniser: PIIRecogniser {
 
         if digits.starts(with: [0, 0]), n >= 10, groups.count > 1 { return 0.55 }
         if let score = northAmerican(shape) { return score }
-        if digits[0] == 0 && !digits.starts(with: [0, 0]) && (9...11).contains(n) && groups.count >= 2 {
+        // 3-2-4 is how social security numbers are written, not phone numbers.
+        let ssnShaped = groups == [3, 2, 4]
+        if digits[0] == 0 && !digits.starts(with: [0, 0]) && (9...11).contains(n) && groups.count >= 2 && !ssnShaped {
             let pairs = groups.count >= 4 && groups.dropFirst().allSatisfy { $0 == 2 || $0 == 3 }
             return pairs ? 0.55 : 0.5
         }
@@ -86,11 +92,15 @@ struct PhoneRecogniser: PIIRecogniser {
             digits = digits.dropFirst()
             if groups.count > 1 { groups = groups.dropFirst() }
         }
-        guard digits.count == 10, let area = digits.first, area >= 2, digits[digits.startIndex + 3] >= 2 else {
+        guard digits.count == 10 else {
             if shape.digits.count == 7, shape.groups == [3, 4], shape.digits[0] >= 2 { return 0.35 }
             return nil
         }
-        if Array(groups) == [3, 3, 4] { return shape.parenthesised.isEmpty ? 0.6 : 0.65 }
+        let isValid = digits[digits.startIndex] >= 2 && digits[digits.startIndex + 3] >= 2
+        // Written 3-3-4 but with an area or exchange code no one is given: still shaped like a
+        // phone number, but it needs a context word.
+        if Array(groups) == [3, 3, 4] { return !isValid ? 0.4 : shape.parenthesised.isEmpty ? 0.6 : 0.65 }
+        guard isValid else { return nil }
         if groups.count == 1 || groups.count == 11 - digits.count { return 0.3 }
         return nil
     }
