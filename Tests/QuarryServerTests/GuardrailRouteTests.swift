@@ -177,9 +177,9 @@ import Testing
         // A collection's own layer wins over the tier's.
         let merged = GuardrailSettings(
             default: GuardrailOverrides(passages: .flag), tiers: ["strict": GuardrailOverrides(answers: .refuse, piiEntities: [.email])],
-            collections: ["acme.default": GuardrailOverrides(answers: .off)]
+            collections: ["acme/default": GuardrailOverrides(answers: .off)]
         )
-        #expect(merged.policy(collection: "acme.default", tier: "strict").answers == .off)
+        #expect(merged.policy(collection: "acme/default", tier: "strict").answers == .off)
         #expect(merged.policy(collection: "other", tier: "strict").answers == .refuse)
         #expect(merged.policy(collection: "other", tier: "strict").piiEntities == [.email])
         #expect(merged.policy(collection: "other", tier: nil) == GuardrailPolicy(passages: .flag))

@@ -11,7 +11,7 @@ import QuarryCore
 /// ```
 ///
 /// Collections are named as the store names them (`name` for the default tenant,
-/// `tenant.name` — see `Tenant` — for others).
+/// `tenant/name` — see `Tenant` — for others).
 public struct GuardrailSettings: Sendable, Hashable, Codable {
     /// The layer every query and ingest starts from.
     public var `default`: GuardrailOverrides
