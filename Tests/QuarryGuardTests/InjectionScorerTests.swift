@@ -70,7 +70,14 @@ import Testing
         let found = scorer.assess("Refugee crisis in Europe solutions")
         #expect(found.signals.isEmpty)
         #expect(found.score == InjectionWeights.fitted.score([]))
-        #expect(found.score < 0.1)
+        #expect(found.score < InjectionScorer.defaultThreshold)
+    }
+
+    @Test func anyOneSignalFlagsAtTheDefaultThreshold() {
+        for signal in InjectionSignal.allCases {
+            #expect(InjectionWeights.fitted.score([signal]) >= InjectionScorer.defaultThreshold, "\(signal)")
+        }
+        #expect(InjectionWeights.fitted.score([]) < InjectionScorer.defaultThreshold)
     }
 
     @Test(arguments: [

@@ -13,8 +13,10 @@
 /// // found.flagged == true, found.signals == ["override_instructions", "reveal_prompt"]
 /// ```
 public struct InjectionScorer: Sendable {
-    /// The score at which `assess` flags a text, chosen on the training split (see
-    /// docs/guardrails-injection.md).
+    /// The score at which `assess` flags a text. On the training split every threshold between
+    /// the no-signal score (0.12) and the weakest single signal (0.63) gives the same, best F1;
+    /// 0.5 is the round value in that interval, so any one signal flags a text and no signal
+    /// leaves it unflagged (see docs/guardrails-injection.md).
     public static let defaultThreshold = 0.5
 
     /// The score at which a text is flagged.

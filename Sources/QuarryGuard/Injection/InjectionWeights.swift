@@ -22,19 +22,19 @@ public struct InjectionWeights: Sendable, Hashable {
 
     /// The weights fitted on deepset/prompt-injections' training split.
     public static let fitted = InjectionWeights(
-        bias: -3.0,
+        bias: -2.03,
         weights: [
-            .overrideInstructions: 4.0,
-            .revealPrompt: 4.0,
-            .rolePlayJailbreak: 3.0,
-            .restrictionRemoval: 4.0,
-            .newInstructions: 3.0,
-            .systemImpersonation: 4.0,
-            .exfiltration: 4.0,
-            .addressedToModel: 3.0,
-            .obfuscation: 2.0,
-            .forcedOutput: 3.0,
-            .taskPivot: 1.5,
+            .overrideInstructions: 5.08,
+            .revealPrompt: 4.16,
+            .rolePlayJailbreak: 4.37,
+            .restrictionRemoval: 4.00,
+            .newInstructions: 3.03,
+            .systemImpersonation: 4.32,
+            .exfiltration: 4.00,
+            .addressedToModel: 3.13,
+            .obfuscation: 2.56,
+            .forcedOutput: 3.89,
+            .taskPivot: 3.19,
         ]
     )
 
