@@ -43,7 +43,11 @@ struct GuardInjection: AsyncParsableCommand {
                 lineNumber += 1
                 let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
                 if trimmed.isEmpty { continue }
-                let object = try Self.object(in: trimmed, line: lineNumber)
+                let object: (text: String, fields: [String: Any])
+                do { object = try Self.object(in: trimmed, line: lineNumber) } catch {
+                    FileHandle.standardOutput.write(Data(out.utf8))  // the lines before the bad one
+                    throw error
+                }
                 let found = clock.measure(bytes: object.text.utf8.count) { scorer.assess(object.text) }
                 out += try Self.annotate(trimmed, fields: object.fields, with: found) + "\n"
                 if out.utf8.count > 1 << 16 {

@@ -1,8 +1,8 @@
 /// The phrases each signal looks for, in the pattern language of `PhrasePattern`.
 ///
-/// Written from the attacks in the training split of deepset/prompt-injections and the forms
-/// public detectors and write-ups list (rebuff, vigil, NeMo-Guardrails, promptfoo, Lakera's
-/// Gandalf). Each phrase wants the verb and its object together ("ignore … previous …
+/// Written from the attacks in the training split of deepset/prompt-injections and well-known
+/// public attack forms (DAN-style jailbreaks, chat-template tokens, markdown-image exfiltration,
+/// multilingual "ignore previous instructions"). Each phrase wants the verb and its object together ("ignore … previous …
 /// instructions"), not either word alone: documentation says "ignore", "instructions" and
 /// "prompt" all the time ("INSERT OR IGNORE", "installation instructions", "the shell prompt").
 enum InjectionPhrases {
