@@ -237,6 +237,30 @@ import Testing
         }
     }
 
+    /// Both answerers abstain in the same structured way, whole or streamed: `abstained`, a
+    /// reason, the passages looked at, never `grounded`; `abstain: never` answers instead.
+    @Test func abstentionsAreStructuredOnBothAnswerersStreamedOrNot() async throws {
+        try await Self.withQuarry(models: ["inventive"]) { client, _ in
+            for (answer, policy, reason) in [
+                ("llm", #""abstain": "auto""#, "unsupported_answer"), ("extractive", #""abstain_threshold": 1"#, "no_relevant_passage"),
+            ] {
+                let request = #"\#(Self.question), "answer": "\#(answer)", \#(policy)"#
+                let body = try Self.json(try await Self.query(client, "{\(request)}"))
+                #expect(body["abstained"] as? Bool == true && body["abstention_reason"] as? String == reason, "\(answer)")
+                #expect(body["grounded"] as? Bool == false && body["answer"] as? String == Retriever.noAnswer, "\(answer)")
+                #expect((body["citations"] as? [Any])?.isEmpty == false, "\(answer)")
+                let events = try Self.events(try await Self.query(client, #"{\#(request), "stream": true}"#))
+                let done = try #require(events.last)
+                #expect(done.name == "done" && done.data["abstained"] as? Bool == true, "\(answer)")
+                #expect(done.data["abstention_reason"] as? String == reason && done.data["grounded"] as? Bool == false, "\(answer)")
+                // `never`: the same question is answered (an LLM's unsupported answer shown, flagged
+                // by its check; an extractive one whatever its confidence).
+                let never = try Self.json(try await Self.query(client, #"{\#(Self.question), "answer": "\#(answer)", "abstain": "never"}"#))
+                #expect(never["abstained"] as? Bool == false && never["answer"] as? String != Retriever.noAnswer, "\(answer)")
+            }
+        }
+    }
+
     @Test func anAbstentionIsReportedNotShown() async throws {
         try await Self.withQuarry(models: ["abstain"]) { client, _ in
             let body = try Self.json(try await Self.query(client, #"{\#(Self.question), "answer": "llm"}"#))
