@@ -11,7 +11,7 @@ import QuarryHNSW
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchStore.self, BenchANN.self, BenchKernels.self]
+        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchStore.self, BenchANN.self, BenchKernels.self, BenchGuards.self]
     )
 }
 
@@ -105,7 +105,7 @@ struct BenchEmbed: AsyncParsableCommand {
 }
 
 /// The `text` of each line of a BEIR queries.jsonl.
-private func queryTexts(_ path: String) throws -> [String] {
+func queryTexts(_ path: String) throws -> [String] {
     struct Query: Decodable { var text: String }
     let texts = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap {
         try? JSONDecoder().decode(Query.self, from: Data($0.utf8)).text
