@@ -1,4 +1,4 @@
-import QuarryCore
+@testable import QuarryCore
 import Testing
 
 @Suite struct WordFoldingTests {
@@ -21,5 +21,15 @@ import Testing
     @Test func contentWordsLeaveOutStopWordsAndFold() {
         #expect(WordFolding.contentWords(of: "How do I use the indexes?", ignoring: StopWords.question) == ["index"])
         #expect(WordFolding.contentWords(of: "The index is not used.", ignoring: StopWords.claim) == ["index", "used"])
+    }
+
+    /// The byte-by-byte path for ASCII runs reads every text as the Unicode path alone does.
+    @Test func theASCIIPathAgreesWithTheUnicodePath() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["WAL", "café", "Ångström", "—", " ", "3.14", "x_y", "ΣΊΣΥΦΟΣ", "naïve", "ß", "İstanbul", "e\u{301}", "'s", "\n", "日本語", "ǅ", "ﬁ", "A1b2", "..."]
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            #expect(WordFolding.words(of: text) == WordFolding.unicodeWords(of: text), "\(text.debugDescription)")
+        }
     }
 }
