@@ -147,15 +147,17 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         weights: Weights = .calibrated
     ) -> AnswerEvidence {
         let terms = contentSet(question)
-        let passages = citations.map { contentSet($0.text) }
+        // Every text is read once, sentence by sentence (folding words is the costly part): a
+        // passage's content words are the union of its sentences'.
+        let read = citations.map { Sentences(of: $0.text) }
+        let passages = read.map(\.words)
         let coverage = passages.map { share(of: terms, in: $0) }.max() ?? 0
-        let answerText = answer.map { CitationMarkers.removing(from: $0) }
-        let answerCoverage = answerText.map { share(of: terms, in: contentSet($0)) }
+        let answerRead = answer.map { Sentences(of: CitationMarkers.removing(from: $0)) }
+        let answerCoverage = answerRead.map { share(of: terms, in: $0.words) }
 
-        let passageSentences = citations.flatMap { sentences(of: $0.text) }.map(contentSet)
+        let passageSentences = read.flatMap(\.sentences)
         let rarity = Rarity(terms: terms, sentences: passageSentences)
-        let answerSentences = answerText.map { sentences(of: $0).map(contentSet) }
-        let sentenceCoverage = (answerSentences ?? passageSentences).map(rarity.share).max() ?? 0
+        let sentenceCoverage = (answerRead?.sentences ?? passageSentences).map(rarity.share).max() ?? 0
         let best = passages.indices.max { (rarity.share(passages[$0]), -$0) < (rarity.share(passages[$1]), -$1) }
         let names = names(of: question)
         let nameCoverage = names.isEmpty ? 1 : best.map { share(of: names, in: passages[$0]) } ?? 0
@@ -193,10 +195,21 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         Set(WordFolding.contentWords(of: text, ignoring: StopWords.question))
     }
 
-    /// The sentences of `text` as the extractive answerer reads them: paragraph by paragraph,
-    /// fragments of fewer than four words (headings, labels) left out.
-    static func sentences(of text: String) -> [String] {
-        text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split).filter { $0.split(whereSeparator: \.isWhitespace).count >= 4 }
+    /// A text's content words, whole and by sentence.
+    struct Sentences {
+        /// The content words of the whole text.
+        var words = Set<String>()
+        /// The content words of each sentence, as the extractive answerer reads sentences:
+        /// paragraph by paragraph, fragments of fewer than four words (headings, labels) left out.
+        var sentences: [Set<String>] = []
+
+        init(of text: String) {
+            for sentence in text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split) {
+                let found = AnswerEvidence.contentSet(sentence)
+                words.formUnion(found)
+                if sentence.split(whereSeparator: \.isWhitespace).count >= 4 { sentences.append(found) }
+            }
+        }
     }
 
     /// The names of `question`, folded as content words: the words of its tokens that hold a
