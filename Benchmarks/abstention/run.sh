@@ -35,6 +35,12 @@ import json, subprocess, sys
 d = json.load(open(sys.argv[1]))
 d["heldout"] = d.pop("heldout-out.jsonl")
 d["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+d["source"] = {
+    "data": "SQuAD 2.0 train, first ten articles (CC BY-SA 4.0), as prepared by Benchmarks/abstention/calibrate.py prepare",
+    "collection": "one paragraph per document, articles 0,1,2,4,5,6,7,8",
+    "request": "POST /query top_k 5, hybrid, extractive, abstain never",
+    "model": "all-MiniLM-L6-v2",
+}
 json.dump(d, open(sys.argv[2], "w"), indent=2)
 for side in ("tune", "heldout"):
     s = d[side]

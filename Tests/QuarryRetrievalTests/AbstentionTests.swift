@@ -1,6 +1,7 @@
+import Foundation
 import QuarryCore
 import QuarryIngest
-import QuarryRetrieval
+@testable import QuarryRetrieval
 import QuarryStore
 import QuarryTestSupport
 import Testing
@@ -53,6 +54,65 @@ import Testing
         // Nothing retrieved, or a question of stop words only: no confidence at all.
         #expect(AnswerEvidence.assess(question: question, hits: [], citations: [], mode: .hybrid, answer: nil).confidence == 0)
         #expect(AnswerEvidence.assess(question: "what is it", hits: [], citations: [Self.citation(passage)], mode: .hybrid, answer: nil).confidence == 0)
+    }
+
+    @Test func sentenceCoverageWeighsAQuestionsWordsByTheirRarityAmongThePassagesSentences() {
+        // "alpha" is in both sentences, "gamma" in one: gamma weighs log(1 + 2/1.5), alpha log(1 + 2/2.5).
+        let passage = "Alpha beta gamma delta. Alpha beta epsilon zeta."
+        let alpha = log(1 + 2 / 2.5), gamma = log(1 + 2 / 1.5)
+        let assess = { (answer: String?) in
+            AnswerEvidence.assess(question: "Alpha gamma?", hits: [], citations: [Self.citation(passage)], mode: .lexical, answer: answer)
+        }
+        // The answer's best sentence lacks the rarer word: it covers less than the unweighted half.
+        let missing = assess("Alpha beta epsilon zeta. [1]")
+        #expect(missing.answerCoverage == 0.5 && missing.coverage == 1)
+        #expect(abs(missing.sentenceCoverage - alpha / (alpha + gamma)) < 1e-12)
+        // An answer of both sentences is judged by its best one, which has both words.
+        #expect(assess("Alpha beta epsilon zeta. [1] Alpha beta gamma delta. [1]").sentenceCoverage == 1)
+        // Without an answer, the passages' best sentence.
+        #expect(assess(nil).sentenceCoverage == 1)
+        // A word no sentence has weighs most: log(1 + 2/0.5) against alpha's.
+        let absent = AnswerEvidence.assess(question: "alpha omega", hits: [], citations: [Self.citation(passage)], mode: .lexical, answer: nil)
+        let omega = log(1 + 2 / 0.5)
+        #expect(abs(absent.sentenceCoverage - alpha / (alpha + omega)) < 1e-12 && absent.coverage == 0.5)
+        // Fragments of fewer than four words (a heading) are not sentences.
+        #expect(AnswerEvidence.assess(question: "alpha", hits: [], citations: [Self.citation("Alpha beta\n\nGamma delta epsilon zeta.")], mode: .lexical, answer: nil).sentenceCoverage == 0)
+    }
+
+    @Test func nameCoverageIsTheShareOfTheQuestionsNamesAndNumbersInTheBestPassage() {
+        #expect(AnswerEvidence.names(of: "When did Beyoncé's label release Lemonade in 2016?") == ["beyonce", "lemonade", "2016"])
+        #expect(AnswerEvidence.names(of: "Where is Cergy-Pontoise?") == ["cergy", "pontoise"])
+        #expect(AnswerEvidence.names(of: "Which console came first?").isEmpty)
+        let passage = "Nintendo revealed the console at E3 in 2005."
+        let assess = { (question: String) in
+            AnswerEvidence.assess(question: question, hits: [], citations: [Self.citation(passage)], mode: .lexical, answer: nil)
+        }
+        // A swapped year: every content word but one is there, one name of three is not.
+        let swapped = assess("What did Nintendo reveal at E3 in 2006?")
+        #expect(abs(swapped.nameCoverage - 2.0 / 3) < 1e-12 && swapped.coverage == 0.75)
+        #expect(assess("What did Nintendo reveal at E3 in 2005?").nameCoverage == 1)
+        // A question that names nothing has nothing to miss.
+        #expect(assess("What was revealed?").nameCoverage == 1)
+        // The passage judged is the one that best covers the question, not any passage.
+        let other = Self.citation("Sega showed a console in 2006 at a trade show in Tokyo.")
+        let two = AnswerEvidence.assess(
+            question: "What did Nintendo reveal at E3 in 2006?", hits: [], citations: [Self.citation(passage), other], mode: .lexical, answer: nil
+        )
+        #expect(abs(two.nameCoverage - 2.0 / 3) < 1e-12)
+    }
+
+    @Test func theConfidenceWeighsTheSentenceAndNameCoverages() {
+        let weights = AnswerEvidence.Weights(
+            bias: -1, dense: 0, coverage: 0, answerCoverage: 0, agreement: 0, sentenceCoverage: 2, nameCoverage: 3, lexicalBias: 0,
+            lexicalCoverage: 0, lexicalAnswerCoverage: 0, denseModel: "m"
+        )
+        let passage = "Nintendo revealed the console at E3 in 2005."
+        let evidence = AnswerEvidence.assess(
+            question: "What did Nintendo reveal at E3 in 2006?", hits: [Self.hit(passage, dense: 0.5, lexical: 1)], citations: [Self.citation(passage)],
+            mode: .hybrid, answer: nil, model: "m", weights: weights
+        )
+        let z = -1 + 2 * evidence.sentenceCoverage + 3 * evidence.nameCoverage
+        #expect(evidence.sentenceCoverage < 1 && abs(evidence.confidence - 1 / (1 + exp(-z))) < 1e-12)
     }
 
     @Test func theRetrieverAbstainsBelowTheThresholdAndNeverPresentsItAsGrounded() async throws {
