@@ -4,7 +4,8 @@
     stream.py URL QUESTIONS.jsonl OUT.json [--collection default] [--limit N] [--max-tokens N]
 
 QUESTIONS holds JSON lines with "id" and "question" (eval/corpus-qa.jsonl's form; optional
-"relevant_doc_ids" for context recall). One request at a time, `"stream": true`. Per question:
+"relevant_doc_ids" for context recall). One request at a time, `"stream": true`, `"abstain"` as
+--abstain says (default never, so that every question reaches the model). Per question:
 
 - ttft_ms: request sent -> first `delta` event (retrieval, prompt reading and the first token);
 - retrieval_ms: request sent -> the `retrieval` event;
@@ -95,7 +96,9 @@ def measure(item, result):
             "answerer": done.get("answerer"),
             "grounded": done.get("grounded"),
             "check": check,
-            "abstained": done.get("answerer") == "llm" and check is None and not done.get("grounded"),
+            "abstained": done.get("abstained", done.get("answerer") == "llm" and check is None and not done.get("grounded")),
+            "abstention_reason": done.get("abstention_reason"),
+            "guardrails": done.get("guardrails", []),
             "usage": usage,
             "llm": llm,
             "timings_ms": done.get("timings_ms"),
@@ -158,6 +161,7 @@ def main():
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--max-tokens", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--abstain", default="never", help="the request's abstain policy (never: every question reaches the model)")
     args = parser.parse_args()
     url = urllib.parse.urlparse(args.url)
     items = [json.loads(line) for line in open(args.questions) if line.strip()]
@@ -165,7 +169,7 @@ def main():
         items = items[: args.limit]
     rows = []
     for n, item in enumerate(items, 1):
-        body = {"query": item["question"], "collection": args.collection, "answer": "llm", "stream": True}
+        body = {"query": item["question"], "collection": args.collection, "answer": "llm", "stream": True, "abstain": args.abstain}
         if args.max_tokens:
             body["max_tokens"] = args.max_tokens
         try:

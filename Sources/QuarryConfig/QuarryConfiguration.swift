@@ -24,7 +24,7 @@ import QuarryRetrieval
 ///   "llm": {"base_url": "http://127.0.0.1:8000/v1", "api_key": "...", "model": "qwen2.5-7b-instruct",
 ///           "fallbacks": [{"model": "llama-3.1-8b-instruct"}], ...},
 ///   "limits": {"tiers": {"free": {"rate": 5, "burst": 10, "monthly_tokens": 1000000}}, "default_tier": "free"},
-///   "abstention": {"mode": "auto", "threshold": 0.24, "collections": {"faq": {"threshold": 0.4}}},
+///   "abstention": {"mode": "auto", "threshold": 0.13, "collections": {"faq": {"threshold": 0.4}}},
 ///   "guardrails": {"default": {"question": "refuse", "passages": "exclude", "ingest_pii": "detect", "answers": "redact"},
 ///                  "tiers": {"free": {"answers": "refuse"}}, "collections": {"hr": {"ingest_pii": "redact"}}}
 /// }

@@ -144,22 +144,20 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
     /// - Parameter model: the embedding model of the dense scores (`nil`: the calibrated one).
     public static func assess(
         question: String, hits: [SearchHit], citations: [Citation], mode: SearchMode, answer: String?, model: String? = nil,
-        weights: Weights = .calibrated
+        weights: Weights = .calibrated, reading: Reading? = nil
     ) -> AnswerEvidence {
-        let terms = contentSet(question)
-        // Every text is read once, sentence by sentence (folding words is the costly part): a
-        // passage's content words are the union of its sentences'.
-        let read = citations.map { Sentences(of: $0.text) }
+        let reading = reading.flatMap { $0.question == question && $0.texts == citations.map(\.text) ? $0 : nil }
+            ?? Reading(question: question, citations: citations)
+        let (terms, names, vocabulary, read) = (reading.terms, reading.names, reading.vocabulary, reading.passages)
         let passages = read.map(\.words)
         let coverage = passages.map { share(of: terms, in: $0) }.max() ?? 0
-        let answerRead = answer.map { Sentences(of: CitationMarkers.removing(from: $0)) }
+        let answerRead = answer.map { Sentences(of: CitationMarkers.blanking(in: $0), keeping: vocabulary) }
         let answerCoverage = answerRead.map { share(of: terms, in: $0.words) }
 
         let passageSentences = read.flatMap(\.sentences)
         let rarity = Rarity(terms: terms, sentences: passageSentences)
         let sentenceCoverage = (answerRead?.sentences ?? passageSentences).map(rarity.share).max() ?? 0
         let best = passages.indices.max { (rarity.share(passages[$0]), -$0) < (rarity.share(passages[$1]), -$1) }
-        let names = names(of: question)
         let nameCoverage = names.isEmpty ? 1 : best.map { share(of: names, in: passages[$0]) } ?? 0
 
         let dense: Double?
@@ -184,6 +182,29 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         )
     }
 
+    /// A question and its passages, read once for the question's words: what both assessments
+    /// of a query (before the answer is written and after) share, so the passages are not read
+    /// twice.
+    public struct Reading: Sendable {
+        let question: String
+        let texts: [String]
+        let terms: Set<String>
+        let names: Set<String>
+        let vocabulary: Set<String>
+        let passages: [Sentences]
+
+        /// Reads `citations` for the words of `question`.
+        public init(question: String, citations: [Citation]) {
+            self.question = question
+            texts = citations.map(\.text)
+            terms = AnswerEvidence.contentSet(question)
+            names = AnswerEvidence.names(of: question)
+            // Only the question's words are ever compared, so only they are kept.
+            vocabulary = terms.union(names)
+            passages = citations.map { [vocabulary] in Sentences(of: $0.text, keeping: vocabulary) }
+        }
+    }
+
     /// The share of `terms` among the content words `found`.
     static func share(of terms: Set<String>, in found: Set<String>) -> Double {
         guard !terms.isEmpty else { return 0 }
@@ -195,19 +216,43 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         Set(WordFolding.contentWords(of: text, ignoring: StopWords.question))
     }
 
-    /// A text's content words, whole and by sentence.
-    struct Sentences {
-        /// The content words of the whole text.
+    /// The words of `vocabulary` a text holds, whole and by sentence.
+    struct Sentences: Sendable {
+        /// The vocabulary's words in the whole text.
         var words = Set<String>()
-        /// The content words of each sentence, as the extractive answerer reads sentences:
+        /// The vocabulary's words in each sentence, as the extractive answerer reads sentences:
         /// paragraph by paragraph, fragments of fewer than four words (headings, labels) left out.
         var sentences: [Set<String>] = []
 
-        init(of text: String) {
+        /// Whether `sentence` has at least four runs of non-white-space (as splitting it on white
+        /// space would count), without splitting it.
+        static func hasFourWords(_ sentence: String) -> Bool {
+            var count = 0
+            var inWord = false
+            for scalar in sentence.unicodeScalars {
+                let space = scalar.isASCII ? (scalar == " " || ("\t"..."\r").contains(scalar)) : scalar.properties.isWhitespace
+                if space {
+                    inWord = false
+                } else if !inWord {
+                    inWord = true
+                    count += 1
+                    if count == 4 { return true }
+                }
+            }
+            return false
+        }
+
+        /// Reads `text` for the (folded) content words in `vocabulary`: as comparing the text's
+        /// whole content-word sets with the question's would find, at a fraction of the cost.
+        init(of text: String, keeping vocabulary: Set<String>) {
             for sentence in text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split) {
-                let found = AnswerEvidence.contentSet(sentence)
+                var found = Set<String>()
+                for word in WordFolding.words(of: sentence) where !StopWords.question.contains(word) {
+                    let folded = WordFolding.fold(word)
+                    if vocabulary.contains(folded) { found.insert(folded) }
+                }
                 words.formUnion(found)
-                if sentence.split(whereSeparator: \.isWhitespace).count >= 4 { sentences.append(found) }
+                if Self.hasFourWords(sentence) { sentences.append(found) }
             }
         }
     }

@@ -398,11 +398,14 @@ public struct Retriever: Sendable {
         let guarded = GuardedAnswer(
             answerGuard: AnswerGuard(textGuard: textGuard, flaggedPassages: flaggedPassages),
             usable: citations.filter { !excluded.contains($0.id) },
-            fenced: guardPolicy.passages == .fence ? flaggedPassages : []
+            fenced: guardPolicy.passages == .fence ? flaggedPassages : [],
+            reading: AnswerEvidence.Reading(question: query, citations: citations)
         )
         // What retrieval alone says; below the threshold there is nothing worth answering from
         // (and no model call is paid for).
-        let retrieved = AnswerEvidence.assess(question: query, hits: hits, citations: citations, mode: mode, answer: nil, model: embedder.model.name)
+        let retrieved = AnswerEvidence.assess(
+            question: query, hits: hits, citations: citations, mode: mode, answer: nil, model: embedder.model.name, reading: guarded.reading
+        )
         result.evidence = retrieved
         result.retrievalConfidence = retrieved.confidence
         let mayAbstain = policy.mode == .auto
@@ -455,7 +458,10 @@ public struct Retriever: Sendable {
         result.check = answer.map { AnswerCheck.check($0, sources: Set(guarded.usable.map(\.id))) }
         result.grounded = result.check?.fullyCited ?? false
         if let answer {
-            let evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: answer, model: embedder.model.name)
+            let evidence = AnswerEvidence.assess(
+                question: query, hits: hits, citations: result.citations, mode: mode, answer: answer, model: embedder.model.name,
+                reading: guarded.reading
+            )
             result.evidence = evidence
             if policy.mode == .auto, evidence.confidence < policy.threshold { withhold(&result, .noRelevantPassage) }
         } else {
@@ -517,7 +523,10 @@ public struct Retriever: Sendable {
             result.usage = answer.usage
             result.generation = answer.generation
             if let text {
-                result.evidence = AnswerEvidence.assess(question: query, hits: hits, citations: result.citations, mode: mode, answer: text, model: embedder.model.name)
+                result.evidence = AnswerEvidence.assess(
+                    question: query, hits: hits, citations: result.citations, mode: mode, answer: text, model: embedder.model.name,
+                    reading: guarded.reading
+                )
             }
             if answer.text != nil, text == nil {
                 // The output rules withheld the answer, or dropped every sentence of it.
@@ -579,6 +588,9 @@ struct GuardedAnswer: Sendable {
     var usable: [Citation]
     /// Citation numbers of passages given to a chat model inside fences.
     var fenced: Set<Int>
+    /// The passages read for the question's words, shared by the assessments before and after
+    /// the answer.
+    var reading: AnswerEvidence.Reading
 }
 
 /// Passes a streamed answer on as `delta` events, with a `citation` event the first time the

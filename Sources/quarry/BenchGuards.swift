@@ -100,8 +100,14 @@ struct BenchGuards: AsyncParsableCommand {
             embedTimes.append(Self.microseconds(ContinuousClock.now - embedStart))
 
             let evidenceStart = ContinuousClock.now
-            let before = AnswerEvidence.assess(question: question, hits: hits, citations: citations, mode: .hybrid, answer: nil, model: embedder.model.name)
-            let after = AnswerEvidence.assess(question: question, hits: hits, citations: citations, mode: .hybrid, answer: answer, model: embedder.model.name)
+            // As a query does: the passages read once, assessed before the answer and after it.
+            let reading = AnswerEvidence.Reading(question: question, citations: citations)
+            let before = AnswerEvidence.assess(
+                question: question, hits: hits, citations: citations, mode: .hybrid, answer: nil, model: embedder.model.name, reading: reading
+            )
+            let after = AnswerEvidence.assess(
+                question: question, hits: hits, citations: citations, mode: .hybrid, answer: answer, model: embedder.model.name, reading: reading
+            )
             evidenceTimes.append(Self.microseconds(ContinuousClock.now - evidenceStart))
 
             let guardStart = ContinuousClock.now

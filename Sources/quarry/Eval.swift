@@ -51,7 +51,7 @@ struct Eval: AsyncParsableCommand {
     @Option(help: "With --qa: auto (withhold answers whose evidence falls below the threshold, as /query does) or never.")
     var abstain: AbstentionPolicy.Mode = .auto
 
-    @Option(help: "With --qa: the confidence below which answers are withheld (default: the calibrated 0.24).")
+    @Option(help: "With --qa: the confidence below which answers are withheld (default: the calibrated 0.13).")
     var abstainThreshold: Double = AbstentionPolicy.defaultThreshold
 
     @Option(help: "A configuration file (as quarry serve's), for the LLM of --answer llm and the LLM judge.")

@@ -30,4 +30,20 @@ import Testing
         // No space, no split: `[1]A` is not two claims.
         #expect(CitationMarkers.splittingAfterMarkers("a [1]A b") == ["a [1]A b"])
     }
+
+    @Test func blankingDropsMarkersAndTheSpacesBeforeThem() {
+        #expect(CitationMarkers.blanking(in: "Pages go back [1]. Next one [2][3] here [Note] too.") == "Pages go back. Next one here [Note] too.")
+        #expect(CitationMarkers.blanking(in: "End. [4] Start") == "End. Start")
+        #expect(CitationMarkers.blanking(in: "no markers") == "no markers")
+        // Read for words and sentences, it gives what `removing(from:)` gives.
+        for answer in [
+            "Checkpoints copy pages [1]. The WAL grows [2] until then [3].", "A b c. [1] D e f g [2]", "x [1][2], y [3]; z [4]!",
+        ] {
+            let viaRemoving = SentenceSplitter.split(CitationMarkers.removing(from: answer)).map(WordFolding.words)
+            let viaBlanking = SentenceSplitter.split(CitationMarkers.blanking(in: answer)).map(WordFolding.words)
+            #expect(viaRemoving == viaBlanking, "\(answer)")
+            let tokens = { (text: String) in SentenceSplitter.split(text).map { $0.split(whereSeparator: \.isWhitespace).count } }
+            #expect(tokens(CitationMarkers.removing(from: answer)) == tokens(CitationMarkers.blanking(in: answer)), "\(answer)")
+        }
+    }
 }

@@ -65,6 +65,31 @@ public enum CitationMarkers {
         return collapsed.trimmingWhitespace()
     }
 
+    /// `text` without its citation markers and the spaces before each, nothing else changed
+    /// (`pages [1]. Next` → `pages. Next`): for reading an answer's words and sentences, where
+    /// `removing(from:)`'s tidying of the whole text is not needed.
+    public static func blanking(in text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "[")) else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "[") {
+            output += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "]") else {
+                rest = rest[open...]
+                break
+            }
+            let bracketed = rest[open...close]
+            if isMarker(bracketed) {
+                while output.last == " " || output.last == "\t" { output.removeLast() }
+            } else {
+                output += bracketed
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        output += rest
+        return output
+    }
+
     /// Splits off the markers that open `sentence`: `[2] [3] Next` → (`[2] [3]`, `Next`); with no
     /// marker first, (``, `sentence`).
     public static func leadingMarkers(of sentence: String) -> (markers: String, rest: String) {

@@ -10,7 +10,16 @@ public enum SentenceSplitter {
     /// The sentences of `text`, trimmed, in order; empty sentences are dropped.
     public static func split(_ text: String) -> [String] {
         var sentences: [String] = []
-        let scalars = Array(text.unicodeScalars)
+        let view = text.unicodeScalars
+        let scalars = Array(view)
+        // Where each scalar starts in the text (and its end), so that a sentence is cut out of
+        // the text as it is rather than rebuilt scalar by scalar.
+        var offsets = Array(view.indices)
+        offsets.append(view.endIndex)
+        func append(_ range: Range<Int>) {
+            let sentence = String(Substring(view[offsets[range.lowerBound]..<offsets[range.upperBound]])).trimmingWhitespace()
+            if !sentence.isEmpty { sentences.append(sentence) }
+        }
         var start = 0
         var i = 0
         while i < scalars.count {
@@ -22,7 +31,7 @@ public enum SentenceSplitter {
                     var next = end
                     while next < scalars.count, isSpace(scalars[next]) { next += 1 }
                     if next < scalars.count, startsSentence(scalars[next]), !(c == "." && endsInAbbreviation(scalars, before: i)) {
-                        append(scalars[start..<end], to: &sentences)
+                        append(start..<end)
                         start = next
                         i = next
                         continue
@@ -31,7 +40,7 @@ public enum SentenceSplitter {
             }
             i += 1
         }
-        append(scalars[start..<scalars.count], to: &sentences)
+        append(start..<scalars.count)
         return sentences
     }
 
@@ -61,17 +70,13 @@ public enum SentenceSplitter {
         return sentences
     }
 
-    private static func append(_ slice: ArraySlice<Unicode.Scalar>, to sentences: inout [String]) {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: slice)
-        let sentence = String(view).trimmingWhitespace()
-        if !sentence.isEmpty { sentences.append(sentence) }
+    private static func isSpace(_ c: Unicode.Scalar) -> Bool {
+        c.isASCII ? c == " " || ("\t"..."\r").contains(c) : c.properties.isWhitespace
     }
 
-    private static func isSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace }
-
     private static func startsSentence(_ c: Unicode.Scalar) -> Bool {
-        c.properties.isUppercase || ("0"..."9").contains(c) || "\"'“‘([".unicodeScalars.contains(c)
+        if c.isASCII { return ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "\"" || c == "'" || c == "(" || c == "[" }
+        return c.properties.isUppercase || c == "“" || c == "‘"
     }
 
     private static func endsInAbbreviation(_ scalars: [Unicode.Scalar], before index: Int) -> Bool {
