@@ -59,7 +59,8 @@ import Testing
         let items = try QAItem.load(from: root.appendingPathComponent("eval/corpus-qa.jsonl"))
         #expect(items.count >= 25)
         let unanswerable = items.filter { $0.answers.isEmpty }
-        #expect((2...3).contains(unanswerable.count))
+        // Enough questions the corpus cannot answer to score abstention on (issue 14).
+        #expect(unanswerable.count >= 10)
         #expect(unanswerable.allSatisfy { $0.relevantDocIDs.isEmpty })
         let scifact = try String(contentsOf: root.appendingPathComponent("corpus/scifact/corpus.jsonl"), encoding: .utf8)
         for item in items {
