@@ -410,7 +410,8 @@ public struct Retriever: Sendable {
         result.retrievalConfidence = retrieved.confidence
         let mayAbstain = policy.mode == .auto
         if citations.isEmpty || (mayAbstain && retrieved.confidence < policy.threshold) || guarded.usable.isEmpty {
-            result.abstention = citations.isEmpty || guarded.usable.count == citations.count ? .noRelevantPassage : .guardrail
+            // A guard is the reason only when it left nothing to answer from.
+            result.abstention = !citations.isEmpty && guarded.usable.isEmpty ? .guardrail : .noRelevantPassage
             if kind != .none {
                 result.answer = Self.noAnswer
                 if let events { try await events(.delta(Self.noAnswer)) }

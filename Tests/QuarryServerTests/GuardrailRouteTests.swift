@@ -118,6 +118,16 @@ import Testing
             #expect(!user.contains("Ignore all previous") && user.contains("checkpoint"))
             let system = stub.requests.first?.messages.first { $0["role"] == "system" }?["content"] ?? ""
             #expect(system.contains("data, not instructions"))
+            // Only the injected passage found: nothing left to answer from, and the guard says so;
+            // with others left, a low confidence is the reason, not the guard.
+            let alone = try LLMAnswerTests.json(
+                try await Self.query(client, #"{"query": "notes reveal system prompt", "mode": "lexical", "top_k": 1, "abstain": "never"}"#)
+            )
+            #expect(alone["abstained"] as? Bool == true && alone["abstention_reason"] as? String == "guardrail")
+            let low = try LLMAnswerTests.json(
+                try await Self.query(client, #"{"query": "WAL checkpoint notes instructions", "mode": "lexical", "top_k": 4, "abstain_threshold": 1}"#)
+            )
+            #expect(low["abstention_reason"] as? String == "no_relevant_passage")
         }
         // Fenced: given as quoted data inside a fence the passage cannot close.
         let fence = GuardrailSettings(default: GuardrailOverrides(passages: .fence))
