@@ -113,13 +113,21 @@ public final class IngestJobs: Sendable {
     private let logger: Logger
     /// Finished jobs kept for `GET /jobs/{id}`.
     private let retainedJobs = 200
+    /// The roots as given (standardized, links not followed), for placing a path that does not
+    /// exist without asking the file system.
+    private let givenRoots: [URL]
+    /// The most jobs that may wait to run; more are refused (429) rather than queued without end.
+    public let maxQueuedJobs: Int
 
     /// Creates the job runner.
     /// - Parameter roots: folders under which ingest is allowed; none disables `POST /ingest`.
-    public init(store: any ChunkReader & ChunkWriter, embedder: any Embedder, roots: [URL], logger: Logger) {
+    /// - Parameter maxQueuedJobs: the most jobs that may wait behind the running one.
+    public init(store: any ChunkReader & ChunkWriter, embedder: any Embedder, roots: [URL], logger: Logger, maxQueuedJobs: Int = 64) {
         self.store = store
         self.embedder = embedder
         self.roots = roots.map { $0.standardizedFileURL.resolvingSymlinksInPath() }
+        givenRoots = roots.map(\.standardizedFileURL)
+        self.maxQueuedJobs = max(1, maxQueuedJobs)
         self.logger = logger
     }
 
@@ -143,6 +151,10 @@ public final class IngestJobs: Sendable {
         try state.withLock { state in
             guard !state.closed else {
                 throw QuarryError(.shuttingDown, "the server is shutting down; no new ingest jobs")
+            }
+            let waiting = state.jobs.values.filter { $0.status.state == .queued }.count
+            guard waiting < maxQueuedJobs else {
+                throw QuarryError(.rateLimited, "\(waiting) ingest jobs are already waiting; try again when some have run")
             }
             let previous = state.tail
             let task = Task { [self] in
@@ -283,12 +295,17 @@ public final class IngestJobs: Sendable {
         guard !path.split(separator: "/").contains("..") else {
             throw QuarryError(.invalidRequest, "path must not contain '..'")
         }
-        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : roots[0].appendingPathComponent(path)
+        let url = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : roots[0].appendingPathComponent(path)).standardizedFileURL
+        // Outside the roots is refused before the file system is asked, so that the answer says
+        // nothing of what exists there.
+        guard IngestOptions.isInside(url, roots) || IngestOptions.isInside(url, givenRoots) else {
+            throw QuarryError(.forbidden, "\(path) is not under an allowed ingest root")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw QuarryError(.notFound, "no folder at \(path)")
         }
-        let resolved = url.standardizedFileURL.resolvingSymlinksInPath()
+        let resolved = url.resolvingSymlinksInPath()
         guard IngestOptions.isInside(resolved, roots) else {
             throw QuarryError(.forbidden, "\(path) is not under an allowed ingest root")
         }

@@ -74,9 +74,12 @@ struct IngestRoutes: Sendable {
             let principal = try context.principal(for: .write)
             let id = try context.parameters.require("id")
             // Another tenant's job does not exist for this caller: looked up before it is touched.
-            guard jobs.status(id).flatMap({ Self.visible($0, to: principal) }) != nil,
-                let status = jobs.cancel(id).flatMap({ Self.visible($0, to: principal) })
-            else { throw APIError.noSuchJob(id) }
+            guard let current = jobs.status(id).flatMap({ Self.visible($0, to: principal) }) else { throw APIError.noSuchJob(id) }
+            // A job that has ended cannot be cancelled: say so rather than accept it.
+            guard current.finishedAt == nil else {
+                throw QuarryError(.conflict, "job \(id) has already ended (\(current.state.rawValue)); nothing to cancel")
+            }
+            guard let status = jobs.cancel(id).flatMap({ Self.visible($0, to: principal) }) else { throw APIError.noSuchJob(id) }
             return try JSON.response(status, status: .accepted)
         }
     }
@@ -192,6 +195,7 @@ struct DocumentRoutes: Sendable {
             guard let id = parts.joined(separator: "/").removingPercentEncoding, !id.isEmpty else {
                 throw QuarryError(.invalidRequest, "malformed document id")
             }
+            try Self.checkDocumentID(id)
             let body = try await JSON.decode(AccessRequestBody.self, from: request, limit: maxBodyBytes)
             guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
                 throw Self.noSuchDocument(id, collection)
@@ -223,7 +227,19 @@ struct DocumentRoutes: Sendable {
         guard let id = raw.removingPercentEncoding, !id.isEmpty else {
             throw APIError(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: "malformed document id")
         }
+        try checkDocumentID(id)
         return id
+    }
+
+    /// Refuses an id holding a control character (`%00` would cut it short where C strings
+    /// are read, so `a.html%00x` could name `a.html`).
+    static func checkDocumentID(_ id: String) throws {
+        guard !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError(
+                status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue,
+                message: "a document id must not contain control characters (such as %00)"
+            )
+        }
     }
 
     private static func integer(_ value: Substring?, name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
