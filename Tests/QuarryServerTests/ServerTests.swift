@@ -122,6 +122,11 @@ import Testing
             try expectError(try await post(client, "not json at all"), status: .badRequest, code: "invalid_request")
             try expectError(try await post(client, ""), status: .badRequest, code: "invalid_request")
             try expectError(try await post(client, "[1, 2]"), status: .badRequest, code: "invalid_request")
+            // A number that does not fit its field is named, not called "not valid JSON".
+            let fractional = try await post(client, #"{"query": "wal", "top_k": 5.5}"#)
+            try expectError(fractional, status: .badRequest, code: "invalid_request")
+            let message = String(decoding: fractional.body.readableBytesView, as: UTF8.self)
+            #expect(message.contains("'top_k' must be a whole number, got 5.5"), "\(message)")
             try expectError(
                 try await post(client, #"{"query": "wal", "top_k": 0}"#), status: .badRequest, code: "invalid_request"
             )

@@ -299,10 +299,11 @@ enum JSON {
         guard buffer.readableBytes > 0 else {
             throw APIError(status: .badRequest, code: "invalid_request", message: "request body is empty; send a JSON object")
         }
+        let data = Data(buffer.readableBytesView)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
-            throw APIError(status: .badRequest, code: "invalid_request", message: describe(error))
+            throw APIError(status: .badRequest, code: "invalid_request", message: describe(error, body: data))
         } catch {
             throw APIError(status: .badRequest, code: "invalid_request", message: "request body is not valid JSON")
         }
@@ -320,7 +321,7 @@ enum JSON {
         )
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    private static func describe(_ error: DecodingError, body: Data) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
             return keys.isEmpty ? "body" : keys.joined(separator: ".")
@@ -333,7 +334,19 @@ enum JSON {
         case .valueNotFound(let type, let context):
             return "field '\(path(context))' must be a \(type), not null"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "request body is not valid JSON" : "field '\(path(context))' is invalid"
+            guard context.codingPath.isEmpty else { return "field '\(path(context))' is invalid" }
+            // The decoder says "not valid JSON" also for a number that does not fit its field
+            // (`"top_k": 5.5`): name the field when the body itself parses.
+            guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return "request body is not valid JSON" }
+            let fractional = object.filter { _, value in
+                // true and false are whole (1, 0) if they read as numbers at all.
+                guard let number = value as? Double else { return false }
+                return number.rounded() != number || abs(number) >= 9.0e15
+            }
+            if let (key, value) = fractional.min(by: { $0.key < $1.key }) {
+                return "field '\(key)' must be a whole number, got \(value)"
+            }
+            return "a field of the request has a value of the wrong form"
         @unknown default:
             return "request body is not valid JSON"
         }
