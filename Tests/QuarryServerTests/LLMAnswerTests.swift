@@ -211,6 +211,28 @@ import Testing
         }
     }
 
+    /// A model that cannot be reached is named in `llm.failures`, its address never (issue 15).
+    @Test func anUnreachableModelIsReportedWithoutItsAddress() async throws {
+        let (store, embedder, dir) = try await Self.store()
+        defer { dir.cleanUp() }
+        let unreachable = try #require(URL(string: "http://127.0.0.1:9/v1"))
+        let settings = ChatSettings(models: [ChatModel(baseURL: unreachable, name: "internal-model")], connectTimeout: .seconds(2), maxRetries: 0)
+        let retriever = Retriever(store: store, embedder: embedder, llm: LLMAnswerer(client: ChatClient(settings: settings), fallbackToExtractive: true))
+        let app = buildApplication(
+            retriever: retriever, store: store, configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
+        )
+        try await app.test(.live) { client in
+            let response = try await Self.query(client, #"{\#(Self.question), "answer": "llm"}"#)
+            let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+            let body = try Self.json(response)
+            #expect(body["answerer"] as? String == "extractive")
+            let failures = (body["llm"] as? [String: Any])?["failures"] as? [String] ?? []
+            #expect(failures.count == 1 && failures[0].contains("internal-model"), "\(failures)")
+            #expect(!text.contains("127.0.0.1:9") && !text.contains("/v1/chat"), "\(text)")
+        }
+        await store.close()
+    }
+
     @Test func whenEveryModelFailsTheAnswerCanFallBackToExtractive() async throws {
         try await Self.withQuarry(models: ["broken"], maxRetries: 0, fallbackToExtractive: true) { client, _ in
             let body = try Self.json(try await Self.query(client, #"{\#(Self.question), "answer": "llm"}"#))

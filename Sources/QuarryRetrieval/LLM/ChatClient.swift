@@ -125,7 +125,10 @@ public struct ChatClient: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw ChatError(.transport, "cannot reach \(model.endpoint.absoluteString): \(error)", retryable: true)
+            // Clients see this (in `llm.failures`): it names the model, never its address, and
+            // the cause only when it holds no address (the client library's own errors).
+            let cause = (error as? HTTPClientError).map { "\($0)" } ?? "the connection failed"
+            throw ChatError(.transport, "cannot reach the chat API of \(model.name): \(cause)", retryable: true)
         }
         guard (200..<300).contains(response.status.code) else {
             let detail: String
