@@ -35,6 +35,23 @@ final class CollectionIndexes: Sendable {
         self.parameters = parameters
     }
 
+    /// Removes the temporary files an index save left behind when its process died before the
+    /// rename (`.NAME.hnsw.UUID.tmp`), if they are older than `age` — a younger one may be a save
+    /// another process is making right now.
+    /// - Returns: how many were removed.
+    @discardableResult
+    func removeStaleTemporaryFiles(olderThan age: TimeInterval = 600, now: Date = Date()) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let url = directory.appendingPathComponent(name)
+            let modified = (try? FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as? Date) ?? now
+            guard now.timeIntervalSince(modified) > age else { continue }
+            if (try? FileManager.default.removeItem(at: url)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     func fileURL(for collection: String) -> URL {
         directory.appendingPathComponent("\(collection).hnsw")
     }

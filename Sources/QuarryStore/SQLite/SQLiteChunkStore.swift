@@ -57,6 +57,8 @@ public final class SQLiteChunkStore: ChunkStore {
         )
         try SQLiteSchema.migrate(writeConnection)
         self.writer = Mutex(writeConnection)
+        // Index saves cut short by a crash leave temporary files; they are of no use to anyone.
+        indexes.removeStaleTemporaryFiles()
         // As many readers as cores can use them: searches do not queue behind one another.
         let readers = max(2, ProcessInfo.processInfo.activeProcessorCount)
         self.reader = try ReadConnectionPool(path: path, count: readers)
