@@ -182,6 +182,7 @@ public struct FolderIngestor: Sendable {
         let knownDocuments: [DocumentRecord] = try await readsStore ? store.documents(in: collection) : []
         let knownByPath = Dictionary(known.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
 
+        let resolvedFolder = folder.standardizedFileURL.resolvingSymlinksInPath()
         // Plan: which files are unchanged by their size and time, which must be read.
         var tasks: [FileTask] = []
         var present = Set<String>()
@@ -191,12 +192,15 @@ public struct FolderIngestor: Sendable {
                 continue
             }
             present.insert(path)
-            if !options.confinedTo.isEmpty {
-                let target = url.standardizedFileURL.resolvingSymlinksInPath()
-                guard IngestOptions.isInside(target, options.confinedTo) else {
-                    report.failed.append(.init(path: path, reason: "links to \(target.path), outside the allowed ingest roots"))
-                    continue
-                }
+            // One policy for every ingest, the command line's and the server's: a link that
+            // leads out of the folder is reported, never followed (nor, on the server, out of
+            // the allowed roots).
+            let target = url.standardizedFileURL.resolvingSymlinksInPath()
+            guard IngestOptions.isInside(target, [resolvedFolder]),
+                options.confinedTo.isEmpty || IngestOptions.isInside(target, options.confinedTo)
+            else {
+                report.failed.append(.init(path: path, reason: "a link that leads outside the folder being ingested; not followed"))
+                continue
             }
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
