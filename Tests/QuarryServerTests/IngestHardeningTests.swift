@@ -60,4 +60,41 @@ import Testing
         }
         await store.close()
     }
+
+    /// A page on another site can make a browser POST `text/plain` or a form here without asking
+    /// first; every JSON route refuses anything but JSON (415), so it cannot start an ingest or
+    /// spend a tenant's tokens.
+    @Test func onlyJSONBodiesAreAccepted() async throws {
+        let storeDirectory = try TemporaryDirectory()
+        defer { storeDirectory.cleanUp() }
+        let store = try SQLiteChunkStore(directory: storeDirectory.url)
+        let embedder = HashingEmbedder()
+        _ = try await store.ensureCollection(named: "default", model: embedder.model)
+        let app = buildApplication(
+            retriever: Retriever(store: store, embedder: embedder), store: store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
+        )
+        try await app.test(.live) { client in
+            let body = ByteBuffer(string: #"{"query": "anything", "abstain": "never"}"#)
+            for (type, expected) in [
+                ("text/plain", HTTPResponse.Status.unsupportedMediaType), ("application/x-www-form-urlencoded", .unsupportedMediaType),
+                ("multipart/form-data; boundary=x", .unsupportedMediaType), (nil, .unsupportedMediaType),
+                ("application/json", .ok), ("application/json; charset=utf-8", .ok), ("Application/JSON", .ok), ("application/vnd.quarry+json", .ok),
+            ] {
+                var headers: HTTPFields = [:]
+                if let type { headers[.contentType] = type }
+                for uri in ["/query", "/ingest", "/v1/embeddings"] {
+                    let response = try await client.execute(uri: uri, method: .post, headers: headers, body: body)
+                    if expected == .unsupportedMediaType {
+                        #expect(response.status == expected, "\(uri) \(type ?? "none")")
+                        let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+                        #expect(text.contains("Content-Type"), "\(text)")
+                    } else if uri == "/query" {
+                        #expect(response.status == expected, "\(uri) \(type ?? "none")")
+                    }
+                }
+            }
+        }
+        await store.close()
+    }
 }

@@ -179,6 +179,7 @@ struct KeyRoutes: Sendable {
         if request.headers[.contentLength].flatMap(Int.init) == 0 { return nil }
         let buffer = try await request.body.collect(upTo: 64 << 10)
         guard buffer.readableBytes > 0 else { return nil }
+        try JSON.requireJSONContentType(request)
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

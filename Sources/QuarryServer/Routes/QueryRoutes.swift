@@ -287,6 +287,7 @@ enum JSON {
     /// Reads at most `limit` bytes of the request body and decodes them.
     /// - Throws: `APIError` 413 when the body is larger, 400 when it is not the expected JSON.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try requireJSONContentType(request)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
         }
@@ -306,6 +307,23 @@ enum JSON {
             throw APIError(status: .badRequest, code: "invalid_request", message: describe(error, body: data))
         } catch {
             throw APIError(status: .badRequest, code: "invalid_request", message: "request body is not valid JSON")
+        }
+    }
+
+    /// Refuses a body that does not say it is JSON. A web page can make a browser send
+    /// `text/plain` or a form to this server without asking first (no CORS preflight); it
+    /// cannot send `application/json` so, which makes every JSON route safe from cross-site
+    /// request forgery.
+    /// - Throws: `APIError` 415.
+    static func requireJSONContentType(_ request: Request) throws {
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard type == "application/json" || (type.hasPrefix("application/") && type.hasSuffix("+json")) else {
+            throw APIError(
+                status: .unsupportedMediaType, code: QuarryError.Code.invalidRequest.rawValue,
+                message: type.isEmpty
+                    ? "send the body as JSON with Content-Type: application/json"
+                    : "Content-Type \(type) is not accepted; send the body as JSON with Content-Type: application/json"
+            )
         }
     }
 
