@@ -1,7 +1,8 @@
 import QuarryCore
 
 /// Splits a document into chunks along its structure: Markdown heading sections, then
-/// paragraphs, then sentences, then words, so that no chunk is over `maxTokens` model tokens.
+/// paragraphs, then sentences, then words, then, for text with no spaces to split on (CJK, Thai,
+/// a URL, base64), characters, so that no chunk is over `maxTokens` model tokens.
 ///
 /// Paragraphs are packed greedily into chunks of up to `targetTokens`; a heading always starts a
 /// new chunk and is kept as the chunk's heading path. When a section continues past a chunk, the
@@ -64,14 +65,28 @@ public struct Chunker: Sendable {
         var pendingPage: Int?
         var pendingHeadings: [String] = []
 
-        func flush() {
-            guard !pending.isEmpty else { return }
+        func emit(_ pieces: ArraySlice<Piece>) {
+            guard let first = pieces.first, let last = pieces.last else { return }
+            let text = pieces.map(\.text).joined(separator: "\n\n")
+            // Pieces are counted one by one; a counter that is not additive (a per-byte estimate
+            // is not) can put them together over the limit, and then they go in two chunks.
+            if pieces.count > 1, countTokens(text) > maxTokens {
+                let middle = pieces.startIndex + pieces.count / 2
+                emit(pieces[..<middle])
+                emit(pieces[middle...])
+                return
+            }
             chunks.append(
                 Chunk(
-                    ordinal: chunks.count, text: pending.map(\.text).joined(separator: "\n\n"), headingPath: pendingHeadings,
-                    location: ChunkLocation(lineStart: pending[0].lineStart, lineEnd: pending[pending.count - 1].lineEnd, page: pendingPage)
+                    ordinal: chunks.count, text: text, headingPath: pendingHeadings,
+                    location: ChunkLocation(lineStart: first.lineStart, lineEnd: last.lineEnd, page: pendingPage)
                 )
             )
+        }
+
+        func flush() {
+            guard !pending.isEmpty else { return }
+            emit(pending[...])
             pending = []
             pendingTokens = 0
         }
@@ -154,7 +169,10 @@ public struct Chunker: Sendable {
         return Piece(text: kept.joined(separator: " "), tokens: keptTokens, lineStart: piece.lineStart, lineEnd: piece.lineEnd)
     }
 
-    /// Splits an over-long block into sentences, and an over-long sentence into word runs.
+    /// Splits an over-long block into sentences, an over-long sentence into word runs, and a word
+    /// longer than `limit` on its own (CJK or Thai without spaces, a URL, base64) into runs of
+    /// characters. Every piece's `tokens` is `countTokens` of its text, and at most `limit`
+    /// unless a single character (grapheme cluster) is longer than `limit`.
     private func split(_ text: String, limit: Int) -> [(text: String, tokens: Int)] {
         var pieces: [(text: String, tokens: Int)] = []
         for sentence in SentenceSplitter.split(text) {
@@ -166,19 +184,122 @@ public struct Chunker: Sendable {
             var words: [Substring] = []
             var wordTokens = 0
             for word in sentence.split(whereSeparator: { $0.isWhitespace }) {
-                // A single word can be longer than the limit only in pathological input; the
-                // embedder truncates it, which is the best that can be done.
                 let count = countTokens(String(word))
+                if count > limit {
+                    appendRun(words, to: &pieces, limit: limit)
+                    var fragments = splitCharacters(word, tokens: count, limit: limit)
+                    // The word's last fragment ends where the word does, so the words after it
+                    // may share its piece.
+                    let last = fragments.removeLast()
+                    pieces += fragments
+                    words = [Substring(last.text)]
+                    wordTokens = last.tokens
+                    continue
+                }
                 if !words.isEmpty, wordTokens + count > limit {
-                    pieces.append((words.joined(separator: " "), wordTokens))
+                    appendRun(words, to: &pieces, limit: limit)
                     words = []
                     wordTokens = 0
                 }
                 words.append(word)
                 wordTokens += count
             }
-            if !words.isEmpty { pieces.append((words.joined(separator: " "), wordTokens)) }
+            appendRun(words, to: &pieces, limit: limit)
         }
         return pieces
+    }
+
+    /// Appends `words` joined by spaces as one piece, counted whole: a counter need not be
+    /// additive over words (a per-byte estimate is not), so a run whose words fit one by one is
+    /// halved until each half fits.
+    private func appendRun(_ words: [Substring], to pieces: inout [(text: String, tokens: Int)], limit: Int) {
+        guard !words.isEmpty else { return }
+        let text = words.joined(separator: " ")
+        let tokens = countTokens(text)
+        if tokens <= limit || words.count == 1 {
+            pieces.append((text, tokens))
+            return
+        }
+        let middle = words.count / 2
+        appendRun(Array(words[..<middle]), to: &pieces, limit: limit)
+        appendRun(Array(words[middle...]), to: &pieces, limit: limit)
+    }
+
+    /// Cuts a word of `tokens` tokens into runs of whole characters (grapheme clusters) of at
+    /// most `limit` tokens each, preferring to cut after punctuation (`。`, `/`, `&`, …) in the
+    /// second half of a run.
+    ///
+    /// Each run's length is first estimated from the characters per token seen so far, then
+    /// widened or narrowed by doubling steps and settled by bisection, so a word of n characters
+    /// costs O(log limit) counts of about `limit` tokens each per run, not O(n) counts. Counts are
+    /// not assumed monotonic (a BERT word over 100 characters is one `[UNK]`): only lengths
+    /// actually counted to fit are used. A character that alone is over `limit` is a run of its
+    /// own.
+    private func splitCharacters(_ word: Substring, tokens: Int, limit: Int) -> [(text: String, tokens: Int)] {
+        let characters = Array(word)
+        var runs: [(text: String, tokens: Int)] = []
+        var charactersPerToken = Double(characters.count) / Double(max(1, tokens))
+        var start = 0
+        while start < characters.count {
+            let rest = characters.count - start
+            func count(_ length: Int) -> Int { countTokens(String(characters[start..<start + length])) }
+            // The longest length counted to fit, and the shortest counted not to.
+            var fit = 0
+            var fitTokens = 0
+            var over = rest + 1
+            let estimate = charactersPerToken * Double(limit)
+            let guess = estimate >= Double(rest) ? rest : max(1, Int(estimate))
+            let guessTokens = count(guess)
+            var step = max(1, guess / 8)
+            if guessTokens <= limit {
+                (fit, fitTokens) = (guess, guessTokens)
+                while fit < rest, over > rest, fitTokens < limit {
+                    let length = min(rest, fit + step)
+                    let counted = count(length)
+                    if counted <= limit { (fit, fitTokens) = (length, counted) } else { over = length }
+                    step *= 2
+                }
+            } else {
+                over = guess
+                while over > 1 {
+                    let length = max(1, over - step)
+                    let counted = count(length)
+                    if counted <= limit {
+                        (fit, fitTokens) = (length, counted)
+                        break
+                    }
+                    over = length
+                    step *= 2
+                }
+            }
+            while over - fit > 1, fitTokens < limit {
+                let length = (fit + over) / 2
+                let counted = count(length)
+                if counted <= limit { (fit, fitTokens) = (length, counted) } else { over = length }
+            }
+            if fit == 0 {
+                // One character over the limit: it cannot be cut without breaking it.
+                (fit, fitTokens) = (1, count(1))
+            } else if fit < rest, let cut = Self.preferredCut(in: characters[start..<start + fit], after: fit / 2) {
+                let counted = count(cut)
+                if counted <= limit { (fit, fitTokens) = (cut, counted) }
+            }
+            runs.append((String(characters[start..<start + fit]), fitTokens))
+            if fitTokens > 0 { charactersPerToken = Double(fit) / Double(fitTokens) }
+            start += fit
+        }
+        return runs
+    }
+
+    /// Characters after which a cut reads as the end of a sentence or clause.
+    private static let sentenceEnders: Set<Character> = [".", "!", "?", ";", "。", "！", "？", "；", "，", "、"]
+
+    /// The length of the longest prefix of `run`, longer than `minimum`, that ends in sentence
+    /// punctuation, else in any punctuation or symbol; `nil` when there is none.
+    private static func preferredCut(in run: ArraySlice<Character>, after minimum: Int) -> Int? {
+        let tail = run[(run.startIndex + minimum)...]
+        if let index = tail.lastIndex(where: { sentenceEnders.contains($0) }) { return index - run.startIndex + 1 }
+        if let index = tail.lastIndex(where: { $0.isPunctuation || $0.isSymbol }) { return index - run.startIndex + 1 }
+        return nil
     }
 }
