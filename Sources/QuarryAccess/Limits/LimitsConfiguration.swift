@@ -102,20 +102,8 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
         tiers.isEmpty ? "no tiers" : tiers.keys.sorted().joined(separator: ", ")
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    /// Throws for the first key of the object being decoded that is not in `known`.
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {
-            let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-            throw QuarryError(.invalidRequest, "unknown setting '\(path)' (known here: \(known.sorted().joined(separator: ", ")))")
-        }
+        try UnknownKeys.refuse(in: decoder, known: known)
     }
 }
 

@@ -47,20 +47,7 @@ public enum CitationMarkers {
     /// `text` without its markers (other bracketed text stays), white space collapsed and no
     /// space left before punctuation: `end [2].` → `end.`.
     public static func removing(from text: String) -> String {
-        var output = ""
-        var rest = Substring(text)
-        while let open = rest.firstIndex(of: "[") {
-            output += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: "]") else {
-                rest = rest[open...]
-                break
-            }
-            let bracketed = rest[open...close]
-            if !isMarker(bracketed) { output += bracketed }
-            rest = rest[rest.index(after: close)...]
-        }
-        output += rest
-        var collapsed = output.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        var collapsed = blanking(in: text).split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
         for mark in [".", ",", ";", ":", "!", "?"] { collapsed = collapsed.replacingOccurrences(of: " " + mark, with: mark) }
         return collapsed.trimmingWhitespace()
     }
@@ -79,12 +66,14 @@ public enum CitationMarkers {
                 break
             }
             let bracketed = rest[open...close]
+            rest = rest[rest.index(after: close)...]
             if isMarker(bracketed) {
                 while output.last == " " || output.last == "\t" { output.removeLast() }
+                // A marker glued to the next word (`[1]Next`) still parts it from the last one.
+                if let next = rest.first, next.isLetter || next.isNumber, !output.isEmpty { output += " " }
             } else {
                 output += bracketed
             }
-            rest = rest[rest.index(after: close)...]
         }
         output += rest
         return output

@@ -66,18 +66,7 @@ public struct GuardrailSettings: Sendable, Hashable, Codable {
         return problems
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        for key in container.allKeys where !known.contains(key.stringValue) {
-            let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
-            throw QuarryError(.invalidRequest, "unknown setting '\(path)' (known here: \(known.sorted().joined(separator: ", ")))")
-        }
+        try UnknownKeys.refuse(in: decoder, known: known)
     }
 }
