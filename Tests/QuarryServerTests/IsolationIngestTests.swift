@@ -372,7 +372,8 @@ extension IsolationTests {
                         jobModels.append(JobModel(id: id, tenant: key.tenant, collection: collection))
                         if cancels, attempt == 0 {
                             let cancelled = try await AuthenticationTests.request(client, .delete, "/jobs/\(id)", token: key.token)
-                            #expect(cancelled.status == .accepted, "\(context): cancel")
+                            // 409 when the job ended before the cancel arrived (it then succeeded).
+                            #expect(cancelled.status == .accepted || cancelled.status == .conflict, "\(context): cancel")
                         }
                         await jobs.wait(id)
                         let status = try AuthenticationTests.json(try await AuthenticationTests.request(client, .get, "/jobs/\(id)", token: key.token))
