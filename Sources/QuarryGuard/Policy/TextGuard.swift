@@ -58,11 +58,4 @@ public struct TextGuard: Sendable {
         let entities = Array(Set(findings.map(\.entity.rawValue))).sorted()
         return (redacted, (entities, findings.map(\.score).max() ?? 0))
     }
-
-    /// The personal data in `text`: kinds and highest score, `nil` when none.
-    public func personalData(in text: String) -> (entities: [String], score: Double)? {
-        let findings = detector.findings(in: text)
-        guard !findings.isEmpty else { return nil }
-        return (Array(Set(findings.map(\.entity.rawValue))).sorted(), findings.map(\.score).max() ?? 0)
-    }
 }
