@@ -109,6 +109,7 @@ let package = Package(
                 "QuarryAccess", "QuarryCore", "QuarryGuard", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -39,6 +39,35 @@ extension QuarryConfiguration {
         if !levels.contains(server.logLevel) {
             problems.append("server.log_level must be one of \(levels.joined(separator: ", ")), got '\(server.logLevel)'")
         }
+        if !(server.idleTimeoutSeconds > 0 && server.idleTimeoutSeconds <= 86_400) {
+            problems.append("server.idle_timeout_seconds must be over 0 and at most 86400, got \(server.idleTimeoutSeconds)")
+        }
+        if !(server.headerTimeoutSeconds > 0 && server.headerTimeoutSeconds <= 3_600) {
+            problems.append("server.header_timeout_seconds must be over 0 and at most 3600, got \(server.headerTimeoutSeconds)")
+        }
+        if !(server.admissionWaitSeconds >= 0 && server.admissionWaitSeconds <= 3_600) {
+            problems.append("server.admission_wait_seconds must be 0-3600, got \(server.admissionWaitSeconds)")
+        }
+        for (name, admission) in server.admission.sorted(by: { $0.key < $1.key }) {
+            if !Server.routeClasses.contains(name) {
+                problems.append("server.admission: unknown route class '\(name)'; known: \(Server.routeClasses.joined(separator: ", "))")
+            }
+            if !(1...100_000).contains(admission.inFlight) {
+                problems.append("server.admission.\(name).in_flight must be 1-100000, got \(admission.inFlight)")
+            }
+            if !(0...100_000).contains(admission.queued) {
+                problems.append("server.admission.\(name).queued must be 0-100000, got \(admission.queued)")
+            }
+        }
+        if !(1...100_000).contains(server.embeddings.maxInputs) {
+            problems.append("server.embeddings.max_inputs must be 1-100000, got \(server.embeddings.maxInputs)")
+        }
+        if !(1...100_000_000).contains(server.embeddings.maxTokens) {
+            problems.append("server.embeddings.max_tokens must be 1-100000000, got \(server.embeddings.maxTokens)")
+        }
+        for origin in server.corsOrigins where origin != "*" && !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            problems.append("server.cors_origins: '\(origin)' is not an origin (scheme://host[:port]) or *")
+        }
         for root in server.ingestRoots {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) || !isDirectory.boolValue {

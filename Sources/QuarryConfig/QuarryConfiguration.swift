@@ -192,9 +192,84 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var logLevel = "info"
         /// Log format: text, or json (one object per line).
         public var logFormat = "text"
+        /// Seconds a connection may stay idle (no request read, no response written) before it
+        /// is closed.
+        public var idleTimeoutSeconds: Double = 30
+        /// Seconds a new connection has to send its first whole request head.
+        public var headerTimeoutSeconds: Double = 10
+        /// Host names the server answers to; empty: loopback names on loopback, any elsewhere.
+        public var allowedHosts: [String] = []
+        /// Web origins whose pages may call the API (CORS); empty turns CORS off.
+        public var corsOrigins: [String] = []
+        /// Requests running and waiting per route class (`query`, `embeddings`, `write`,
+        /// `read`); classes not named keep their defaults.
+        public var admission: [String: Admission] = [:]
+        /// Seconds a request may wait for its turn before a 503.
+        public var admissionWaitSeconds: Double = 10
+        /// Limits of one `POST /v1/embeddings` call.
+        public var embeddings = Embeddings()
+
+        /// Requests of one route class running at once and waiting.
+        public struct Admission: Sendable, Equatable, Codable {
+            /// Requests running at once.
+            public var inFlight: Int
+            /// Requests waiting for a turn; beyond them, 503 at once.
+            public var queued: Int
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case inFlight = "in_flight"
+                case queued
+            }
+
+            /// Creates a setting.
+            public init(inFlight: Int, queued: Int) {
+                self.inFlight = inFlight
+                self.queued = queued
+            }
+
+            /// Decodes the setting, refusing unknown keys; both keys are required.
+            public init(from decoder: any Decoder) throws {
+                try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                inFlight = try c.decode(Int.self, forKey: .inFlight)
+                queued = try c.decode(Int.self, forKey: .queued)
+            }
+        }
+
+        /// Limits of one `POST /v1/embeddings` call.
+        public struct Embeddings: Sendable, Equatable, Codable {
+            /// Most texts in one call.
+            public var maxInputs = 256
+            /// Most word pieces in one call, after truncation to the model's window.
+            public var maxTokens = 32_768
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case maxInputs = "max_inputs"
+                case maxTokens = "max_tokens"
+            }
+
+            /// The defaults.
+            public init() {}
+
+            /// Decodes the section, refusing unknown keys.
+            public init(from decoder: any Decoder) throws {
+                try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                maxInputs = try c.decodeIfPresent(Int.self, forKey: .maxInputs) ?? 256
+                maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? 32_768
+            }
+        }
+
+        /// Route classes `admission` may name.
+        public static let routeClasses = ["query", "embeddings", "write", "read"]
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case host, port
+            case host, port, admission, embeddings
+            case idleTimeoutSeconds = "idle_timeout_seconds"
+            case headerTimeoutSeconds = "header_timeout_seconds"
+            case allowedHosts = "allowed_hosts"
+            case corsOrigins = "cors_origins"
+            case admissionWaitSeconds = "admission_wait_seconds"
             case logFormat = "log_format"
             case maxBodyBytes = "max_body_bytes"
             case defaultTopK = "default_top_k"
@@ -219,6 +294,13 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             cacheEntries = try c.decodeIfPresent(Int.self, forKey: .cacheEntries) ?? d.cacheEntries
             logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
             logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? d.logFormat
+            idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+            headerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? d.headerTimeoutSeconds
+            allowedHosts = try c.decodeIfPresent([String].self, forKey: .allowedHosts) ?? d.allowedHosts
+            corsOrigins = try c.decodeIfPresent([String].self, forKey: .corsOrigins) ?? d.corsOrigins
+            admission = try c.decodeIfPresent([String: Admission].self, forKey: .admission) ?? d.admission
+            admissionWaitSeconds = try c.decodeIfPresent(Double.self, forKey: .admissionWaitSeconds) ?? d.admissionWaitSeconds
+            embeddings = try c.decodeIfPresent(Embeddings.self, forKey: .embeddings) ?? d.embeddings
         }
     }
 

@@ -160,9 +160,14 @@ public struct BertEncoder: Sendable {
     ///   - sequences: token ids per sequence, with their special tokens.
     ///   - workspace: scratch memory; reuse one per caller to avoid allocating per batch.
     /// - Returns: one vector of `hiddenSize` floats per sequence.
+    ///   - betweenLayers: called after the embeddings and after each layer, on the calling
+    ///     thread; a scheduler runs more urgent work there (with another workspace), so that it
+    ///     waits one layer of this pass rather than all of it.
     /// - Throws: `QuarryError.invalidRequest` for an empty sequence, one longer than the model's
     ///   positions, or an id outside the vocabulary.
-    public func embed(_ sequences: [[Int32]], workspace: inout Workspace) throws -> [[Float]] {
+    public func embed(
+        _ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Void = {}
+    ) throws -> [[Float]] {
         guard !sequences.isEmpty else { return [] }
         let c = configuration
         for sequence in sequences {
@@ -173,7 +178,7 @@ public struct BertEncoder: Sendable {
                 throw QuarryError(.invalidRequest, "a token id is outside the vocabulary of \(c.vocabularySize)")
             }
         }
-        forward(sequences, workspace: &workspace)
+        forward(sequences, workspace: &workspace, betweenLayers: betweenLayers)
         let hidden = workspace.hidden
         let h = c.hiddenSize
         var offset = 0
@@ -195,7 +200,7 @@ public struct BertEncoder: Sendable {
 
     /// Runs the encoder: afterwards the first `totalTokens × hiddenSize` floats of
     /// `workspace.hidden` are the last hidden state of every token, sequences stacked.
-    func forward(_ sequences: [[Int32]], workspace: inout Workspace) {
+    func forward(_ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Void = {}) {
         let c = configuration
         let h = c.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
@@ -230,6 +235,7 @@ public struct BertEncoder: Sendable {
         let scale = 1 / Float(headWidth).squareRoot()
         let lengths = sequences.map(\.count)
         for layer in layers {
+            betweenLayers()
             workspace.hidden.withUnsafeMutableBufferPointer { xBuffer in
                 workspace.qkv.withUnsafeMutableBufferPointer { qkvBuffer in
                     workspace.context.withUnsafeMutableBufferPointer { contextBuffer in

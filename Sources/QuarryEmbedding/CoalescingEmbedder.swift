@@ -43,9 +43,16 @@ public final class CoalescingEmbedder: Embedder {
         state.withLock { ($0.calls, $0.batches) }
     }
 
+    /// Embeds `texts` as interactive work, in a shared batch.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
+        try await embed(texts, priority: .interactive)
+    }
+
+    /// Interactive calls are shared batches; bulk calls go to the base embedder as they are.
+    public func embed(_ texts: [String], priority: EmbeddingPriority) async throws -> [[Float]] {
         if texts.isEmpty { return [] }
-        if texts.count >= maxBatch { return try await base.embed(texts) }
+        if priority == .bulk { return try await base.embed(texts, priority: .bulk) }
+        if texts.count >= maxBatch { return try await base.embed(texts, priority: .interactive) }
         return try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { state in
                 state.calls += 1
@@ -76,7 +83,7 @@ public final class CoalescingEmbedder: Embedder {
             }
             if batch.isEmpty { return }
             do {
-                let vectors = try await base.embed(batch.flatMap(\.texts))
+                let vectors = try await base.embed(batch.flatMap(\.texts), priority: .interactive)
                 guard vectors.count == batch.reduce(0, { $0 + $1.texts.count }) else {
                     throw QuarryError(.invalidRequest, "the embedder returned \(vectors.count) vectors for a batch")
                 }

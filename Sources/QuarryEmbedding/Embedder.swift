@@ -35,4 +35,24 @@ public protocol Embedder: Sendable {
     /// - Returns: one vector of `model.dimension` floats per text, in input order.
     /// - Throws: `QuarryError` when the model cannot run or the remote service fails.
     func embed(_ texts: [String]) async throws -> [[Float]]
+
+    /// Embeds a batch of texts as `priority` says: interactive work (a query waiting for its
+    /// answer) goes ahead of bulk work (ingest batches, large embedding requests), which runs in
+    /// slices that stop with a `CancellationError` once its task is cancelled.
+    func embed(_ texts: [String], priority: EmbeddingPriority) async throws -> [[Float]]
+}
+
+/// Who waits for an embedding, and so what goes first when both want the encoder.
+public enum EmbeddingPriority: Sendable, Hashable {
+    /// A person or an app waiting on a request: queries, small embedding requests.
+    case interactive
+    /// Throughput work that can wait for a query: ingest batches, large embedding requests.
+    case bulk
+}
+
+extension Embedder {
+    /// Embedders that have one queue (remote services, test doubles) treat every call alike.
+    public func embed(_ texts: [String], priority: EmbeddingPriority) async throws -> [[Float]] {
+        try await embed(texts)
+    }
 }

@@ -26,6 +26,22 @@ public final class MiniLMEmbedder: Embedder {
     /// One batch at a time: BLAS already uses every core for one batch, and running two at once
     /// would only make them fight for the cores.
     private let queue = DispatchQueue(label: "quarry.embedding", qos: .userInitiated)
+    /// Most word pieces in one slice of bulk work.
+    public let bulkTokensPerSlice: Int
+    /// About two passages, some 80 ms of the encoder on two cores, and a sixth of that between
+    /// two chances for a query to run.
+    public static let defaultBulkTokensPerSlice = 512
+
+    private struct InteractiveCall {
+        var sequences: [[Int32]]
+        var continuation: CheckedContinuation<[[Float]], any Error>
+    }
+
+    /// Interactive calls not yet run, taken by the next queue item or bulk layer boundary.
+    private let waitingInteractive = Mutex<[InteractiveCall]>([])
+    /// Scratch memory of interactive work, apart from the bulk pass it may interrupt.
+    private let interactiveWorkspace = Mutex<BertEncoder.Workspace?>(BertEncoder.Workspace())
+    private let interactiveRuns = Atomic<Int>(0)
 
     /// Loads the model in `modelDirectory` (`model.safetensors`, `vocab.txt`, `config.json`).
     /// - Parameters:
@@ -66,7 +82,11 @@ public final class MiniLMEmbedder: Embedder {
     ///   - name: the model's name; `nil` for the name the weights are known by, else the one
     ///     `config.json` gives (`_name_or_path`), else `bert-<hidden size>d`. Never the folder's
     ///     name: the same weights keep their name wherever they are kept.
-    public init(modelDirectory: URL, threads: Int, maxInputTokens: Int, tokensPerPass: Int, name: String? = nil) throws {
+    ///   - bulkTokensPerSlice: most word pieces in one slice of bulk work (see `embed(_:priority:)`).
+    public init(
+        modelDirectory: URL, threads: Int, maxInputTokens: Int, tokensPerPass: Int,
+        bulkTokensPerSlice: Int = MiniLMEmbedder.defaultBulkTokensPerSlice, name: String? = nil
+    ) throws {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -100,6 +120,7 @@ public final class MiniLMEmbedder: Embedder {
         self.encoder = encoder
         self.maxInputTokens = max(2, min(maxInputTokens, configuration.maxPositions))
         self.tokensPerPass = max(1, tokensPerPass)
+        self.bulkTokensPerSlice = max(1, bulkTokensPerSlice)
         // The fingerprint is what keeps two models out of one collection: it is computed now,
         // and a weights file that cannot be hashed is an error, never a made-up stand-in.
         let fingerprint = try Self.cachedSHA256(of: weightsURL)
@@ -120,13 +141,90 @@ public final class MiniLMEmbedder: Embedder {
         tokenizer.tokenCount(text)
     }
 
+    /// Embeds `texts` as interactive work.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.embedBatch(texts) })
+        try await embed(texts, priority: .interactive)
+    }
+
+    /// Embeds `texts` on the encoder's queue. Interactive calls wait at most one layer of one
+    /// bulk slice: a bulk pass runs whatever interactive work is waiting before each of its
+    /// layers. Bulk calls go in slices of `bulkTokensPerSlice` word pieces, one queue item each
+    /// (so concurrent bulk callers take turns), and stop with `CancellationError` at the next
+    /// slice once their task is cancelled.
+    public func embed(_ texts: [String], priority: EmbeddingPriority) async throws -> [[Float]] {
+        if texts.isEmpty { return [] }
+        let sequences = texts.map { tokenizer.encode($0, maxLength: maxInputTokens) }
+        switch priority {
+        case .interactive:
+            return try await withCheckedThrowingContinuation { continuation in
+                waitingInteractive.withLock { $0.append(InteractiveCall(sequences: sequences, continuation: continuation)) }
+                queue.async { self.runWaitingInteractive() }
             }
+        case .bulk:
+            var results = [[Float]](repeating: [], count: sequences.count)
+            for slice in Self.slices(of: sequences.map(\.count), tokens: bulkTokensPerSlice) {
+                try Task.checkCancellation()
+                let part = slice.map { sequences[$0] }
+                let vectors: [[Float]] = try await withCheckedThrowingContinuation { continuation in
+                    queue.async {
+                        continuation.resume(with: Result {
+                            try self.embed(tokenized: part) { self.runWaitingInteractive() }
+                        })
+                    }
+                }
+                for (slot, vector) in zip(slice, vectors) { results[slot] = vector }
+            }
+            return results
         }
     }
+
+    /// Indices of sequences of `lengths` grouped in input order into slices of at most `tokens`
+    /// word pieces (a longer sequence makes a slice of its own).
+    static func slices(of lengths: [Int], tokens: Int) -> [[Int]] {
+        var slices: [[Int]] = []
+        var current: [Int] = []
+        var count = 0
+        for (index, length) in lengths.enumerated() {
+            if !current.isEmpty, count + length > tokens {
+                slices.append(current)
+                current = []
+                count = 0
+            }
+            current.append(index)
+            count += length
+        }
+        if !current.isEmpty { slices.append(current) }
+        return slices
+    }
+
+    /// Runs every interactive call waiting now, together, with the interactive workspace.
+    /// Only ever called on `queue`: from its own queue item or between the layers of a bulk pass.
+    private func runWaitingInteractive() {
+        let calls = waitingInteractive.withLock { waiting in
+            defer { waiting = [] }
+            return waiting
+        }
+        if calls.isEmpty { return }
+        interactiveRuns.add(1, ordering: .relaxed)
+        var workspace = interactiveWorkspace.withLock { spare in
+            defer { spare = nil }
+            return spare
+        } ?? BertEncoder.Workspace()
+        defer {
+            let finished = workspace
+            interactiveWorkspace.withLock { $0 = finished }
+        }
+        let result = Result { try embed(tokenized: calls.flatMap(\.sequences), workspace: &workspace, betweenLayers: {}) }
+        var offset = 0
+        for call in calls {
+            let count = call.sequences.count
+            call.continuation.resume(with: result.map { Array($0[offset..<offset + count]) })
+            offset += count
+        }
+    }
+
+    /// How many times interactive work ran, in its own queue item or inside a bulk pass.
+    public var interactiveRunCount: Int { interactiveRuns.load(ordering: .relaxed) }
 
     /// Embeds texts on the calling thread. Texts are sorted by length and run in passes of up
     /// to `tokensPerPass` word pieces; results come back in input order.
@@ -138,9 +236,8 @@ public final class MiniLMEmbedder: Embedder {
     }
 
     /// Embeds already tokenised sequences (with their special tokens), in input order.
-    public func embed(tokenized sequences: [[Int32]]) throws -> [[Float]] {
-        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
-        var results = [[Float]](repeating: [], count: sequences.count)
+    /// - Parameter betweenLayers: called between the encoder's layers (see `BertEncoder.embed`).
+    public func embed(tokenized sequences: [[Int32]], betweenLayers: () -> Void = {}) throws -> [[Float]] {
         var workspace = spareWorkspace.withLock { spare in
             defer { spare = nil }
             return spare
@@ -149,6 +246,16 @@ public final class MiniLMEmbedder: Embedder {
             let finished = workspace
             spareWorkspace.withLock { $0 = finished }
         }
+        return try embed(tokenized: sequences, workspace: &workspace, betweenLayers: betweenLayers)
+    }
+
+    /// Embeds tokenised sequences with `workspace`, longest first in passes of up to
+    /// `tokensPerPass` word pieces; results in input order.
+    private func embed(
+        tokenized sequences: [[Int32]], workspace: inout BertEncoder.Workspace, betweenLayers: () -> Void
+    ) throws -> [[Float]] {
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
+        var results = [[Float]](repeating: [], count: sequences.count)
         var index = 0
         while index < order.count {
             var pass: [Int] = []
@@ -158,7 +265,7 @@ public final class MiniLMEmbedder: Embedder {
                 tokens += sequences[order[index]].count
                 index += 1
             }
-            let vectors = try encoder.embed(pass.map { sequences[$0] }, workspace: &workspace)
+            let vectors = try encoder.embed(pass.map { sequences[$0] }, workspace: &workspace, betweenLayers: betweenLayers)
             for (slot, vector) in zip(pass, vectors) { results[slot] = vector }
         }
         return results

@@ -308,9 +308,11 @@ public struct FolderIngestor: Sendable {
             var start = 0
             while start < texts.count {
                 let end = min(start + embedBatchChunks, texts.count)
-                vectors += try await embedder.embed(Array(texts[start..<end]))
+                vectors += try await embedder.embed(Array(texts[start..<end]), priority: .bulk)
                 start = end
             }
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw QuarryError(.embedding, "embedding failed", underlying: error)
         }

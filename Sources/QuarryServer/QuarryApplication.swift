@@ -1,6 +1,7 @@
 import Hummingbird
 import QuarryAccess
 import Logging
+import NIOCore
 import QuarryEmbedding
 import QuarryIngest
 import QuarryRetrieval
@@ -16,13 +17,58 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// `top_k` when a request names none.
     public var defaultTopK: Int
+    /// A connection with no request read or response written for this long is closed.
+    public var idleTimeout: Duration
+    /// A connection whose first request head has not arrived this long after it opened is closed.
+    public var headerTimeout: Duration
+    /// Host names answered to, and origins allowed to call from a browser.
+    public var site: SitePolicy
+    /// Requests running and waiting per route class.
+    public var admission: [RouteClass: AdmissionLimit]
+    /// Longest a request waits for its turn before a 503.
+    public var admissionWait: Duration
+    /// Limits of one `POST /v1/embeddings` call.
+    public var embeddings: EmbeddingLimits
 
     /// Creates a configuration.
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, defaultTopK: Int = 5) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, defaultTopK: Int = 5,
+        idleTimeout: Duration = .seconds(30), headerTimeout: Duration = .seconds(10), site: SitePolicy = SitePolicy(),
+        admission: [RouteClass: AdmissionLimit] = AdmissionLimit.defaults, admissionWait: Duration = .seconds(10),
+        embeddings: EmbeddingLimits = EmbeddingLimits()
+    ) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.defaultTopK = defaultTopK
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.site = site
+        self.admission = admission
+        self.admissionWait = admissionWait
+        self.embeddings = embeddings
+    }
+}
+
+/// What one `POST /v1/embeddings` call may ask for, and which calls count as interactive.
+public struct EmbeddingLimits: Sendable, Equatable {
+    /// Most texts in one call (400 above).
+    public var maxInputs: Int
+    /// Most word pieces embedded in one call, after truncation to the model's window (400 above).
+    public var maxTokens: Int
+    /// Calls of at most this many texts and `interactiveTokens` word pieces go ahead of ingest
+    /// work like queries; larger ones are bulk work, run in slices behind queries.
+    public var interactiveInputs: Int
+    /// See `interactiveInputs`.
+    public var interactiveTokens: Int
+
+    /// The defaults: 256 texts and 32,768 word pieces (some six seconds of the encoder on two
+    /// cores); up to 16 texts and 2,048 pieces count as interactive.
+    public init(maxInputs: Int = 256, maxTokens: Int = 32_768, interactiveInputs: Int = 16, interactiveTokens: Int = 2_048) {
+        self.maxInputs = maxInputs
+        self.maxTokens = maxTokens
+        self.interactiveInputs = interactiveInputs
+        self.interactiveTokens = interactiveTokens
     }
 }
 
@@ -51,7 +97,9 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: SiteMiddleware(policy: configuration.site.resolved(listeningOn: configuration.host)))
     router.add(middleware: AuthenticationMiddleware(keyRing: keyRing, audit: audit))
+    router.add(middleware: AdmissionMiddleware(admission: AdmissionControl(limits: configuration.admission, maxWait: configuration.admissionWait)))
     if let audit { router.add(middleware: AuditMiddleware(log: audit, maxBodyBytes: configuration.maxBodyBytes)) }
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(
@@ -74,7 +122,8 @@ public func buildApplication(
         )
     }
     DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
+    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes, limits: configuration.embeddings)
+        .register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
     IngestRoutes(jobs: jobs, store: store, maxBodyBytes: configuration.maxBodyBytes, limits: limits, guardrails: retriever.guardrails)
         .register(on: router)
@@ -82,6 +131,12 @@ public func buildApplication(
     AdminRoutes(store: store, limits: limits).register(on: router)
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [HeaderTimeoutHandler(timeout: TimeAmount(configuration.headerTimeout))],
+                idleTimeout: TimeAmount(configuration.idleTimeout)
+            )
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quarry"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port) },
         logger: logger

@@ -46,6 +46,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve without API keys on any address: every request acts as the operator. Only for trusted networks.")
     var noAuth = false
 
+    @Option(help: "A host name the server answers to (repeatable; default: loopback names on loopback, any elsewhere).")
+    var allowedHost: [String] = []
+
+    @Option(help: "A web origin whose pages may call the API, or * (repeatable; default: none, CORS off).")
+    var corsOrigin: [String] = []
+
     @Option(help: "How the audit log keeps query text: full, hash (SHA-256) or off (default: hash).")
     var auditQueries: String = "hash"
 
@@ -58,6 +64,8 @@ struct Serve: AsyncParsableCommand {
             if let cacheEntries { settings.server.cacheEntries = cacheEntries }
             if let logLevel { settings.server.logLevel = logLevel }
             if let logFormat { settings.server.logFormat = logFormat }
+            if !allowedHost.isEmpty { settings.server.allowedHosts = allowedHost }
+            if !corsOrigin.isEmpty { settings.server.corsOrigins = corsOrigin }
         }
     }
 
@@ -86,10 +94,7 @@ struct Serve: AsyncParsableCommand {
         let audit = AuditService(store: store, queryMode: queryMode, logger: logger)
         let app = buildApplication(
             retriever: retriever, store: store,
-            configuration: ServerConfiguration(
-                host: host, port: settings.server.port, maxBodyBytes: settings.server.maxBodyBytes,
-                defaultTopK: settings.server.defaultTopK
-            ),
+            configuration: Self.serverConfiguration(settings.server),
             jobs: jobs, keyRing: keyRing,
             limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store), audit: audit.log,
             logger: logger
@@ -117,6 +122,24 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         logger.info("stopped")
+    }
+
+    /// The HTTP server's settings from the configuration's `server` section.
+    static func serverConfiguration(_ server: QuarryConfiguration.Server) -> ServerConfiguration {
+        var admission = AdmissionLimit.defaults
+        for (name, setting) in server.admission {
+            if let routeClass = RouteClass(rawValue: name) {
+                admission[routeClass] = AdmissionLimit(inFlight: setting.inFlight, queued: setting.queued)
+            }
+        }
+        return ServerConfiguration(
+            host: server.host, port: server.port, maxBodyBytes: server.maxBodyBytes, defaultTopK: server.defaultTopK,
+            idleTimeout: .milliseconds(Int64(server.idleTimeoutSeconds * 1000)),
+            headerTimeout: .milliseconds(Int64(server.headerTimeoutSeconds * 1000)),
+            site: SitePolicy(allowedHosts: server.allowedHosts, corsOrigins: server.corsOrigins),
+            admission: admission, admissionWait: .milliseconds(Int64(server.admissionWaitSeconds * 1000)),
+            embeddings: EmbeddingLimits(maxInputs: server.embeddings.maxInputs, maxTokens: server.embeddings.maxTokens)
+        )
     }
 
     /// Secure by default: on loopback a server needs keys once one exists (local use works as

@@ -47,8 +47,7 @@ struct EmbeddingsRequestBody: Decodable {
 struct EmbeddingRoutes: Sendable {
     let embedder: any Embedder
     let maxBodyBytes: Int
-    /// Most texts in one request.
-    static let maxInputs = 256
+    let limits: EmbeddingLimits
 
     struct Response: Encodable {
         var object = "list"
@@ -90,11 +89,19 @@ struct EmbeddingRoutes: Sendable {
             _ = try context.principal(for: .read)
             let body = try await JSON.decode(EmbeddingsRequestBody.self, from: request, limit: maxBodyBytes)
             let texts = body.input.texts
-            guard !texts.isEmpty, texts.count <= Self.maxInputs else {
-                throw QuarryError(.invalidRequest, "input must hold 1 to \(Self.maxInputs) texts, got \(texts.count)")
+            guard !texts.isEmpty, texts.count <= limits.maxInputs else {
+                throw QuarryError(.invalidRequest, "input must hold 1 to \(limits.maxInputs) texts, got \(texts.count)")
             }
             if let index = texts.firstIndex(where: { $0.isEmpty }) {
                 throw QuarryError(.invalidRequest, "input[\(index)] is empty")
+            }
+            // Texts longer than the model's window are truncated, as the embedder does; the
+            // limit and usage count what is embedded.
+            let tokens = texts.reduce(0) { $0 + min(embedder.tokenCount($1), embedder.maxInputTokens - 2) + 2 }
+            guard tokens <= limits.maxTokens else {
+                throw QuarryError(.invalidRequest,
+                    "input has \(tokens) word pieces (after truncating each text to \(embedder.maxInputTokens)); at most \(limits.maxTokens) per call: split it into several calls"
+                )
             }
             if let model = body.model, !model.isEmpty, !Self.names(embedder.model.name, model) {
                 throw QuarryError(.invalidRequest, "this server embeds with \(embedder.model.name), not \(model)")
@@ -105,24 +112,37 @@ struct EmbeddingRoutes: Sendable {
             case "base64": base64 = true
             default: throw QuarryError(.invalidRequest, "encoding_format must be \"float\" or \"base64\"")
             }
+            let interactive = texts.count <= limits.interactiveInputs && tokens <= limits.interactiveTokens
             let vectors: [[Float]]
+            var closeAfter = false
             do {
-                vectors = try await embedder.embed(texts)
+                if interactive {
+                    vectors = try await embedder.embed(texts, priority: .interactive)
+                } else {
+                    // Bulk work runs behind queries, in slices, and stops at the next slice when
+                    // the client goes away. Watching for that reads the connection past this
+                    // request, so the connection is closed after the response.
+                    closeAfter = true
+                    vectors = try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        try await embedder.embed(texts, priority: .bulk)
+                    }
+                }
+            } catch is CancellationError {
+                throw APIError(status: .serviceUnavailable, code: "unavailable", message: "the request was cancelled")
             } catch {
                 throw QuarryError(.embedding, "cannot embed the input", underlying: error)
             }
-            // Texts longer than the model's window are truncated, as the embedder does; usage
-            // counts what was embedded.
-            let tokens = texts.reduce(0) { $0 + min(embedder.tokenCount($1), embedder.maxInputTokens - 2) + 2 }
             let data = vectors.enumerated().map { index, vector in
                 Response.Item(
                     index: index,
                     embedding: base64 ? .base64(vector.withUnsafeBytes { Data($0) }.base64EncodedString()) : .floats(vector)
                 )
             }
-            return try JSON.response(
+            var response = try JSON.response(
                 Response(data: data, model: embedder.model.name, usage: .init(promptTokens: tokens, totalTokens: tokens))
             )
+            if closeAfter { response.headers[.connection] = "close" }
+            return response
         }
     }
 
