@@ -29,6 +29,10 @@ public struct IngestReport: Sendable, Equatable {
     public var personalData: [String: Int] = [:]
     /// Whether that personal data was redacted before it was stored.
     public var personalDataRedacted = false
+    /// Set when everything was committed but the derived index could not be saved: the
+    /// documents are stored and searchable, and the index is rebuilt from the store when next
+    /// needed. Says why.
+    public var indexWarning: String?
 
     /// A file that could not be ingested.
     public struct FailedFile: Sendable, Equatable {
@@ -293,7 +297,16 @@ public struct FolderIngestor: Sendable {
         report.removed.sort()
         if !options.dryRun {
             // Leave the derived index current on disk, so that the next server start loads it whole.
-            try await store.synchronizeIndex(of: collection)
+            // Every document is committed by now: an index that cannot be saved (disk full) is a
+            // warning on a job that succeeded, never a failure that hides what was stored.
+            do {
+                try await store.synchronizeIndex(of: collection)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("the documents are stored, but the index of '\(collection)' could not be saved: \(error)")
+                report.indexWarning = "the documents are stored and searchable, but the index could not be saved (\((error as? QuarryError)?.message ?? "\(error)")); it is rebuilt from the store when next needed"
+            }
         }
         return report
     }

@@ -103,6 +103,7 @@ struct Ingest: AsyncParsableCommand {
         for failure in report.failed {
             printError("failed: \(failure.path): \(failure.reason)")
         }
+        if let warning = report.indexWarning { printError("warning: \(warning)") }
         if !report.failed.isEmpty { throw ExitCode(2) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import QuarryCore
 import QuarryEmbedding
 import QuarryIngest
@@ -235,14 +236,45 @@ import Testing
 }
 
 /// A store that passes everything through and fails its `n`-th document write.
+/// Issue 15: a job whose documents were all committed but whose index could not be saved
+/// (disk full) says so as a warning on a job that succeeded, with its real counts.
+@Suite struct IndexSaveFailureTests {
+    @Test func anUnsavableIndexIsAWarningNotAFailure() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.cleanUp() }
+        for index in 0..<6 { try folder.write("document \(index) about topic \(index)", to: "d\(index).txt") }
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let store = try SQLiteChunkStore(directory: directory.url)
+        let failing = FailingStore(store, failOnWrite: Int.max, failIndexSaves: true)
+        let report = try await FolderIngestor(store: failing, embedder: HashingEmbedder()).ingest(folder: folder.url, collection: "c")
+        #expect(report.added.count == 6)
+        #expect(report.indexWarning?.contains("No space left on device") == true)
+        #expect(try await store.documents(in: "c").count == 6)
+
+        let jobs = IngestJobs(store: failing, embedder: HashingEmbedder(), roots: [folder.url], logger: Logger(label: "test"))
+        try folder.write("one more", to: "d6.txt")
+        let id = try jobs.start(path: folder.url.path, collection: "c").id
+        await jobs.wait(id)
+        let status = try #require(jobs.status(id))
+        #expect(status.state == .succeeded && status.added == 1)
+        #expect(status.warnings.count == 1 && status.error == nil)
+        await jobs.shutdown()
+        await store.close()
+    }
+}
+
 final class FailingStore: ChunkStore {
     private let base: any ChunkStore
     private let failOnWrite: Int
+    private let failIndexSaves: Bool
     private let writes = Atomic<Int>(0)
 
-    init(_ base: any ChunkStore, failOnWrite: Int) {
+    /// Fails the `failOnWrite`-th document write, and every index save when `failIndexSaves`.
+    init(_ base: any ChunkStore, failOnWrite: Int, failIndexSaves: Bool = false) {
         self.base = base
         self.failOnWrite = failOnWrite
+        self.failIndexSaves = failIndexSaves
     }
 
     func collections() async throws -> [CollectionInfo] { try await base.collections() }
@@ -279,7 +311,10 @@ final class FailingStore: ChunkStore {
     func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit] {
         try await base.lexicalSearch(in: collection, query: query, k: k, filter: filter)
     }
-    func synchronizeIndex(of collection: String) async throws { try await base.synchronizeIndex(of: collection) }
+    func synchronizeIndex(of collection: String) async throws {
+        if failIndexSaves { throw QuarryError(.storage, "No space left on device (injected)") }
+        try await base.synchronizeIndex(of: collection)
+    }
     func verify() async throws -> [String] { try await base.verify() }
     func setAccess(in collection: String, path: String, access: [String]?) async throws -> Bool {
         try await base.setAccess(in: collection, path: path, access: access)

@@ -46,6 +46,8 @@ public struct IngestJobStatus: Sendable, Encodable {
     public var personalDataRedacted = false
     /// Why the job as a whole failed.
     public var error: String?
+    /// What went wrong without undoing what the job committed (the index could not be saved).
+    public var warnings: [String] = []
     /// The failure's stable code (`QuarryError.Code`, `rate_limited` for a limit).
     public var errorCode: String?
     /// The configured limit the job ran into (`max_chunks`), when that is why it failed.
@@ -66,7 +68,7 @@ public struct IngestJobStatus: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error, limit
+        case id, state, path, collection, added, updated, removed, unchanged, skipped, errors, error, limit, warnings
         case errorCode = "error_code"
         case filesDone = "files_done"
         case personalData = "personal_data"
@@ -267,6 +269,7 @@ public final class IngestJobs: Sendable {
                 $0.personalDataRedacted = report.personalDataRedacted
                 $0.filesDone = $0.filesTotal
                 $0.errors = report.failed.map { .init(path: $0.path, reason: $0.reason) }
+                $0.warnings = report.indexWarning.map { [$0] } ?? []
                 $0.finishedAt = Date()
             }
         } catch is CancellationError {

@@ -111,6 +111,12 @@ final class CollectionIndexes: Sendable {
         return index
     }
 
+    /// Waits for the index saves queued in the background, so that a store that closes leaves
+    /// every index it built on disk (each save is atomic: the old file or the new one).
+    func flush() {
+        persistQueue.sync {}
+    }
+
     /// Forgets a collection's index and deletes its file.
     func drop(_ collection: String) {
         entries.withLock { $0[collection] = nil }
@@ -132,7 +138,10 @@ final class CollectionIndexes: Sendable {
                 }
                 logger.warning("index file \(url.lastPathComponent) was built for other settings; rebuilding it from the store")
             } catch {
-                logger.warning("\(error); rebuilding the index of '\(collection)' from the store")
+                // The damaged file goes at once, so that a stop before the rebuilt index is saved
+                // leaves no file rather than the damaged one (the next start rebuilds either way).
+                logger.warning("\(error); removing it and rebuilding the index of '\(collection)' from the store")
+                persistQueue.sync { try? FileManager.default.removeItem(at: url) }
             }
         }
         do {

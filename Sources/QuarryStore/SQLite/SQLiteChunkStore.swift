@@ -68,6 +68,7 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     public func close() async {
+        indexes.flush()
         await executor.shutdown()
     }
 
