@@ -125,6 +125,37 @@ final class SQLiteConnection {
         return result
     }
 
+    /// Copies this connection's database into `destination`'s with SQLite's online backup API,
+    /// `pagesPerStep` pages at a time, calling `between` after each slice (to pause, or report
+    /// progress). The caller holds a read transaction on this connection throughout, so every
+    /// slice reads the same snapshot: other connections' commits neither show up half-way nor
+    /// restart the copy, and in WAL mode they are never blocked by it.
+    /// - Returns: the pages copied.
+    /// - Throws: `QuarryError.storage` naming both files when a step fails.
+    func backup(into destination: SQLiteConnection, pagesPerStep: Int32, between: (_ remaining: Int, _ total: Int) throws -> Void) throws -> Int {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw QuarryError(.storage, "cannot back up \(path) to \(destination.path): \(destination.lastErrorMessage)")
+        }
+        var finished = false
+        defer { if !finished { sqlite3_backup_finish(backup) } }
+        while true {
+            let rc = sqlite3_backup_step(backup, max(1, pagesPerStep))
+            switch rc {
+            case SQLITE_DONE:
+                let total = Int(sqlite3_backup_pagecount(backup))
+                finished = true
+                let end = sqlite3_backup_finish(backup)
+                guard end == SQLITE_OK else { throw destination.error(end, destination.lastErrorMessage) }
+                return total
+            case SQLITE_OK, SQLITE_BUSY, SQLITE_LOCKED:
+                try between(Int(sqlite3_backup_remaining(backup)), Int(sqlite3_backup_pagecount(backup)))
+            default:
+                let message = String(cString: sqlite3_errstr(rc))
+                throw QuarryError(.storage, "cannot back up \(path) to \(destination.path): \(message) (SQLite error \(rc))")
+            }
+        }
+    }
+
     /// The row id of the last inserted row.
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
