@@ -144,7 +144,9 @@ let package = Package(
             dependencies: ["QuarryEmbedding", "QuarryErrors"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"]),
+        .testTarget(
+            name: "QuarryStoreTests", dependencies: ["QuarryStore", "QuarryTestSupport", "CLibPQ"], resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "QuarryIngestTests",
             dependencies: ["QuarryIngest", "QuarryGuard", "QuarryTestSupport"],

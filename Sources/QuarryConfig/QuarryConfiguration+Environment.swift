@@ -2,14 +2,15 @@ import Foundation
 import QuarryCore
 
 extension QuarryConfiguration {
-    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_MODEL`, `QUARRY_MODEL_NAME`, `QUARRY_BACKEND`,
+    /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_READ_ONLY` (`true`/`1` or
+    /// `false`/`0`), `QUARRY_MODEL`, `QUARRY_MODEL_NAME`, `QUARRY_BACKEND`,
     /// `QUARRY_PG_URL`, `QUARRY_PG_POOL_SIZE`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
     /// `QUARRY_LOG_LEVEL`, `QUARRY_LOG_FORMAT`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
     /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
     /// `QUARRY_LLM_API_KEY`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_FALLBACK_MODELS` (comma-separated,
     /// on the primary's API), `QUARRY_LLM_MAX_TOKENS`, `QUARRY_LLM_TOTAL_TIMEOUT_MS`.
-    /// - Throws: `QuarryError.invalidRequest` for a number that does not parse.
+    /// - Throws: `QuarryError.invalidRequest` for a number or flag that does not parse.
     public mutating func applyEnvironment(_ environment: [String: String]) throws {
         func value(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
@@ -26,6 +27,13 @@ extension QuarryConfiguration {
             return number
         }
         if let v = value("QUARRY_STORE") { store = v }
+        if let v = value("QUARRY_READ_ONLY") {
+            switch v.lowercased() {
+            case "1", "true", "yes", "on": readOnly = true
+            case "0", "false", "no", "off": readOnly = false
+            default: throw QuarryError(.invalidRequest, "QUARRY_READ_ONLY=\(v) must be true or false")
+            }
+        }
         if let v = value("QUARRY_MODEL") { model = v }
         if let v = value("QUARRY_MODEL_NAME") { modelName = v }
         if let v = value("QUARRY_BACKEND") { backend = v }

@@ -16,6 +16,11 @@ extension QuarryConfiguration {
             } else {
                 problems.append("backend pgvector needs postgres.url (or $QUARRY_PG_URL, or --pg-url)")
             }
+            if readOnly {
+                problems.append(
+                    "read_only applies to the sqlite backend; for PostgreSQL connect as a role with read-only grants, or to a standby"
+                )
+            }
         }
         if !(1...256).contains(postgres.poolSize) { problems.append("postgres.pool_size must be 1-256, got \(postgres.poolSize)") }
         if postgres.statementTimeoutMS < 0 { problems.append("postgres.statement_timeout_ms must not be negative") }

@@ -14,7 +14,7 @@ import QuarryRetrieval
 /// ```json
 /// {
 ///   "store": ".quarry", "model": "models/all-MiniLM-L6-v2",
-///   "backend": "sqlite",
+///   "backend": "sqlite", "read_only": false,
 ///   "postgres": {"url": "postgres://quarry@db:5432/quarry", "pool_size": 8, "statement_timeout_ms": 30000,
 ///                "hnsw_m": 16, "hnsw_ef_construction": 200},
 ///   "server": {"host": "127.0.0.1", "port": 8080, "max_body_bytes": 1048576, "default_top_k": 5,
@@ -39,6 +39,10 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var modelName: String?
     /// `sqlite` (the embedded store in `store`) or `pgvector` (PostgreSQL at `postgres.url`).
     public var backend = "sqlite"
+    /// Open the SQLite store read-only: it answers queries and `verify`, takes no writes, and
+    /// changes nothing in its directory (a replica, a backup). A store on a read-only file
+    /// system is opened so without it.
+    public var readOnly = false
     /// The pgvector backend's database and pool.
     public var postgres = Postgres()
     /// The HTTP server.
@@ -555,6 +559,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails
         case modelName = "model_name"
+        case readOnly = "read_only"
     }
 
     /// The defaults.
@@ -568,6 +573,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         model = try c.decodeIfPresent(String.self, forKey: .model)
         modelName = try c.decodeIfPresent(String.self, forKey: .modelName)
         backend = try c.decodeIfPresent(String.self, forKey: .backend) ?? "sqlite"
+        readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly) ?? false
         postgres = try c.decodeIfPresent(Postgres.self, forKey: .postgres) ?? Postgres()
         server = try c.decodeIfPresent(Server.self, forKey: .server) ?? Server()
         search = try c.decodeIfPresent(Search.self, forKey: .search) ?? Search()

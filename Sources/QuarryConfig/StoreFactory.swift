@@ -5,7 +5,8 @@ import QuarryStore
 
 extension QuarryConfiguration {
     /// Opens the configured store: SQLite in `store`, or the PostgreSQL database at
-    /// `postgres.url` (`backend = pgvector`), with the configured exact-search limit and, for
+    /// `postgres.url` (`backend = pgvector`), with the configured exact-search limit, read-only when
+    /// `read_only` says so (or its file system does), and, for
     /// pgvector, pool size, statement timeout and HNSW build parameters.
     /// - Throws: `QuarryError.invalidRequest` when pgvector has no URL; what opening the store
     ///   throws (`.storage` for an unreachable server or an unreadable database).
@@ -22,7 +23,9 @@ extension QuarryConfiguration {
                 poolSize: postgres.poolSize, statementTimeoutMS: postgres.statementTimeoutMS
             )
         default:
-            return try SQLiteChunkStore(directory: URL(fileURLWithPath: store, isDirectory: true), exactSearchLimit: search.exactBelow)
+            return try SQLiteChunkStore(
+                directory: URL(fileURLWithPath: store, isDirectory: true), exactSearchLimit: search.exactBelow, readOnly: readOnly
+            )
         }
     }
 

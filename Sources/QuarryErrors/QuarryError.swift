@@ -40,6 +40,9 @@ public struct QuarryError: Error, CustomStringConvertible, Sendable {
         /// A part the request needs is busy or shut down (all database connections taken, the
         /// store closing); trying again later can succeed.
         case unavailable
+        /// The store is read-only (opened with `--read-only`, or on a read-only file system): it
+        /// answers reads and takes no writes. Trying again does not help.
+        case readOnly = "read_only"
         /// Something that should not happen happened.
         case `internal`
     }

@@ -53,6 +53,10 @@ public protocol ChunkReader: Sendable {
     /// consistent with the chunks).
     /// - Returns: one line per problem; empty when the store is sound.
     func verify() async throws -> [String]
+
+    /// Why the store takes no writes (opened read-only, or on a read-only file system), or `nil`
+    /// when it does. Writes to a read-only store throw `QuarryError.readOnly`.
+    var readOnlyReason: String? { get }
 }
 
 /// The write side of the store: collections and documents. Every write is one transaction.
@@ -125,6 +129,16 @@ extension ChunkWriter {
 }
 
 extension ChunkReader {
+    /// A store takes writes unless it says otherwise.
+    public var readOnlyReason: String? { nil }
+
+    /// Refuses a write to a store that takes none.
+    /// - Throws: `QuarryError.readOnly`, saying why, when `readOnlyReason` is set.
+    public func requireWritable() throws {
+        guard let readOnlyReason else { return }
+        throw QuarryError(.readOnly, "the store is read-only (\(readOnlyReason)): it answers queries and verify, and takes no writes")
+    }
+
     /// One page of a collection's documents, whoever may see them.
     public func documents(in collection: String, prefix: String, limit: Int, offset: Int) async throws -> DocumentPage {
         try await documents(in: collection, prefix: prefix, limit: limit, offset: offset, visibleTo: nil)

@@ -16,6 +16,8 @@ struct Query: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @OptionGroup var readOnly: ReadOnlyOption
+
     @Option(help: "Collection to search.")
     var collection: String = CollectionName.default
 
@@ -53,7 +55,7 @@ struct Query: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = try options.settings()
+        let settings = try options.settings { readOnly.apply(to: &$0) }
         let store = try await settings.openStore()
         let embedder = try settings.openEmbedder()
         let stored = try tenant.storeName(of: collection)

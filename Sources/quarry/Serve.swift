@@ -22,6 +22,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @OptionGroup var readOnly: ReadOnlyOption
+
     @Option(help: "A JSON configuration file (default: $QUARRY_CONFIG).")
     var config: String?
 
@@ -66,6 +68,7 @@ struct Serve: AsyncParsableCommand {
             if let logFormat { settings.server.logFormat = logFormat }
             if !allowedHost.isEmpty { settings.server.allowedHosts = allowedHost }
             if !corsOrigin.isEmpty { settings.server.corsOrigins = corsOrigin }
+            readOnly.apply(to: &settings)
         }
     }
 
@@ -78,6 +81,9 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: settings.server.logLevel) ?? .info
         let store = try await settings.openStore()
         logger.info("store", metadata: ["backend": "\(settings.backend)", "at": "\(settings.storeDescription)"])
+        if let reason = store.readOnlyReason {
+            logger.notice("the store is read-only: it answers queries, writes get 503 read_only", metadata: ["reason": "\(reason)"])
+        }
         let embedder = try settings.openEmbedder()
         let roots = settings.server.ingestRoots.map { URL(fileURLWithPath: $0, isDirectory: true) }
         let jobs = IngestJobs(store: store, embedder: embedder, roots: roots, logger: logger)
@@ -91,12 +97,12 @@ struct Serve: AsyncParsableCommand {
         guard let queryMode = AuditQueryMode(rawValue: auditQueries) else {
             throw ValidationError("--audit-queries must be full, hash or off")
         }
-        let audit = AuditService(store: store, queryMode: queryMode, logger: logger)
+        let audit = AuditService(store: store, queryMode: queryMode, logger: logger, readOnly: store.readOnlyReason != nil)
         let app = buildApplication(
             retriever: retriever, store: store,
             configuration: Self.serverConfiguration(settings.server),
             jobs: jobs, keyRing: keyRing,
-            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store), audit: audit.log,
+            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store, readOnly: store.readOnlyReason != nil), audit: audit.log,
             logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"

@@ -13,8 +13,13 @@ struct Verify: AsyncParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @OptionGroup var readOnly: ReadOnlyOption
+
     func run() async throws {
-        let store = try await options.openStore()
+        let store = try await options.settings { readOnly.apply(to: &$0) }.openStore()
+        if let reason = store.readOnlyReason {
+            printError("note: the store is read-only (\(reason)); the lexical index is not checked (FTS5 checks it as a write)")
+        }
         var problems = try await store.verify()
         let collections = try await store.collections()
         problems += try await oversizeChunks(in: store, collections: collections)

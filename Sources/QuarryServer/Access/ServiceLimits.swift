@@ -14,11 +14,17 @@ public struct ServiceLimits: Sendable {
     let ingestJobs = IngestJobLimiter()
 
     /// Limits from `configuration`, with monthly usage counted in `usage`.
-    /// - Parameter clock: the clock of the request buckets (tests move it by hand).
-    public init(configuration: LimitsConfiguration, usage: any UsageStore, clock: any MonotonicClock = SystemMonotonicClock()) {
+    /// - Parameters:
+    ///   - clock: the clock of the request buckets (tests move it by hand).
+    ///   - readOnly: `usage` takes no writes: this process's usage is added in memory on top of
+    ///     what it holds (`OverlayUsageCounter`).
+    public init(
+        configuration: LimitsConfiguration, usage: any UsageStore, clock: any MonotonicClock = SystemMonotonicClock(), readOnly: Bool = false
+    ) {
         self.configuration = configuration
         self.rateLimiter = RateLimiter(clock: clock)
-        self.quota = QuotaLedger(counter: StoreUsageCounter(store: usage))
+        let counter = StoreUsageCounter(store: usage)
+        self.quota = QuotaLedger(counter: readOnly ? OverlayUsageCounter(base: counter) : counter)
     }
 
     /// The limits of `principal`: none for the local identity, else its key's tier (or its

@@ -76,7 +76,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .forbidden: .forbidden
         case .unauthenticated: .unauthorized
         case .rateLimited: .tooManyRequests
-        case .embedding, .modelMissing, .modelCorrupt, .storage, .llmUnavailable, .unavailable, .shuttingDown: .serviceUnavailable
+        case .embedding, .modelMissing, .modelCorrupt, .storage, .llmUnavailable, .unavailable, .shuttingDown, .readOnly:
+            .serviceUnavailable
         case .internal: .internalServerError
         }
     }

@@ -42,6 +42,8 @@ struct IngestRoutes: Sendable {
     func register(on router: Router<QuarryRequestContext>) {
         router.post("/ingest") { request, context in
             let principal = try context.principal(for: .write)
+            // Refused before a job is queued, rather than failing the job at its first write.
+            try store.requireWritable()
             let body = try await JSON.decode(IngestRequestBody.self, from: request, limit: maxBodyBytes)
             let collection = try principal.storeName(of: body.collection ?? CollectionName.default)
             let access = try body.access.map(AccessList.checked)

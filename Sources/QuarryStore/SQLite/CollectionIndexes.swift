@@ -24,15 +24,19 @@ final class CollectionIndexes: Sendable {
 
     let directory: URL
     let parameters: HNSWParameters
+    /// Whether indexes are saved to (and dropped from) the directory; a read-only store keeps
+    /// the ones it builds in memory only.
+    let persistent: Bool
     private let entries = Mutex<[String: Entry]>([:])
     /// One catch-up at a time; searches keep using the previous entry meanwhile.
     private let maintenance = Mutex<Void>(())
     private let persistQueue = DispatchQueue(label: "quarry.index.persist")
     private let logger = Logger(label: "quarry.index")
 
-    init(directory: URL, parameters: HNSWParameters) {
+    init(directory: URL, parameters: HNSWParameters, persistent: Bool = true) {
         self.directory = directory
         self.parameters = parameters
+        self.persistent = persistent
     }
 
     /// Removes the temporary files an index save left behind when its process died before the
@@ -92,7 +96,7 @@ final class CollectionIndexes: Sendable {
             index = try index.compacted()
         }
         entries.withLock { $0[collection] = Entry(index: index, generation: generation) }
-        if changed || index !== base || persist {
+        if persistent, changed || index !== base || persist {
             let url = fileURL(for: collection)
             let current = index
             if persist {
@@ -120,6 +124,7 @@ final class CollectionIndexes: Sendable {
     /// Forgets a collection's index and deletes its file.
     func drop(_ collection: String) {
         entries.withLock { $0[collection] = nil }
+        guard persistent else { return }
         persistQueue.sync { try? FileManager.default.removeItem(at: fileURL(for: collection)) }
     }
 

@@ -16,7 +16,8 @@ extension SQLiteChunkStore {
     }
 
     public func synchronizeIndex(of collection: String) async throws {
-        try await executor.run { [self] in try synchronizeIndexBlocking(of: collection) }
+        try requireWritable()
+        return try await executor.run { [self] in try synchronizeIndexBlocking(of: collection) }
     }
 
     func searchBlocking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {

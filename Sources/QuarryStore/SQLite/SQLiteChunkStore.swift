@@ -28,40 +28,64 @@ public final class SQLiteChunkStore: ChunkStore {
     let allowedCache = AllowedChunksCache()
     let executor: BlockingExecutor
 
+    /// Why the store takes no writes (`--read-only`, a read-only file system, files this user
+    /// may not write), or `nil` when it does.
+    public let readOnlyReason: String?
+
     /// Opens the store in `directory`, creating the directory and the schema when missing.
+    ///
+    /// A store that cannot be written (read-only file system, directory or database file not
+    /// writable) is opened read-only, as with `readOnly`: it answers reads and `verify`, every
+    /// write throws `QuarryError.readOnly`, indexes built for searches stay in memory, and
+    /// nothing in the directory is changed or removed.
     /// - Parameters:
     ///   - exactSearchLimit: collections below this many chunks are searched exactly.
     ///   - indexParameters: HNSW construction parameters for larger collections.
+    ///   - readOnly: never write, even where the files are writable.
     /// - Throws: `QuarryError.storage` when the directory or database cannot be opened or
-    ///   migrated.
+    ///   migrated (a read-only store must exist and have the current schema).
     public init(
         directory: URL, exactSearchLimit: Int = 10_000,
-        indexParameters: HNSWParameters = HNSWParameters(m: 16, efConstruction: 200, ef: 64)
+        indexParameters: HNSWParameters = HNSWParameters(m: 16, efConstruction: 200, ef: 64), readOnly: Bool = false
     ) throws {
         self.directory = directory
         self.exactSearchLimit = exactSearchLimit
-        self.indexes = CollectionIndexes(directory: directory.appendingPathComponent("index"), parameters: indexParameters)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw QuarryError(.storage, "cannot create the store directory \(directory.path)", underlying: error)
-        }
         let path = directory.appendingPathComponent(Self.databaseFileName).path
-        let writeConnection = try SQLiteConnection(path: path)
-        try writeConnection.execute(
-            """
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = FULL;
-            PRAGMA foreign_keys = ON;
-            """
+        let readOnlyReason = readOnly ? "opened with --read-only or read_only" : SQLiteReadOnly.reason(directory: directory, database: path)
+        self.readOnlyReason = readOnlyReason
+        self.indexes = CollectionIndexes(
+            directory: directory.appendingPathComponent("index"), parameters: indexParameters, persistent: readOnlyReason == nil
         )
-        try SQLiteSchema.migrate(writeConnection)
-        self.writer = Mutex(writeConnection)
-        // Index saves cut short by a crash leave temporary files; they are of no use to anyone.
-        indexes.removeStaleTemporaryFiles()
+        let readMode: SQLiteConnection.OpenMode
+        if readOnlyReason != nil {
+            let (connection, mode) = try SQLiteReadOnly.open(path)
+            try SQLiteSchema.requireCurrent(connection)
+            // Writes are refused before they reach it; `verify` reads through it.
+            self.writer = Mutex(connection)
+            readMode = mode
+        } else {
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                throw QuarryError(.storage, "cannot create the store directory \(directory.path)", underlying: error)
+            }
+            let writeConnection = try SQLiteConnection(path: path)
+            try writeConnection.execute(
+                """
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = FULL;
+                PRAGMA foreign_keys = ON;
+                """
+            )
+            try SQLiteSchema.migrate(writeConnection)
+            self.writer = Mutex(writeConnection)
+            // Index saves cut short by a crash leave temporary files; they are of no use to anyone.
+            indexes.removeStaleTemporaryFiles()
+            readMode = .readWrite
+        }
         // As many readers as cores can use them: searches do not queue behind one another.
         let readers = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        self.reader = try ReadConnectionPool(path: path, count: readers)
+        self.reader = try ReadConnectionPool(path: path, count: readers, mode: readMode)
         // A thread for each reader and two for writers (an ingest and a delete may queue for the
         // writer without taking a reader's thread).
         self.executor = BlockingExecutor(threads: readers + 2)
@@ -78,11 +102,11 @@ public final class SQLiteChunkStore: ChunkStore {
     }
 
     /// Runs `body` on the store's threads with the writer connection.
+    /// - Throws: `QuarryError.readOnly` on a read-only store, before anything runs.
     func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
-        try await executor.run { [self] in try self.writer.withLock { db in try body(db) } }
+        try requireWritable()
+        return try await executor.run { [self] in try self.writer.withLock { db in try body(db) } }
     }
-
-
 
     static func readCollection(_ statement: SQLiteStatement) -> CollectionInfo {
         CollectionInfo(

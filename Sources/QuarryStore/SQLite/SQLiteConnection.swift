@@ -9,21 +9,65 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     let path: String
 
-    /// Opens (creating if needed) the database at `path`.
-    init(path: String, readOnly: Bool = false) throws {
+    /// How a connection opens its database.
+    enum OpenMode: Sendable {
+        /// Read and write, creating the file when missing.
+        case readWrite
+        /// SQLite's read-only mode (`mode=ro`): sees other processes' commits, but needs the
+        /// WAL's shared-memory file (`-shm`) to exist or its directory to be writable.
+        case readOnly
+        /// `immutable=1`: SQLite assumes no one changes the file and takes no locks. Only for a
+        /// database no process can write (a read-only file system, a read-only copy) with no
+        /// write-ahead log to replay.
+        case immutable
+    }
+
+    /// Opens (creating if needed, in `.readWrite` mode) the database at `path`.
+    init(path: String, mode: OpenMode = .readWrite) throws {
         var db: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-            | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let flags: Int32
+        let name: String
+        switch mode {
+        case .readWrite:
+            (flags, name) = (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path)
+        case .readOnly:
+            (flags, name) = (SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, Self.uri(path, "mode=ro"))
+        case .immutable:
+            (flags, name) = (SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, Self.uri(path, "immutable=1"))
+        }
+        let rc = sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
-            throw QuarryError(.storage, "cannot open the store database at \(path): \(message)")
+            throw QuarryError(.storage, "cannot open the store database at \(path): \(message) (SQLite error \(rc))")
         }
         self.handle = db
         self.path = path
         sqlite3_busy_timeout(db, 10_000)
         sqlite3_extended_result_codes(db, 1)
+    }
+
+    /// A `file:` URI for `path` with `query`; the characters a URI gives meaning are escaped.
+    private static func uri(_ path: String, _ query: String) -> String {
+        var escaped = ""
+        for character in path.unicodeScalars {
+            switch character {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3f"
+            case "#": escaped += "%23"
+            default: escaped.unicodeScalars.append(character)
+            }
+        }
+        return "file:\(escaped)?\(query)"
+    }
+
+    /// The error for a failed call that returned `rc`, naming the database: a write refused
+    /// because the file or its directory is read-only is `.readOnly`, anything else `.storage`.
+    func error(_ rc: Int32, _ message: String) -> QuarryError {
+        if rc & 0xff == SQLITE_READONLY {
+            return QuarryError(.readOnly, "the store database \(path) is read-only: \(message) (SQLite error \(rc))")
+        }
+        return QuarryError(.storage, "SQLite error \(rc) in \(path): \(message)")
     }
 
     deinit {
@@ -37,7 +81,7 @@ final class SQLiteConnection {
         if rc != SQLITE_OK {
             let message = errorMessage.map { String(cString: $0) } ?? lastErrorMessage
             sqlite3_free(errorMessage)
-            throw QuarryError(.storage, "SQLite error \(rc): \(message)")
+            throw error(rc, message)
         }
     }
 
@@ -46,7 +90,7 @@ final class SQLiteConnection {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
         guard rc == SQLITE_OK, let statement else {
-            throw QuarryError(.storage, "SQLite cannot prepare statement (\(rc)): \(lastErrorMessage)")
+            throw QuarryError(.storage, "SQLite cannot prepare a statement in \(path) (\(rc)): \(lastErrorMessage)")
         }
         return SQLiteStatement(statement, connection: self)
     }
@@ -79,6 +123,37 @@ final class SQLiteConnection {
         }
         try execute("COMMIT")
         return result
+    }
+
+    /// Copies this connection's database into `destination`'s with SQLite's online backup API,
+    /// `pagesPerStep` pages at a time, calling `between` after each slice (to pause, or report
+    /// progress). The caller holds a read transaction on this connection throughout, so every
+    /// slice reads the same snapshot: other connections' commits neither show up half-way nor
+    /// restart the copy, and in WAL mode they are never blocked by it.
+    /// - Returns: the pages copied.
+    /// - Throws: `QuarryError.storage` naming both files when a step fails.
+    func backup(into destination: SQLiteConnection, pagesPerStep: Int32, between: (_ remaining: Int, _ total: Int) throws -> Void) throws -> Int {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw QuarryError(.storage, "cannot back up \(path) to \(destination.path): \(destination.lastErrorMessage)")
+        }
+        var finished = false
+        defer { if !finished { sqlite3_backup_finish(backup) } }
+        while true {
+            let rc = sqlite3_backup_step(backup, max(1, pagesPerStep))
+            switch rc {
+            case SQLITE_DONE:
+                let total = Int(sqlite3_backup_pagecount(backup))
+                finished = true
+                let end = sqlite3_backup_finish(backup)
+                guard end == SQLITE_OK else { throw destination.error(end, destination.lastErrorMessage) }
+                return total
+            case SQLITE_OK, SQLITE_BUSY, SQLITE_LOCKED:
+                try between(Int(sqlite3_backup_remaining(backup)), Int(sqlite3_backup_pagecount(backup)))
+            default:
+                let message = String(cString: sqlite3_errstr(rc))
+                throw QuarryError(.storage, "cannot back up \(path) to \(destination.path): \(message) (SQLite error \(rc))")
+            }
+        }
     }
 
     /// The row id of the last inserted row.
@@ -145,7 +220,7 @@ final class SQLiteStatement {
         case SQLITE_ROW: return true
         case SQLITE_DONE: return false
         default:
-            throw QuarryError(.storage, "SQLite error \(rc): \(connection.lastErrorMessage)")
+            throw connection.error(rc, connection.lastErrorMessage)
         }
     }
 
@@ -207,10 +282,10 @@ final class ReadConnectionPool: Sendable {
     private let turn = Atomic<Int>(0)
 
     /// Opens `count` connections to the database at `path`.
-    init(path: String, count: Int) throws {
+    init(path: String, count: Int, mode: SQLiteConnection.OpenMode = .readWrite) throws {
         var connections: [Slot] = []
         for _ in 0..<max(1, count) {
-            let connection = try SQLiteConnection(path: path)
+            let connection = try SQLiteConnection(path: path, mode: mode)
             try connection.execute("PRAGMA foreign_keys = ON;")
             connections.append(Slot(connection))
         }

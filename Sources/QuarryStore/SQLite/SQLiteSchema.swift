@@ -162,6 +162,33 @@ enum SQLiteSchema {
     /// Brings the database up to the newest schema, one transaction per migration.
     /// - Throws: `QuarryError.storage` when the database is newer than this program.
     static func migrate(_ db: SQLiteConnection) throws {
+        let version = try checkedVersion(db)
+        for index in version..<migrations.count {
+            try db.transaction {
+                try db.execute(migrations[index])
+                try db.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+
+    /// Checks that a database opened read-only has the newest schema: it cannot be migrated.
+    /// - Throws: `QuarryError.storage` when it is older or newer than this program.
+    static func requireCurrent(_ db: SQLiteConnection) throws {
+        let version = try checkedVersion(db)
+        guard version == migrations.count else {
+            throw QuarryError(
+                .storage,
+                """
+                the store at \(db.path) has schema version \(version), older than this quarry (\(migrations.count)), and \
+                is read-only, so it cannot be migrated; open it once read-write (a writable copy will do) to migrate it
+                """
+            )
+        }
+    }
+
+    /// The database's schema version.
+    /// - Throws: `QuarryError.storage` when it is newer than this program.
+    static func checkedVersion(_ db: SQLiteConnection) throws -> Int {
         // Read in a scope of its own: the statement is finalised before the migrations run (a
         // pending statement would keep `DROP TABLE` from running: "database table is locked").
         let version = try {
@@ -176,11 +203,6 @@ enum SQLiteSchema {
                 "the store at \(db.path) has schema version \(version), newer than this quarry (\(migrations.count)); upgrade quarry"
             )
         }
-        for index in version..<migrations.count {
-            try db.transaction {
-                try db.execute(migrations[index])
-                try db.execute("PRAGMA user_version = \(index + 1)")
-            }
-        }
+        return version
     }
 }
