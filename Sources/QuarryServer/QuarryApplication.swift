@@ -99,7 +99,8 @@ public func buildApplication(
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: SiteMiddleware(policy: configuration.site.resolved(listeningOn: configuration.host)))
     router.add(middleware: AuthenticationMiddleware(keyRing: keyRing, audit: audit))
-    router.add(middleware: AdmissionMiddleware(admission: AdmissionControl(limits: configuration.admission, maxWait: configuration.admissionWait)))
+    let admission = AdmissionControl(limits: configuration.admission, maxWait: configuration.admissionWait)
+    router.add(middleware: AdmissionMiddleware(admission: admission))
     if let audit { router.add(middleware: AuditMiddleware(log: audit, maxBodyBytes: configuration.maxBodyBytes)) }
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(
@@ -118,7 +119,11 @@ public func buildApplication(
         _ = try context.principal(for: .operate)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: metrics.render(cache: retriever.cache, collections: try await store.collections())))
+            body: .init(
+                byteBuffer: ByteBuffer(
+                    string: metrics.render(cache: retriever.cache, collections: try await store.collections(), admission: admission)
+                )
+            )
         )
     }
     DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)

@@ -159,6 +159,9 @@ enum RawHTTP {
             #expect(refused.contains("\"overloaded\""))
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
             #expect(try await slow.value.response.hasPrefix("HTTP/1.1 200"))
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains(#"quarry_requests_refused_total{class="query"} 1"#))
+            #expect(metrics.contains(#"quarry_requests_in_flight{class="query"} 0"#))
         }
         await store.close()
     }

@@ -60,7 +60,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The metrics in Prometheus's text exposition format.
-    func render(cache: QueryCache?, collections: [CollectionInfo]) -> String {
+    func render(cache: QueryCache?, collections: [CollectionInfo], admission: AdmissionControl? = nil) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
         out += "# HELP quarry_http_requests_total HTTP requests by route, method and status.\n"
@@ -78,6 +78,16 @@ public final class ServerMetrics: Sendable {
             out += "# TYPE quarry_result_cache_misses_total counter\nquarry_result_cache_misses_total \(statistics.misses)\n"
             out += "# HELP quarry_result_cache_entries Results held by the result cache.\n"
             out += "# TYPE quarry_result_cache_entries gauge\nquarry_result_cache_entries \(statistics.entries)\n"
+        }
+        if let admission {
+            let statistics = admission.statistics()
+            let classes = RouteClass.allCases.filter { statistics[$0] != nil }
+            out += "# HELP quarry_requests_in_flight Requests running now, by route class.\n# TYPE quarry_requests_in_flight gauge\n"
+            for routeClass in classes { out += "quarry_requests_in_flight{class=\"\(routeClass.rawValue)\"} \(statistics[routeClass]!.running)\n" }
+            out += "# HELP quarry_requests_waiting Requests waiting for a turn, by route class.\n# TYPE quarry_requests_waiting gauge\n"
+            for routeClass in classes { out += "quarry_requests_waiting{class=\"\(routeClass.rawValue)\"} \(statistics[routeClass]!.waiting)\n" }
+            out += "# HELP quarry_requests_refused_total Requests refused with 503 overloaded, by route class.\n# TYPE quarry_requests_refused_total counter\n"
+            for routeClass in classes { out += "quarry_requests_refused_total{class=\"\(routeClass.rawValue)\"} \(statistics[routeClass]!.refused)\n" }
         }
         out += "# HELP quarry_collection_chunks Chunks (and vectors) per collection.\n# TYPE quarry_collection_chunks gauge\n"
         for collection in collections {

@@ -91,7 +91,9 @@ final class CollectionIndexes: Sendable {
         }
         let base = try entries.withLock { $0[collection] }?.index ?? loadOrCreate(collection, dimension: dimension)
         var index = base
-        let changed = try catchUp(index, from: source)
+        // An ingest's catch-up (persist) is bulk work and takes one core, leaving the other to
+        // the queries served meanwhile; a query waiting on the catch-up takes both.
+        let changed = try catchUp(index, from: source, threads: persist ? 1 : 2)
         if index.tombstoneRatio > 0.3 {
             index = try index.compacted()
         }
@@ -158,7 +160,7 @@ final class CollectionIndexes: Sendable {
 
     /// Removes labels SQLite no longer has and inserts the rows the index lacks.
     /// - Returns: whether anything changed.
-    private func catchUp(_ index: HNSWIndex, from source: IndexSource) throws -> Bool {
+    private func catchUp(_ index: HNSWIndex, from source: IndexSource, threads: Int) throws -> Bool {
         let rowIDs = try source.rowIDs()
         let wanted = Set(rowIDs.map { UInt64(bitPattern: $0) })
         var changed = false
@@ -173,7 +175,7 @@ final class CollectionIndexes: Sendable {
             let batch = Array(missing[start..<min(start + 4096, missing.count)])
             let (ids, vectors) = try source.vectors(batch)
             do {
-                try index.insert(batch: vectors, labels: ids.map { UInt64(bitPattern: $0) }, threads: 2)
+                try index.insert(batch: vectors, labels: ids.map { UInt64(bitPattern: $0) }, threads: threads)
             } catch {
                 throw QuarryError(.storage, "cannot add vectors to the index", underlying: error)
             }
