@@ -79,6 +79,41 @@ import Testing
         #expect(throws: QuarryError.self) { try QuarryConfiguration.load(from: URL(fileURLWithPath: "/nonexistent/quarry.json")) }
     }
 
+    @Test func serviceLimitsAndSitesAreRead() throws {
+        let (url, dir) = try write(
+            #"""
+            {"server": {"idle_timeout_seconds": 5, "header_timeout_seconds": 2.5, "allowed_hosts": ["quarry.internal"],
+                        "cors_origins": ["https://app.example.com"], "admission": {"query": {"in_flight": 2, "queued": 8}},
+                        "admission_wait_seconds": 3, "embeddings": {"max_inputs": 32, "max_tokens": 4096}}}
+            """#
+        )
+        defer { dir.cleanUp() }
+        let server = try QuarryConfiguration.load(from: url).server
+        #expect(server.idleTimeoutSeconds == 5 && server.headerTimeoutSeconds == 2.5 && server.admissionWaitSeconds == 3)
+        #expect(server.allowedHosts == ["quarry.internal"] && server.corsOrigins == ["https://app.example.com"])
+        #expect(server.admission == ["query": .init(inFlight: 2, queued: 8)])
+        #expect(server.embeddings.maxInputs == 32 && server.embeddings.maxTokens == 4096)
+
+        for (json, expected) in [
+            (#"{"server": {"admission": {"query": {"in_flight": 2}}}}"#, "queued"),
+            (#"{"server": {"admission": {"query": {"in_flight": 2, "queued": 1, "burst": 3}}}}"#, "burst"),
+            (#"{"server": {"embeddings": {"max_texts": 3}}}"#, "max_texts"),
+        ] {
+            let (bad, badDir) = try write(json)
+            defer { badDir.cleanUp() }
+            #expect(throws: QuarryError.self, "\(expected)") { _ = try QuarryConfiguration.load(from: bad) }
+        }
+        var settings = QuarryConfiguration()
+        settings.server.admission = ["queries": .init(inFlight: 0, queued: -1)]
+        settings.server.idleTimeoutSeconds = 0
+        settings.server.corsOrigins = ["app.example.com"]
+        settings.server.embeddings.maxTokens = 0
+        let problems = settings.problems().joined(separator: "\n")
+        for expected in ["unknown route class 'queries'", "in_flight must be", "queued must be", "idle_timeout_seconds", "'app.example.com' is not an origin", "max_tokens"] {
+            #expect(problems.contains(expected), "\(expected) in \(problems)")
+        }
+    }
+
     @Test func invalidValuesAreAllReported() {
         var settings = QuarryConfiguration()
         settings.server.port = 70_000
