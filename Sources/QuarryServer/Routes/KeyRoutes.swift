@@ -177,7 +177,7 @@ struct KeyRoutes: Sendable {
     /// A JSON body that may be absent.
     private static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T? {
         if request.headers[.contentLength].flatMap(Int.init) == 0 { return nil }
-        let buffer = try await request.body.collect(upTo: 64 << 10)
+        let buffer = try await JSON.body(of: request, limit: 64 << 10)
         guard buffer.readableBytes > 0 else { return nil }
         try JSON.requireJSONContentType(request)
         do {
