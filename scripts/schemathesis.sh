@@ -49,6 +49,10 @@ for _ in 1 2 3 4 5; do
 done
 [ -n "$SERVER" ] || { cat "$DIR/server.log" >&2; echo "schemathesis: could not start quarry serve" >&2; exit 1; }
 echo "schemathesis: quarry serve on 127.0.0.1:$PORT, $EXAMPLES examples per operation" >&2
+# A job whose id the job routes are called with (scripts/schemathesis.toml).
+QUARRY_FUZZ_JOB=$(curl -sf "http://127.0.0.1:$PORT/ingest" -H "Authorization: Bearer $KEY" \
+  -H 'Content-Type: application/json' -d '{"path": "docs"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["job_id"])')
+export QUARRY_FUZZ_JOB
 
 status=0
 SECONDS=0

@@ -178,9 +178,9 @@ struct DocumentRoutes: Sendable {
             let principal = try context.principal(for: .readDocuments)
             let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
+            try Self.refuseAccessPath(id, request.method)
             // A document the caller may not see does not exist for it.
             guard let (record, chunks) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
-                try Self.refuseAccessPath(id, request.method)
                 throw Self.noSuchDocument(id, collection)
             }
             return try JSON.response(
@@ -216,8 +216,8 @@ struct DocumentRoutes: Sendable {
             let principal = try context.principal(for: .write)
             let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
+            try Self.refuseAccessPath(id, request.method)
             guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
-                try Self.refuseAccessPath(id, request.method)
                 throw Self.noSuchDocument(id, collection)
             }
             guard try await store.removeDocument(in: stored, path: id) else { throw Self.noSuchDocument(id, collection) }
@@ -240,8 +240,9 @@ struct DocumentRoutes: Sendable {
         return id
     }
 
-    /// `GET` or `DELETE /documents/{id}/access` (no document has that id: ingested files have
-    /// an extension) is a method the access path does not take: 405 rather than 404.
+    /// `GET` or `DELETE /documents/{id}/access` is a method the access path does not take: 405
+    /// rather than 404, whatever the collection. An id ending in `/access` is the access path's,
+    /// as `PUT` reads it too (no ingested file has that name: files have an extension).
     private static func refuseAccessPath(_ id: String, _ method: HTTPRequest.Method) throws {
         guard id.hasSuffix("/access") else { return }
         throw APIError.methodNotAllowed(method, allow: "PUT")

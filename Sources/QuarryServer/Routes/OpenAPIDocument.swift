@@ -88,7 +88,6 @@ enum OpenAPIDocument {
           "post": {"summary": "Create a key (admin: in its own tenant, up to its own role and collections; operator: any tenant). The secret is in the response only.",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["role"],
               "description": "expires_at (in the future) or expires_in_days, not both; null: absent",
-              "not": {"required": ["expires_at", "expires_in_days"], "properties": {"expires_at": {"type": "string"}, "expires_in_days": {"type": "number"}}},
               "properties": {"role": {"enum": ["reader", "writer", "admin", "operator"]}, "tenant": {"oneOf": [{"$ref": "#/components/schemas/Name"}, {"type": "null"}]},
                              "collections": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/Name"}}, "principals": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/Principal"}},
                              "rate": {"type": ["number", "null"], "exclusiveMinimum": 0}, "burst": {"type": ["integer", "null"], "minimum": 1},
