@@ -119,7 +119,7 @@ import Glibc
 }
 
 /// Sends `request` as it is over a new TCP connection to loopback and returns what comes back
-/// until the server closes the connection or is silent for two seconds.
+/// until the server closes the connection (send `Connection: close`) or is silent for a minute.
 func rawExchange(port: Int, _ request: String) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
@@ -132,7 +132,7 @@ func rawExchange(port: Int, _ request: String) throws -> String {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    var timeout = timeval(tv_sec: 2, tv_usec: 0)
+    var timeout = timeval(tv_sec: 60, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     let bytes = Array(request.utf8)
     guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
