@@ -56,11 +56,13 @@ export QUARRY_FUZZ_JOB
 
 status=0
 SECONDS=0
-schemathesis --config-file scripts/schemathesis.toml run "http://127.0.0.1:$PORT/openapi.json" \
+# Run from the temporary folder: schemathesis keeps a cache of crashes in ./.schemathesis.
+ROOT=$PWD
+(cd "$DIR" && schemathesis --config-file "$ROOT/scripts/schemathesis.toml" run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --checks all --phases "$PHASES" --max-examples "$EXAMPLES" --workers 2 \
   --request-timeout 30 --suppress-health-check too_slow,filter_too_much --generation-database none \
-  --report junit --report-dir "$DIR/report" --no-color "$@" || status=$?
+  --report junit --report-dir "$DIR/report" --no-color "$@") || status=$?
 echo "schemathesis: ${SECONDS}s, exit status $status" >&2
 if ! kill -0 "$SERVER" 2>/dev/null; then
   echo "schemathesis: quarry serve died during the run" >&2; status=1
