@@ -21,7 +21,7 @@ RELEASE_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
 endif
 endif
 
-.PHONY: run test test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
+.PHONY: run test fuzz test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
 
 ## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT);
 ## with LLM=local, also start the local chat model first (scripts/llm-server.sh)
@@ -29,9 +29,17 @@ run: deps model build ingest $(if $(filter local,$(LLM)),llm-server) serve
 
 ## test: the full test suite (installs what is missing and fetches the model first); the crash
 ## test kills the release `quarry` binary, so it is built first; the pgvector backend's tests use
-## a PostgreSQL 16 + pgvector started for the run and stopped after it
+## a PostgreSQL 16 + pgvector started for the run and stopped after it; then schemathesis over
+## /openapi.json against the release binary, 30 examples per operation (scripts/schemathesis.sh)
 test: deps model build
 	scripts/with-test-postgres.sh env QUARRY_BIN=$(CURDIR)/$(QUARRY) $(SWIFT) test
+	QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/schemathesis.sh
+
+## fuzz: schemathesis over /openapi.json at more examples per operation than `make test` runs
+## (FUZZ_EXAMPLES, default 300; see docs/operations.md, "API fuzzing")
+FUZZ_EXAMPLES ?= 300
+fuzz: deps model build
+	EXAMPLES=$(FUZZ_EXAMPLES) QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/schemathesis.sh
 
 deps:
 	@scripts/install-deps.sh

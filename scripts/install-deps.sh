@@ -9,6 +9,12 @@ if ! python3 -c "import pytrec_eval" 2>/dev/null; then
   echo "deps: installing pytrec_eval-terrier from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "pytrec_eval-terrier==0.5.11"
 fi
+# schemathesis fuzzes the HTTP API against its own /openapi.json (scripts/schemathesis.sh).
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(schemathesis --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+  echo "deps: installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 packages=(
   libopenblas-dev   # CBLAS (sgemm/sgemv) for the encoder and exact search

@@ -64,6 +64,7 @@ public struct KeyManager: Sendable {
     ///   for a bad specification.
     public func create(_ specification: KeySpecification, tenant: String, by actor: Principal) async throws -> IssuedKey {
         try Tenant.validate(tenant)
+        if let tier = specification.tier { try Tenant.validateTier(tier) }
         try actor.require(.administer)
         try check(specification, tenant: tenant, by: actor)
         if tenant != Tenant.default, try await !store.tenants().contains(where: { $0.name == tenant }) {
@@ -128,6 +129,7 @@ public struct KeyManager: Sendable {
     public func createTenant(_ name: String, tier: String?, by actor: Principal) async throws -> TenantRecord {
         try actor.require(.operate)
         try Tenant.validate(name)
+        if let tier { try Tenant.validateTier(tier) }
         let record = TenantRecord(name: name, tier: tier, createdAt: now())
         try await store.createTenant(record)
         return record
@@ -139,6 +141,7 @@ public struct KeyManager: Sendable {
     public func setTenantTier(_ name: String, tier: String?, by actor: Principal) async throws -> TenantRecord {
         try actor.require(.operate)
         try Tenant.validate(name)
+        if let tier { try Tenant.validateTier(tier) }
         try await store.setTenantTier(name, tier: tier)
         guard let record = try await store.tenants().first(where: { $0.name == name }) else {
             throw QuarryError(.notFound, "tenant '\(name)' does not exist")

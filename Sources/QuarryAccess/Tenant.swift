@@ -17,6 +17,16 @@ public enum Tenant {
 }
 
 extension Tenant {
+    /// Checks a limits tier's name: the rules of tenant names.
+    /// - Throws: `QuarryError(.invalidRequest)` naming the rule.
+    public static func validateTier(_ name: String) throws {
+        do {
+            try CollectionName.validate(name)
+        } catch {
+            throw QuarryError(.invalidRequest, "tier name '\(name)' is invalid: use 1-64 letters, digits, '-', '_' or '.'")
+        }
+    }
+
     /// The store's name of a tenant's collection: the default tenant's collections keep their
     /// plain names (so a single-team store needs no migration), every other tenant's are
     /// `tenant/name`. A plain name cannot hold `/`, so no tenant can name another's collection.

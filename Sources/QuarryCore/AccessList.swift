@@ -32,10 +32,12 @@ public enum AccessList {
         return access.contains(everyone) || access.contains(where: principals.contains)
     }
 
-    /// A list from a request or a key: each principal without blanks; sorted, each once.
+    /// A list from a request or a key: each principal without blanks or control characters;
+    /// sorted, each once.
     /// - Throws: `QuarryError(.invalidRequest)` naming the first bad principal.
     public static func checked(_ list: [String]) throws -> [String] {
-        for principal in list where principal.isEmpty || principal.contains(where: \.isWhitespace) {
+        let refused = { (scalar: Unicode.Scalar) in scalar.properties.isWhitespace || scalar.properties.generalCategory == .control }
+        for principal in list where principal.isEmpty || principal.unicodeScalars.contains(where: refused) {
             throw QuarryError(.invalidRequest, "principal '\(principal)' is invalid: use names such as user:ana, group:legal or public")
         }
         return Array(Set(list)).sorted()

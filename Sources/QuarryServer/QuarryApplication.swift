@@ -90,7 +90,7 @@ public func buildApplication(
     keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: QuarryRequestContext.self)
+    let router = Router(context: QuarryRequestContext.self, options: .autoGenerateHeadEndpoints)
     let metrics = ServerMetrics()
     let keyRing = keyRing ?? KeyRing(store: store, mode: .whenKeysExist)
     router.add(middleware: RequestIDMiddleware())
@@ -134,6 +134,7 @@ public func buildApplication(
         .register(on: router)
     KeyRoutes(keys: KeyManager(store: store), keyRing: keyRing, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     AdminRoutes(store: store, limits: limits).register(on: router)
+    MethodNotAllowedMiddleware.register(on: router)
     return Application(
         router: router,
         server: .http1(

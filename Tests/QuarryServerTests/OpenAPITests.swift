@@ -11,7 +11,7 @@ import QuarryTestSupport
 import Testing
 
 /// A small JSON Schema checker: the keywords `GET /openapi.json` uses ($ref, type, required,
-/// properties, additionalProperties, items, enum, const, oneOf, format date-time).
+/// properties, additionalProperties, items, enum, const, oneOf, allOf, format date-time).
 struct SchemaChecker {
     let document: [String: Any]
 
@@ -26,6 +26,7 @@ struct SchemaChecker {
     func problems(_ value: Any, _ schema: [String: Any], at path: String = "$") -> [String] {
         let schema = resolve(schema)
         var problems: [String] = []
+        for part in schema["allOf"] as? [[String: Any]] ?? [] { problems += self.problems(value, part, at: path) }
         if let options = schema["oneOf"] as? [[String: Any]] {
             let matching = options.filter { self.problems(value, $0, at: path).isEmpty }
             if matching.count != 1 { problems.append("\(path): matches \(matching.count) of oneOf") }

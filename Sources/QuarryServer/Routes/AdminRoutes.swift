@@ -188,14 +188,24 @@ struct AdminRoutes: Sendable {
     /// - Throws: `QuarryError(.invalidRequest)` naming the parameter and the forms it takes.
     static func date(_ value: Substring?, name: String) throws -> Date? {
         guard let value else { return nil }
+        if let date = time(String(value)) { return date }
         let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime], [.withFullDate]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: String(value)) { return date }
-        }
+        formatter.formatOptions = [.withFullDate]
+        if let date = formatter.date(from: String(value)) { return date }
         throw QuarryError(
             .invalidRequest, "\(name) must be an ISO 8601 date (2026-12-01) or time (2026-12-01T09:00:00Z), not '\(value)'"
         )
+    }
+
+    /// An RFC 3339 time (`2026-12-01T09:00:00Z`, with or without fractional seconds, any
+    /// offset), as the document's `date-time` format says; `nil` for anything else.
+    static func time(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
     }
 
     /// An integer from the query in `range`; `fallback` when absent.

@@ -155,6 +155,11 @@ struct DocumentRoutes: Sendable {
     let maxBodyBytes: Int
     /// Most documents one listing returns.
     static let maxLimit = 10_000
+    /// The route of `GET` and `DELETE /documents/{id}`, and of `PUT /documents/{id}/access`,
+    /// which tells the two apart by the last segment.
+    static let documentPath: RouterPath = "/documents/**"
+    /// The path `PUT /documents/**` serves, for the `Allow` header of other methods.
+    static let accessPath: RouterPath = "/documents/**/access"
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/documents") { request, context in
@@ -175,6 +180,7 @@ struct DocumentRoutes: Sendable {
             let principal = try context.principal(for: .readDocuments)
             let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
+            try Self.refuseAccessPath(id, request.method)
             // A document the caller may not see does not exist for it.
             guard let (record, chunks) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
                 throw Self.noSuchDocument(id, collection)
@@ -193,7 +199,9 @@ struct DocumentRoutes: Sendable {
             let principal = try context.principal(for: .write)
             let (collection, stored) = try Self.collection(request, principal)
             var parts = context.parameters.getCatchAll().map(String.init)
-            guard parts.count >= 2, parts.removeLast() == "access" else { throw HTTPError(.notFound) }
+            guard parts.count >= 2, parts.removeLast() == "access" else {
+                throw APIError.methodNotAllowed(.put, allow: MethodNotAllowedMiddleware<QuarryRequestContext>.allowHeader([.get, .delete]))
+            }
             guard let id = parts.joined(separator: "/").removingPercentEncoding, !id.isEmpty else {
                 throw QuarryError(.invalidRequest, "malformed document id")
             }
@@ -210,6 +218,7 @@ struct DocumentRoutes: Sendable {
             let principal = try context.principal(for: .write)
             let (collection, stored) = try Self.collection(request, principal)
             let id = try Self.documentID(context)
+            try Self.refuseAccessPath(id, request.method)
             guard let (record, _) = try await store.document(in: stored, path: id), principal.canSee(record.access) else {
                 throw Self.noSuchDocument(id, collection)
             }
@@ -231,6 +240,14 @@ struct DocumentRoutes: Sendable {
         }
         try checkDocumentID(id)
         return id
+    }
+
+    /// `GET` or `DELETE /documents/{id}/access` is a method the access path does not take: 405
+    /// rather than 404, whatever the collection. An id ending in `/access` is the access path's,
+    /// as `PUT` reads it too (no ingested file has that name: files have an extension).
+    private static func refuseAccessPath(_ id: String, _ method: HTTPRequest.Method) throws {
+        guard id.hasSuffix("/access") else { return }
+        throw APIError.methodNotAllowed(method, allow: "PUT")
     }
 
     /// Refuses an id holding a control character (`%00` would cut it short where C strings

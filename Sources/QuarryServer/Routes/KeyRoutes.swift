@@ -119,10 +119,13 @@ struct KeyRoutes: Sendable {
             if body.expiresAt != nil, body.expiresInDays != nil {
                 throw QuarryError(.invalidRequest, "give expires_at or expires_in_days, not both")
             }
-            if let days = body.expiresInDays, !(days > 0) { throw QuarryError(.invalidRequest, "expires_in_days must be above 0") }
+            // At most a century: a longer one would end past the year 9999, which no date-time holds.
+            if let days = body.expiresInDays, !(days > 0 && days <= 36_500) {
+                throw QuarryError(.invalidRequest, "expires_in_days must be above 0 and at most 36500 (100 years)")
+            }
             let expiresAt = try body.expiresAt.map { text in
-                guard let date = ISO8601DateFormatter().date(from: text) else {
-                    throw QuarryError(.invalidRequest, "expires_at must be an ISO 8601 date such as 2027-01-31T00:00:00Z")
+                guard let date = AdminRoutes.time(text) else {
+                    throw QuarryError(.invalidRequest, "expires_at must be an ISO 8601 time such as 2027-01-31T00:00:00Z")
                 }
                 return date
             }
@@ -137,6 +140,7 @@ struct KeyRoutes: Sendable {
         router.get("/keys") { request, context in
             let principal = try context.principal(for: .administer)
             let tenant = request.uri.queryParameters["tenant"].map(String.init)
+            if let tenant { try Tenant.validate(tenant) }
             let list = try await keys.list(tenant: tenant, by: principal)
             return try JSON.response(["keys": list.map { KeySummary($0) }])
         }
@@ -177,7 +181,7 @@ struct KeyRoutes: Sendable {
     /// A JSON body that may be absent.
     private static func optionalBody<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T? {
         if request.headers[.contentLength].flatMap(Int.init) == 0 { return nil }
-        let buffer = try await request.body.collect(upTo: 64 << 10)
+        let buffer = try await JSON.body(of: request, limit: 64 << 10)
         guard buffer.readableBytes > 0 else { return nil }
         try JSON.requireJSONContentType(request)
         do {

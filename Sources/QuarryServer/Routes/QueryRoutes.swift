@@ -288,15 +288,7 @@ enum JSON {
     /// - Throws: `APIError` 413 when the body is larger, 400 when it is not the expected JSON.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         try requireJSONContentType(request)
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
-        }
+        let buffer = try await body(of: request, limit: limit)
         guard buffer.readableBytes > 0 else {
             throw APIError(status: .badRequest, code: "invalid_request", message: "request body is empty; send a JSON object")
         }
@@ -308,6 +300,35 @@ enum JSON {
         } catch {
             throw APIError(status: .badRequest, code: "invalid_request", message: "request body is not valid JSON")
         }
+    }
+
+    /// The request body, at most `limit` bytes of it.
+    /// - Throws: `APIError` 413 when the body is larger; 400 when it cannot be read (a malformed
+    ///   chunked body, such as a chunk size that is not hexadecimal, or a body cut short).
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
+        }
+        var buffer = ByteBuffer()
+        do {
+            for try await part in request.body {
+                guard buffer.readableBytes + part.readableBytes <= limit else {
+                    throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body is over \(limit) bytes")
+                }
+                buffer.writeImmutableBuffer(part)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            // Only the connection fails a body stream: the client sent what HTTP cannot parse.
+            throw APIError(
+                status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue,
+                message: "the request body could not be read (a malformed chunked encoding or a body cut short)"
+            )
+        }
+        return buffer
     }
 
     /// Refuses a body that does not say it is JSON. A web page can make a browser send
