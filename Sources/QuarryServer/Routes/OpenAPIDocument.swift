@@ -1,7 +1,41 @@
+import Foundation
+
 /// The OpenAPI 3.1 description of Quarry's HTTP API, served by `GET /openapi.json`. A test
 /// checks real responses of every route against it.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document served: `written` with the answers every route can give added to each
+    /// operation (see `addingCommonResponses`).
+    static let json = addingCommonResponses(to: written)
+
+    /// Adds to every operation the answers that come before any route runs: 421 for a `Host` the
+    /// server does not answer to and 403 for a browser request from an origin not allowed
+    /// (`SiteMiddleware`), and 503 `overloaded` when its route class is full (`AdmissionMiddleware`;
+    /// not for `/health` and `/metrics`, which are never held back).
+    static func addingCommonResponses(to text: String) -> String {
+        guard let data = text.data(using: .utf8),
+            var document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            var paths = document["paths"] as? [String: Any]
+        else { return text }
+        let error: [String: Any] = ["$ref": "#/components/responses/Error"]
+        for (path, value) in paths {
+            guard var operations = value as? [String: Any] else { continue }
+            for (method, operationValue) in operations {
+                guard var operation = operationValue as? [String: Any], var responses = operation["responses"] as? [String: Any] else { continue }
+                responses["421"] = responses["421"] ?? error
+                responses["403"] = responses["403"] ?? error
+                if path != "/health" && path != "/metrics" { responses["503"] = responses["503"] ?? error }
+                operation["responses"] = responses
+                operations[method] = operation
+            }
+            paths[path] = operations
+        }
+        document["paths"] = paths
+        guard let output = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]) else { return text }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// The document as written.
+    static let written = #"""
     {
       "openapi": "3.1.0",
       "info": {"title": "Quarry", "version": "0.1.0",
@@ -283,6 +317,8 @@ enum OpenAPIDocument {
               "personal_data_redacted": {"type": "boolean", "description": "Whether it was redacted before it was stored (guardrails ingest_pii: redact)"},
               "error_code": {"type": "string", "description": "Why the job failed, as a stable code (rate_limited for a limit)"},
               "limit": {"type": "string", "description": "The limit a failed job ran into (max_chunks)"},
+              "warnings": {"type": "array", "items": {"type": "string"},
+                           "description": "What went wrong without undoing what was committed (an index that could not be saved)"},
               "errors": {"type": "array", "items": {"type": "object", "required": ["path", "reason"], "additionalProperties": false,
                          "properties": {"path": {"type": "string"}, "reason": {"type": "string"}}}},
               "created_at": {"type": "string", "format": "date-time"}, "started_at": {"type": "string", "format": "date-time"},
