@@ -209,7 +209,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         /// `read`); classes not named keep their defaults.
         public var admission: [String: Admission] = [:]
         /// Seconds a request may wait for its turn before a 503.
-        public var admissionWaitSeconds: Double = 10
+        public var admissionWaitSeconds: Double = 30
         /// Limits of one `POST /v1/embeddings` call.
         public var embeddings = Embeddings()
 

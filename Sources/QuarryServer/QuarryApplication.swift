@@ -34,7 +34,7 @@ public struct ServerConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20, defaultTopK: Int = 5,
         idleTimeout: Duration = .seconds(30), headerTimeout: Duration = .seconds(10), site: SitePolicy = SitePolicy(),
-        admission: [RouteClass: AdmissionLimit] = AdmissionLimit.defaults, admissionWait: Duration = .seconds(10),
+        admission: [RouteClass: AdmissionLimit] = AdmissionLimit.defaults, admissionWait: Duration = .seconds(30),
         embeddings: EmbeddingLimits = EmbeddingLimits()
     ) {
         self.host = host

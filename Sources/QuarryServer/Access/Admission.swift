@@ -48,7 +48,7 @@ public struct AdmissionLimit: Sendable, Equatable, Codable {
     /// only makes each slower; their queues hold what 32 clients send.
     public static let defaults: [RouteClass: AdmissionLimit] = [
         .query: AdmissionLimit(inFlight: 4, queued: 64),
-        .embeddings: AdmissionLimit(inFlight: 2, queued: 16),
+        .embeddings: AdmissionLimit(inFlight: 2, queued: 64),
         .write: AdmissionLimit(inFlight: 8, queued: 32),
         .read: AdmissionLimit(inFlight: 16, queued: 64),
     ]
@@ -84,7 +84,7 @@ public final class AdmissionControl: Sendable {
     private let state = Mutex(State())
 
     /// Admission with `limits` per class and `maxWait` in a queue.
-    public init(limits: [RouteClass: AdmissionLimit] = AdmissionLimit.defaults, maxWait: Duration = .seconds(10)) {
+    public init(limits: [RouteClass: AdmissionLimit] = AdmissionLimit.defaults, maxWait: Duration = .seconds(30)) {
         self.limits = limits
         self.maxWait = maxWait
     }
