@@ -198,20 +198,27 @@ import FoundationNetworking
         let binary = try GracefulShutdownTests.quarryBinary().path
         let asNobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary]
 
-        let verify = try Self.run(asNobody + ["verify", "--store", store])
+        let verify = try await Self.run(asNobody + ["verify", "--store", store])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stderr.contains("not writable by this user"), "\(verify.stderr)")
-        let query = try Self.run(asNobody + ["query", "What does a checkpoint do?", "--store", store, "--collection", "seed"])
+        let query = try await Self.run(asNobody + ["query", "What does a checkpoint do?", "--store", store, "--collection", "seed"])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.stdout.contains("checkpoint.txt"), "\(query.stdout)")
-        let keys = try Self.run(asNobody + ["keys", "create", "--role", "reader", "--store", store])
+        let keys = try await Self.run(asNobody + ["keys", "create", "--role", "reader", "--store", store])
         #expect(keys.status != 0)
         #expect(keys.stderr.contains("read-only"), "\(keys.stderr)")
         #expect(Self.listing(store) == before)
     }
 
-    /// Runs a command line to completion (with the model configured).
-    static func run(_ commandLine: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Runs a command line to completion (with the model configured), waiting on a thread of its
+    /// own: blocking one of Swift concurrency's few threads would stall the other tests' servers.
+    static func run(_ commandLine: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try runBlocking(commandLine) }) }
+        }
+    }
+
+    private static func runBlocking(_ commandLine: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: commandLine[0])
         process.arguments = Array(commandLine.dropFirst())
