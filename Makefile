@@ -21,7 +21,10 @@ RELEASE_FLAGS ?= -Xswiftc -target-cpu -Xswiftc haswell
 endif
 endif
 
-.PHONY: run test fuzz test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
+# Rounds of the SIGKILL-during-index-save fault under `make chaos` (`make test` runs 2).
+CHAOS_ROUNDS ?= 10
+
+.PHONY: run test fuzz chaos test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
 
 ## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT);
 ## with LLM=local, also start the local chat model first (scripts/llm-server.sh)
@@ -40,6 +43,14 @@ test: deps model build
 FUZZ_EXAMPLES ?= 300
 fuzz: deps model build
 	EXAMPLES=$(FUZZ_EXAMPLES) QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/schemathesis.sh
+
+## chaos: the fault tests alone (also part of `make test`), the index-save kills repeated
+## $(CHAOS_ROUNDS) times: SIGKILL during jobs and index saves, damaged index files, the LLM server
+## killed mid-stream, a full disk and read-only media (both need root), PostgreSQL restarted under
+## a node, two nodes on one database (see docs/operations.md#faults-and-recovery)
+chaos: deps model build
+	scripts/with-test-postgres.sh env QUARRY_BIN=$(CURDIR)/$(QUARRY) QUARRY_CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
+		$(SWIFT) test --filter 'ChaosTests|PostgresRestartTests|TwoNodeTests'
 
 deps:
 	@scripts/install-deps.sh

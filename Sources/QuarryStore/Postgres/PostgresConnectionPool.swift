@@ -31,28 +31,42 @@ public final class PostgresConnectionPool: Sendable {
         self.url = url
         let executor = BlockingExecutor(threads: max(1, size))
         connections = ConnectionPool(capacity: size, acquireTimeout: acquireTimeout, executor: executor, name: "PostgreSQL") {
-            try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutMS: statementTimeoutMS)
+            do {
+                return try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutMS: statementTimeoutMS)
+            } catch {
+                throw Self.unreachable(error)
+            }
         }
     }
 
     /// Runs `body` on the pool's threads with a connection of its own, once more on a new
     /// connection when the first one dropped during it.
-    /// - Throws: what `body` throws; `QuarryError.storage` when a dropped connection cannot be
-    ///   reopened; `QuarryError.unavailable` when no connection came free in time.
+    /// - Throws: what `body` throws; `QuarryError.unavailable` when the server cannot be reached
+    ///   (a dropped connection cannot be reopened) or no connection came free in time.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await connections.withConnection { connection in
             do {
-                try connection.reconnectIfNeeded()
+                try Self.reconnect(connection)
                 return try body(connection)
             } catch where !connection.isConnected {
-                do {
-                    try connection.reconnectIfNeeded()
-                } catch {
-                    throw QuarryError(.storage, "lost the connection to PostgreSQL and could not reconnect", underlying: error)
-                }
+                try Self.reconnect(connection)
                 return try body(connection)
             }
         }
+    }
+
+    private static func reconnect(_ connection: PostgresConnection) throws {
+        do {
+            try connection.reconnectIfNeeded()
+        } catch {
+            throw unreachable(error)
+        }
+    }
+
+    /// A server that cannot be reached (restarting, down, network cut) is a 503 the client may
+    /// retry; its address and libpq's message stay in `underlying`, for the log, not the client.
+    private static func unreachable(_ error: any Error) -> QuarryError {
+        QuarryError(.unavailable, "the database (PostgreSQL) cannot be reached; try again shortly", underlying: error)
     }
 
     /// Runs `body` in a transaction (see `withConnection` for dropped connections).
