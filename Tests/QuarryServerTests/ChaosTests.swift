@@ -12,8 +12,8 @@ import Testing
     static let rounds = Int(ProcessInfo.processInfo.environment["QUARRY_CHAOS_ROUNDS"] ?? "") ?? 2
 
     /// `quarry verify ARGUMENTS`: its status, the documents and chunks it counted, its stderr.
-    static func verify(_ arguments: [String]) throws -> (status: Int32, documents: Int, chunks: Int, output: String) {
-        let result = try GracefulShutdownTests.quarry(["verify"] + arguments)
+    static func verify(_ arguments: [String]) async throws -> (status: Int32, documents: Int, chunks: Int, output: String) {
+        let result = try await GracefulShutdownTests.quarry(["verify"] + arguments)
         // "STORE: 1 collections, 40 documents, 80 chunks; no problems"
         let words = result.stdout.split(whereSeparator: { $0 == " " || $0 == "," || $0 == ";" })
         func count(before noun: String) -> Int {
@@ -56,7 +56,7 @@ import Testing
         #expect(seen["state"] as? String == "running", "the job ended before the kill: \(seen)")
         #expect((seen["files_done"] as? Int ?? 0) < 60, "\(seen)")
 
-        let afterKill = try Self.verify(["--store", store])
+        let afterKill = try await Self.verify(["--store", store])
         #expect(afterKill.status == 0, "\(afterKill.output)")
 
         let second = try await ServeProcess(arguments, environment: environment, in: dir.url)
@@ -80,7 +80,7 @@ import Testing
         #expect(search.status == 200 && search.chunks.count == 5, "\(search)")
         await second.stop()
 
-        let final = try Self.verify(["--store", store])
+        let final = try await Self.verify(["--store", store])
         #expect(final.status == 0, "\(final.output)")
         #expect(final.documents == 120 && final.chunks == (counts["clean"]?.chunks ?? 0) * 2, "\(final.output)")
     }
@@ -103,7 +103,7 @@ import Testing
         defer { first.terminate() }
         let job = try await first.startIngest("docs", collection: "docs")
         if await Self.killDuringNextSave(first, store: store, within: .seconds(120)) { killedDuringASave += 1 }
-        let afterJob = try Self.verify(["--store", store])
+        let afterJob = try await Self.verify(["--store", store])
         #expect(afterJob.status == 0, "\(afterJob.output)")
         #expect(afterJob.documents == 50, "the documents were committed before the save: \(afterJob.output) (job \(job))")
 
@@ -135,7 +135,7 @@ import Testing
         #expect(after.status == 200)
         #expect(after.chunks == expected.chunks)
         #expect(!restarted.logText.contains("rebuilding the index"), "a damaged index file was found: \(restarted.logText)")
-        let final = try Self.verify(["--store", store])
+        let final = try await Self.verify(["--store", store])
         #expect(final.status == 0 && final.documents == 50, "\(final.output)")
         print("ChaosTests: \(killedDuringASave) of \(Self.rounds + 1) kills interrupted an index save")
     }
@@ -171,7 +171,7 @@ import Testing
         try ChaosCorpus.write("docs", files: 30, marker: "walrus", in: dir)
         let store = dir.url.appendingPathComponent("store").path
         let environment = ["QUARRY_EXACT_BELOW": "1"]
-        let ingest = try GracefulShutdownTests.quarry([
+        let ingest = try await GracefulShutdownTests.quarry([
             "ingest", dir.url.appendingPathComponent("docs").path, "--store", store, "--collection", "docs", "--no-progress", "--exact-below", "1",
         ])
         #expect(ingest.status == 0, "\(ingest.stderr)")
@@ -218,7 +218,7 @@ import Testing
         await clean.stop()
         #expect(last.chunks == expected.chunks)
         #expect(!clean.logText.contains("rebuilding the index"), "\(clean.logText)")
-        let verify = try Self.verify(["--store", store])
+        let verify = try await Self.verify(["--store", store])
         #expect(verify.status == 0 && verify.documents == 30, "\(verify.output)")
     }
 
@@ -235,7 +235,7 @@ import Testing
         defer { dir.cleanUp() }
         try ChaosCorpus.write("docs", files: 6, marker: "walrus", paragraphs: 1, in: dir)
         let store = dir.url.appendingPathComponent("store").path
-        let ingest = try GracefulShutdownTests.quarry(["ingest", dir.url.appendingPathComponent("docs").path, "--store", store, "--no-progress"])
+        let ingest = try await GracefulShutdownTests.quarry(["ingest", dir.url.appendingPathComponent("docs").path, "--store", store, "--no-progress"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
 
         var stub = try await ChatStubProcess(in: dir.url)
@@ -364,7 +364,7 @@ import Testing
         #expect(answered == 200, "\(answer)")
 
         try FileManager.default.removeItem(atPath: filler)
-        let verify = try Self.verify(["--store", store])
+        let verify = try await Self.verify(["--store", store])
         #expect(verify.status == 0, "\(verify.output)")
         let rerun = try await server.waitForJob(try await server.startIngest("docs", collection: "docs"))
         #expect(rerun["state"] as? String == "succeeded" && ((rerun["warnings"] as? [String]) ?? []).isEmpty, "\(rerun)")
@@ -374,7 +374,7 @@ import Testing
         #expect(!resumed.duplicates && resumed.documents.count == 40)
         #expect(resumed.documents == reference.documents)
         await server.stop()
-        let final = try Self.verify(["--store", store])
+        let final = try await Self.verify(["--store", store])
         #expect(final.status == 0 && final.documents == 84, "\(final.output)")
     }
 
@@ -406,7 +406,7 @@ import Testing
 
         let replica = try ReadOnlyMount(URL(fileURLWithPath: store), at: dir.url.appendingPathComponent("replica"))
         defer { replica.unmount() }
-        let crashed = try Self.verify(["--store", replica.url.path])
+        let crashed = try await Self.verify(["--store", replica.url.path])
         #expect(crashed.status == 0 && crashed.output.contains("read-only file system"), "\(crashed.output)")
         let server = try await ServeProcess(["--store", replica.url.path, "--ingest-root", dir.url.path], in: dir.url)
         defer { server.terminate() }
@@ -420,13 +420,13 @@ import Testing
 
         let bare = try ReadOnlyMount(URL(fileURLWithPath: copy), at: dir.url.appendingPathComponent("bare"))
         defer { bare.unmount() }
-        let refusedCopy = try Self.verify(["--store", bare.url.path])
+        let refusedCopy = try await Self.verify(["--store", bare.url.path])
         #expect(refusedCopy.status != 0, "\(refusedCopy.output)")
         #expect(refusedCopy.output.contains("open the store once read-write"), "\(refusedCopy.output)")
         // Recovery as the message says: opened once read-write, it is whole on read-only media.
-        let recovered = try Self.verify(["--store", copy])
+        let recovered = try await Self.verify(["--store", copy])
         #expect(recovered.status == 0 && recovered.documents == crashed.documents, "\(recovered.output)")
-        let after = try Self.verify(["--store", bare.url.path])
+        let after = try await Self.verify(["--store", bare.url.path])
         #expect(after.status == 0 && after.documents == crashed.documents, "\(after.output)")
         print("ChaosTests: a killed writer's store (WAL \(wal) bytes) read-only: \(crashed.documents) documents served; without -shm: refused")
     }

@@ -19,7 +19,15 @@ import FoundationNetworking
     }
 
     /// Runs `quarry` to completion, returning its status, standard output and standard error.
-    static func quarry(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// It waits on a thread of its own: blocking one of Swift concurrency's few threads would
+    /// stall the servers of the tests running beside it.
+    static func quarry(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try quarryBlocking(arguments) }) }
+        }
+    }
+
+    private static func quarryBlocking(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try quarryBinary()
         process.arguments = arguments
@@ -55,7 +63,7 @@ import FoundationNetworking
         let store = dir.url.appendingPathComponent("store").path
         try dir.write("A checkpoint copies the pages of the WAL file back into the database file.", to: "seed/checkpoint.txt")
         #expect(
-            try Self.quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", store, "--collection", "seed", "--no-progress"])
+            try await Self.quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", store, "--collection", "seed", "--no-progress"])
                 .status == 0
         )
         // A folder that takes the embedder many seconds.
@@ -110,15 +118,15 @@ import FoundationNetworking
         }
 
         // The store is consistent, the job stopped part way, and the next ingest finishes it.
-        let verify = try Self.quarry(["verify", "--store", store])
+        let verify = try await Self.quarry(["verify", "--store", store])
         #expect(verify.status == 0, "\(verify.stderr)")
-        let resumed = try Self.quarry(["ingest", dir.url.appendingPathComponent("big").path, "--store", store, "--no-progress"])
+        let resumed = try await Self.quarry(["ingest", dir.url.appendingPathComponent("big").path, "--store", store, "--no-progress"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         // "... in 3.2 s: 97 added, 0 updated, ...": the files the stopped job had not reached.
         let summary = resumed.stdout.split(separator: "\n").first { $0.contains(" added, ") } ?? ""
         let added = summary.split(separator: ": ").last?.split(separator: " ").first.flatMap { Int($0) } ?? -1
         #expect((1...150).contains(added), "\(resumed.stdout)")
-        let list = try Self.quarry(["collections", "list", "--store", store])
+        let list = try await Self.quarry(["collections", "list", "--store", store])
         #expect(list.stdout.contains("default\tall-MiniLM-L6-v2\t150 documents"), "\(list.stdout)")
     }
 }

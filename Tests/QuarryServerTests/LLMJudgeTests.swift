@@ -37,7 +37,7 @@ import Testing
         try await stub.run { baseURL in
             try #"{"llm": {"base_url": "\#(baseURL.absoluteString)", "model": "good"}}"#
                 .write(to: dir.url.appendingPathComponent("quarry.json"), atomically: true, encoding: .utf8)
-            let result = try GracefulShutdownTests.quarry([
+            let result = try await GracefulShutdownTests.quarry([
                 "eval", "--qa", dir.url.appendingPathComponent("qa.jsonl").path, "--dataset", dir.url.appendingPathComponent("docs").path,
                 "--store", dir.url.appendingPathComponent("store").path, "--answer", "llm", "--config", dir.url.appendingPathComponent("quarry.json").path,
                 "--json", dir.url.appendingPathComponent("qa.json").path,

@@ -42,7 +42,7 @@ struct LocalLLMTests {
         defer { dir.cleanUp() }
         let store = dir.url.appendingPathComponent("store").path
         // Three pages of corpus/sqlite-docs, not all 40: the embedder shares two cores with the model.
-        let ingest = try GracefulShutdownTests.quarry([
+        let ingest = try await GracefulShutdownTests.quarry([
             "ingest", packageRoot().appendingPathComponent("corpus/sqlite-docs").path, "--store", store, "--no-progress",
             "--include", "wal.md", "--include", "foreignkeys.md", "--include", "lang_vacuum.md",
         ])

@@ -56,7 +56,7 @@ import Testing
         let (url, port) = try Self.startPostgres(in: postgres)
         defer { _ = try? TestPostgres.runServerScript(["stop", postgres]) }
         let backend = ["--backend", "pgvector", "--pg-url", url]
-        let ingest = try GracefulShutdownTests.quarry(
+        let ingest = try await GracefulShutdownTests.quarry(
             ["ingest", dir.url.appendingPathComponent("docs").path, "--collection", "docs", "--no-progress"] + backend
         )
         #expect(ingest.status == 0, "\(ingest.stderr)")
@@ -126,7 +126,7 @@ import Testing
         let counts = await server.collections()
         #expect(counts["more"]?.documents == 4 && counts["docs"]?.documents == 12, "\(counts)")
         await server.stop()
-        let verify = try ChaosTests.verify(backend)
+        let verify = try await ChaosTests.verify(backend)
         #expect(verify.status == 0, "\(verify.output)")
 
         let slowest = down.map(\.seconds).max() ?? 0

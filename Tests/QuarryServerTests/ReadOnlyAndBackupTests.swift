@@ -72,17 +72,17 @@ import FoundationNetworking
         return (http?.statusCode ?? 0, json, http)
     }
 
-    static func quarry(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try GracefulShutdownTests.quarry(arguments)
+    static func quarry(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await GracefulShutdownTests.quarry(arguments)
     }
 
     /// A store with the `seed` collection: three short files.
-    static func seededStore(in dir: TemporaryDirectory) throws -> String {
+    static func seededStore(in dir: TemporaryDirectory) async throws -> String {
         try dir.write("A checkpoint copies the pages of the WAL file back into the database file.", to: "seed/checkpoint.txt")
         try dir.write("Readers see the last commit while a writer appends to the log.", to: "seed/readers.txt")
         try dir.write("An HNSW graph links each node to its nearest neighbours.", to: "seed/hnsw.txt")
         let store = dir.url.appendingPathComponent("store").path
-        let ingest = try quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", store, "--collection", "seed", "--no-progress"])
+        let ingest = try await quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", store, "--collection", "seed", "--no-progress"])
         #expect(ingest.status == 0, "\(ingest.stderr)")
         return store
     }
@@ -133,7 +133,7 @@ import FoundationNetworking
     @Test func readOnlyServerAnswersQueriesAndRefusesWrites() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try Self.seededStore(in: dir)
+        let store = try await Self.seededStore(in: dir)
         let before = Self.listing(store)
 
         let server = try Server(["--store", store, "--read-only", "--ingest-root", dir.url.path], log: dir.url.appendingPathComponent("serve.log"))
@@ -145,10 +145,10 @@ import FoundationNetworking
         #expect(log.contains("audit") && log.contains(#"\"route\":\"/search\""#) || log.contains(#""route":"/search""#), "\(log)")
         #expect(!log.contains("1544"))
 
-        let verify = try Self.quarry(["verify", "--store", store, "--read-only"])
+        let verify = try await Self.quarry(["verify", "--store", store, "--read-only"])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("no problems"), "\(verify.stdout)")
-        let query = try Self.quarry(["query", "What does a checkpoint do?", "--store", store, "--collection", "seed", "--read-only"])
+        let query = try await Self.quarry(["query", "What does a checkpoint do?", "--store", store, "--collection", "seed", "--read-only"])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.stdout.contains("checkpoint.txt"), "\(query.stdout)")
         #expect(Self.listing(store) == before, "a read-only store was changed")
@@ -159,19 +159,19 @@ import FoundationNetworking
     @Test(.enabled(if: ReadOnlyMount.isAvailable)) func storeOnAReadOnlyMountServesAndVerifies() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try Self.seededStore(in: dir)
+        let store = try await Self.seededStore(in: dir)
         let before = Self.listing(store)
         let mount = try ReadOnlyMount(URL(fileURLWithPath: store), at: dir.url.appendingPathComponent("replica"))
         defer { mount.unmount() }
         let replica = mount.url.path
 
-        let verify = try Self.quarry(["verify", "--store", replica])
+        let verify = try await Self.quarry(["verify", "--store", replica])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stderr.contains("read-only file system"), "\(verify.stderr)")
-        let query = try Self.quarry(["query", "What does a checkpoint do?", "--store", replica, "--collection", "seed"])
+        let query = try await Self.quarry(["query", "What does a checkpoint do?", "--store", replica, "--collection", "seed"])
         #expect(query.status == 0, "\(query.stderr)")
         #expect(query.stdout.contains("checkpoint.txt"), "\(query.stdout)")
-        let ingest = try Self.quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", replica, "--collection", "more", "--no-progress"])
+        let ingest = try await Self.quarry(["ingest", dir.url.appendingPathComponent("seed").path, "--store", replica, "--collection", "more", "--no-progress"])
         #expect(ingest.status != 0)
         #expect(ingest.stderr.contains("read-only"), "\(ingest.stderr)")
         #expect(!ingest.stderr.contains("1544"), "\(ingest.stderr)")
@@ -185,10 +185,10 @@ import FoundationNetworking
     /// A store whose files are read-only for the user running quarry (here: `nobody`, as root
     /// ignores file modes). Needs root and `setpriv`.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
-    func storeOfAnotherUserIsReadOnly() throws {
+    func storeOfAnotherUserIsReadOnly() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try Self.seededStore(in: dir)
+        let store = try await Self.seededStore(in: dir)
         for path in [store] + ((try? FileManager.default.subpathsOfDirectory(atPath: store)) ?? []).map({ store + "/" + $0 }) {
             var isDirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
@@ -238,7 +238,7 @@ import FoundationNetworking
     @Test func backupWhileAServerIngestsRestoresToASoundStore() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.cleanUp() }
-        let store = try Self.seededStore(in: dir)
+        let store = try await Self.seededStore(in: dir)
         let words = "the write ahead log keeps readers and writers apart while a checkpoint moves pages back"
         for file in 0..<60 {
             let paragraphs = (0..<4).map { "Paragraph \($0) of file \(file): " + String(repeating: words + " ", count: 5) }
@@ -258,36 +258,36 @@ import FoundationNetworking
         }
 
         let file = dir.url.appendingPathComponent("store.backup").path
-        let backup = try Self.quarry(["backup", "--store", store, "--to", file])
+        let backup = try await Self.quarry(["backup", "--store", store, "--to", file])
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(backup.stdout.contains("backed up"), "\(backup.stdout)")
-        let busy = try Self.quarry(["restore", "--from", file, "--store", store, "--force"])
+        let busy = try await Self.quarry(["restore", "--from", file, "--store", store, "--force"])
         #expect(busy.status != 0)
         #expect(busy.stderr.contains("open in another process"), "\(busy.stderr)")
 
         let restored = dir.url.appendingPathComponent("restored").path
-        let restore = try Self.quarry(["restore", "--from", file, "--store", restored])
+        let restore = try await Self.quarry(["restore", "--from", file, "--store", restored])
         #expect(restore.status == 0, "\(restore.stderr)")
-        let verify = try Self.quarry(["verify", "--store", restored])
+        let verify = try await Self.quarry(["verify", "--store", restored])
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(verify.stdout.contains("no problems"), "\(verify.stdout)")
-        let again = try Self.quarry(["restore", "--from", file, "--store", restored])
+        let again = try await Self.quarry(["restore", "--from", file, "--store", restored])
         #expect(again.status != 0)
         #expect(again.stderr.contains("--force"), "\(again.stderr)")
 
         #expect(try await server.stop() == 0)
-        let replaced = try Self.quarry(["restore", "--from", file, "--store", store, "--force"])
+        let replaced = try await Self.quarry(["restore", "--from", file, "--store", store, "--force"])
         #expect(replaced.status == 0, "\(replaced.stderr)")
-        let verifyReplaced = try Self.quarry(["verify", "--store", store])
+        let verifyReplaced = try await Self.quarry(["verify", "--store", store])
         #expect(verifyReplaced.status == 0, "\(verifyReplaced.stderr)")
         #expect(verifyReplaced.stdout == verify.stdout.replacingOccurrences(of: restored, with: store), "\(verifyReplaced.stdout)")
-        let query = try Self.quarry(["query", "What does a checkpoint do?", "--store", store, "--collection", "seed"])
+        let query = try await Self.quarry(["query", "What does a checkpoint do?", "--store", store, "--collection", "seed"])
         #expect(query.stdout.contains("checkpoint.txt"), "\(query.stdout)")
     }
 
-    @Test func backupOfPostgreSQLPointsToPgDump() throws {
+    @Test func backupOfPostgreSQLPointsToPgDump() async throws {
         for command in [["backup", "--to", "/tmp/none"], ["restore", "--from", "/tmp/none"]] {
-            let result = try Self.quarry(command + ["--backend", "pgvector", "--pg-url", "postgres://quarry@127.0.0.1:1/quarry"])
+            let result = try await Self.quarry(command + ["--backend", "pgvector", "--pg-url", "postgres://quarry@127.0.0.1:1/quarry"])
             #expect(result.status != 0)
             #expect(result.stderr.contains("pg_dump"), "\(result.stderr)")
         }

@@ -79,7 +79,7 @@ import Testing
         let seen = try await nodeA.waitForJob(doomed) { ($0["files_done"] as? Int ?? 0) > 0 }
         await nodeA.stop(SIGKILL)
         #expect(seen["state"] as? String == "running", "the job ended before the kill: \(seen)")
-        let verify = try ChaosTests.verify(backend)
+        let verify = try await ChaosTests.verify(backend)
         #expect(verify.status == 0, "\(verify.output)")
         let partial = await ChaosTests.contents(nodeB, "again")
         #expect(partial.documents.count < 60 && !partial.duplicates, "\(partial.documents.count)")
@@ -106,7 +106,7 @@ import Testing
         #expect(record.failures.withLock { $0 }.isEmpty, "node B failed: \(record.failures.withLock { $0.prefix(5) })")
         #expect(duringIngest > 0 && total > duringIngest)
         await nodeB.stop()
-        let final = try ChaosTests.verify(backend)
+        let final = try await ChaosTests.verify(backend)
         #expect(final.status == 0, "\(final.output)")
         print("TwoNodeTests: node B answered \(total) searches, \(duringIngest) of them before A's crash, with \(record.failures.withLock { $0.count }) failures")
     }
