@@ -32,7 +32,7 @@ enum RawHTTP {
     /// server closes or `timeout` passes. Returns what was read and whether the server closed.
     /// The socket is read and written on a thread of its own: blocking one of Swift concurrency's
     /// few threads would starve the in-process server the test talks to.
-    static func exchange(port: Int, _ text: String, pause: Duration = .zero, rest: String = "", timeout: Double = 5) async throws -> (response: String, closed: Bool) {
+    static func exchange(port: Int, _ text: String, pause: Duration = .zero, rest: String = "", timeout: Double = 60) async throws -> (response: String, closed: Bool) {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try blockingExchange(port: port, text, pause: pause, rest: rest, timeout: timeout) })
