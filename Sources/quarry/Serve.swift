@@ -171,6 +171,6 @@ struct Serve: AsyncParsableCommand {
     }
 
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        SitePolicy.isLoopback(host)
     }
 }

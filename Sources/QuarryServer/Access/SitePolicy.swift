@@ -22,10 +22,14 @@ public struct SitePolicy: Sendable, Equatable {
     /// address to any name (it cannot know the names it is reached by: configure them).
     public func resolved(listeningOn host: String) -> SitePolicy {
         guard allowedHosts.isEmpty else { return self }
-        let loopback = host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
         var policy = self
-        policy.allowedHosts = loopback ? ["localhost", "127.0.0.1", "[::1]", host] : ["*"]
+        policy.allowedHosts = Self.isLoopback(host) ? ["localhost", "127.0.0.1", "[::1]", host] : ["*"]
         return policy
+    }
+
+    /// Whether `host` (an address to listen on) is the loopback interface.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// Whether the `Host` value `authority` (`name` or `name:port`) is allowed.
