@@ -91,57 +91,29 @@ import Glibc
         try await withServer { client in
             let port = try #require(client.port)
             for route in ["/ingest", "/query", "/keys/abc/rotate"] {
-                let malformed = try rawExchange(
+                let malformed = try await RawHTTP.exchange(
                     port: port,
                     "POST \(route) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                         + "ZZ\r\n{\"path\": \"x\"}\r\n0\r\n\r\n"
-                )
+                ).response
                 #expect(malformed.hasPrefix("HTTP/1.1 400 "), "\(route): \(malformed)")
                 #expect(malformed.contains("could not be read"), "\(route): \(malformed)")
             }
             let chunk = String(repeating: "a", count: 800)
-            let oversized = try rawExchange(
+            let oversized = try await RawHTTP.exchange(
                 port: port,
                 "POST /query HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n0\r\n\r\n"
-            )
+            ).response
             #expect(oversized.hasPrefix("HTTP/1.1 413 "), "\(oversized)")
             // The optional body of a key rotation has a limit of its own (64 KiB): over it, 413.
             let big = String(repeating: " ", count: 70_000)
-            let rotation = try rawExchange(
+            let rotation = try await RawHTTP.exchange(
                 port: port,
                 "POST /keys/abc/rotate HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n"
                     + "Transfer-Encoding: chunked\r\n\r\n\(String(big.utf8.count, radix: 16))\r\n\(big)\r\n0\r\n\r\n"
-            )
+            ).response
             #expect(rotation.hasPrefix("HTTP/1.1 413 "), "\(rotation)")
         }
     }
-}
-
-/// Sends `request` as it is over a new TCP connection to loopback and returns what comes back
-/// until the server closes the connection (send `Connection: close`) or is silent for a minute.
-func rawExchange(port: Int, _ request: String) throws -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EIO) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-    var timeout = timeval(tv_sec: 60, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    let bytes = Array(request.utf8)
-    guard send(fd, bytes, bytes.count, 0) == bytes.count else { throw POSIXError(.EIO) }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { break }
-        received += buffer[..<count]
-    }
-    return String(decoding: received, as: UTF8.self)
 }
