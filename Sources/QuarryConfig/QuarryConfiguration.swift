@@ -265,7 +265,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         }
 
         /// Route classes `admission` may name.
-        public static let routeClasses = ["query", "embeddings", "write", "read"]
+        public static let routeClasses = ["query", "embeddings", "embeddings_bulk", "write", "read"]
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, admission, embeddings

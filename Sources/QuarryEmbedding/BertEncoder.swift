@@ -162,11 +162,12 @@ public struct BertEncoder: Sendable {
     /// - Returns: one vector of `hiddenSize` floats per sequence.
     ///   - betweenLayers: called after the embeddings and after each layer, on the calling
     ///     thread; a scheduler runs more urgent work there (with another workspace), so that it
-    ///     waits one layer of this pass rather than all of it.
+    ///     waits one layer of this pass rather than all of it. It returns how many workers the
+    ///     next layer may use (at most `threads`): fewer leaves cores to other work.
     /// - Throws: `QuarryError.invalidRequest` for an empty sequence, one longer than the model's
     ///   positions, or an id outside the vocabulary.
     public func embed(
-        _ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Void = {}
+        _ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Int = { .max }
     ) throws -> [[Float]] {
         guard !sequences.isEmpty else { return [] }
         let c = configuration
@@ -200,7 +201,7 @@ public struct BertEncoder: Sendable {
 
     /// Runs the encoder: afterwards the first `totalTokens × hiddenSize` floats of
     /// `workspace.hidden` are the last hidden state of every token, sequences stacked.
-    func forward(_ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Void = {}) {
+    func forward(_ sequences: [[Int32]], workspace: inout Workspace, betweenLayers: () -> Int = { .max }) {
         let c = configuration
         let h = c.hiddenSize
         let total = sequences.reduce(0) { $0 + $1.count }
@@ -235,7 +236,7 @@ public struct BertEncoder: Sendable {
         let scale = 1 / Float(headWidth).squareRoot()
         let lengths = sequences.map(\.count)
         for layer in layers {
-            betweenLayers()
+            let workers = max(1, min(threads, betweenLayers()))
             workspace.hidden.withUnsafeMutableBufferPointer { xBuffer in
                 workspace.qkv.withUnsafeMutableBufferPointer { qkvBuffer in
                     workspace.context.withUnsafeMutableBufferPointer { contextBuffer in
@@ -243,7 +244,7 @@ public struct BertEncoder: Sendable {
                             workspace.intermediate.withUnsafeMutableBufferPointer { intermediateBuffer in
                                 workspace.scores.withUnsafeMutableBufferPointer { scoresBuffer in
                                     runLayer(
-                                        layer, tokens: total, lengths: lengths, headWidth: headWidth,
+                                        layer, workers: workers, tokens: total, lengths: lengths, headWidth: headWidth,
                                         scale: scale, x: xBuffer.baseAddress!, qkv: qkvBuffer.baseAddress!,
                                         context: contextBuffer.baseAddress!, projected: projectedBuffer.baseAddress!,
                                         intermediate: intermediateBuffer.baseAddress!, scores: scoresBuffer.baseAddress!
@@ -259,7 +260,7 @@ public struct BertEncoder: Sendable {
 
     // swiftlint:disable:next function_parameter_count
     private func runLayer(
-        _ layer: Layer, tokens: Int, lengths: [Int], headWidth: Int, scale: Float,
+        _ layer: Layer, workers allowed: Int, tokens: Int, lengths: [Int], headWidth: Int, scale: Float,
         x: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
         projected: UnsafeMutablePointer<Float>, intermediate: UnsafeMutablePointer<Float>,
         scores: UnsafeMutablePointer<Float>
@@ -277,7 +278,7 @@ public struct BertEncoder: Sendable {
         let f = c.intermediateSize
         let qkvWidth = 3 * h
         let epsilon = c.layerNormEpsilon
-        let workers = max(1, min(threads, tokens))
+        let workers = max(1, min(allowed, tokens))
         let rowsPerWorker = (tokens + workers - 1) / workers
         let buffers = LayerBuffers(
             x: x, qkv: qkv, context: context, projected: projected, intermediate: intermediate, scores: scores
@@ -305,7 +306,7 @@ public struct BertEncoder: Sendable {
             start += length
         }
         let longest = lengths.max() ?? 0
-        let attentionWorkers = max(1, min(threads, work.count))
+        let attentionWorkers = max(1, min(allowed, work.count))
         let items = work
         DispatchQueue.concurrentPerform(iterations: attentionWorkers) { worker in
             let scoresSlice = buffers.scores + worker * (longest * longest + longest)

@@ -28,6 +28,12 @@ public final class MiniLMEmbedder: Embedder {
     private let queue = DispatchQueue(label: "quarry.embedding", qos: .userInitiated)
     /// Most word pieces in one slice of bulk work.
     public let bulkTokensPerSlice: Int
+    /// Longest bulk work waits, between two layers, for foreground requests to finish: about a
+    /// query's time on a quiet machine, so a query usually finishes before bulk work goes on,
+    /// while a client that queries without a pause still leaves bulk work a layer in four or so.
+    let foregroundPause: Duration = .milliseconds(50)
+    /// Workers bulk work uses while foreground requests run.
+    let foregroundWorkers = 1
     /// About two passages, some 80 ms of the encoder on two cores, and a sixth of that between
     /// two chances for a query to run.
     public static let defaultBulkTokensPerSlice = 512
@@ -42,6 +48,7 @@ public final class MiniLMEmbedder: Embedder {
     /// Scratch memory of interactive work, apart from the bulk pass it may interrupt.
     private let interactiveWorkspace = Mutex<BertEncoder.Workspace?>(BertEncoder.Workspace())
     private let interactiveRuns = Atomic<Int>(0)
+    private let foregroundTurns = Atomic<Int>(0)
 
     /// Loads the model in `modelDirectory` (`model.safetensors`, `vocab.txt`, `config.json`).
     /// - Parameters:
@@ -168,7 +175,7 @@ public final class MiniLMEmbedder: Embedder {
                 let vectors: [[Float]] = try await withCheckedThrowingContinuation { continuation in
                     queue.async {
                         continuation.resume(with: Result {
-                            try self.embed(tokenized: part) { self.runWaitingInteractive() }
+                            try self.embed(tokenized: part) { self.bulkLayerTurn() }
                         })
                     }
                 }
@@ -197,6 +204,24 @@ public final class MiniLMEmbedder: Embedder {
         return slices
     }
 
+    /// Between two layers of bulk work: runs the interactive calls waiting, then makes room for
+    /// foreground requests (`ForegroundWork`) still running — their search, ranking and
+    /// answering run outside the encoder, on the same cores. While any runs, bulk work pauses
+    /// for up to `foregroundPause`, then goes on with one worker, leaving the other cores to
+    /// them. Returns the workers the next layer may use.
+    private func bulkLayerTurn() -> Int {
+        runWaitingInteractive()
+        guard ForegroundWork.isActive else { return .max }
+        foregroundTurns.add(1, ordering: .relaxed)
+        let clock = ContinuousClock()
+        let deadline = clock.now + foregroundPause
+        while ForegroundWork.isActive, clock.now < deadline {
+            usleep(200)
+            runWaitingInteractive()
+        }
+        return ForegroundWork.isActive ? foregroundWorkers : .max
+    }
+
     /// Runs every interactive call waiting now, together, with the interactive workspace.
     /// Only ever called on `queue`: from its own queue item or between the layers of a bulk pass.
     private func runWaitingInteractive() {
@@ -214,7 +239,7 @@ public final class MiniLMEmbedder: Embedder {
             let finished = workspace
             interactiveWorkspace.withLock { $0 = finished }
         }
-        let result = Result { try embed(tokenized: calls.flatMap(\.sequences), workspace: &workspace, betweenLayers: {}) }
+        let result = Result { try embed(tokenized: calls.flatMap(\.sequences), workspace: &workspace, betweenLayers: { .max }) }
         var offset = 0
         for call in calls {
             let count = call.sequences.count
@@ -225,6 +250,9 @@ public final class MiniLMEmbedder: Embedder {
 
     /// How many times interactive work ran, in its own queue item or inside a bulk pass.
     public var interactiveRunCount: Int { interactiveRuns.load(ordering: .relaxed) }
+
+    /// How many layers of bulk work made room for foreground requests before they ran.
+    public var foregroundTurnCount: Int { foregroundTurns.load(ordering: .relaxed) }
 
     /// Embeds texts on the calling thread. Texts are sorted by length and run in passes of up
     /// to `tokensPerPass` word pieces; results come back in input order.
@@ -237,7 +265,7 @@ public final class MiniLMEmbedder: Embedder {
 
     /// Embeds already tokenised sequences (with their special tokens), in input order.
     /// - Parameter betweenLayers: called between the encoder's layers (see `BertEncoder.embed`).
-    public func embed(tokenized sequences: [[Int32]], betweenLayers: () -> Void = {}) throws -> [[Float]] {
+    public func embed(tokenized sequences: [[Int32]], betweenLayers: () -> Int = { .max }) throws -> [[Float]] {
         var workspace = spareWorkspace.withLock { spare in
             defer { spare = nil }
             return spare
@@ -252,7 +280,7 @@ public final class MiniLMEmbedder: Embedder {
     /// Embeds tokenised sequences with `workspace`, longest first in passes of up to
     /// `tokensPerPass` word pieces; results in input order.
     private func embed(
-        tokenized sequences: [[Int32]], workspace: inout BertEncoder.Workspace, betweenLayers: () -> Void
+        tokenized sequences: [[Int32]], workspace: inout BertEncoder.Workspace, betweenLayers: () -> Int
     ) throws -> [[Float]] {
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count }
         var results = [[Float]](repeating: [], count: sequences.count)

@@ -184,6 +184,15 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, limit: Int = Retriever.maxTopK
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
+        // Counted as foreground work: an ingest's embedding makes room while it runs.
+        try await ForegroundWork.run {
+            try await searchInForeground(query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: limit)
+        }
+    }
+
+    private func searchInForeground(
+        query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int
+    ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = try await check(query: query, collection: collection, topK: topK, ef: ef, mode: mode, limit: limit)
         var timings = QueryTimings()
         let start = ContinuousClock.now

@@ -63,6 +63,33 @@ import Testing
         #expect(bulkVectors.count == Self.bulkTexts.count && bulkVectors.allSatisfy { $0.count == 384 })
     }
 
+    /// While a foreground request runs (a query past its embedding: search, ranking), bulk work
+    /// makes room for it between its layers (pausing, then one worker), and its vectors are
+    /// those it gives alone.
+    @Test func bulkWorkMakesRoomForForegroundRequests() async throws {
+        let embedder = try Self.slicing.get()
+        let texts = Array(Self.bulkTexts.prefix(4))
+        // (Foreground work is counted for the whole process, and other suites' queries may run
+        // now: only that bulk work made room while this one ran is checked.)
+        let alone = try await embedder.embed(texts, priority: .bulk)
+        let gate = AsyncStream<Void>.makeStream()
+        let started = AsyncStream<Void>.makeStream()
+        let query = Task {
+            await ForegroundWork.run {
+                started.continuation.yield()
+                for await _ in gate.stream { break }
+            }
+        }
+        for await _ in started.stream { break }
+        #expect(ForegroundWork.isActive)
+        let turnsBefore = embedder.foregroundTurnCount
+        let crowded = try await embedder.embed(texts, priority: .bulk)
+        gate.continuation.finish()
+        await query.value
+        #expect(embedder.foregroundTurnCount > turnsBefore, "bulk work never made room for the foreground request")
+        for (a, b) in zip(crowded, alone) { #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-5 }) }
+    }
+
     @Test func cancelledBulkWorkStopsAtTheNextSlice() async throws {
         let embedder = try Self.slicing.get()
         let texts = Self.bulkTexts + Self.bulkTexts

@@ -44,6 +44,15 @@ import Testing
         )
         #expect(try await store.lexicalSearch(in: "default", query: "checkpoint", k: 10).map(\.document) == ["wal.txt"])
         #expect(try await store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
+        // A chunk written after a search is found by the next one (the set of a collection's
+        // chunks that keeps its matches is remembered per generation).
+        try await store.replaceDocument(
+            in: "default", document: DocumentRecord(path: "y.txt", contentHash: "y", size: 1, modificationTime: 1, chunkCount: 1),
+            chunks: [Chunk(ordinal: 0, text: "a checkpoint checkpoint", location: ChunkLocation(lineStart: 1, lineEnd: 1))],
+            vectors: [embedder.vector("checkpoint")]
+        )
+        #expect(Set(try await store.lexicalSearch(in: "default", query: "checkpoint", k: 10).map(\.document)) == ["wal.txt", "y.txt"])
+        #expect(try await store.lexicalSearch(in: "other", query: "checkpoint", k: 10).map(\.document) == ["x.txt"])
     }
 
     @Test(arguments: StoreBackend.allCases)

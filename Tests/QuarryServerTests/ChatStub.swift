@@ -10,7 +10,7 @@ import Testing
 /// - `good`: answers `ChatStub.goodAnswer` (two cited sentences), streamed word by word or whole.
 /// - `flaky`: answers 429 (`Retry-After: 0`) to its first two requests, then as `good`.
 /// - `stall`: waits two seconds before answering (longer than the tests' first-token timeout).
-/// - `hang`: waits ten seconds before answering (far beyond any first-token timeout the tests set).
+/// - `hang`: answers only when the stub stops (beyond any first-token timeout a test sets).
 /// - `broken`: answers 500.
 /// - `garbage`: answers 200 with text that is not JSON.
 /// - `inventive`: an answer with an uncited sentence and a citation of source 9.
@@ -34,6 +34,7 @@ final class ChatStub: Sendable {
     }
 
     private let received = Mutex<[Received]>([])
+    private let stopping = Atomic<Bool>(false)
 
     /// Every request so far, in order.
     var requests: [Received] { received.withLock { $0 } }
@@ -44,6 +45,7 @@ final class ChatStub: Sendable {
         router.post("/v1/chat/completions") { request, _ in try await self.answer(request) }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Logger(label: "stub"))
         try await app.test(.live) { client in
+            defer { stopping.store(true, ordering: .relaxed) }
             let port = try #require(client.port)
             try await body(URL(string: "http://127.0.0.1:\(port)/v1")!)
         }
@@ -87,7 +89,7 @@ final class ChatStub: Sendable {
             try await Task.sleep(for: .seconds(2))
             return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "hang":
-            try await Task.sleep(for: .seconds(10))
+            while !stopping.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(50)) }
             return reply(Self.goodAnswer, model: model, stream: stream, usage: true)
         case "broken":
             return Response(

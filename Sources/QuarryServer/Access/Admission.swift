@@ -7,8 +7,12 @@ import Synchronization
 public enum RouteClass: String, Sendable, CaseIterable, Codable {
     /// `POST /query`, `POST /search`: retrieval, embedding the question.
     case query
-    /// `POST /v1/embeddings`.
+    /// `POST /v1/embeddings` with a small body (at most `smallEmbeddingsBytes`): a few texts,
+    /// which the encoder runs as interactive work.
     case embeddings
+    /// `POST /v1/embeddings` with a larger body, or one of unknown length: bulk work, which
+    /// waits in a queue of its own so that small calls never wait behind it.
+    case embeddingsBulk = "embeddings_bulk"
     /// Requests that change state: ingest jobs, deletes, keys, tenants.
     case write
     /// Everything else that reads: documents, collections, jobs, audit, the API document.
@@ -16,14 +20,23 @@ public enum RouteClass: String, Sendable, CaseIterable, Codable {
 
     /// The class of a request, `nil` for those never held back (`/health`, `/metrics`: what an
     /// operator needs most when the server is busiest).
-    static func of(method: HTTPRequest.Method, path: String) -> RouteClass? {
+    /// `contentLength` is the request's `Content-Length`, `nil` when it has none.
+    static func of(method: HTTPRequest.Method, path: String, contentLength: Int? = nil) -> RouteClass? {
         switch path {
         case "/health", "/metrics": return nil
         case "/query", "/search": return method == .post ? .query : .read
-        case "/v1/embeddings": return method == .post ? .embeddings : .read
+        case "/v1/embeddings":
+            guard method == .post else { return .read }
+            return (contentLength ?? .max) <= smallEmbeddingsBytes ? .embeddings : .embeddingsBulk
         default: return method == .get || method == .head ? .read : .write
         }
     }
+
+    /// The largest `/v1/embeddings` body admitted as a small call: 16 KB holds the interactive
+    /// limit of the route (16 texts, 2,048 word pieces) in English with its JSON. A body this
+    /// size that still turns out to be bulk work runs as bulk work in the encoder (about half a
+    /// second at most); it only took a small call's turn.
+    static let smallEmbeddingsBytes = 16 * 1024
 }
 
 /// How many requests of one class run at once, and how many may wait for a turn.
@@ -48,7 +61,8 @@ public struct AdmissionLimit: Sendable, Equatable, Codable {
     /// only makes each slower; their queues hold what 32 clients send.
     public static let defaults: [RouteClass: AdmissionLimit] = [
         .query: AdmissionLimit(inFlight: 4, queued: 64),
-        .embeddings: AdmissionLimit(inFlight: 2, queued: 64),
+        .embeddings: AdmissionLimit(inFlight: 4, queued: 64),
+        .embeddingsBulk: AdmissionLimit(inFlight: 2, queued: 32),
         .write: AdmissionLimit(inFlight: 8, queued: 32),
         .read: AdmissionLimit(inFlight: 16, queued: 64),
     ]
@@ -218,7 +232,8 @@ struct AdmissionMiddleware: RouterMiddleware {
     let admission: AdmissionControl
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let routeClass = RouteClass.of(method: request.method, path: request.uri.path) else {
+        let length = request.headers[.contentLength].flatMap { Int($0) }
+        guard let routeClass = RouteClass.of(method: request.method, path: request.uri.path, contentLength: length) else {
             return try await next(request, context)
         }
         return try await admission.run(routeClass) { try await next(request, context) }

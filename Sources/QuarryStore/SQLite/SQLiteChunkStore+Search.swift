@@ -67,8 +67,13 @@ extension SQLiteChunkStore {
         let status = try collectionStatus(collection)
         let collectionID = status.id
         guard !terms.isEmpty else { return [] }
-        let allowed = try allowedChunks(status, filter: filter)
-        if let allowed, allowed.isEmpty { return [] }
+        let filtered = try allowedChunks(status, filter: filter)
+        if let filtered, filtered.isEmpty { return [] }
+        // FTS5 indexes every collection's chunks together. With several collections, this one's
+        // matches are kept by the set of its chunks, remembered per generation like a filter's,
+        // rather than by looking up each match's document (which doubled a query's cost, and
+        // made every query slower the moment an ingest created a second collection).
+        let allowed = try filtered ?? (try collectionCount() > 1 ? members(of: status) : nil)
         // Every term quoted: the user's text never reaches FTS5's query syntax.
         let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
         let ranked: [(Int64, Float)] = try reader.withLock { db in
@@ -133,6 +138,24 @@ extension SQLiteChunkStore {
             for: collection, dimension: status.dimension, generation: status.generation, source: indexSource(status.id),
             persist: true
         )
+    }
+
+    /// How many collections the store holds.
+    func collectionCount() throws -> Int {
+        try reader.withLock { db in
+            let statement = try db.prepare("SELECT count(*) FROM quarry_collections")
+            try statement.bind([])
+            _ = try statement.step()
+            return statement.int(0)
+        }
+    }
+
+    /// The row ids of all the collection's chunks, remembered for its generation.
+    func members(of status: CollectionStatus) throws -> ChunkIDSet? {
+        let key = AllowedChunksCache.Key(collectionID: status.id, generation: status.generation, filter: SearchFilter())
+        return try allowedCache.allowed(for: key) {
+            ChunkIDSet(try indexSource(status.id).rowIDs())
+        }
     }
 
     /// The row ids of the collection's chunks that `filter` keeps, remembered for the

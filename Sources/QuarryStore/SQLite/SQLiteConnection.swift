@@ -43,7 +43,12 @@ final class SQLiteConnection {
         }
         self.handle = db
         self.path = path
-        sqlite3_busy_timeout(db, 10_000)
+        // Another process writing to the same store (`quarry ingest` beside `quarry serve`) holds
+        // the write lock one transaction at a time, but SQLite's lock is not fair: a connection
+        // that keeps writing can take it back again and again while this one sleeps between
+        // tries. A minute covers a long ingest batch and a run of such turns on a slow disk
+        // (every commit is synced), so a write fails as locked only when something is stuck.
+        sqlite3_busy_timeout(db, 60_000)
         sqlite3_extended_result_codes(db, 1)
     }
 
