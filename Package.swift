@@ -48,7 +48,9 @@ let package = Package(
         .target(
             name: "QuarryEmbedding",
             dependencies: ["QuarryDigest", "QuarryErrors", "CBLAS"],
-            swiftSettings: swiftSettings
+            // Optimised in debug builds too: the small-batch products are SIMD loops that run
+            // hundreds of times slower unoptimised, and every test that embeds a query uses them.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
 
         // Measurements for `quarry bench`, kept out of the libraries they measure.

@@ -62,18 +62,38 @@ public struct BertEncoder: Sendable {
         var ffnOutputBias: [Float]
         var outputNormGamma: [Float]
         var outputNormBeta: [Float]
+        /// The four weight matrices again, packed for `SmallBatchLinear` (a few rows).
+        var qkvPacked: [Float] = []
+        var outputPacked: [Float] = []
+        var intermediatePacked: [Float] = []
+        var ffnOutputPacked: [Float] = []
+
+        /// Packs the weights for small batches (when every width is a whole number of panels).
+        mutating func packForSmallBatches(hidden h: Int, intermediate f: Int) {
+            let width = SmallBatchLinear.panelWidth
+            guard h % width == 0, f % width == 0 else { return }
+            qkvPacked = SmallBatchLinear.pack(qkvWeight, outFeatures: 3 * h, inFeatures: h)
+            outputPacked = SmallBatchLinear.pack(outputWeight, outFeatures: h, inFeatures: h)
+            intermediatePacked = SmallBatchLinear.pack(intermediateWeight, outFeatures: f, inFeatures: h)
+            ffnOutputPacked = SmallBatchLinear.pack(ffnOutputWeight, outFeatures: h, inFeatures: f)
+        }
+
+        var packedForSmallBatches: Bool { !qkvPacked.isEmpty }
     }
 
     /// The encoder's shape.
     public let configuration: BertConfiguration
     /// Workers a batch is shared between (each running single-threaded BLAS; see `runLayer`).
     public var threads: Int = 2
+    /// Whether batches of at most `SmallBatchLinear.maxRows` word pieces use the packed
+    /// small-batch products instead of `sgemm` (off: always `sgemm`, the reference path).
+    public var smallBatchPath = true
     private let wordEmbeddings: [Float]
     private let positionEmbeddings: [Float]
     private let typeEmbeddings: [Float]
     private let embeddingNormGamma: [Float]
     private let embeddingNormBeta: [Float]
-    private let layers: [Layer]
+    private var layers: [Layer]
 
     /// Loads the weights of a BERT model from safetensors, checking every tensor's shape.
     /// - Throws: `QuarryError.modelCorrupt` when a tensor is missing or misshapen.
@@ -115,6 +135,7 @@ public struct BertEncoder: Sendable {
                 outputNormBeta: try weights.floats(p + "output.LayerNorm.bias", shape: [h])
             )
         }
+        for index in layers.indices { layers[index].packForSmallBatches(hidden: h, intermediate: c.intermediateSize) }
     }
 
     /// Mean-pooled, L2-normalised embeddings of tokenised sequences.
@@ -273,6 +294,13 @@ public struct BertEncoder: Sendable {
         // against at most 5,600 with OpenBLAS on 2 threads and one worker; OpenBLAS threading
         // also loses attention's many small products (one per head), which stay serial, and
         // degrades worse when another process takes a core (batch 1: 2,900 against 1,900).
+        if tokens <= SmallBatchLinear.maxRows, layer.packedForSmallBatches, smallBatchPath {
+            runSmallLayer(
+                layer, workers: allowed, tokens: tokens, lengths: lengths, headWidth: headWidth, scale: scale,
+                buffers: LayerBuffers(x: x, qkv: qkv, context: context, projected: projected, intermediate: intermediate, scores: scores)
+            )
+            return
+        }
         let c = configuration
         let h = c.hiddenSize
         let f = c.intermediateSize
@@ -376,6 +404,77 @@ public struct BertEncoder: Sendable {
         }
     }
 
+    /// One layer for a few rows (`SmallBatchLinear`): the dense products split their output
+    /// features between the workers instead of their rows (there are too few rows to share),
+    /// and the row-wise steps between them run on the calling thread.
+    private func runSmallLayer(
+        _ layer: Layer, workers allowed: Int, tokens: Int, lengths: [Int], headWidth: Int, scale: Float, buffers: LayerBuffers
+    ) {
+        let c = configuration
+        let h = c.hiddenSize
+        let f = c.intermediateSize
+        let epsilon = c.layerNormEpsilon
+        let width = SmallBatchLinear.panelWidth
+        // Fewer than about 8 rows do not pay for a second worker's wake-up on every product.
+        let workers = tokens < 8 ? 1 : max(1, min(allowed, threads))
+
+        func product(
+            _ packed: [Float], _ bias: [Float], input: UnsafePointer<Float>, inFeatures: Int, outFeatures: Int,
+            output: UnsafeMutablePointer<Float>, gelu: Bool = false
+        ) {
+            let panels = outFeatures / width
+            packed.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    let step = SmallProduct(
+                        input: input, rows: tokens, inFeatures: inFeatures, packed: w.baseAddress!, bias: b.baseAddress!,
+                        outFeatures: outFeatures, output: output, gelu: gelu
+                    )
+                    if workers == 1 {
+                        step.run(panels: 0..<panels)
+                    } else {
+                        let share = (panels + workers - 1) / workers
+                        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                            let range = min(panels, worker * share)..<min(panels, (worker + 1) * share)
+                            if !range.isEmpty { step.run(panels: range) }
+                        }
+                    }
+                }
+            }
+        }
+
+        product(layer.qkvPacked, layer.qkvBias, input: buffers.x, inFeatures: h, outFeatures: 3 * h, output: buffers.qkv)
+        var start = 0
+        for length in lengths {
+            for head in 0..<c.headCount {
+                let q = buffers.qkv + start * 3 * h + head * headWidth
+                BertKernels.attention(
+                    query: q, key: q + h, value: q + 2 * h, stride: 3 * h, length: length, headWidth: headWidth,
+                    scale: scale, scores: buffers.scores, rowSums: buffers.scores + length * length,
+                    output: buffers.context + start * h + head * headWidth, outputStride: h
+                )
+            }
+            start += length
+        }
+        product(layer.outputPacked, layer.outputBias, input: buffers.context, inFeatures: h, outFeatures: h, output: buffers.projected)
+        BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
+        layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
+            layer.attentionNormBeta.withUnsafeBufferPointer { beta in
+                BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
+            }
+        }
+        product(
+            layer.intermediatePacked, layer.intermediateBias, input: buffers.x, inFeatures: h, outFeatures: f,
+            output: buffers.intermediate, gelu: true
+        )
+        product(layer.ffnOutputPacked, layer.ffnOutputBias, input: buffers.intermediate, inFeatures: f, outFeatures: h, output: buffers.projected)
+        BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
+        layer.outputNormGamma.withUnsafeBufferPointer { gamma in
+            layer.outputNormBeta.withUnsafeBufferPointer { beta in
+                BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
+            }
+        }
+    }
+
     /// Floating-point operations of one forward pass over sequences of these lengths (a
     /// multiply-add counts 2): the dense layers and the two attention products.
     public func flops(lengths: [Int]) -> Double {
@@ -385,6 +484,32 @@ public struct BertEncoder: Sendable {
         let dense = 2 * tokens * (3 * h * h + h * h + 2 * h * f)
         let attention = lengths.reduce(0.0) { $0 + 2 * 2 * Double($1) * Double($1) * h }
         return Double(c.layerCount) * (dense + attention)
+    }
+}
+
+/// One small-batch product, shared by the workers that compute its panels: each writes only the
+/// output columns of its own panels.
+private struct SmallProduct: @unchecked Sendable {
+    let input: UnsafePointer<Float>
+    let rows: Int
+    let inFeatures: Int
+    let packed: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>
+    let outFeatures: Int
+    let output: UnsafeMutablePointer<Float>
+    /// Whether GELU follows on the panels' outputs.
+    let gelu: Bool
+
+    func run(panels: Range<Int>) {
+        SmallBatchLinear.apply(
+            input: input, rows: rows, inFeatures: inFeatures, packed: packed, bias: bias, outFeatures: outFeatures,
+            output: output, panels: panels
+        )
+        guard gelu else { return }
+        let width = SmallBatchLinear.panelWidth
+        for row in 0..<rows {
+            BertKernels.gelu(output + row * outFeatures + panels.lowerBound * width, count: panels.count * width)
+        }
     }
 }
 

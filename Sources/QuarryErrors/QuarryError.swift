@@ -79,3 +79,41 @@ extension QuarryError {
     /// The limit this error ran into, if it is one (`NamedLimitError` underneath).
     public var limitName: String? { (underlying as? any NamedLimitError)?.limitName }
 }
+
+extension QuarryError {
+    /// The message as a client of the service may see it. Errors of the server's own machinery
+    /// (`storage`, `internal`) can name files of the server ("SQLite error 13 in
+    /// /var/lib/quarry/quarry.sqlite: database or disk is full"); a client learns what failed,
+    /// but not where the server keeps its files: every absolute path is cut to its last part.
+    /// Other codes keep their message (a path there is one the caller gave).
+    public var clientMessage: String {
+        switch code {
+        case .storage, .internal: Self.withoutDirectories(message)
+        default: message
+        }
+    }
+
+    /// `text` with every absolute path (a `/` that starts a word, up to white space, a quote, a
+    /// colon, a comma or a closing bracket) replaced by its last component.
+    static func withoutDirectories(_ text: String) -> String {
+        let stops: Set<Character> = [" ", "\t", "\n", "'", "\"", ":", ",", ")", "]"]
+        var result = ""
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            let startsWord = index == text.startIndex || [" ", "\t", "\n", "'", "\"", "(", "["].contains(text[text.index(before: index)])
+            guard character == "/", startsWord else {
+                result.append(character)
+                index = text.index(after: index)
+                continue
+            }
+            var end = index
+            while end < text.endIndex, !stops.contains(text[end]) { end = text.index(after: end) }
+            let path = text[index..<end]
+            let last = path.split(separator: "/").last.map(String.init) ?? ""
+            result += last.isEmpty ? "…" : "…/" + last
+            index = end
+        }
+        return result
+    }
+}

@@ -556,7 +556,8 @@ public struct Retriever: Sendable {
                 throw QuarryError(.llmUnavailable, "the chat model did not answer: \(error.message)", underlying: error)
             }
             result.generation = GenerationInfo(
-                model: "", attempts: 0, failures: error.message.isEmpty ? [] : [error.message], truncated: false
+                model: "", attempts: error.attempts,
+                failures: !error.failures.isEmpty ? error.failures : error.message.isEmpty ? [] : [error.message], truncated: false
             )
             try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, into: &result, events: events)
         }

@@ -127,7 +127,7 @@ public func buildApplication(
         )
     }
     DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes, limits: configuration.embeddings)
+    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes, limits: configuration.embeddings, admission: admission)
         .register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
     IngestRoutes(jobs: jobs, store: store, maxBodyBytes: configuration.maxBodyBytes, limits: limits, guardrails: retriever.guardrails)

@@ -147,12 +147,68 @@ struct BenchQueries: AsyncParsableCommand {
         var queriesPerSecond: Double
         var p50MS: Double
         var p99MS: Double
+        var encoder: EncoderPaths
         enum CodingKeys: String, CodingKey {
-            case queries, concurrency, seconds
+            case queries, concurrency, seconds, encoder
             case queriesPerSecond = "queries_per_second"
             case p50MS = "p50_ms"
             case p99MS = "p99_ms"
         }
+    }
+
+    /// The encoder alone on one query at a time, by each path for few rows, in the same run.
+    private struct EncoderPaths: Encodable {
+        var queries: Int
+        var meanWordPieces: Double
+        var smallBatchP50MS: Double
+        var smallBatchP99MS: Double
+        var sgemmP50MS: Double
+        var sgemmP99MS: Double
+        var sgemmToSmallBatchP50: Double
+        var smallBatchOneWorkerP50MS: Double
+        enum CodingKeys: String, CodingKey {
+            case queries
+            case meanWordPieces = "mean_word_pieces"
+            case smallBatchP50MS = "small_batch_p50_ms"
+            case smallBatchP99MS = "small_batch_p99_ms"
+            case sgemmP50MS = "sgemm_p50_ms"
+            case sgemmP99MS = "sgemm_p99_ms"
+            case sgemmToSmallBatchP50 = "sgemm_to_small_batch_p50"
+            case smallBatchOneWorkerP50MS = "small_batch_one_worker_p50_ms"
+        }
+    }
+
+    /// Runs each query through the encoder by the small-batch path (both workers, then one) and
+    /// by `sgemm`, interleaved query by query so that both see the same machine.
+    private func comparePaths(_ embedder: MiniLMEmbedder, texts: [String]) throws -> EncoderPaths {
+        let sequences = texts.prefix(400).map { embedder.tokenizer.encode($0, maxLength: embedder.maxInputTokens) }
+        var small = embedder.encoder
+        small.threads = threads
+        var single = small
+        single.threads = 1
+        var blas = small
+        blas.smallBatchPath = false
+        var workspace = BertEncoder.Workspace()
+        var times: [[Double]] = [[], [], []]
+        for _ in 0..<2 {
+            for sequence in sequences {
+                for (index, encoder) in [small, blas, single].enumerated() {
+                    let begin = ContinuousClock.now
+                    _ = try encoder.embed([sequence], workspace: &workspace)
+                    let (s, atto) = (ContinuousClock.now - begin).components
+                    times[index].append(Double(s) * 1000 + Double(atto) / 1e15)
+                }
+            }
+        }
+        let sorted = times.map { $0.sorted() }
+        func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(p * Double(values.count)))] }
+        return EncoderPaths(
+            queries: sequences.count, meanWordPieces: Double(sequences.reduce(0) { $0 + $1.count }) / Double(sequences.count),
+            smallBatchP50MS: percentile(sorted[0], 0.5), smallBatchP99MS: percentile(sorted[0], 0.99),
+            sgemmP50MS: percentile(sorted[1], 0.5), sgemmP99MS: percentile(sorted[1], 0.99),
+            sgemmToSmallBatchP50: percentile(sorted[1], 0.5) / percentile(sorted[0], 0.5),
+            smallBatchOneWorkerP50MS: percentile(sorted[2], 0.5)
+        )
     }
 
     func run() async throws {
@@ -160,6 +216,14 @@ struct BenchQueries: AsyncParsableCommand {
         let embedder = try options.settings().openEmbedder(threads: threads)
         let texts = try queryTexts(queries)
         for text in texts.prefix(50) { _ = try await embedder.embed([text]) }  // warm up
+        let paths = try comparePaths(embedder, texts: texts)
+        print(
+            String(
+                format: "encoder alone, one query (%.1f word pieces on average): small-batch path p50 %.2f ms p99 %.2f ms (one worker: p50 %.2f ms); sgemm p50 %.2f ms p99 %.2f ms; sgemm / small-batch at p50: %.2f×",
+                paths.meanWordPieces, paths.smallBatchP50MS, paths.smallBatchP99MS, paths.smallBatchOneWorkerP50MS,
+                paths.sgemmP50MS, paths.sgemmP99MS, paths.sgemmToSmallBatchP50
+            )
+        )
 
         let workers = max(1, concurrency)
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
@@ -186,7 +250,7 @@ struct BenchQueries: AsyncParsableCommand {
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p * Double(latencies.count)))] }
         let report = Report(
             queries: latencies.count, concurrency: workers, seconds: elapsed, queriesPerSecond: Double(latencies.count) / elapsed,
-            p50MS: percentile(0.5), p99MS: percentile(0.99)
+            p50MS: percentile(0.5), p99MS: percentile(0.99), encoder: paths
         )
         print(
             String(

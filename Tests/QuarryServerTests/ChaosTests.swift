@@ -350,6 +350,8 @@ import Testing
         if state == "failed" {
             #expect(full["error_code"] as? String == "storage", "\(full)")
             #expect((full["error"] as? String ?? "").contains("full"), "\(full)")
+            // What failed, not where the server keeps its store.
+            #expect(!(full["error"] as? String ?? "").contains(disk), "\(full)")
         } else {
             #expect(state == "succeeded" && !((full["warnings"] as? [String]) ?? []).isEmpty, "\(full)")
         }

@@ -138,6 +138,39 @@ import Testing
         }
     }
 
+    /// After deletes over HTTP, the saved index follows the store within moments, without a
+    /// search or an ingest to catch it up (`quarry verify` reported it lagging until then).
+    @Test func theSavedIndexFollowsDeletes() async throws {
+        let root = try TemporaryDirectory()
+        defer { root.cleanUp() }
+        let storeDirectory = try TemporaryDirectory()
+        defer { storeDirectory.cleanUp() }
+        for index in 0..<6 { try root.write("document \(index) about checkpoints", to: "docs/d\(index).txt") }
+        let store = try SQLiteChunkStore(directory: storeDirectory.url, exactSearchLimit: 1)
+        let embedder = HashingEmbedder()
+        let jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
+        let app = buildApplication(
+            retriever: Retriever(store: store, embedder: embedder), store: store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
+        )
+        try await app.test(.live) { client in
+            let id = try #require(try json(try await post(client, "/ingest", #"{"path": "docs"}"#))["job_id"] as? String)
+            await jobs.wait(id)
+            #expect(try await store.verify().isEmpty)
+            for index in 0..<2 {
+                #expect(try await client.execute(uri: "/documents/d\(index).txt", method: .delete).status == .ok)
+            }
+            var problems = try await store.verify()
+            for _ in 0..<100 where !problems.isEmpty {
+                try await Task.sleep(for: .milliseconds(200))
+                problems = try await store.verify()
+            }
+            #expect(problems.isEmpty, "\(problems)")
+        }
+        await jobs.shutdown()
+        await store.close()
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func cancellingAQueuedOrRunningJobStopsItCleanly(_ backend: StoreBackend) async throws {
         let setup = try await Setup(backend)

@@ -240,6 +240,9 @@ import Testing
             #expect(body["answerer"] as? String == "extractive")
             #expect((body["answer"] as? String)?.contains("[1]") == true)
             #expect(((body["llm"] as? [String: Any])?["failures"] as? [String])?.first?.contains("500") == true)
+            // The one request made is counted, and the failure is named by its model.
+            #expect((body["llm"] as? [String: Any])?["attempts"] as? Int == 1)
+            #expect(((body["llm"] as? [String: Any])?["failures"] as? [String])?.first?.hasPrefix("broken: ") == true)
 
             let events = try Self.events(try await Self.query(client, #"{\#(Self.question), "answer": "llm", "stream": true}"#))
             #expect(events.first?.name == "retrieval")

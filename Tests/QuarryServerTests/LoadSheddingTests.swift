@@ -251,7 +251,8 @@ enum RawHTTP {
     }
 
     /// Small `/v1/embeddings` calls are admitted apart from large ones: a full bulk class refuses
-    /// the next large call while a one-text call still runs at once.
+    /// the next large call (a large body, or a small body of many texts) while a one-text call
+    /// still runs at once.
     @Test func smallEmbeddingCallsNeverWaitBehindLargeOnes() async throws {
         #expect(RouteClass.of(method: .post, path: "/v1/embeddings", contentLength: 200) == .embeddings)
         #expect(RouteClass.of(method: .post, path: "/v1/embeddings", contentLength: 200_000) == .embeddingsBulk)
@@ -279,11 +280,14 @@ enum RawHTTP {
             try await Task.sleep(for: .milliseconds(400))
             let refused = try await RawHTTP.exchange(port: port, large).response
             #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("embeddings_bulk"), "\(refused.prefix(300))")
+            // Many short texts make a small body, but bulk work all the same: read, then refused.
+            let manyShort = try await RawHTTP.exchange(port: port, try request((0..<64).map { "question \($0)" })).response
+            #expect(manyShort.hasPrefix("HTTP/1.1 503") && manyShort.contains("embeddings_bulk"), "\(manyShort.prefix(300))")
             let small = try await RawHTTP.exchange(port: port, try request(["one question"])).response
             #expect(small.hasPrefix("HTTP/1.1 200"), "\(small.prefix(300))")
             #expect(try await running.value.response.hasPrefix("HTTP/1.1 200"))
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
-            #expect(metrics.contains(#"quarry_requests_refused_total{class="embeddings_bulk"} 1"#))
+            #expect(metrics.contains(#"quarry_requests_refused_total{class="embeddings_bulk"} 2"#))
             #expect(metrics.contains(#"quarry_requests_refused_total{class="embeddings"} 0"#))
         }
         await store.close()

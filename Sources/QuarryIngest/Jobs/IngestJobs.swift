@@ -281,7 +281,8 @@ public final class IngestJobs: Sendable {
             logger.error("ingest job \(id) failed: \(error)")
             update(id) {
                 $0.state = .failed
-                $0.error = (error as? QuarryError)?.message ?? "\(error)"
+                // What a client reads: a storage failure says what failed, not where the store is.
+                $0.error = ((error as? QuarryError) ?? QuarryError(.internal, "\(error)")).clientMessage
                 $0.errorCode = (error as? QuarryError)?.code.rawValue ?? QuarryError.Code.internal.rawValue
                 $0.limit = (error as? QuarryError)?.limitName
                 $0.finishedAt = Date()

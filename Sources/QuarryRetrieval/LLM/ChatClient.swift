@@ -61,7 +61,10 @@ public struct ChatClient: Sendable {
                 failures.append("\(model.name): \(error.message)")
             }
         }
-        throw ChatError(.exhausted, "no model answered: " + failures.joined(separator: "; "))
+        var exhausted = ChatError(.exhausted, "no model answered: " + failures.joined(separator: "; "))
+        exhausted.attempts = attempts
+        exhausted.failures = failures
+        throw exhausted
     }
 
     /// A failure after text had reached the caller: neither retried nor passed to the next model.

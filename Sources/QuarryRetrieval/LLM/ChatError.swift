@@ -28,6 +28,10 @@ public struct ChatError: Error, CustomStringConvertible, Sendable {
     public var retryable: Bool
     /// How long the server asked to wait before retrying (`Retry-After`), if it said.
     public var retryAfter: Duration?
+    /// For `.exhausted`: the requests made, across retries and models.
+    public var attempts = 0
+    /// For `.exhausted`: each model's last failure, "model: what happened".
+    public var failures: [String] = []
 
     /// Creates an error; what the chat client throws, and what a caller reading a model's reply
     /// throws when the reply is not what it asked for (`.malformed`).

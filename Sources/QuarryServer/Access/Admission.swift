@@ -7,11 +7,11 @@ import Synchronization
 public enum RouteClass: String, Sendable, CaseIterable, Codable {
     /// `POST /query`, `POST /search`: retrieval, embedding the question.
     case query
-    /// `POST /v1/embeddings` with a small body (at most `smallEmbeddingsBytes`): a few texts,
-    /// which the encoder runs as interactive work.
+    /// `POST /v1/embeddings` calls the encoder runs as interactive work (a few short texts).
     case embeddings
-    /// `POST /v1/embeddings` with a larger body, or one of unknown length: bulk work, which
-    /// waits in a queue of its own so that small calls never wait behind it.
+    /// `POST /v1/embeddings` bulk calls: larger bodies (admitted before they are read) and small
+    /// bodies that turn out to hold many texts or word pieces. They wait in a queue of their own,
+    /// so that small calls never wait behind them.
     case embeddingsBulk = "embeddings_bulk"
     /// Requests that change state: ingest jobs, deletes, keys, tenants.
     case write
@@ -32,10 +32,10 @@ public enum RouteClass: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// The largest `/v1/embeddings` body admitted as a small call: 16 KB holds the interactive
-    /// limit of the route (16 texts, 2,048 word pieces) in English with its JSON. A body this
-    /// size that still turns out to be bulk work runs as bulk work in the encoder (about half a
-    /// second at most); it only took a small call's turn.
+    /// The largest `/v1/embeddings` body read before it is admitted (so that its handler can
+    /// tell a few texts from bulk work): 16 KB holds the interactive limit of the route (16
+    /// texts, 2,048 word pieces) in English with its JSON. A larger body, or one of unknown
+    /// length, is bulk work, admitted before it is read.
     static let smallEmbeddingsBytes = 16 * 1024
 }
 
@@ -233,7 +233,11 @@ struct AdmissionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let length = request.headers[.contentLength].flatMap { Int($0) }
-        guard let routeClass = RouteClass.of(method: request.method, path: request.uri.path, contentLength: length) else {
+        // A small `/v1/embeddings` body is read first and admitted by its handler, which then
+        // knows whether it is a few texts or bulk work (64 short texts fit in a small body).
+        guard let routeClass = RouteClass.of(method: request.method, path: request.uri.path, contentLength: length),
+            routeClass != .embeddings
+        else {
             return try await next(request, context)
         }
         return try await admission.run(routeClass) { try await next(request, context) }

@@ -39,7 +39,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case let error as APIError:
             self = error
         case let error as QuarryError:
-            self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+            self.init(status: Self.status(for: error.code), code: error.code.rawValue, message: error.clientMessage)
             if let exceeded = LimitExceeded.find(in: error) {
                 limit = exceeded.limit.rawValue
                 for field in RateLimitHeaders.fields(for: exceeded) {

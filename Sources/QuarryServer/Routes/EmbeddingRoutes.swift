@@ -48,6 +48,9 @@ struct EmbeddingRoutes: Sendable {
     let embedder: any Embedder
     let maxBodyBytes: Int
     let limits: EmbeddingLimits
+    /// Admits small bodies once read, as `embeddings` or `embeddings_bulk` by what they hold
+    /// (`AdmissionMiddleware` admits larger ones before reading them).
+    let admission: AdmissionControl
 
     struct Response: Encodable {
         var object = "list"
@@ -113,6 +116,18 @@ struct EmbeddingRoutes: Sendable {
             default: throw QuarryError(.invalidRequest, "encoding_format must be \"float\" or \"base64\"")
             }
             let interactive = texts.count <= limits.interactiveInputs && tokens <= limits.interactiveTokens
+            let length = request.headers[.contentLength].flatMap { Int($0) }
+            guard RouteClass.of(method: request.method, path: "/v1/embeddings", contentLength: length) == .embeddings else {
+                return try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
+            }
+            return try await admission.run(interactive ? .embeddings : .embeddingsBulk) {
+                try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
+            }
+        }
+    }
+
+    /// Embeds a call's texts and builds its response.
+    private func embed(_ texts: [String], tokens: Int, interactive: Bool, base64: Bool, request: Request) async throws -> Hummingbird.Response {
             let vectors: [[Float]]
             var closeAfter = false
             do {
@@ -143,7 +158,6 @@ struct EmbeddingRoutes: Sendable {
             )
             if closeAfter { response.headers[.connection] = "close" }
             return response
-        }
     }
 
     /// Whether `requested` names the model `served` (`all-MiniLM-L6-v2` also answers to

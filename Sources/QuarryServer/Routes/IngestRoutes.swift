@@ -153,6 +153,8 @@ struct ChunkSummary: Encodable {
 struct DocumentRoutes: Sendable {
     let store: any ChunkReader & ChunkWriter
     let maxBodyBytes: Int
+    /// Saves a collection's index shortly after deletes, so the file on disk follows them.
+    let indexSaves = IndexSaveScheduler()
     /// Most documents one listing returns.
     static let maxLimit = 10_000
     /// The route of `GET` and `DELETE /documents/{id}`, and of `PUT /documents/{id}/access`,
@@ -223,6 +225,7 @@ struct DocumentRoutes: Sendable {
                 throw Self.noSuchDocument(id, collection)
             }
             guard try await store.removeDocument(in: stored, path: id) else { throw Self.noSuchDocument(id, collection) }
+            indexSaves.schedule(stored, in: store)
             return try JSON.response(["deleted": id, "collection": collection])
         }
     }
