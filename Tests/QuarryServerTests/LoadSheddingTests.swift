@@ -142,7 +142,9 @@ enum RawHTTP {
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(
-                host: "127.0.0.1", port: 0, admission: [.query: AdmissionLimit(inFlight: 1, queued: 0)]
+                // The test client's own connection idles while the raw exchanges run: a busy machine
+                // must not see it closed by the idle timeout, which this test is not about.
+                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300), admission: [.query: AdmissionLimit(inFlight: 1, queued: 0)]
             ),
             logger: Logger(label: "test")
         )
@@ -264,7 +266,7 @@ enum RawHTTP {
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(
-                host: "127.0.0.1", port: 0,
+                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300),
                 admission: [.embeddings: AdmissionLimit(inFlight: 1, queued: 0), .embeddingsBulk: AdmissionLimit(inFlight: 1, queued: 0)]
             ),
             logger: Logger(label: "test")
