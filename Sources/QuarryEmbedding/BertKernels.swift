@@ -34,6 +34,13 @@ enum BertKernels {
         length: Int, headWidth: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
         rowSums: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int
     ) {
+        if length <= smallAttentionLength, headWidth % 8 == 0 {
+            smallAttention(
+                query: query, key: key, value: value, stride: stride, length: length, headWidth: headWidth, scale: scale,
+                scores: scores, rowSums: rowSums, output: output, outputStride: outputStride
+            )
+            return
+        }
         let n = Int32(length), d = Int32(headWidth)
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, scale, query, Int32(stride), key, Int32(stride), 0, scores, n
@@ -45,6 +52,50 @@ enum BertKernels {
         )
         for row in 0..<length {
             multiply(output + row * outputStride, count: headWidth, by: 1 / rowSums[row])
+        }
+    }
+
+    /// The longest sequence whose attention runs in `smallAttention`: below it, two `sgemm` calls
+    /// per head cost more in their setup and packing than the products themselves.
+    static let smallAttentionLength = 64
+
+    /// `attention` for a short sequence, without BLAS: each score is a dot product of SIMD
+    /// vectors, each output row a sum of value rows weighted by its softmax.
+    // swiftlint:disable:next function_parameter_count
+    static func smallAttention(
+        query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>, stride: Int,
+        length: Int, headWidth: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+        rowSums: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        let vectors = headWidth / 8
+        for i in 0..<length {
+            let q = UnsafeRawPointer(query + i * stride)
+            for j in 0..<length {
+                let k = UnsafeRawPointer(key + j * stride)
+                var sum = SIMD8<Float>()
+                for v in 0..<vectors {
+                    sum = sum.addingProduct(
+                        q.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self),
+                        k.loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self)
+                    )
+                }
+                scores[i * length + j] = sum.sum() * scale
+            }
+        }
+        exponentiate(scores, rows: length, columns: length, stride: length, sums: rowSums)
+        for i in 0..<length {
+            let out = UnsafeMutableRawPointer(output + i * outputStride)
+            let inverse = 1 / rowSums[i]
+            for v in 0..<vectors {
+                var sum = SIMD8<Float>()
+                for j in 0..<length {
+                    sum = sum.addingProduct(
+                        SIMD8(repeating: scores[i * length + j]),
+                        UnsafeRawPointer(value + j * stride).loadUnaligned(fromByteOffset: v * 32, as: SIMD8<Float>.self)
+                    )
+                }
+                out.storeBytes(of: sum * inverse, toByteOffset: v * 32, as: SIMD8<Float>.self)
+            }
         }
     }
 

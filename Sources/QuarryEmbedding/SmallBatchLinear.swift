@@ -64,6 +64,13 @@ enum SmallBatchLinear {
                 )
                 row += tileRows
             }
+            if row + 3 <= rows {
+                tile3(
+                    input + row * inFeatures, inFeatures: inFeatures, weights: weights, bias0: bias0, bias1: bias1,
+                    output: output + row * outFeatures + column, outFeatures: outFeatures
+                )
+                row += 3
+            }
             while row < rows {
                 tile1(
                     input + row * inFeatures, inFeatures: inFeatures, weights: weights, bias0: bias0, bias1: bias1,
@@ -118,6 +125,34 @@ enum SmallBatchLinear {
         store(a30, output + 3 * n); store(a31, output + 3 * n + 8)
         store(a40, output + 4 * n); store(a41, output + 4 * n + 8)
         store(a50, output + 5 * n); store(a51, output + 5 * n + 8)
+    }
+
+    // swiftlint:disable:next function_parameter_count
+    @inline(__always)
+    private static func tile3(
+        _ x: UnsafePointer<Float>, inFeatures k: Int, weights: UnsafePointer<Float>, bias0: SIMD8<Float>, bias1: SIMD8<Float>,
+        output: UnsafeMutablePointer<Float>, outFeatures n: Int
+    ) {
+        var a00 = bias0, a01 = bias1, a10 = bias0, a11 = bias1, a20 = bias0, a21 = bias1
+        let x0 = x, x1 = x + k, x2 = x + 2 * k
+        var w = UnsafeRawPointer(weights)
+        for i in 0..<k {
+            let w0 = w.loadUnaligned(as: SIMD8<Float>.self)
+            let w1 = w.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            w += 64
+            var s = SIMD8<Float>(repeating: x0[i])
+            a00 = a00.addingProduct(s, w0)
+            a01 = a01.addingProduct(s, w1)
+            s = SIMD8<Float>(repeating: x1[i])
+            a10 = a10.addingProduct(s, w0)
+            a11 = a11.addingProduct(s, w1)
+            s = SIMD8<Float>(repeating: x2[i])
+            a20 = a20.addingProduct(s, w0)
+            a21 = a21.addingProduct(s, w1)
+        }
+        store(a00, output); store(a01, output + 8)
+        store(a10, output + n); store(a11, output + n + 8)
+        store(a20, output + 2 * n); store(a21, output + 2 * n + 8)
     }
 
     @inline(__always)

@@ -111,9 +111,12 @@ import Testing
         }
     }
 
-    @Test func attentionMatchesTwin() {
-        let length = 9, headWidth = 4, stride = 12
-        let qkv = random(length * stride, seed: 7)
+    /// Both paths: BLAS (a head width that is not whole vectors, a long sequence) and the short
+    /// sequences' SIMD loops.
+    @Test(arguments: [(9, 4), (9, 16), (30, 32), (70, 8)])
+    func attentionMatchesTwin(length: Int, headWidth: Int) {
+        let stride = 3 * headWidth
+        let qkv = random(length * stride, seed: UInt64(7 + length))
         var scores = [Float](repeating: 0, count: length * length)
         var output = [Float](repeating: 0, count: length * headWidth)
         var sums = [Float](repeating: 0, count: length)
@@ -122,7 +125,7 @@ import Testing
                 output.withUnsafeMutableBufferPointer { o in
                     sums.withUnsafeMutableBufferPointer { rowSums in
                         BertKernels.attention(
-                            query: base.baseAddress!, key: base.baseAddress! + 4, value: base.baseAddress! + 8, stride: stride,
+                            query: base.baseAddress!, key: base.baseAddress! + headWidth, value: base.baseAddress! + 2 * headWidth, stride: stride,
                             length: length, headWidth: headWidth, scale: 0.5, scores: s.baseAddress!,
                             rowSums: rowSums.baseAddress!, output: o.baseAddress!, outputStride: headWidth
                         )
@@ -132,14 +135,14 @@ import Testing
         }
         for i in 0..<length {
             var weights = (0..<length).map { j in
-                (0..<headWidth).reduce(0.0) { $0 + Double(qkv[i * stride + $1]) * Double(qkv[j * stride + 4 + $1]) } * 0.5
+                (0..<headWidth).reduce(0.0) { $0 + Double(qkv[i * stride + $1]) * Double(qkv[j * stride + headWidth + $1]) } * 0.5
             }
             let m = weights.max()!
             weights = weights.map { Foundation.exp($0 - m) }
             let total = weights.reduce(0, +)
             for d in 0..<headWidth {
-                let expected = (0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(qkv[$1 * stride + 8 + d]) }
-                #expect(abs(Double(output[i * headWidth + d]) - expected) < 1e-5)
+                let expected = (0..<length).reduce(0.0) { $0 + weights[$1] / total * Double(qkv[$1 * stride + 2 * headWidth + d]) }
+                #expect(abs(Double(output[i * headWidth + d]) - expected) < 1e-5, "length \(length), width \(headWidth)")
             }
         }
     }
