@@ -267,4 +267,30 @@ import Testing
         await shared.close()
         await alone.close()
     }
+
+    /// An index over the memory budget is not kept: FTS5 answers, and the build is not tried
+    /// again until a write moves the generation on.
+    @Test func overTheBudgetFTS5Answers() throws {
+        final class Counter { var reads = 0 }
+        let built = Counter()
+        let source = LexicalIndexes.Source(
+            rowIDs: { [1, 2, 3] },
+            texts: { ids in
+                built.reads += 1
+                return ids.map { ($0, "alpha beta gamma\($0)") }
+            },
+            collectionIDs: { [7] }
+        )
+        let small = LexicalIndexes(budgetBytes: 64)
+        #expect(try small.index(collectionID: 7, generation: 1, source: source) == nil)
+        #expect(try small.index(collectionID: 7, generation: 1, source: source) == nil)
+        #expect(built.reads == 1)
+        #expect(try small.index(collectionID: 7, generation: 2, source: source) == nil)
+        #expect(built.reads == 2)
+        let roomy = LexicalIndexes()
+        let index = try #require(try roomy.index(collectionID: 7, generation: 1, source: source))
+        #expect(index.count == 3)
+        #expect(index.search(tokens: ["alpha", "gamma2"], k: 5, allowed: nil).map(\.rowID).first == 2)
+        #expect(index.search(tokens: ["alpha"], k: 5, allowed: ChunkIDSet([1, 3])).map(\.rowID) == [1, 3])
+    }
 }

@@ -25,9 +25,9 @@ final class LexicalIndexes: Sendable {
 
     private struct State {
         var entries: [Int64: LexicalIndex] = [:]
-        /// Collections whose index did not fit, with their row count then: tried again only
-        /// once they have shrunk below it.
-        var refused: [Int64: Int] = [:]
+        /// Collections whose index did not fit, with their generation then: tried again only
+        /// once a write moved it on.
+        var refused: [Int64: Int64] = [:]
     }
 
     /// Most bytes all indexes may take together (estimated from their layout).
@@ -42,7 +42,14 @@ final class LexicalIndexes: Sendable {
 
     init(budgetBytes: Int = 512 << 20) {
         self.budgetBytes = budgetBytes
-        queryTokenizer = Mutex(try? FTS5Tokenizer())
+        let tokenizer: FTS5Tokenizer?
+        do {
+            tokenizer = try FTS5Tokenizer()
+        } catch {
+            logger.warning("no in-memory BM25: \(error); FTS5 answers every lexical query")
+            tokenizer = nil
+        }
+        queryTokenizer = Mutex(tokenizer)
     }
 
     /// The query's tokens, one per term, as FTS5 makes them from the quoted terms of the MATCH;
@@ -62,10 +69,10 @@ final class LexicalIndexes: Sendable {
 
     /// The collection's index as of `generation`, caught up from `source` when it lags; `nil`
     /// when FTS5 must answer instead.
-    func index(collectionID: Int64, generation: Int64, rowCount: Int, source: Source) throws -> LexicalIndex? {
+    func index(collectionID: Int64, generation: Int64, source: Source) throws -> LexicalIndex? {
         let (cached, refusedAt) = state.withLock { ($0.entries[collectionID], $0.refused[collectionID]) }
         if let cached, cached.generation == generation { return cached }
-        if let refusedAt, rowCount >= refusedAt { return nil }
+        if refusedAt == generation { return nil }
         let caughtUp = try maintenance.withLockIfAvailable { _ in
             try catchUpLocked(collectionID: collectionID, generation: generation, source: source)
         }
@@ -126,7 +133,7 @@ final class LexicalIndexes: Sendable {
             let others = state.entries.filter { $0.key != collectionID }.values.reduce(0) { $0 + $1.estimatedBytes }
             guard others + index.estimatedBytes <= budgetBytes else {
                 state.entries[collectionID] = nil
-                state.refused[collectionID] = index.count
+                state.refused[collectionID] = generation
                 logger.notice(
                     "the in-memory BM25 index of collection \(collectionID) would take \(index.estimatedBytes >> 20) MiB, over the budget; FTS5 answers its lexical queries"
                 )

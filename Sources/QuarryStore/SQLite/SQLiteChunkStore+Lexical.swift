@@ -31,11 +31,24 @@ extension SQLiteChunkStore {
     func inMemoryRanking(_ status: CollectionStatus, terms: [String], k: Int, allowed: ChunkIDSet?) throws -> [(Int64, Float)]? {
         guard let tokens = lexicalIndexes.queryTokens(terms) else { return nil }
         guard
-            let index = try lexicalIndexes.index(
-                collectionID: status.id, generation: status.generation, rowCount: status.chunkCount, source: lexicalSource(status.id)
-            )
+            let index = try lexicalIndexes.index(collectionID: status.id, generation: status.generation, source: lexicalSource(status.id))
         else { return nil }
         return index.search(tokens: tokens, k: k, allowed: allowed).map { ($0.rowID, Float($0.score)) }
+    }
+
+    /// The collection's id and generation, which is all a lexical search needs of its status:
+    /// `collectionStatus` also sums the chunk counts of its documents, a scan of every document
+    /// row that cost SciFact's 5,184 documents about 0.6 ms a query, more than the in-memory
+    /// ranking itself. `chunkCount` is not read on this path and left 0.
+    func lexicalStatus(_ collection: String) throws -> CollectionStatus {
+        try reader.withLock { db in
+            let statement = try db.prepare("SELECT id, generation, dimension FROM quarry_collections WHERE name = ?")
+            try statement.bind([.text(collection)])
+            guard try statement.step() else {
+                throw QuarryError(.notFound, "collection '\(collection)' does not exist")
+            }
+            return CollectionStatus(id: statement.int64(0), generation: statement.int64(1), dimension: statement.int(2), chunkCount: 0)
+        }
     }
 
     /// How an in-memory index reads the chunks of one collection.

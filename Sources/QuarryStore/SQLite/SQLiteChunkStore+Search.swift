@@ -66,7 +66,7 @@ extension SQLiteChunkStore {
     ) throws -> [SearchHit] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
-        let status = try collectionStatus(collection)
+        let status = try lexicalStatus(collection)
         guard !terms.isEmpty else { return [] }
         let filtered = try allowedChunks(status, filter: filter)
         if let filtered, filtered.isEmpty { return [] }
