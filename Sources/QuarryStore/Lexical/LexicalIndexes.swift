@@ -84,11 +84,6 @@ final class LexicalIndexes: Sendable {
         state.withLock { $0.entries.values.reduce(0) { $0 + $1.estimatedBytes } }
     }
 
-    /// Forgets every index.
-    func removeAll() {
-        state.withLock { $0 = State() }
-    }
-
     private func catchUpLocked(collectionID: Int64, generation: Int64, source: Source) throws -> LexicalIndex? {
         let current = state.withLock { $0.entries[collectionID] }
         if let current, current.generation == generation { return current }
