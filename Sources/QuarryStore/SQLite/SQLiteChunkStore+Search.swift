@@ -61,14 +61,35 @@ extension SQLiteChunkStore {
         }
     }
 
-    func lexicalSearchBlocking(in collection: String, query: String, k: Int, filter: SearchFilter?) throws -> [SearchHit] {
+    func lexicalSearchBlocking(
+        in collection: String, query: String, k: Int, filter: SearchFilter?, engine: LexicalEngine = .automatic
+    ) throws -> [SearchHit] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
-        let status = try collectionStatus(collection)
-        let collectionID = status.id
+        let status = try lexicalStatus(collection)
         guard !terms.isEmpty else { return [] }
         let filtered = try allowedChunks(status, filter: filter)
         if let filtered, filtered.isEmpty { return [] }
+        let ranked: [(Int64, Float)]
+        if engine != .fts5, let inMemory = try inMemoryRanking(status, terms: terms, k: k, allowed: filtered) {
+            ranked = inMemory
+        } else if engine == .inMemory {
+            throw QuarryError(.unavailable, "the in-memory BM25 index of '\(collection)' cannot answer this query now; FTS5 can")
+        } else {
+            ranked = try fts5Ranking(status, terms: terms, k: k, filtered: filtered)
+        }
+        let hits = try loadHits(ranked.map(\.0))
+        return ranked.compactMap { rowID, score in
+            guard var hit = hits[rowID] else { return nil }
+            hit.score = score
+            return hit
+        }
+    }
+
+    /// The `k` best chunks of the collection for `terms` by FTS5's bm25() (statistics over the
+    /// whole FTS5 table, every collection's chunks), among `filtered`.
+    func fts5Ranking(_ status: CollectionStatus, terms: [String], k: Int, filtered: ChunkIDSet?) throws -> [(Int64, Float)] {
+        let collectionID = status.id
         // FTS5 indexes every collection's chunks together. With several collections, this one's
         // matches are kept by the set of its chunks, remembered per generation like a filter's,
         // rather than by looking up each match's document (which doubled a query's cost, and
@@ -76,7 +97,7 @@ extension SQLiteChunkStore {
         let allowed = try filtered ?? (try collectionCount() > 1 ? members(of: status) : nil)
         // Every term quoted: the user's text never reaches FTS5's query syntax.
         let match = terms.map { "\"\($0)\"" }.joined(separator: " OR ")
-        let ranked: [(Int64, Float)] = try reader.withLock { db in
+        return try reader.withLock { db in
             // One read transaction: the collection count and the matches belong together.
             return try db.readTransaction {
                 let count = try db.prepare("SELECT count(*) FROM quarry_collections")
@@ -119,12 +140,6 @@ extension SQLiteChunkStore {
                 while try statement.step() { rows.append((statement.int64(0), Float(statement.double(1)))) }
                 return rows
             }
-        }
-        let hits = try loadHits(ranked.map(\.0))
-        return ranked.compactMap { rowID, score in
-            guard var hit = hits[rowID] else { return nil }
-            hit.score = score
-            return hit
         }
     }
 

@@ -26,6 +26,7 @@ public final class SQLiteChunkStore: ChunkStore {
     let reader: ReadConnectionPool
     let snapshots = Mutex<[String: CollectionSnapshot]>([:])
     let allowedCache = AllowedChunksCache()
+    let lexicalIndexes = LexicalIndexes()
     let executor: BlockingExecutor
 
     /// Why the store takes no writes (`--read-only`, a read-only file system, files this user
