@@ -18,8 +18,10 @@
 # short phase would hold few of them. wrk's timeout is 60 s on both sides, so slow answers are
 # measured, not dropped. Prints Quarry / peer ratios and writes Benchmarks/results/peers-<date>.json.
 # The peer's virtualenv (.bench/venv-peers, Benchmarks/peers/requirements.txt) and its index
-# (.bench/peers-llamaindex) are made on first use; Quarry's evaluation store too
-# (.bench/peers-eval-store). Nothing else runs in between: the two systems never share the cores.
+# (.bench/peers-llamaindex) are made on first use, and so is Quarry's evaluation store
+# (.bench/peers-eval-store, collection "scifact"): a first run adds the peer's embedding of the
+# corpus (5-10 min on 2 idle cores) and Quarry's ingest of it (about 10 min on a busy machine);
+# later runs take about 5 minutes. One system runs at a time: the two never share the cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_1=${1:-20}
