@@ -12,18 +12,27 @@ import Testing
 
 @testable import QuarryServer
 
-/// An embedder that takes `delay` per call, so that requests overlap.
-final class SlowEmbedder: Embedder {
+/// Embeds calls of more than `gatedAbove` texts only once `open()` is called; smaller calls at
+/// once. `waitUntilHeld()` returns when a call is waiting at the gate.
+final class GatedEmbedder: Embedder {
     let base = HashingEmbedder()
-    let delay: Duration
-    init(delay: Duration) { self.delay = delay }
+    let gatedAbove: Int
+    private let state = Mutex<(held: Int, open: Bool)>((0, false))
+    init(gatedAbove: Int = 16) { self.gatedAbove = gatedAbove }
     var model: EmbeddingModelInfo { base.model }
     var maxInputTokens: Int { base.maxInputTokens }
     func tokenCount(_ text: String) -> Int { base.tokenCount(text) }
     func embed(_ texts: [String]) async throws -> [[Float]] {
-        try await Task.sleep(for: delay)
+        if texts.count > gatedAbove {
+            state.withLock { $0.held += 1 }
+            while !state.withLock({ $0.open }) { try await Task.sleep(for: .milliseconds(10)) }
+        }
         return try await base.embed(texts)
     }
+    func waitUntilHeld() async {
+        while state.withLock({ $0.held }) == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+    func open() { state.withLock { $0.open = true } }
 }
 
 /// A request written byte for byte on a plain socket, as a careless or hostile client would.
@@ -137,7 +146,7 @@ enum RawHTTP {
         let storeDirectory = try TemporaryDirectory()
         defer { storeDirectory.cleanUp() }
         let store = try SQLiteChunkStore(directory: storeDirectory.url)
-        let embedder = SlowEmbedder(delay: .milliseconds(600))
+        let embedder = GatedEmbedder(gatedAbove: 0)
         _ = try await store.ensureCollection(named: "default", model: embedder.model)
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
@@ -154,12 +163,13 @@ enum RawHTTP {
             let body = #"{"query": "anything", "mode": "dense"}"#
             let request = "POST /search HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
             let slow = Task { try await RawHTTP.exchange(port: port, request) }
-            try await Task.sleep(for: .milliseconds(200))
+            await embedder.waitUntilHeld()
             let refused = try await RawHTTP.exchange(port: port, request).response
             #expect(refused.hasPrefix("HTTP/1.1 503"))
             #expect(refused.lowercased().contains("retry-after: 1"))
             #expect(refused.contains("\"overloaded\""))
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+            embedder.open()
             #expect(try await slow.value.response.hasPrefix("HTTP/1.1 200"))
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
             #expect(metrics.contains(#"quarry_requests_refused_total{class="query"} 1"#))
@@ -262,7 +272,7 @@ enum RawHTTP {
         let storeDirectory = try TemporaryDirectory()
         defer { storeDirectory.cleanUp() }
         let store = try SQLiteChunkStore(directory: storeDirectory.url)
-        let embedder = SlowEmbedder(delay: .milliseconds(1500))
+        let embedder = GatedEmbedder()
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(
@@ -279,7 +289,8 @@ enum RawHTTP {
             }
             let large = try request((0..<64).map { "passage \($0): " + String(repeating: "words of a long passage ", count: 12) })
             let running = Task { try await RawHTTP.exchange(port: port, large) }
-            try await Task.sleep(for: .milliseconds(400))
+            // The first large call holds the only bulk turn until the gate opens.
+            await embedder.waitUntilHeld()
             let refused = try await RawHTTP.exchange(port: port, large).response
             #expect(refused.hasPrefix("HTTP/1.1 503") && refused.contains("embeddings_bulk"), "\(refused.prefix(300))")
             // Many short texts make a small body, but bulk work all the same: read, then refused.
@@ -287,6 +298,7 @@ enum RawHTTP {
             #expect(manyShort.hasPrefix("HTTP/1.1 503") && manyShort.contains("embeddings_bulk"), "\(manyShort.prefix(300))")
             let small = try await RawHTTP.exchange(port: port, try request(["one question"])).response
             #expect(small.hasPrefix("HTTP/1.1 200"), "\(small.prefix(300))")
+            embedder.open()
             #expect(try await running.value.response.hasPrefix("HTTP/1.1 200"))
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
             #expect(metrics.contains(#"quarry_requests_refused_total{class="embeddings_bulk"} 2"#))
