@@ -151,9 +151,10 @@ enum RawHTTP {
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(
-                // The test client's own connection idles while the raw exchanges run: a busy machine
-                // must not see it closed by the idle timeout, which this test is not about.
-                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300), admission: [.query: AdmissionLimit(inFlight: 1, queued: 0)]
+                // The test client's own connection idles while the raw exchanges run (it may not
+                // even have sent its first request): a busy machine must not see it closed by the
+                // idle or header timeout, which this test is not about.
+                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300), headerTimeout: .seconds(300), admission: [.query: AdmissionLimit(inFlight: 1, queued: 0)]
             ),
             logger: Logger(label: "test")
         )
@@ -276,7 +277,7 @@ enum RawHTTP {
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(
-                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300),
+                host: "127.0.0.1", port: 0, idleTimeout: .seconds(300), headerTimeout: .seconds(300),
                 admission: [.embeddings: AdmissionLimit(inFlight: 1, queued: 0), .embeddingsBulk: AdmissionLimit(inFlight: 1, queued: 0)]
             ),
             logger: Logger(label: "test")
