@@ -59,15 +59,7 @@ extension SQLiteChunkStore {
                 try reader.withLock { db in
                     var rows: [(Int64, String)] = []
                     rows.reserveCapacity(wanted.count)
-                    var start = 0
-                    while start < wanted.count {
-                        let slice = wanted[start..<min(start + 500, wanted.count)]
-                        let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                        let statement = try db.prepare("SELECT id, text FROM quarry_chunks WHERE id IN (\(placeholders))")
-                        try statement.bind(slice.map { .integer($0) })
-                        while try statement.step() { rows.append((statement.int64(0), statement.text(1))) }
-                        start += slice.count
-                    }
+                    try db.forEachChunk("id, text", ids: wanted) { rows.append(($0.int64(0), $0.text(1))) }
                     return rows
                 }
             },

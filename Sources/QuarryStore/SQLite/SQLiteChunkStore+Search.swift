@@ -282,17 +282,9 @@ extension SQLiteChunkStore {
                 try self.reader.withLock { db in
                     var ids: [Int64] = []
                     var vectors: [Float] = []
-                    var start = 0
-                    while start < wanted.count {
-                        let slice = wanted[start..<min(start + 500, wanted.count)]
-                        let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                        let statement = try db.prepare("SELECT id, vector FROM quarry_chunks WHERE id IN (\(placeholders))")
-                        try statement.bind(slice.map { .integer($0) })
-                        while try statement.step() {
-                            ids.append(statement.int64(0))
-                            statement.appendFloats(1, to: &vectors)
-                        }
-                        start += slice.count
+                    try db.forEachChunk("id, vector", ids: wanted) { statement in
+                        ids.append(statement.int64(0))
+                        statement.appendFloats(1, to: &vectors)
                     }
                     return (ids, vectors)
                 }

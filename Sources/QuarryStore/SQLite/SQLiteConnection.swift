@@ -309,3 +309,19 @@ final class ReadConnectionPool: Sendable {
         return try slot.lock.withLock { _ in Result { try body(slot.connection) } }.get()
     }
 }
+
+extension SQLiteConnection {
+    /// Reads `columns` of the chunks whose ids are `ids`, 500 ids per statement (well under
+    /// SQLite's limit on bound parameters), passing each row to `row`, in no particular order.
+    func forEachChunk(_ columns: String, ids: [Int64], row: (SQLiteStatement) throws -> Void) throws {
+        var start = 0
+        while start < ids.count {
+            let slice = ids[start..<min(start + 500, ids.count)]
+            let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
+            let statement = try prepare("SELECT \(columns) FROM quarry_chunks WHERE id IN (\(placeholders))")
+            try statement.bind(slice.map { .integer($0) })
+            while try statement.step() { try row(statement) }
+            start += slice.count
+        }
+    }
+}
