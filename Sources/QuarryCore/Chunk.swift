@@ -88,3 +88,22 @@ public struct SearchHit: Sendable, Hashable {
         self.lexicalScore = lexicalScore
     }
 }
+
+/// A search stage's result before any text is read: a chunk's row id and score. Hybrid search
+/// fuses two rankings of these and reads only the chunks it returns.
+public struct RankedChunk: Sendable, Hashable {
+    /// The chunk's row id in the store.
+    public var rowID: Int64
+    /// The stage's score (cosine similarity, BM25); higher is better.
+    public var score: Float
+    /// The chunk itself, when the store read it along with the ranking (stores without a
+    /// separate ranking step); `nil` when it is still to be read.
+    public var hit: SearchHit?
+
+    /// Creates a ranked chunk.
+    public init(rowID: Int64, score: Float, hit: SearchHit? = nil) {
+        self.rowID = rowID
+        self.score = score
+        self.hit = hit
+    }
+}

@@ -200,14 +200,15 @@ public struct Retriever: Sendable {
         let depth = mode == .hybrid ? max(topK, min(max(fusion.candidates, 4 * topK), 200)) : topK
 
         // BM25 runs while the query is embedded: the two share nothing, and on a multi-core
-        // machine the lexical search costs no latency beyond the embedding.
+        // machine the lexical search costs no latency beyond the embedding. Both rank without
+        // reading text; only the chunks returned are read, after fusion.
         async let lexicalSearch = Self.lexical(mode == .dense ? nil : store, collection: collection, query: text, k: depth, filter: filter)
-        var dense: [SearchHit] = []
+        var dense: [RankedChunk] = []
         if mode != .lexical {
             let vector = try await embed(text)
             let embedded = ContinuousClock.now
             timings.embed = Self.milliseconds(embedded - start)
-            dense = try await store.search(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
+            dense = try await store.denseRanking(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
             timings.dense = Self.milliseconds(ContinuousClock.now - embedded)
         }
         let (lexical, lexicalMilliseconds) = try await lexicalSearch
@@ -215,9 +216,18 @@ public struct Retriever: Sendable {
         let fuseStart = ContinuousClock.now
         let hits: [SearchHit]
         switch mode {
-        case .dense: hits = dense
-        case .lexical: hits = lexical
-        case .hybrid: hits = Self.fuse(dense: dense, lexical: lexical, settings: fusion, limit: topK)
+        case .dense: hits = try await store.hits(for: dense)
+        case .lexical: hits = try await store.hits(for: lexical)
+        case .hybrid:
+            let fused = Self.fuse(dense: dense, lexical: lexical, settings: fusion, limit: topK)
+            let read = try await store.hits(for: fused.map(\.ranked))
+            let scores = Dictionary(uniqueKeysWithValues: fused.map { ($0.ranked.rowID, $0) })
+            hits = read.map { hit in
+                var hit = hit
+                hit.denseScore = scores[hit.chunkRowID]?.denseScore
+                hit.lexicalScore = scores[hit.chunkRowID]?.lexicalScore
+                return hit
+            }
         }
         let end = ContinuousClock.now
         timings.fuse = Self.milliseconds(end - fuseStart)
@@ -248,11 +258,11 @@ public struct Retriever: Sendable {
     /// BM25 search and its duration; nothing without a store.
     private static func lexical(
         _ store: (any ChunkReader)?, collection: String, query: String, k: Int, filter: SearchFilter?
-    ) async throws -> ([SearchHit], Double) {
+    ) async throws -> ([RankedChunk], Double) {
         guard let store else { return ([], 0) }
         let start = ContinuousClock.now
-        let hits = try await store.lexicalSearch(in: collection, query: query, k: k, filter: filter)
-        return (hits, milliseconds(ContinuousClock.now - start))
+        let ranked = try await store.lexicalRanking(in: collection, query: query, k: k, filter: filter)
+        return (ranked, milliseconds(ContinuousClock.now - start))
     }
 
     private func embed(_ text: String) async throws -> [Float] {
@@ -270,27 +280,42 @@ public struct Retriever: Sendable {
 
     /// Reciprocal-rank fusion of two rankings: each chunk scores the sum of `weight / (k + rank)`
     /// over the rankings that hold it; ties go to the better dense rank, then the lower row id.
-    static func fuse(dense: [SearchHit], lexical: [SearchHit], settings: FusionSettings, limit: Int = .max) -> [SearchHit] {
+    static func fuse(dense: [RankedChunk], lexical: [RankedChunk], settings: FusionSettings, limit: Int = .max) -> [FusedHit] {
         var fused: [Int64: FusedHit] = [:]
-        for (index, hit) in dense.enumerated() {
-            var entry = fused[hit.chunkRowID] ?? FusedHit(hit: hit, score: 0, denseRank: Int.max)
+        fused.reserveCapacity(dense.count + lexical.count)
+        for (index, chunk) in dense.enumerated() {
+            var entry = fused[chunk.rowID] ?? FusedHit(ranked: chunk, score: 0, denseRank: Int.max)
             entry.score += settings.denseWeight / (settings.k + Double(index + 1))
             entry.denseRank = index
-            entry.hit.denseScore = hit.score
-            fused[hit.chunkRowID] = entry
+            entry.denseScore = chunk.score
+            fused[chunk.rowID] = entry
         }
-        for (index, hit) in lexical.enumerated() {
-            var entry = fused[hit.chunkRowID] ?? FusedHit(hit: hit, score: 0, denseRank: Int.max)
+        for (index, chunk) in lexical.enumerated() {
+            var entry = fused[chunk.rowID] ?? FusedHit(ranked: chunk, score: 0, denseRank: Int.max)
             entry.score += settings.lexicalWeight / (settings.k + Double(index + 1))
-            entry.hit.lexicalScore = hit.score
-            fused[hit.chunkRowID] = entry
+            entry.lexicalScore = chunk.score
+            if entry.ranked.hit == nil { entry.ranked.hit = chunk.hit }
+            fused[chunk.rowID] = entry
         }
         // The best `limit`, by the same heap the index and exact search select with.
         var best = Heap<FusedHit.WorstFirst>(minimumCapacity: min(limit, fused.count))
         for entry in fused.values { best.insert(entry, keepingBest: limit) }
         return best.removeAllTopLast().map { entry in
-            var hit = entry.hit
-            hit.score = Float(entry.score)
+            var entry = entry
+            entry.ranked.score = Float(entry.score)
+            return entry
+        }
+    }
+
+    /// Fusion of two rankings of read hits (as `fuse(dense:lexical:settings:limit:)`), each hit
+    /// with its dense and lexical scores.
+    static func fuse(dense: [SearchHit], lexical: [SearchHit], settings: FusionSettings, limit: Int = .max) -> [SearchHit] {
+        let ranked = { (hits: [SearchHit]) in hits.map { RankedChunk(rowID: $0.chunkRowID, score: $0.score, hit: $0) } }
+        return fuse(dense: ranked(dense), lexical: ranked(lexical), settings: settings, limit: limit).compactMap { entry in
+            guard var hit = entry.ranked.hit else { return nil }
+            hit.score = entry.ranked.score
+            hit.denseScore = entry.denseScore
+            hit.lexicalScore = entry.lexicalScore
             return hit
         }
     }
@@ -639,14 +664,19 @@ actor CitationTracker {
 /// One chunk in reciprocal-rank fusion: its hit, its fused score, and its dense rank (ties go to
 /// the better dense rank, then the lower row id).
 struct FusedHit {
-    var hit: SearchHit
+    /// The chunk, its score the fused one once fusion is done.
+    var ranked: RankedChunk
     var score: Double
     var denseRank: Int
+    /// The cosine similarity, when dense search found the chunk.
+    var denseScore: Float?
+    /// The BM25 score, when lexical search found the chunk.
+    var lexicalScore: Float?
 
     /// Worse hits on top: a heap in this order keeps the best `k`.
     enum WorstFirst: HeapOrder {
         static func ranksAbove(_ a: FusedHit, _ b: FusedHit) -> Bool {
-            (a.score, b.denseRank, b.hit.chunkRowID) < (b.score, a.denseRank, a.hit.chunkRowID)
+            (a.score, b.denseRank, b.ranked.rowID) < (b.score, a.denseRank, a.ranked.rowID)
         }
     }
 }

@@ -49,6 +49,16 @@ public protocol ChunkReader: Sendable {
     /// - Throws: `QuarryError.notFound` for an unknown collection.
     func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit]
 
+    /// The `k` nearest chunks as `search` finds them, without reading their text.
+    func denseRanking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [RankedChunk]
+
+    /// The `k` best chunks by BM25 as `lexicalSearch` finds them, without reading their text.
+    func lexicalRanking(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [RankedChunk]
+
+    /// The chunks of `ranked`, in its order and with its scores; chunks deleted since they were
+    /// ranked are left out.
+    func hits(for ranked: [RankedChunk]) async throws -> [SearchHit]
+
     /// Checks the store's invariants (every document's chunks present and numbered, indexes
     /// consistent with the chunks).
     /// - Returns: one line per problem; empty when the store is sound.
@@ -152,6 +162,21 @@ extension ChunkReader {
     /// Unfiltered search.
     public func search(in collection: String, query: [Float], k: Int, ef: Int?) async throws -> [SearchHit] {
         try await search(in: collection, query: query, k: k, ef: ef, filter: nil)
+    }
+
+    /// Ranking by reading the hits: for stores that do not rank apart from reading.
+    public func denseRanking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [RankedChunk] {
+        try await search(in: collection, query: query, k: k, ef: ef, filter: filter).map { RankedChunk(rowID: $0.chunkRowID, score: $0.score, hit: $0) }
+    }
+
+    /// Ranking by reading the hits: for stores that do not rank apart from reading.
+    public func lexicalRanking(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [RankedChunk] {
+        try await lexicalSearch(in: collection, query: query, k: k, filter: filter).map { RankedChunk(rowID: $0.chunkRowID, score: $0.score, hit: $0) }
+    }
+
+    /// The hits the rankings carried.
+    public func hits(for ranked: [RankedChunk]) async throws -> [SearchHit] {
+        ranked.compactMap { chunk in chunk.hit.map { var hit = $0; hit.score = chunk.score; return hit } }
     }
 
     /// Unfiltered lexical search.

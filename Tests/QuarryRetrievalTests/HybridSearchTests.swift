@@ -132,4 +132,38 @@ import Testing
         let result = try await retriever.answer(query: "zorblax keys", collection: "default", topK: 2)
         #expect(result.citations.first?.document == "rare.txt")
     }
+
+    /// Hybrid search ranks without text and reads only the chunks it returns: the same hits,
+    /// texts and scores as fusing the two fully read rankings.
+    @Test(arguments: StoreBackend.allCases)
+    func rankingBeforeReadingGivesTheHitsOfFusingReadHits(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let dir = fixture.directory
+        let words = ["vault", "keys", "rotate", "protocol", "cipher", "ledger", "replica", "backup", "quorum", "latency"]
+        for index in 0..<40 {
+            let text = (0..<12).map { words[($0 * 7 + index * 3) % words.count] }.joined(separator: " ") + " document \(index)."
+            try dir.write(text, to: "docs/d\(index).txt")
+        }
+        let store = try await fixture.open()
+        let embedder = HashingEmbedder()
+        _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: dir.url.appendingPathComponent("docs"), collection: "default")
+        let retriever = Retriever(store: store, embedder: embedder)
+        for query in ["vault keys", "cipher ledger quorum", "replica", "latency backup protocol document"] {
+            let vector = try #require(try await embedder.embed([query]).first)
+            let dense = try await store.search(in: "default", query: vector, k: 50)
+            #expect(try await store.denseRanking(in: "default", query: vector, k: 50, ef: nil, filter: nil).map(\.rowID) == dense.map(\.chunkRowID))
+            let lexical = try await store.lexicalSearch(in: "default", query: query, k: 50)
+            let ranked = try await store.lexicalRanking(in: "default", query: query, k: 50, filter: nil)
+            #expect(ranked.map(\.rowID) == lexical.map(\.chunkRowID))
+            #expect(ranked.map(\.score) == lexical.map(\.score))
+            #expect(try await store.hits(for: ranked) == lexical)
+
+            let expected = Retriever.fuse(dense: dense, lexical: lexical, settings: retriever.fusion, limit: 5)
+            let (hybrid, _) = try await retriever.search(query: query, collection: "default", topK: 5, mode: .hybrid)
+            #expect(hybrid == expected, "\(query)")
+            #expect(hybrid.count == 5)
+        }
+        await store.close()
+    }
 }

@@ -50,6 +50,33 @@ extension PostgresChunkStore {
     static func indexName(_ collectionID: Int64) -> String { "quarry_chunks_hnsw_\(collectionID)" }
 
     public func search(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await hits(for: denseRanking(in: collection, query: query, k: k, ef: ef, filter: filter))
+    }
+
+    public func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit] {
+        try await hits(for: lexicalRanking(in: collection, query: query, k: k, filter: filter))
+    }
+
+    public func hits(for ranked: [RankedChunk]) async throws -> [SearchHit] {
+        let unread = ranked.filter { $0.hit == nil }.map(\.rowID)
+        var read: [Int64: SearchHit] = [:]
+        if !unread.isEmpty {
+            let rows = try await pool.withConnection { db in
+                try db.execute(
+                    "SELECT \(StoreSQL.hitColumns) FROM quarry_chunks c JOIN quarry_documents d ON d.id = c.document_id WHERE c.id = ANY($1)",
+                    [.integerArray(unread)]
+                )
+            }
+            for hit in Self.readHits(rows, score: { _ in 0 }) { read[hit.chunkRowID] = hit }
+        }
+        return ranked.compactMap { chunk in
+            guard var hit = chunk.hit ?? read[chunk.rowID] else { return nil }
+            hit.score = chunk.score
+            return hit
+        }
+    }
+
+    public func denseRanking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [RankedChunk] {
         guard k > 0 else { return [] }
         return try await pool.withConnection { [self] db in
             let (id, stats) = try status(collection, in: db)
@@ -79,9 +106,7 @@ extension PostgresChunkStore {
                     WHERE c.collection_id = \(id) \(allowed)
                     ORDER BY \(distance)\(exact ? ", c.id" : "") LIMIT \(k)
                 )
-                SELECT \(StoreSQL.hitColumns), n.distance
-                FROM nearest n JOIN quarry_chunks c ON c.id = n.id JOIN quarry_documents d ON d.id = c.document_id
-                ORDER BY n.distance, c.id
+                SELECT n.id, n.distance FROM nearest n ORDER BY n.distance, n.id
                 """
             var settings: [(name: String, value: String)]
             if exact {
@@ -103,13 +128,15 @@ extension PostgresChunkStore {
             let rows = try db.transaction(settings: settings) { db in
                 try db.execute(sql, [.vector(query)] + filterParameters)
             }
-            let hits = Self.readHits(rows) { Float(1 - (rows.double($0, 9) ?? 1)) }
+            let ranked = (0..<rows.count).map { row in
+                RankedChunk(rowID: rows.int64(row, 0) ?? 0, score: Float(1 - (rows.double(row, 1) ?? 1)))
+            }
             // relaxed_order may return a few hits slightly out of order.
-            return hits.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }.map(\.element)
+            return ranked.enumerated().sorted { ($0.element.score, $1.offset) > ($1.element.score, $0.offset) }.map(\.element)
         }
     }
 
-    public func lexicalSearch(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [SearchHit] {
+    public func lexicalRanking(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [RankedChunk] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
         return try await pool.withConnection { [self] db in
@@ -147,9 +174,7 @@ extension PostgresChunkStore {
                 ), top AS (
                     \(top)
                 )
-                SELECT \(StoreSQL.hitColumns), top.score
-                FROM top JOIN quarry_chunks c ON c.id = top.chunk_id JOIN quarry_documents d ON d.id = c.document_id
-                ORDER BY top.score DESC, c.id
+                SELECT top.chunk_id, top.score FROM top ORDER BY top.score DESC, top.chunk_id
                 """
             let rows = try db.execute(
                 sql,
@@ -158,7 +183,7 @@ extension PostgresChunkStore {
                     .real(max(stats.averageTokens, 1)),
                 ] + filterParameters
             )
-            return Self.readHits(rows) { Float(rows.double($0, 9) ?? 0) }
+            return (0..<rows.count).map { row in RankedChunk(rowID: rows.int64(row, 0) ?? 0, score: Float(rows.double(row, 1) ?? 0)) }
         }
     }
 

@@ -15,12 +15,44 @@ extension SQLiteChunkStore {
         try await executor.run { [self] in try lexicalSearchBlocking(in: collection, query: query, k: k, filter: filter) }
     }
 
+    public func denseRanking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) async throws -> [RankedChunk] {
+        try await executor.run { [self] in try denseRankingBlocking(in: collection, query: query, k: k, ef: ef, filter: filter) }
+    }
+
+    public func lexicalRanking(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [RankedChunk] {
+        try await executor.run { [self] in try lexicalRankingBlocking(in: collection, query: query, k: k, filter: filter) }
+    }
+
+    public func hits(for ranked: [RankedChunk]) async throws -> [SearchHit] {
+        let unread = ranked.filter { $0.hit == nil }.map(\.rowID)
+        let read = unread.isEmpty ? [:] : try await executor.run { [self] in try loadHits(unread) }
+        return ranked.compactMap { chunk in
+            guard var hit = chunk.hit ?? read[chunk.rowID] else { return nil }
+            hit.score = chunk.score
+            return hit
+        }
+    }
+
     public func synchronizeIndex(of collection: String) async throws {
         try requireWritable()
         return try await executor.run { [self] in try synchronizeIndexBlocking(of: collection) }
     }
 
     func searchBlocking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [SearchHit] {
+        try readRanked(denseRankingBlocking(in: collection, query: query, k: k, ef: ef, filter: filter))
+    }
+
+    /// The chunks of `ranked` read in one statement, in its order with its scores.
+    func readRanked(_ ranked: [RankedChunk]) throws -> [SearchHit] {
+        let rows = try loadHits(ranked.map(\.rowID))
+        return ranked.compactMap { chunk in
+            guard var hit = rows[chunk.rowID] else { return nil }
+            hit.score = chunk.score
+            return hit
+        }
+    }
+
+    func denseRankingBlocking(in collection: String, query: [Float], k: Int, ef: Int?, filter: SearchFilter?) throws -> [RankedChunk] {
         guard k > 0 else { return [] }
         let status = try collectionStatus(collection)
         guard query.count == status.dimension else {
@@ -52,18 +84,18 @@ extension SQLiteChunkStore {
             let code: QuarryError.Code = error.code == .invalidArgument ? .invalidRequest : .storage
             throw QuarryError(code, "index search failed: \(error.message)", underlying: error)
         }
-        let rowIDs = results.map { Int64(bitPattern: $0.label) }
-        let rows = try loadHits(rowIDs)
-        return zip(results, rowIDs).compactMap { result, rowID in
-            guard var hit = rows[rowID] else { return nil }
-            hit.score = 1 - result.distance
-            return hit
-        }
+        return results.map { RankedChunk(rowID: Int64(bitPattern: $0.label), score: 1 - $0.distance) }
     }
 
     func lexicalSearchBlocking(
         in collection: String, query: String, k: Int, filter: SearchFilter?, engine: LexicalEngine = .automatic
     ) throws -> [SearchHit] {
+        try readRanked(lexicalRankingBlocking(in: collection, query: query, k: k, filter: filter, engine: engine))
+    }
+
+    func lexicalRankingBlocking(
+        in collection: String, query: String, k: Int, filter: SearchFilter?, engine: LexicalEngine = .automatic
+    ) throws -> [RankedChunk] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
         let status = try lexicalStatus(collection)
@@ -78,12 +110,7 @@ extension SQLiteChunkStore {
         } else {
             ranked = try fts5Ranking(status, terms: terms, k: k, filtered: filtered)
         }
-        let hits = try loadHits(ranked.map(\.0))
-        return ranked.compactMap { rowID, score in
-            guard var hit = hits[rowID] else { return nil }
-            hit.score = score
-            return hit
-        }
+        return ranked.map { RankedChunk(rowID: $0.0, score: $0.1) }
     }
 
     /// The `k` best chunks of the collection for `terms` by FTS5's bm25() (statistics over the
@@ -212,7 +239,7 @@ extension SQLiteChunkStore {
     }
 
     /// Exact search: one `sgemv` over the collection's vector snapshot, then top-k.
-    func exactSearch(in collection: String, query: [Float], k: Int, allowed: ChunkIDSet?) throws -> [SearchHit] {
+    func exactSearch(in collection: String, query: [Float], k: Int, allowed: ChunkIDSet?) throws -> [RankedChunk] {
         let snapshot = try currentSnapshot(of: collection)
         var best: [(index: Int, score: Float)]
         do {
@@ -229,13 +256,7 @@ extension SQLiteChunkStore {
         } catch {
             throw QuarryError(.internal, "exact search failed", underlying: error)
         }
-        let rowIDs = best.map { snapshot.rowIDs[$0.index] }
-        let rows = try loadHits(rowIDs)
-        return zip(best, rowIDs).compactMap { pair in
-            guard var hit = rows[pair.1] else { return nil }
-            hit.score = pair.0.score
-            return hit
-        }
+        return best.map { RankedChunk(rowID: snapshot.rowIDs[$0.index], score: $0.score) }
     }
 
     struct CollectionStatus {
