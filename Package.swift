@@ -44,10 +44,13 @@ let package = Package(
         .target(name: "QuarryErrors", swiftSettings: swiftSettings),
         .target(name: "QuarryDigest", swiftSettings: swiftSettings),
         .target(name: "QuarryKernels", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        // The encoder's bfloat16 products (AVX-512 BF16 intrinsics, chosen at run time),
+        // optimised in debug builds too.
+        .target(name: "CQuarryBF16", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
         .target(name: "QuarryHNSW", dependencies: ["QuarryKernels", "CPrefetch"], swiftSettings: swiftSettings),
         .target(
             name: "QuarryEmbedding",
-            dependencies: ["QuarryDigest", "QuarryErrors", "CBLAS"],
+            dependencies: ["QuarryDigest", "QuarryErrors", "CBLAS", "CQuarryBF16"],
             // Optimised in debug builds too: the small-batch products are SIMD loops that run
             // hundreds of times slower unoptimised, and every test that embeds a query uses them.
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]

@@ -67,6 +67,11 @@ public struct BertEncoder: Sendable {
         var outputPacked: [Float] = []
         var intermediatePacked: [Float] = []
         var ffnOutputPacked: [Float] = []
+        /// The four weight matrices in bfloat16, packed for `BFloat16Linear` (bfloat16 precision).
+        var qkvBFloat16: [UInt16] = []
+        var outputBFloat16: [UInt16] = []
+        var intermediateBFloat16: [UInt16] = []
+        var ffnOutputBFloat16: [UInt16] = []
 
         /// Packs the weights for small batches (when every width is a whole number of panels).
         mutating func packForSmallBatches(hidden h: Int, intermediate f: Int) {
@@ -79,6 +84,17 @@ public struct BertEncoder: Sendable {
         }
 
         var packedForSmallBatches: Bool { !qkvPacked.isEmpty }
+
+        /// Packs the weights in bfloat16 (when every width is a whole number of panels).
+        mutating func packInBFloat16(hidden h: Int, intermediate f: Int) -> Bool {
+            let width = BFloat16Linear.panelWidth
+            guard h % width == 0, f % width == 0 else { return false }
+            qkvBFloat16 = BFloat16Linear.pack(qkvWeight, outFeatures: 3 * h, inFeatures: h)
+            outputBFloat16 = BFloat16Linear.pack(outputWeight, outFeatures: h, inFeatures: h)
+            intermediateBFloat16 = BFloat16Linear.pack(intermediateWeight, outFeatures: f, inFeatures: h)
+            ffnOutputBFloat16 = BFloat16Linear.pack(ffnOutputWeight, outFeatures: h, inFeatures: f)
+            return true
+        }
     }
 
     /// The encoder's shape.
@@ -88,6 +104,9 @@ public struct BertEncoder: Sendable {
     /// Whether batches of at most `SmallBatchLinear.maxRows` word pieces use the packed
     /// small-batch products instead of `sgemm` (off: always `sgemm`, the reference path).
     public var smallBatchPath = true
+    /// The dense layers' arithmetic: bfloat16 (with float sums) where the CPU runs it, else
+    /// float32 (`sgemm` and the small-batch products).
+    public private(set) var precision: EncoderPrecision
     private let wordEmbeddings: [Float]
     private let positionEmbeddings: [Float]
     private let typeEmbeddings: [Float]
@@ -97,7 +116,9 @@ public struct BertEncoder: Sendable {
 
     /// Loads the weights of a BERT model from safetensors, checking every tensor's shape.
     /// - Throws: `QuarryError.modelCorrupt` when a tensor is missing or misshapen.
-    public init(weights: SafeTensorsFile, configuration: BertConfiguration) throws {
+    /// - Parameter precision: the dense layers' arithmetic; bfloat16 only where the CPU runs it
+    ///   (`EncoderPrecision.preferred` by default).
+    public init(weights: SafeTensorsFile, configuration: BertConfiguration, precision: EncoderPrecision = .preferred) throws {
         let c = configuration
         let h = c.hiddenSize
         let sizes = [h, c.layerCount, c.headCount, c.intermediateSize, c.vocabularySize, c.maxPositions, c.typeVocabularySize]
@@ -135,7 +156,16 @@ public struct BertEncoder: Sendable {
                 outputNormBeta: try weights.floats(p + "output.LayerNorm.bias", shape: [h])
             )
         }
-        for index in layers.indices { layers[index].packForSmallBatches(hidden: h, intermediate: c.intermediateSize) }
+        var precision = BFloat16Linear.available ? precision : .float32
+        if precision == .bfloat16 {
+            for index in layers.indices where !layers[index].packInBFloat16(hidden: h, intermediate: c.intermediateSize) {
+                precision = .float32
+            }
+        }
+        if precision == .float32 {
+            for index in layers.indices { layers[index].packForSmallBatches(hidden: h, intermediate: c.intermediateSize) }
+        }
+        self.precision = precision
     }
 
     /// Mean-pooled, L2-normalised embeddings of tokenised sequences.
@@ -157,6 +187,8 @@ public struct BertEncoder: Sendable {
         var projected: [Float] = []
         var intermediate: [Float] = []
         var scores: [Float] = []
+        /// A layer's input rounded to bfloat16 (bfloat16 precision).
+        var rounded: [UInt16] = []
 
         /// An empty workspace; it grows to the largest batch it is used for.
         public init() {}
@@ -172,6 +204,7 @@ public struct BertEncoder: Sendable {
             grow(&intermediate, tokens * c.intermediateSize)
             // Per attention worker: a length² score matrix and the row sums of its softmax.
             grow(&scores, max(1, workers) * (longest * longest + longest))
+            if rounded.count < tokens * c.intermediateSize { rounded = [UInt16](repeating: 0, count: tokens * c.intermediateSize) }
         }
     }
 
@@ -264,12 +297,24 @@ public struct BertEncoder: Sendable {
                         workspace.projected.withUnsafeMutableBufferPointer { projectedBuffer in
                             workspace.intermediate.withUnsafeMutableBufferPointer { intermediateBuffer in
                                 workspace.scores.withUnsafeMutableBufferPointer { scoresBuffer in
-                                    runLayer(
-                                        layer, workers: workers, tokens: total, lengths: lengths, headWidth: headWidth,
-                                        scale: scale, x: xBuffer.baseAddress!, qkv: qkvBuffer.baseAddress!,
-                                        context: contextBuffer.baseAddress!, projected: projectedBuffer.baseAddress!,
-                                        intermediate: intermediateBuffer.baseAddress!, scores: scoresBuffer.baseAddress!
-                                    )
+                                    workspace.rounded.withUnsafeMutableBufferPointer { roundedBuffer in
+                                        let buffers = LayerBuffers(
+                                            x: xBuffer.baseAddress!, qkv: qkvBuffer.baseAddress!, context: contextBuffer.baseAddress!,
+                                            projected: projectedBuffer.baseAddress!, intermediate: intermediateBuffer.baseAddress!,
+                                            scores: scoresBuffer.baseAddress!
+                                        )
+                                        if precision == .bfloat16 {
+                                            runBFloat16Layer(
+                                                layer, workers: workers, tokens: total, lengths: lengths, headWidth: headWidth, scale: scale,
+                                                buffers: buffers, rounded: roundedBuffer.baseAddress!
+                                            )
+                                        } else {
+                                            runLayer(
+                                                layer, workers: workers, tokens: total, lengths: lengths, headWidth: headWidth,
+                                                scale: scale, buffers: buffers
+                                            )
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -281,10 +326,7 @@ public struct BertEncoder: Sendable {
 
     // swiftlint:disable:next function_parameter_count
     private func runLayer(
-        _ layer: Layer, workers allowed: Int, tokens: Int, lengths: [Int], headWidth: Int, scale: Float,
-        x: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
-        projected: UnsafeMutablePointer<Float>, intermediate: UnsafeMutablePointer<Float>,
-        scores: UnsafeMutablePointer<Float>
+        _ layer: Layer, workers allowed: Int, tokens: Int, lengths: [Int], headWidth: Int, scale: Float, buffers: LayerBuffers
     ) {
         // The two cores are shared out by Quarry, not by OpenBLAS (which runs single-threaded):
         // the dense layers split the token rows between workers, attention splits the
@@ -295,10 +337,7 @@ public struct BertEncoder: Sendable {
         // also loses attention's many small products (one per head), which stay serial, and
         // degrades worse when another process takes a core (batch 1: 2,900 against 1,900).
         if tokens <= SmallBatchLinear.maxRows, layer.packedForSmallBatches, smallBatchPath {
-            runSmallLayer(
-                layer, workers: allowed, tokens: tokens, lengths: lengths, headWidth: headWidth, scale: scale,
-                buffers: LayerBuffers(x: x, qkv: qkv, context: context, projected: projected, intermediate: intermediate, scores: scores)
-            )
+            runSmallLayer(layer, workers: allowed, tokens: tokens, lengths: lengths, headWidth: headWidth, scale: scale, buffers: buffers)
             return
         }
         let c = configuration
@@ -308,9 +347,6 @@ public struct BertEncoder: Sendable {
         let epsilon = c.layerNormEpsilon
         let workers = max(1, min(allowed, tokens))
         let rowsPerWorker = (tokens + workers - 1) / workers
-        let buffers = LayerBuffers(
-            x: x, qkv: qkv, context: context, projected: projected, intermediate: intermediate, scores: scores
-        )
 
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let first = worker * rowsPerWorker
@@ -326,30 +362,7 @@ public struct BertEncoder: Sendable {
             }
         }
 
-        // Attention, per sequence and head: softmax(Q Kᵀ / √d) V, each worker with scores of its own.
-        var work: [(start: Int, length: Int, head: Int)] = []
-        var start = 0
-        for length in lengths {
-            for head in 0..<c.headCount { work.append((start, length, head)) }
-            start += length
-        }
-        let longest = lengths.max() ?? 0
-        let attentionWorkers = max(1, min(allowed, work.count))
-        let items = work
-        DispatchQueue.concurrentPerform(iterations: attentionWorkers) { worker in
-            let scoresSlice = buffers.scores + worker * (longest * longest + longest)
-            var index = worker
-            while index < items.count {
-                let item = items[index]
-                let q = buffers.qkv + item.start * qkvWidth + item.head * headWidth
-                BertKernels.attention(
-                    query: q, key: q + h, value: q + 2 * h, stride: qkvWidth, length: item.length, headWidth: headWidth,
-                    scale: scale, scores: scoresSlice, rowSums: scoresSlice + longest * longest,
-                    output: buffers.context + item.start * h + item.head * headWidth, outputStride: h
-                )
-                index += attentionWorkers
-            }
-        }
+        attend(lengths: lengths, workers: allowed, headWidth: headWidth, scale: scale, buffers: buffers)
 
         // Output projection, residual, LayerNorm, feed-forward (GELU), residual, LayerNorm: all
         // row-wise, so each worker runs its rows through the whole chain.
@@ -443,18 +456,7 @@ public struct BertEncoder: Sendable {
         }
 
         product(layer.qkvPacked, layer.qkvBias, input: buffers.x, inFeatures: h, outFeatures: 3 * h, output: buffers.qkv)
-        var start = 0
-        for length in lengths {
-            for head in 0..<c.headCount {
-                let q = buffers.qkv + start * 3 * h + head * headWidth
-                BertKernels.attention(
-                    query: q, key: q + h, value: q + 2 * h, stride: 3 * h, length: length, headWidth: headWidth,
-                    scale: scale, scores: buffers.scores, rowSums: buffers.scores + length * length,
-                    output: buffers.context + start * h + head * headWidth, outputStride: h
-                )
-            }
-            start += length
-        }
+        attendOnThisThread(lengths: lengths, headWidth: headWidth, scale: scale, buffers: buffers)
         product(layer.outputPacked, layer.outputBias, input: buffers.context, inFeatures: h, outFeatures: h, output: buffers.projected)
         BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
         layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
@@ -472,6 +474,54 @@ public struct BertEncoder: Sendable {
             layer.outputNormBeta.withUnsafeBufferPointer { beta in
                 BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
             }
+        }
+    }
+
+    /// Attention, per sequence and head: softmax(Q Kᵀ / √d) V, the (sequence, head) pairs shared
+    /// between the workers, each with scores of its own.
+    func attend(lengths: [Int], workers allowed: Int, headWidth: Int, scale: Float, buffers: LayerBuffers) {
+        let h = configuration.hiddenSize
+        let qkvWidth = 3 * h
+        var work: [(start: Int, length: Int, head: Int)] = []
+        var start = 0
+        for length in lengths {
+            for head in 0..<configuration.headCount { work.append((start, length, head)) }
+            start += length
+        }
+        let longest = lengths.max() ?? 0
+        let attentionWorkers = max(1, min(allowed, work.count))
+        let items = work
+        DispatchQueue.concurrentPerform(iterations: attentionWorkers) { worker in
+            let scoresSlice = buffers.scores + worker * (longest * longest + longest)
+            var index = worker
+            while index < items.count {
+                let item = items[index]
+                let q = buffers.qkv + item.start * qkvWidth + item.head * headWidth
+                BertKernels.attention(
+                    query: q, key: q + h, value: q + 2 * h, stride: qkvWidth, length: item.length, headWidth: headWidth,
+                    scale: scale, scores: scoresSlice, rowSums: scoresSlice + longest * longest,
+                    output: buffers.context + item.start * h + item.head * headWidth, outputStride: h
+                )
+                index += attentionWorkers
+            }
+        }
+    }
+
+    /// Attention of a few short sequences on the calling thread (a second worker's wake-up per
+    /// head would cost more than the head).
+    func attendOnThisThread(lengths: [Int], headWidth: Int, scale: Float, buffers: LayerBuffers) {
+        let h = configuration.hiddenSize
+        var start = 0
+        for length in lengths {
+            for head in 0..<configuration.headCount {
+                let q = buffers.qkv + start * 3 * h + head * headWidth
+                BertKernels.attention(
+                    query: q, key: q + h, value: q + 2 * h, stride: 3 * h, length: length, headWidth: headWidth,
+                    scale: scale, scores: buffers.scores, rowSums: buffers.scores + length * length,
+                    output: buffers.context + start * h + head * headWidth, outputStride: h
+                )
+            }
+            start += length
         }
     }
 
@@ -517,7 +567,7 @@ private struct SmallProduct: @unchecked Sendable {
 /// layers), its own heads' columns of `context` and its own slice of `scores` (attention), so no
 /// two workers ever write the same float; reads of another worker's rows happen only after the
 /// `concurrentPerform` that wrote them has returned.
-private struct LayerBuffers: @unchecked Sendable {
+struct LayerBuffers: @unchecked Sendable {
     let x: UnsafeMutablePointer<Float>
     let qkv: UnsafeMutablePointer<Float>
     let context: UnsafeMutablePointer<Float>

@@ -66,6 +66,14 @@ public final class MiniLMEmbedder: Embedder {
         )
     }
 
+    /// The encoder again, loaded from the same weights in `precision` (to compare precisions
+    /// and paths in one process).
+    public func encoder(in precision: EncoderPrecision) throws -> BertEncoder {
+        var encoder = try BertEncoder(weights: try SafeTensorsFile(url: weightsURL), configuration: self.encoder.configuration, precision: precision)
+        encoder.threads = self.encoder.threads
+        return encoder
+    }
+
     /// Names of the model weights Quarry knows, by the SHA-256 of `model.safetensors`.
     static let knownWeights: [String: String] = [
         "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db": "all-MiniLM-L6-v2"

@@ -160,43 +160,71 @@ struct BenchQueries: AsyncParsableCommand {
     private struct EncoderPaths: Encodable {
         var queries: Int
         var meanWordPieces: Double
+        /// The precision the service runs (bfloat16 where the CPU has AVX-512 BF16).
+        var precision: String
+        var bfloat16P50MS: Double?
+        var bfloat16P99MS: Double?
+        var bfloat16OneWorkerP50MS: Double?
         var smallBatchP50MS: Double
         var smallBatchP99MS: Double
         var sgemmP50MS: Double
         var sgemmP99MS: Double
         var sgemmToSmallBatchP50: Double
+        var sgemmToBFloat16P50: Double?
         var smallBatchOneWorkerP50MS: Double
+        /// Lowest cosine between a query's bfloat16 and float32 vectors.
+        var bfloat16MinimumCosine: Double?
         enum CodingKeys: String, CodingKey {
-            case queries
+            case queries, precision
             case meanWordPieces = "mean_word_pieces"
+            case bfloat16P50MS = "bfloat16_p50_ms"
+            case bfloat16P99MS = "bfloat16_p99_ms"
+            case bfloat16OneWorkerP50MS = "bfloat16_one_worker_p50_ms"
             case smallBatchP50MS = "small_batch_p50_ms"
             case smallBatchP99MS = "small_batch_p99_ms"
             case sgemmP50MS = "sgemm_p50_ms"
             case sgemmP99MS = "sgemm_p99_ms"
             case sgemmToSmallBatchP50 = "sgemm_to_small_batch_p50"
+            case sgemmToBFloat16P50 = "sgemm_to_bfloat16_p50"
             case smallBatchOneWorkerP50MS = "small_batch_one_worker_p50_ms"
+            case bfloat16MinimumCosine = "bfloat16_minimum_cosine"
         }
     }
 
-    /// Runs each query through the encoder by the small-batch path (both workers, then one) and
-    /// by `sgemm`, interleaved query by query so that both see the same machine.
+    /// Runs each query through the encoder by each path — bfloat16 (both workers, then one)
+    /// where the CPU has it, the float32 small-batch path (both workers, then one) and float32
+    /// `sgemm` — interleaved query by query so that all see the same machine.
     private func comparePaths(_ embedder: MiniLMEmbedder, texts: [String]) throws -> EncoderPaths {
         let sequences = texts.prefix(400).map { embedder.tokenizer.encode($0, maxLength: embedder.maxInputTokens) }
-        var small = embedder.encoder
+        var small = try embedder.encoder(in: .float32)
         small.threads = threads
         var single = small
         single.threads = 1
         var blas = small
         blas.smallBatchPath = false
+        var encoders = [small, blas, single]
+        let bfloat16 = embedder.encoder.precision == .bfloat16
+        if bfloat16 {
+            var fast = embedder.encoder
+            fast.threads = threads
+            var fastSingle = fast
+            fastSingle.threads = 1
+            encoders += [fast, fastSingle]
+        }
         var workspace = BertEncoder.Workspace()
-        var times: [[Double]] = [[], [], []]
-        for _ in 0..<2 {
+        var times = [[Double]](repeating: [], count: encoders.count)
+        var minimumCosine = 1.0
+        for round in 0..<2 {
             for sequence in sequences {
-                for (index, encoder) in [small, blas, single].enumerated() {
+                var vectors: [[Float]] = []
+                for (index, encoder) in encoders.enumerated() {
                     let begin = ContinuousClock.now
-                    _ = try encoder.embed([sequence], workspace: &workspace)
+                    vectors.append(try encoder.embed([sequence], workspace: &workspace)[0])
                     let (s, atto) = (ContinuousClock.now - begin).components
                     times[index].append(Double(s) * 1000 + Double(atto) / 1e15)
+                }
+                if round == 0, bfloat16 {
+                    minimumCosine = min(minimumCosine, Double(zip(vectors[0], vectors[3]).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
                 }
             }
         }
@@ -204,10 +232,15 @@ struct BenchQueries: AsyncParsableCommand {
         func percentile(_ values: [Double], _ p: Double) -> Double { values[min(values.count - 1, Int(p * Double(values.count)))] }
         return EncoderPaths(
             queries: sequences.count, meanWordPieces: Double(sequences.reduce(0) { $0 + $1.count }) / Double(sequences.count),
+            precision: embedder.encoder.precision.rawValue,
+            bfloat16P50MS: bfloat16 ? percentile(sorted[3], 0.5) : nil, bfloat16P99MS: bfloat16 ? percentile(sorted[3], 0.99) : nil,
+            bfloat16OneWorkerP50MS: bfloat16 ? percentile(sorted[4], 0.5) : nil,
             smallBatchP50MS: percentile(sorted[0], 0.5), smallBatchP99MS: percentile(sorted[0], 0.99),
             sgemmP50MS: percentile(sorted[1], 0.5), sgemmP99MS: percentile(sorted[1], 0.99),
             sgemmToSmallBatchP50: percentile(sorted[1], 0.5) / percentile(sorted[0], 0.5),
-            smallBatchOneWorkerP50MS: percentile(sorted[2], 0.5)
+            sgemmToBFloat16P50: bfloat16 ? percentile(sorted[1], 0.5) / percentile(sorted[3], 0.5) : nil,
+            smallBatchOneWorkerP50MS: percentile(sorted[2], 0.5),
+            bfloat16MinimumCosine: bfloat16 ? minimumCosine : nil
         )
     }
 
@@ -219,11 +252,22 @@ struct BenchQueries: AsyncParsableCommand {
         let paths = try comparePaths(embedder, texts: texts)
         print(
             String(
-                format: "encoder alone, one query (%.1f word pieces on average): small-batch path p50 %.2f ms p99 %.2f ms (one worker: p50 %.2f ms); sgemm p50 %.2f ms p99 %.2f ms; sgemm / small-batch at p50: %.2f×",
+                format: "encoder alone, one query (%.1f word pieces on average): float32 small-batch path p50 %.2f ms p99 %.2f ms (one worker: p50 %.2f ms); float32 sgemm p50 %.2f ms p99 %.2f ms; sgemm / small-batch at p50: %.2f×",
                 paths.meanWordPieces, paths.smallBatchP50MS, paths.smallBatchP99MS, paths.smallBatchOneWorkerP50MS,
                 paths.sgemmP50MS, paths.sgemmP99MS, paths.sgemmToSmallBatchP50
             )
         )
+        if let p50 = paths.bfloat16P50MS, let p99 = paths.bfloat16P99MS, let single = paths.bfloat16OneWorkerP50MS,
+            let ratio = paths.sgemmToBFloat16P50, let cosine = paths.bfloat16MinimumCosine
+        {
+            print(
+                String(
+                    format: "encoder alone, one query, bfloat16 (AVX-512 BF16): p50 %.2f ms p99 %.2f ms (one worker: p50 %.2f ms); sgemm / bfloat16 at p50: %.2f×; lowest cosine to float32 %.6f",
+                    p50, p99, single, ratio, cosine
+                )
+            )
+        }
+        print("encoder precision in use: \(paths.precision)")
 
         let workers = max(1, concurrency)
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
