@@ -99,6 +99,44 @@ import Testing
         #expect(try await store.sources(in: "docs").isEmpty)
     }
 
+    /// A collection's counts follow every write, from this handle or another (the SQLite store
+    /// remembers them per generation), and a collection created again under the same name
+    /// starts from nothing.
+    @Test(arguments: StoreBackend.allCases)
+    func countsFollowEveryWriteAndARecreatedCollection(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let reader = try await fixture.open()
+        let writer = try await fixture.open()
+        func counts() async throws -> [Int]? {
+            try await reader.collection(named: "docs").map { [$0.documentCount, $0.chunkCount] }
+        }
+        _ = try await writer.ensureCollection(named: "docs", model: embedder.model)
+        #expect(try await counts() == [0, 0])
+        try await writer.replaceDocument(
+            in: "docs", document: record("a.txt", chunks: 2), chunks: [chunk(0, "alpha"), chunk(1, "beta")],
+            vectors: [embedder.vector("alpha"), embedder.vector("beta")]
+        )
+        #expect(try await counts() == [1, 2])
+        #expect(try await reader.search(in: "docs", query: embedder.vector("alpha"), k: 5).count == 2)
+        try await writer.replaceDocument(
+            in: "docs", document: record("b.txt", chunks: 1), chunks: [chunk(0, "gamma")], vectors: [embedder.vector("gamma")]
+        )
+        #expect(try await counts() == [2, 3])
+        try await writer.replaceDocument(
+            in: "docs", document: record("a.txt", hash: "h2", chunks: 1), chunks: [chunk(0, "delta")],
+            vectors: [embedder.vector("delta")]
+        )
+        #expect(try await counts() == [2, 2])
+        #expect(try await writer.removeDocument(in: "docs", path: "b.txt"))
+        #expect(try await counts() == [1, 1])
+        try await writer.removeCollection(named: "docs")
+        #expect(try await counts() == nil)
+        _ = try await writer.ensureCollection(named: "docs", model: embedder.model)
+        #expect(try await counts() == [0, 0])
+        #expect(try await reader.search(in: "docs", query: embedder.vector("alpha"), k: 5).isEmpty)
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func writesFromAnotherConnectionAreSeenBySearch(_ backend: StoreBackend) async throws {
         let fixture = try StoreFixture(backend)

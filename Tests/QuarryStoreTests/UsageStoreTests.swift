@@ -8,8 +8,7 @@ import Testing
 /// and they are still there when the store is opened again.
 @Suite struct UsageStoreTests {
     func usageStore(_ fixture: StoreFixture) async throws -> any ChunkStore & UsageStore {
-        let store = try await fixture.open()
-        return try #require(store as? any ChunkStore & UsageStore)
+        try await fixture.open()
     }
 
     @Test(arguments: StoreBackend.allCases)

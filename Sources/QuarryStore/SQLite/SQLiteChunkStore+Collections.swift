@@ -17,7 +17,7 @@ extension SQLiteChunkStore {
     }
 
     public func collection(named name: String) async throws -> CollectionInfo? {
-        try await read { db in try Self.collection(named: name, in: db) }
+        try await read { db in try self.countedCollection(named: name, in: db) }
     }
 
     public func ensureCollection(named name: String, model: EmbeddingModelInfo) async throws -> CollectionInfo {

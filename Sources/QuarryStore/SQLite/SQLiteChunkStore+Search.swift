@@ -268,20 +268,10 @@ extension SQLiteChunkStore {
 
     func collectionStatus(_ collection: String) throws -> CollectionStatus {
         try reader.withLock { db in
-            let statement = try db.prepare(
-                """
-                SELECT c.id, c.generation, c.dimension,
-                       (SELECT coalesce(sum(d.chunk_count), 0) FROM quarry_documents d WHERE d.collection_id = c.id)
-                FROM quarry_collections c WHERE c.name = ?
-                """
-            )
-            try statement.bind([.text(collection)])
-            guard try statement.step() else {
+            guard let info = try countedCollection(named: collection, in: db) else {
                 throw QuarryError(.notFound, "collection '\(collection)' does not exist")
             }
-            return CollectionStatus(
-                id: statement.int64(0), generation: statement.int64(1), dimension: statement.int(2), chunkCount: statement.int(3)
-            )
+            return CollectionStatus(id: info.id, generation: info.generation, dimension: info.model.dimension, chunkCount: info.chunkCount)
         }
     }
 

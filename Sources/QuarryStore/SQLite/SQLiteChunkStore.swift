@@ -26,6 +26,7 @@ public final class SQLiteChunkStore: ChunkStore {
     let reader: ReadConnectionPool
     let snapshots = Mutex<[String: CollectionSnapshot]>([:])
     let allowedCache = AllowedChunksCache()
+    let countsCache = CollectionCountsCache()
     let lexicalIndexes = LexicalIndexes()
     let executor: BlockingExecutor
 
@@ -121,6 +122,46 @@ public final class SQLiteChunkStore: ChunkStore {
         let statement = try db.prepare(StoreSQL.collectionSelect + " WHERE c.name = ?")
         try statement.bind([.text(name)])
         return try statement.step() ? readCollection(statement) : nil
+    }
+
+    /// The collection named `name`, its counts remembered per generation (`countsCache`):
+    /// what searches read, where `collection(named:in:)` would count every document each time.
+    func countedCollection(named name: String, in db: SQLiteConnection) throws -> CollectionInfo? {
+        let head = try db.prepare(
+            "SELECT id, name, model_name, dimension, model_fingerprint, generation, created_at FROM quarry_collections WHERE name = ?"
+        )
+        try head.bind([.text(name)])
+        guard try head.step() else { return nil }
+        var info = CollectionInfo(
+            id: head.int64(0), name: head.text(1),
+            model: EmbeddingModelInfo(name: head.text(2), dimension: head.int(3), fingerprint: head.text(4)),
+            documentCount: 0, chunkCount: 0, generation: head.int64(5)
+        )
+        let createdAt = head.double(6)
+        var key = CollectionCountsCache.Key(collectionID: info.id, createdAt: createdAt, generation: info.generation)
+        if let counts = countsCache.counts(for: key) {
+            info.documentCount = counts.documents
+            info.chunkCount = counts.chunks
+            return info
+        }
+        // One statement, so that the counts and the generation come from one snapshot.
+        let counted = try db.prepare(
+            """
+            SELECT c.generation,
+                   (SELECT count(*) FROM quarry_documents d WHERE d.collection_id = c.id),
+                   (SELECT coalesce(sum(d.chunk_count), 0) FROM quarry_documents d WHERE d.collection_id = c.id)
+            FROM quarry_collections c WHERE c.id = ? AND c.created_at = ?
+            """
+        )
+        try counted.bind([.integer(info.id), .real(createdAt)])
+        guard try counted.step() else { return nil }
+        key.generation = counted.int64(0)
+        let counts = CollectionCountsCache.Counts(documents: counted.int(1), chunks: counted.int(2))
+        countsCache.remember(counts, for: key)
+        info.generation = key.generation
+        info.documentCount = counts.documents
+        info.chunkCount = counts.chunks
+        return info
     }
 
     static func requireCollection(_ name: String, in db: SQLiteConnection) throws -> CollectionInfo {
