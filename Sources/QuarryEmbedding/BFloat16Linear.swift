@@ -113,9 +113,10 @@ extension BertEncoder {
         let epsilon = c.layerNormEpsilon
 
         if tokens <= SmallBatchLinear.maxRows {
-            // Fewer than about 8 rows do not pay for a second worker's wake-up on every product
-            // (between 8 and 64 rows one and two workers measured within this machine's noise).
-            let workers = tokens < 8 ? 1 : max(1, min(allowed, threads))
+            // Fewer than 32 rows (one query) do not pay for waking a second worker on every
+            // product: `quarry bench queries` measured one query of 22 pieces at 2.05 ms on one
+            // worker and 2.22 ms on two; two queries together (44 pieces) 3.59 ms and 3.22 ms.
+            let workers = tokens < 32 ? 1 : max(1, min(allowed, threads))
             func shared(_ step: BFloat16Product) {
                 let panels = step.panelCount
                 if workers == 1 { return step.run(rows: 0..<tokens, panels: 0..<panels) }

@@ -174,8 +174,10 @@ struct BenchQueries: AsyncParsableCommand {
         var smallBatchOneWorkerP50MS: Double
         /// Lowest cosine between a query's bfloat16 and float32 vectors.
         var bfloat16MinimumCosine: Double?
+        /// Queries embedded together, by the precision in use: what coalescing buys.
+        var groups: [GroupTiming] = []
         enum CodingKeys: String, CodingKey {
-            case queries, precision
+            case queries, precision, groups
             case meanWordPieces = "mean_word_pieces"
             case bfloat16P50MS = "bfloat16_p50_ms"
             case bfloat16P99MS = "bfloat16_p99_ms"
@@ -188,6 +190,49 @@ struct BenchQueries: AsyncParsableCommand {
             case sgemmToBFloat16P50 = "sgemm_to_bfloat16_p50"
             case smallBatchOneWorkerP50MS = "small_batch_one_worker_p50_ms"
             case bfloat16MinimumCosine = "bfloat16_minimum_cosine"
+        }
+    }
+
+    /// Queries embedded together in one pass, with both workers and with one.
+    private struct GroupTiming: Encodable {
+        var queries: Int
+        var wordPieces: Double
+        var p50MS: Double
+        var oneWorkerP50MS: Double
+        enum CodingKeys: String, CodingKey {
+            case queries
+            case wordPieces = "word_pieces"
+            case p50MS = "p50_ms"
+            case oneWorkerP50MS = "one_worker_p50_ms"
+        }
+    }
+
+    private func compareGroups(_ embedder: MiniLMEmbedder, texts: [String], sizes: [Int]) throws -> [GroupTiming] {
+        let sequences = texts.prefix(256).map { embedder.tokenizer.encode($0, maxLength: embedder.maxInputTokens) }
+        var both = embedder.encoder
+        both.threads = threads
+        var one = both
+        one.threads = 1
+        var workspace = BertEncoder.Workspace()
+        func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+            let begin = ContinuousClock.now
+            try body()
+            let (s, atto) = (ContinuousClock.now - begin).components
+            return Double(s) * 1000 + Double(atto) / 1e15
+        }
+        return try sizes.map { size in
+            var times: ([Double], [Double]) = ([], [])
+            var pieces = 0
+            var groups = 0
+            for start in stride(from: 0, to: sequences.count - size + 1, by: size) {
+                let group = Array(sequences[start..<start + size])
+                pieces += group.reduce(0) { $0 + $1.count }
+                groups += 1
+                times.0.append(try milliseconds { _ = try both.embed(group, workspace: &workspace) })
+                times.1.append(try milliseconds { _ = try one.embed(group, workspace: &workspace) })
+            }
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            return GroupTiming(queries: size, wordPieces: Double(pieces) / Double(groups), p50MS: median(times.0), oneWorkerP50MS: median(times.1))
         }
     }
 
@@ -249,7 +294,7 @@ struct BenchQueries: AsyncParsableCommand {
         let embedder = try options.settings().openEmbedder(threads: threads)
         let texts = try queryTexts(queries)
         for text in texts.prefix(50) { _ = try await embedder.embed([text]) }  // warm up
-        let paths = try comparePaths(embedder, texts: texts)
+        var paths = try comparePaths(embedder, texts: texts)
         print(
             String(
                 format: "encoder alone, one query (%.1f word pieces on average): float32 small-batch path p50 %.2f ms p99 %.2f ms (one worker: p50 %.2f ms); float32 sgemm p50 %.2f ms p99 %.2f ms; sgemm / small-batch at p50: %.2f×",
@@ -268,6 +313,16 @@ struct BenchQueries: AsyncParsableCommand {
             )
         }
         print("encoder precision in use: \(paths.precision)")
+        paths.groups = try compareGroups(embedder, texts: texts, sizes: [1, 2, 4, 8, 16, 32])
+        for group in paths.groups {
+            print(
+                String(
+                    format: "encoder alone, %2d queries in one pass (%.0f word pieces): p50 %.2f ms, %.0f queries/s (one worker: p50 %.2f ms, %.0f queries/s)",
+                    group.queries, group.wordPieces, group.p50MS, Double(group.queries) * 1000 / group.p50MS,
+                    group.oneWorkerP50MS, Double(group.queries) * 1000 / group.oneWorkerP50MS
+                )
+            )
+        }
 
         let workers = max(1, concurrency)
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
