@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Load benchmark of `quarry serve` on the SciFact store (docs/benchmarks.md, "Query service"):
-# the 1,109 SciFact queries cycled against POST /search and POST /query (extractive, hybrid),
-# result cache off, then on; with the embedder alone on the same queries measured in the same
-# run, as the ceiling the service is compared with.
+# Load benchmark of `quarry serve` on SciFact (docs/benchmarks.md, "Query service"): the 1,109
+# SciFact queries cycled against POST /search and POST /query (extractive, hybrid), result cache
+# off (then on, SQLite only), on the embedded SQLite store and then on PostgreSQL + pgvector,
+# with the embedder alone on the same queries measured in the same run, as the ceiling the
+# service is compared with.
 #
 #   Benchmarks/load/run.sh [STORE] [SECONDS]
 #
 # STORE (default .bench/scifact-store) is ingested from corpus/scifact when it does not exist.
+# PostgreSQL (scripts/pg-server.sh, fsync on) keeps its data in .bench/pg-scifact, ingested the
+# same way on the first run; PGVECTOR=0 skips it.
 # Writes Benchmarks/results/load-<date>.json. Needs wrk (installed from Debian when missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +19,10 @@ SECONDS_SHORT=20
 PORT=${PORT:-18080}
 QUARRY=.build/release/quarry
 OUT=Benchmarks/results/load-$(date +%Y-%m-%d).json
+PGVECTOR=${PGVECTOR:-1}
+PG_DIR=.bench/pg-scifact
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [ "$PGVECTOR" = 1 ] && scripts/pg-server.sh stop "$PG_DIR" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null || sudo apt-get install -y -qq wrk >/dev/null; }
 [ -x "$QUARRY" ] || make build
@@ -37,8 +42,9 @@ with open(f"{work}/query.jsonl", "w") as f:
 print(f"load: {len(queries)} distinct queries")
 PY
 
+STORE_ARGS=(--store "$STORE")
 serve() {  # serve CACHE_ENTRIES
-  "$QUARRY" serve --store "$STORE" --port "$PORT" --cache-entries "$1" --log-level warning >"$WORK/serve.log" 2>&1 &
+  "$QUARRY" serve "${STORE_ARGS[@]}" --port "$PORT" --cache-entries "$1" --log-level warning >"$WORK/serve.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.2; done
   echo "load: quarry serve did not start" >&2; cat "$WORK/serve.log" >&2; exit 1
@@ -70,6 +76,22 @@ load search-32conn-cached search 32 "$SECONDS_LONG"
 load query-32conn-cached query 32 "$SECONDS_LONG"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
+if [ "$PGVECTOR" = 1 ]; then
+  URL=$(QUARRY_PG_FSYNC=on scripts/pg-server.sh start "$PG_DIR" $(( 20000 + RANDOM % 40000 )) | tail -1)
+  echo "load: PostgreSQL + pgvector at $URL (fsync on)"
+  STORE_ARGS=(--backend pgvector --pg-url "$URL")
+  # In step with the folder: the first run ingests it (a few minutes), later ones find it unchanged.
+  "$QUARRY" ingest corpus/scifact "${STORE_ARGS[@]}" --exclude queries.jsonl --no-progress | tail -1
+  serve 0
+  curl -sf -m 600 "http://127.0.0.1:$PORT/search" -H 'Content-Type: application/json' -d '{"query": "warm up"}' >/dev/null
+  load warmup search 4 5 >/dev/null
+  load pgvector-search-1conn search 1 "$SECONDS_SHORT"
+  load pgvector-query-1conn query 1 "$SECONDS_SHORT"
+  load pgvector-search-32conn search 32 "$SECONDS_LONG"
+  load pgvector-query-32conn query 32 "$SECONDS_LONG"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+fi
+
 python3 - "$WORK" "$OUT" <<'PY'
 import json, sys, os, subprocess
 work, out = sys.argv[1], sys.argv[2]
@@ -79,8 +101,13 @@ ceiling = embedder["queries_per_second"]
 report = {"embedder_alone": embedder, "runs": runs,
           "ratio_search_32conn_to_embedder": runs["search-32conn"]["requests_per_second"] / ceiling,
           "ratio_query_32conn_to_embedder": runs["query-32conn"]["requests_per_second"] / ceiling,
+          **({"ratio_pgvector_search_32conn_to_embedder": runs["pgvector-search-32conn"]["requests_per_second"] / ceiling,
+              "ratio_pgvector_query_32conn_to_embedder": runs["pgvector-query-32conn"]["requests_per_second"] / ceiling}
+             if "pgvector-search-32conn" in runs else {}),
           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()}
 json.dump(report, open(out, "w"), indent=2, sort_keys=True)
 print(f"load: embedder alone {ceiling:.1f} queries/s (2 callers); /search at 32 connections {report['ratio_search_32conn_to_embedder']:.2f}x of it, /query {report['ratio_query_32conn_to_embedder']:.2f}x")
+if "ratio_pgvector_search_32conn_to_embedder" in report:
+    print(f"load: pgvector: /search at 32 connections {report['ratio_pgvector_search_32conn_to_embedder']:.2f}x of it, /query {report['ratio_pgvector_query_32conn_to_embedder']:.2f}x")
 print(f"load: wrote {out}")
 PY
