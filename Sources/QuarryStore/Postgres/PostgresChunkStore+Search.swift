@@ -137,11 +137,20 @@ extension PostgresChunkStore {
     }
 
     public func lexicalRanking(in collection: String, query: String, k: Int, filter: SearchFilter?) async throws -> [RankedChunk] {
+        try await lexicalRanking(in: collection, query: query, k: k, filter: filter, engine: .automatic)
+    }
+
+    /// BM25 ranking through the chosen engine (`PostgresChunkStore+Lexical.swift`).
+    func lexicalRanking(
+        in collection: String, query: String, k: Int, filter: SearchFilter?, engine: PostgresLexicalEngine
+    ) async throws -> [RankedChunk] {
         guard k > 0 else { return [] }
         let terms = LexicalQuery.terms(query)
         return try await pool.withConnection { [self] db in
             let (id, stats) = try status(collection, in: db)
             guard !terms.isEmpty, stats.chunkCount > 0 else { return [] }
+            let words = LexicalQuery.words(terms.joined(separator: " "))
+            if let ranked = try inMemoryRanking(id, stats, words: words, k: k, filter: filter, engine: engine, in: db) { return ranked }
             let (condition, filterParameters) = Self.filterSQL(filter, firstParameter: 6)
             // BM25 from the postings of the query's words (an index-only scan): term frequencies
             // and chunk lengths stored with them, document frequencies counted over the whole
@@ -179,7 +188,7 @@ extension PostgresChunkStore {
             let rows = try db.execute(
                 sql,
                 [
-                    .text(LexicalQuery.words(terms.joined(separator: " "))), .real(Double(stats.chunkCount)), .real(Self.k1), .real(Self.b),
+                    .text(words), .real(Double(stats.chunkCount)), .real(Self.k1), .real(Self.b),
                     .real(max(stats.averageTokens, 1)),
                 ] + filterParameters
             )

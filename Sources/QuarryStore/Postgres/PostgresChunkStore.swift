@@ -7,11 +7,13 @@ import Synchronization
 /// The scale-out store: collections, documents, chunks and their vectors in PostgreSQL with
 /// pgvector, reached through libpq.
 ///
-/// Nothing lives in the process but a connection pool and a cache of per-collection statistics
-/// keyed by the collection's generation, so any number of `quarry serve` nodes can share one
-/// database. Dense search is exact (a scan) for collections below `exactSearchLimit` chunks and
+/// Nothing lives in the process but a connection pool, a cache of per-collection statistics
+/// keyed by the collection's generation and in-memory copies of collections' postings, each
+/// used only at the generation it was read at, so any number of `quarry serve` nodes can share
+/// one database. Dense search is exact (a scan) for collections below `exactSearchLimit` chunks and
 /// walks a per-collection pgvector HNSW index (`vector_cosine_ops`) above it; lexical search is
-/// BM25 computed in SQL from a GIN-indexed `tsvector` (Porter stems, as FTS5's).
+/// BM25 computed in SQL from a GIN-indexed `tsvector` (Porter stems, as FTS5's), or, once
+/// built, from the collection's postings held in memory for its current generation.
 public final class PostgresChunkStore: ChunkStore {
     /// BM25's term-frequency saturation and length normalisation (as FTS5 and Lucene use). The
     /// idf is FTS5's, log((N − n + 0.5) / (n + 0.5)) floored at 1e-6, so both backends rank alike.
@@ -26,6 +28,8 @@ public final class PostgresChunkStore: ChunkStore {
     public let indexParameters: HNSWParameters
     let pool: PostgresConnectionPool
     let statistics = Mutex<[Int64: CollectionStatistics]>([:])
+    /// Collections' postings in memory, for lexical searches without a filter.
+    let lexicalIndexes = PostgresLexicalIndexes()
 
     /// Connects to `url` and creates or migrates Quarry's tables.
     /// - Parameters:
@@ -54,6 +58,7 @@ public final class PostgresChunkStore: ChunkStore {
     }
 
     public func close() async {
+        await lexicalIndexes.shutdown()
         await pool.close()
     }
 
