@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=$(mktemp -d /tmp/quarry-test-pg.XXXXXX)
 chmod 755 "$DIR"
-cleanup() { scripts/pg-server.sh stop "$DIR" || true; rm -rf "$DIR"; }
+cleanup() { scripts/pg-server.sh stop "$DIR/pg" >/dev/null 2>&1 || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 URL=""
 for _ in 1 2 3 4 5; do

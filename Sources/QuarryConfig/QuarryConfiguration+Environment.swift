@@ -1,5 +1,6 @@
 import Foundation
 import QuarryCore
+import QuarryEmbedding
 
 extension QuarryConfiguration {
     /// Applies `QUARRY_*` environment variables: `QUARRY_STORE`, `QUARRY_READ_ONLY` (`true`/`1` or
@@ -10,6 +11,8 @@ extension QuarryConfiguration {
     /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
     /// `QUARRY_LLM_API_KEY`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_FALLBACK_MODELS` (comma-separated,
     /// on the primary's API), `QUARRY_LLM_MAX_TOKENS`, `QUARRY_LLM_TOTAL_TIMEOUT_MS`.
+    /// `QUARRY_ENCODER_PRECISION` (`float32` or `bfloat16`) is read by the encoder itself
+    /// (`EncoderPrecision.preferred`); it is checked here, so that a misspelt value is refused.
     /// - Throws: `QuarryError.invalidRequest` for a number or flag that does not parse.
     public mutating func applyEnvironment(_ environment: [String: String]) throws {
         func value(_ name: String) -> String? {
@@ -33,6 +36,9 @@ extension QuarryConfiguration {
             case "0", "false", "no", "off": readOnly = false
             default: throw QuarryError(.invalidRequest, "QUARRY_READ_ONLY=\(v) must be true or false")
             }
+        }
+        if let v = value("QUARRY_ENCODER_PRECISION"), EncoderPrecision(rawValue: v.lowercased()) == nil {
+            throw QuarryError(.invalidRequest, "QUARRY_ENCODER_PRECISION=\(v) must be float32 or bfloat16")
         }
         if let v = value("QUARRY_MODEL") { model = v }
         if let v = value("QUARRY_MODEL_NAME") { modelName = v }

@@ -13,9 +13,10 @@ public enum EncoderPrecision: String, Sendable, CaseIterable {
     case bfloat16
 
     /// bfloat16 when this CPU runs it (`BFloat16Linear.available`), float32 otherwise; the
-    /// environment variable `QUARRY_ENCODER_PRECISION=float32` keeps float32.
+    /// environment variable `QUARRY_ENCODER_PRECISION=float32` keeps float32 (the command line
+    /// refuses values other than `float32` and `bfloat16`).
     public static var preferred: EncoderPrecision {
-        let asked = ProcessInfo.processInfo.environment["QUARRY_ENCODER_PRECISION"].flatMap(EncoderPrecision.init(rawValue:))
+        let asked = ProcessInfo.processInfo.environment["QUARRY_ENCODER_PRECISION"].flatMap { EncoderPrecision(rawValue: $0.lowercased()) }
         if asked == .float32 || !BFloat16Linear.available { return .float32 }
         return .bfloat16
     }

@@ -21,6 +21,11 @@ import Testing
         #expect { try settings.applyEnvironment(["QUARRY_READ_ONLY": "maybe"]) } throws: {
             ($0 as? QuarryError)?.message == "QUARRY_READ_ONLY=maybe must be true or false"
         }
+        // The encoder's precision is read by the encoder; a value it would not know is refused here.
+        try settings.applyEnvironment(["QUARRY_ENCODER_PRECISION": "Float32"])
+        #expect { try settings.applyEnvironment(["QUARRY_ENCODER_PRECISION": "fp16"]) } throws: {
+            ($0 as? QuarryError)?.message == "QUARRY_ENCODER_PRECISION=fp16 must be float32 or bfloat16"
+        }
         let wrongType = try dir.write(#"{"read_only": "yes"}"#, to: "wrong.json")
         #expect { try QuarryConfiguration.load(from: wrongType) } throws: {
             ($0 as? QuarryError)?.message.contains("'read_only' must be of type Bool") == true
