@@ -245,7 +245,7 @@ public struct AnswerEvidence: Sendable, Hashable, Codable {
         /// Reads `text` for the (folded) content words in `vocabulary`: as comparing the text's
         /// whole content-word sets with the question's would find, at a fraction of the cost.
         init(of text: String, keeping vocabulary: Set<String>) {
-            for sentence in text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split) {
+            for sentence in SentenceSplitter.passageSentences(text) {
                 var found = Set<String>()
                 for word in WordFolding.words(of: sentence) where !StopWords.question.contains(word) {
                     let folded = WordFolding.fold(word)

@@ -35,8 +35,7 @@ public struct ExtractiveAnswerer: Sendable {
         for (rank, citation) in citations.enumerated() {
             // Paragraphs first, so that a heading never runs into the sentence below it; fragments
             // of fewer than four words (headings, labels) are not answers.
-            let sentences = citation.text.components(separatedBy: "\n\n").flatMap(SentenceSplitter.split)
-                .filter { $0.split(whereSeparator: \.isWhitespace).count >= 4 }
+            let sentences = SentenceSplitter.passageSentences(citation.text).filter(AnswerEvidence.Sentences.hasFourWords)
             for (position, sentence) in sentences.enumerated() {
                 let terms = Self.contentTerms(of: sentence)
                 sentenceTerms.append(terms)

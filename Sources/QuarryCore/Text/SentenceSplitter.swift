@@ -7,6 +7,35 @@ public enum SentenceSplitter {
         "st", "jr", "sr", "approx", "resp", "ref", "vol", "pp", "inc", "ltd", "co",
     ]
 
+    /// The paragraphs of `text`: the pieces between occurrences of a blank line (`\n\n`), as
+    /// `components(separatedBy: "\n\n")` gives them (empty pieces kept), found scalar by scalar
+    /// instead of by Foundation's string search, which cost a query's answer more than the split
+    /// into sentences.
+    public static func paragraphs(_ text: String) -> [String] {
+        var pieces: [String] = []
+        let view = text.unicodeScalars
+        var start = view.startIndex
+        var index = view.startIndex
+        while index != view.endIndex {
+            let next = view.index(after: index)
+            if view[index] == "\n", next != view.endIndex, view[next] == "\n" {
+                pieces.append(String(Substring(view[start..<index])))
+                start = view.index(after: next)
+                index = start
+            } else {
+                index = next
+            }
+        }
+        pieces.append(String(Substring(view[start..<view.endIndex])))
+        return pieces
+    }
+
+    /// The sentences of a passage: paragraph by paragraph (so that a heading never runs into the
+    /// sentence below it), then `split`.
+    public static func passageSentences(_ text: String) -> [String] {
+        paragraphs(text).flatMap(split)
+    }
+
     /// The sentences of `text`, trimmed, in order; empty sentences are dropped.
     public static func split(_ text: String) -> [String] {
         var sentences: [String] = []
