@@ -21,8 +21,34 @@ extension PostgresChunkStore {
         try await pool.withConnection { db in Self.readCollections(try db.execute(StoreSQL.collectionSelect + " ORDER BY c.name")) }
     }
 
+    /// The collection named `name`, its counts remembered per generation (`countsCache`): every
+    /// query asks for its collection, and counting sums every document row of it.
     public func collection(named name: String) async throws -> CollectionInfo? {
-        try await pool.withConnection { db in try Self.collection(named: name, in: db) }
+        try await pool.withConnection { [self] db in
+            let head = try db.execute(
+                "SELECT id, name, model_name, dimension, model_fingerprint, generation FROM quarry_collections WHERE name = $1",
+                [.text(name)]
+            )
+            guard head.count == 1, let id = head.int64(0, 0), let generation = head.int64(0, 5) else { return nil }
+            let key = CollectionCountsCache.Key(collectionID: id, createdAt: 0, generation: generation)
+            if let counts = countsCache.counts(for: key) {
+                return CollectionInfo(
+                    id: id, name: head.string(0, 1) ?? "",
+                    model: EmbeddingModelInfo(
+                        name: head.string(0, 2) ?? "", dimension: Int(head.int64(0, 3) ?? 0), fingerprint: head.string(0, 4) ?? ""
+                    ),
+                    documentCount: counts.documents, chunkCount: counts.chunks, generation: generation
+                )
+            }
+            // One statement, so that the counts and the generation come from one snapshot.
+            guard let info = Self.readCollections(try db.execute(StoreSQL.collectionSelect + " WHERE c.id = $1", [.integer(id)])).first
+            else { return nil }
+            countsCache.remember(
+                CollectionCountsCache.Counts(documents: info.documentCount, chunks: info.chunkCount),
+                for: CollectionCountsCache.Key(collectionID: id, createdAt: 0, generation: info.generation)
+            )
+            return info
+        }
     }
 
     static func collection(named name: String, in db: PostgresConnection) throws -> CollectionInfo? {

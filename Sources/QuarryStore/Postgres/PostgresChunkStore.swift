@@ -30,6 +30,8 @@ public final class PostgresChunkStore: ChunkStore {
     let statistics = Mutex<[Int64: CollectionStatistics]>([:])
     /// Collections' postings in memory, for lexical searches without a filter.
     let lexicalIndexes = PostgresLexicalIndexes()
+    /// Collections' document and chunk counts per generation (ids are never reused here).
+    let countsCache = CollectionCountsCache()
 
     /// Connects to `url` and creates or migrates Quarry's tables.
     /// - Parameters:
