@@ -11,7 +11,7 @@ import QuarryHNSW
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (see docs/benchmarks.md).",
-        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchStore.self, BenchANN.self, BenchKernels.self, BenchGuards.self, BenchLexical.self]
+        subcommands: [BenchEmbed.self, BenchQueries.self, BenchIngest.self, BenchStore.self, BenchANN.self, BenchKernels.self, BenchGuards.self, BenchLexical.self, BenchSemanticCache.self]
     )
 }
 
