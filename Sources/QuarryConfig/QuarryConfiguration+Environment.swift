@@ -7,6 +7,7 @@ extension QuarryConfiguration {
     /// `false`/`0`), `QUARRY_MODEL`, `QUARRY_MODEL_NAME`, `QUARRY_BACKEND`,
     /// `QUARRY_PG_URL`, `QUARRY_PG_POOL_SIZE`, `QUARRY_HOST`,
     /// `QUARRY_PORT`, `QUARRY_INGEST_ROOTS` (separated by `:`), `QUARRY_CACHE_ENTRIES`,
+    /// `QUARRY_SEMANTIC_CACHE_ENTRIES`, `QUARRY_SEMANTIC_CACHE_THRESHOLD`,
     /// `QUARRY_LOG_LEVEL`, `QUARRY_LOG_FORMAT`, `QUARRY_EXACT_BELOW`, `QUARRY_MAX_CONTEXT_TOKENS`,
     /// `QUARRY_FUSION_DENSE_WEIGHT`, `QUARRY_FUSION_LEXICAL_WEIGHT`, `QUARRY_LLM_BASE_URL`,
     /// `QUARRY_LLM_API_KEY`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_FALLBACK_MODELS` (comma-separated,
@@ -49,6 +50,8 @@ extension QuarryConfiguration {
         if let v = try integer("QUARRY_PORT") { server.port = v }
         if let v = value("QUARRY_INGEST_ROOTS") { server.ingestRoots = v.split(separator: ":").map(String.init) }
         if let v = try integer("QUARRY_CACHE_ENTRIES") { server.cacheEntries = v }
+        if let v = try integer("QUARRY_SEMANTIC_CACHE_ENTRIES") { server.semanticCacheEntries = v }
+        if let v = try real("QUARRY_SEMANTIC_CACHE_THRESHOLD") { server.semanticCacheThreshold = v }
         if let v = value("QUARRY_LOG_LEVEL") { server.logLevel = v }
         if let v = value("QUARRY_LOG_FORMAT") { server.logFormat = v }
         if let v = try integer("QUARRY_EXACT_BELOW") { search.exactBelow = v }

@@ -37,6 +37,13 @@ extension QuarryConfiguration {
             problems.append("server.default_top_k must be 1-\(Retriever.maxTopK), got \(server.defaultTopK)")
         }
         if server.cacheEntries < 0 { problems.append("server.cache_entries must not be negative") }
+        if server.semanticCacheEntries < 0 { problems.append("server.semantic_cache_entries must not be negative") }
+        if !(0.5...1).contains(server.semanticCacheThreshold) {
+            problems.append("server.semantic_cache_threshold must be between 0.5 and 1, got \(server.semanticCacheThreshold)")
+        }
+        if !(server.semanticCacheTTLSeconds > 0) {
+            problems.append("server.semantic_cache_ttl_seconds must be positive, got \(server.semanticCacheTTLSeconds)")
+        }
         if !["text", "json"].contains(server.logFormat) {
             problems.append("server.log_format must be text or json, got '\(server.logFormat)'")
         }

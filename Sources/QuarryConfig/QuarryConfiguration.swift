@@ -190,8 +190,16 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var defaultTopK = 5
         /// Folders under which `POST /ingest` may read; none turns it off.
         public var ingestRoots: [String] = []
-        /// Query results kept in the exact-match cache; 0 turns it off.
+        /// Query results kept in the exact-match cache; 0 turns it off (and the semantic cache).
         public var cacheEntries = 1024
+        /// Answers kept in the semantic cache (paraphrased questions, `SemanticCache`); 0 turns
+        /// it off.
+        public var semanticCacheEntries = 1024
+        /// The cosine similarity at or above which a cached question's answer may serve another
+        /// (still subject to `QuestionMatch`'s checks).
+        public var semanticCacheThreshold = Double(QuestionMatch.defaultSimilarity)
+        /// Seconds a semantic cache entry is kept.
+        public var semanticCacheTTLSeconds = 3600.0
         /// Log level: trace, debug, info, notice, warning, error, critical.
         public var logLevel = "info"
         /// Log format: text, or json (one object per line).
@@ -279,6 +287,9 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             case defaultTopK = "default_top_k"
             case ingestRoots = "ingest_roots"
             case cacheEntries = "cache_entries"
+            case semanticCacheEntries = "semantic_cache_entries"
+            case semanticCacheThreshold = "semantic_cache_threshold"
+            case semanticCacheTTLSeconds = "semantic_cache_ttl_seconds"
             case logLevel = "log_level"
         }
 
@@ -296,6 +307,9 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             defaultTopK = try c.decodeIfPresent(Int.self, forKey: .defaultTopK) ?? d.defaultTopK
             ingestRoots = try c.decodeIfPresent([String].self, forKey: .ingestRoots) ?? d.ingestRoots
             cacheEntries = try c.decodeIfPresent(Int.self, forKey: .cacheEntries) ?? d.cacheEntries
+            semanticCacheEntries = try c.decodeIfPresent(Int.self, forKey: .semanticCacheEntries) ?? d.semanticCacheEntries
+            semanticCacheThreshold = try c.decodeIfPresent(Double.self, forKey: .semanticCacheThreshold) ?? d.semanticCacheThreshold
+            semanticCacheTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .semanticCacheTTLSeconds) ?? d.semanticCacheTTLSeconds
             logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? d.logLevel
             logFormat = try c.decodeIfPresent(String.self, forKey: .logFormat) ?? d.logFormat
             idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds

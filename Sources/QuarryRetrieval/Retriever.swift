@@ -41,8 +41,13 @@ public struct QueryResult: Sendable {
     public var citations: [Citation]
     /// Stage timings.
     public var timings: QueryTimings
-    /// Whether the result came from the result cache (its timings are the original query's).
+    /// Whether the result came from a result cache (its timings are the original query's, but
+    /// for a semantic hit's: its own embedding and lookup).
     public var cached = false
+    /// Which cache answered, and for the semantic cache how close the cached question was;
+    /// `nil` when nothing was cached. The cached question itself is never shown (it may be
+    /// another caller's).
+    public var cache: CacheHit?
     /// Which answerer wrote the answer (`extractive` when an LLM answer fell back).
     public var answerer: AnswerKind = .extractive
     /// The citation check of the answer; `nil` when there is no answer.
@@ -65,6 +70,20 @@ public struct QueryResult: Sendable {
 
     /// Whether the answer was withheld.
     public var abstained: Bool { abstention != nil }
+}
+
+/// Which result cache answered a query.
+public struct CacheHit: Sendable, Equatable {
+    /// The exact cache (the same question, trimmed) or the semantic one (a paraphrase).
+    public enum Kind: String, Sendable, Codable { case exact, semantic }
+    public var kind: Kind
+    /// Cosine similarity of the question to the cached one (semantic hits).
+    public var similarity: Float?
+
+    public init(kind: Kind, similarity: Float? = nil) {
+        self.kind = kind
+        self.similarity = similarity
+    }
 }
 
 /// Who writes the answer.
@@ -144,6 +163,9 @@ public struct Retriever: Sendable {
     public let fusion: FusionSettings
     /// Results of identical queries on an unchanged collection; `nil` to always search.
     public let cache: QueryCache?
+    /// Results of paraphrased queries on an unchanged collection (only with `cache`); `nil` for
+    /// none.
+    public let semanticCache: SemanticCache?
     /// The context budget when a query names none.
     public let contextTokens: Int
     /// When answers are withheld, unless a query says otherwise: a default and per-collection
@@ -155,7 +177,8 @@ public struct Retriever: Sendable {
     /// Creates a retriever.
     public init(
         store: any ChunkReader, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
-        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, contextTokens: Int = Retriever.defaultContextTokens,
+        fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, semanticCache: SemanticCache? = nil,
+        contextTokens: Int = Retriever.defaultContextTokens,
         llm: LLMAnswerer? = nil, abstention: AbstentionPolicies = AbstentionPolicies(),
         guardrails: GuardrailSettings = GuardrailSettings()
     ) {
@@ -168,6 +191,7 @@ public struct Retriever: Sendable {
         self.answerer = answerer
         self.fusion = fusion
         self.cache = cache
+        self.semanticCache = cache == nil ? nil : semanticCache
     }
 
     /// The `topK` chunks of `collection` that best match `query`, best first.
@@ -184,14 +208,23 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, limit: Int = Retriever.maxTopK
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
+        try await search(query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: limit, vector: nil)
+    }
+
+    /// As `search`, with the query's embedding when the caller has it already.
+    func search(
+        query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int, vector: [Float]?
+    ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         // Counted as foreground work: an ingest's embedding makes room while it runs.
         try await ForegroundWork.run {
-            try await searchInForeground(query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: limit)
+            try await searchInForeground(
+                query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: limit, vector: vector
+            )
         }
     }
 
     private func searchInForeground(
-        query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int
+        query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int, vector given: [Float]?
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
         let text = try await check(query: query, collection: collection, topK: topK, ef: ef, mode: mode, limit: limit)
         var timings = QueryTimings()
@@ -205,7 +238,8 @@ public struct Retriever: Sendable {
         async let lexicalSearch = Self.lexical(mode == .dense ? nil : store, collection: collection, query: text, k: depth, filter: filter)
         var dense: [RankedChunk] = []
         if mode != .lexical {
-            let vector = try await embed(text)
+            let vector: [Float]
+            if let given { vector = given } else { vector = try await embed(text) }
             let embedded = ContinuousClock.now
             timings.embed = Self.milliseconds(embedded - start)
             dense = try await store.denseRanking(in: collection, query: vector, k: depth, ef: ef.map { max($0, depth) }, filter: filter)
@@ -371,6 +405,7 @@ public struct Retriever: Sendable {
             )
             if var hit = cache.result(for: cacheKey) {
                 hit.cached = true
+                hit.cache = CacheHit(kind: .exact)
                 if let events { try await Self.replay(hit, to: events) }
                 return hit
             }
@@ -394,9 +429,39 @@ public struct Retriever: Sendable {
             result.timings.total = Self.milliseconds(ContinuousClock.now - start)
             return result
         }
+        // The semantic cache: the question's embedding (which dense search then uses) against
+        // the questions answered before in the same scope.
+        // (Only questions answered before in the scope are compared, so the search's checks of
+        // the request still come first for anything not answered before.)
+        var semantic: (scope: SemanticCache.Scope, question: String, vector: [Float], milliseconds: Double)?
+        if let semanticCache, let key, mode != .lexical, !key.query.isEmpty {
+            let embedStart = ContinuousClock.now
+            let vector = try await embed(key.query)
+            let scope = SemanticCache.Scope(
+                collection: key.collection, generation: key.generation, topK: key.topK, ef: key.ef, mode: key.mode, filter: key.filter,
+                maxContextTokens: key.maxContextTokens, answer: key.answer, maxTokens: key.maxTokens, abstention: key.abstention,
+                guardrails: key.guardrails
+            )
+            if let hit = semanticCache.lookup(key.query, vector: vector, in: scope) {
+                var result = hit.result
+                result.cached = true
+                result.cache = CacheHit(kind: .semantic, similarity: hit.similarity)
+                var timings = QueryTimings()
+                timings.embed = Self.milliseconds(ContinuousClock.now - embedStart)
+                timings.total = Self.milliseconds(ContinuousClock.now - start)
+                result.timings = timings
+                if let events { try await Self.replay(result, to: events) }
+                return result
+            }
+            semantic = (scope, key.query, vector, Self.milliseconds(ContinuousClock.now - embedStart))
+        }
         var (hits, timings) = try await search(
-            query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter
+            query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: Self.maxTopK, vector: semantic?.vector
         )
+        if let semantic {
+            timings.embed = semantic.milliseconds
+            timings.total += semantic.milliseconds
+        }
         let assembleStart = ContinuousClock.now
         var citations = ContextAssembler(maxTokens: budget) { [embedder] in embedder.tokenCount($0) }.assemble(hits)
         // The guards read the passages as assembled: injection flags first (on the text as
@@ -465,7 +530,12 @@ public struct Retriever: Sendable {
         let end = ContinuousClock.now
         result.timings.answer = Self.milliseconds(end - answerStart)
         result.timings.total = Self.milliseconds(end - start)
-        if let cache, let key, result.generation?.failures.isEmpty ?? true, result.answerer == kind { cache.store(result, for: key) }
+        if let cache, let key, result.generation?.failures.isEmpty ?? true, result.answerer == kind {
+            cache.store(result, for: key)
+            if let semanticCache, let semantic {
+                semanticCache.store(result, question: semantic.question, vector: semantic.vector, in: semantic.scope)
+            }
+        }
         return result
     }
 

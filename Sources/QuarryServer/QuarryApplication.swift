@@ -121,7 +121,7 @@ public func buildApplication(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(
                 byteBuffer: ByteBuffer(
-                    string: metrics.render(cache: retriever.cache, collections: try await store.collections(), admission: admission)
+                    string: metrics.render(cache: retriever.cache, semanticCache: retriever.semanticCache, collections: try await store.collections(), admission: admission)
                 )
             )
         )

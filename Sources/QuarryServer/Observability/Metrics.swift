@@ -60,7 +60,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The metrics in Prometheus's text exposition format.
-    func render(cache: QueryCache?, collections: [CollectionInfo], admission: AdmissionControl? = nil) -> String {
+    func render(
+        cache: QueryCache?, semanticCache: SemanticCache? = nil, collections: [CollectionInfo], admission: AdmissionControl? = nil
+    ) -> String {
         let snapshot = state.withLock { $0 }
         var out = ""
         out += "# HELP quarry_http_requests_total HTTP requests by route, method and status.\n"
@@ -78,6 +80,20 @@ public final class ServerMetrics: Sendable {
             out += "# TYPE quarry_result_cache_misses_total counter\nquarry_result_cache_misses_total \(statistics.misses)\n"
             out += "# HELP quarry_result_cache_entries Results held by the result cache.\n"
             out += "# TYPE quarry_result_cache_entries gauge\nquarry_result_cache_entries \(statistics.entries)\n"
+        }
+        if let semanticCache {
+            let statistics = semanticCache.statistics
+            out += "# HELP quarry_semantic_cache_hits_total Queries answered with the answer of a paraphrase asked before.\n"
+            out += "# TYPE quarry_semantic_cache_hits_total counter\nquarry_semantic_cache_hits_total \(statistics.hits)\n"
+            out += "# HELP quarry_semantic_cache_misses_total Queries the semantic cache could not answer.\n"
+            out += "# TYPE quarry_semantic_cache_misses_total counter\nquarry_semantic_cache_misses_total \(statistics.misses)\n"
+            out += "# HELP quarry_semantic_cache_refused_total Close cached questions refused as different, by reason.\n"
+            out += "# TYPE quarry_semantic_cache_refused_total counter\n"
+            for reason in QuestionMatch.Mismatch.allCases {
+                out += "quarry_semantic_cache_refused_total{reason=\"\(reason.rawValue)\"} \(statistics.refused[reason] ?? 0)\n"
+            }
+            out += "# HELP quarry_semantic_cache_entries Answers held by the semantic cache.\n"
+            out += "# TYPE quarry_semantic_cache_entries gauge\nquarry_semantic_cache_entries \(statistics.entries)\n"
         }
         if let admission {
             let statistics = admission.statistics()

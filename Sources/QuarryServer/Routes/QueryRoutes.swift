@@ -103,6 +103,25 @@ struct SearchResponseBody: Encodable {
     }
 }
 
+/// Which cache answered (`cache` of a query's answer).
+struct CacheHitBody: Encodable {
+    var kind: CacheHit.Kind
+    var similarity: Float?
+
+    init(_ hit: CacheHit) {
+        kind = hit.kind
+        similarity = hit.similarity
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, similarity }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encodeIfPresent(similarity, forKey: .similarity)
+    }
+}
+
 /// The body `POST /query` answers with (and the `done` event of a streamed query, without
 /// `answer` and `citations`, which came before it).
 struct QueryResponseBody: Encodable {
@@ -117,6 +136,7 @@ struct QueryResponseBody: Encodable {
     var evidence: AnswerEvidence?
     var guardrails: [GuardrailFlag]
     var cached: Bool
+    var cache: CacheHitBody?
     var citations: [Citation]?
     var check: AnswerCheck?
     var usage: ChatUsage?
@@ -135,6 +155,7 @@ struct QueryResponseBody: Encodable {
         evidence = result.evidence
         guardrails = result.guardrails
         cached = result.cached
+        cache = result.cache.map(CacheHitBody.init)
         citations = streamed ? nil : result.citations
         check = result.check
         usage = result.usage
@@ -143,7 +164,7 @@ struct QueryResponseBody: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, answerer, answer, grounded, abstained, evidence, guardrails, cached, citations, check, usage, llm
+        case query, collection, mode, answerer, answer, grounded, abstained, evidence, guardrails, cached, cache, citations, check, usage, llm
         case abstentionReason = "abstention_reason"
         case timingsMS = "timings_ms"
     }
@@ -161,6 +182,7 @@ struct QueryResponseBody: Encodable {
         try c.encode(evidence, forKey: .evidence)
         try c.encode(guardrails, forKey: .guardrails)
         try c.encode(cached, forKey: .cached)
+        try c.encode(cache, forKey: .cache)
         try c.encodeIfPresent(citations, forKey: .citations)
         try c.encode(check, forKey: .check)
         try c.encode(usage, forKey: .usage)
