@@ -102,8 +102,10 @@ struct SchemaChecker {
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: root.url.appendingPathComponent("docs"), collection: "default")
         _ = try await store.ensureCollection(named: "other", model: EmbeddingModelInfo(name: "another-model", dimension: 8, fingerprint: "x"))
         let jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
+        // A low threshold lets the hashing embedder's close wordings meet in the semantic cache.
+        let semantic = SemanticCache(capacity: 8, threshold: 0.3)
         let app = buildApplication(
-            retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8)), store: store,
+            retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8), semanticCache: semantic), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
         )
         try await app.test(.live) { client in
@@ -117,6 +119,7 @@ struct SchemaChecker {
             let calls: [(String, String, String, String?)] = [
                 ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
                 ("/query", "post", "/query", #"{"query": "checkpoints WAL", "top_k": 3}"#),
+                ("/query", "post", "/query", #"{"query": "the checkpoints WAL", "top_k": 3}"#),
                 ("/query", "post", "/query", #"{"query": "vacuum", "mode": "lexical", "filter": {"file_types": ["jsonl"]}}"#),
                 ("/query", "post", "/query", #"{"query": "vacuum", "answer": "none"}"#),
                 ("/query", "post", "/query", #"{"query": "vacuum", "answer": "llm"}"#),
@@ -194,6 +197,9 @@ struct SchemaChecker {
             let record = try await client.execute(uri: "/documents/corpus.jsonl%23r2", method: .get)
             let recordBody = try JSONSerialization.jsonObject(with: Data(record.body.readableBytesView)) as? [String: Any]
             #expect((recordBody?["document"] as? [String: Any])?["metadata"] as? [String: String] == ["lang": "de", "year": "2021"])
+
+            // The reworded query was a semantic hit, and its `cache` object conformed above.
+            #expect(semantic.statistics.hits == 1)
 
             try await Self.checkKeysAndTenants(client, checker)
 
