@@ -7,11 +7,13 @@ import Synchronization
 /// keyed by the collection's generation, so that any change to the collection (an ingest, a
 /// deletion) makes its old entries unreachable; they age out.
 public final class QueryCache: Sendable {
-    /// What a cached result depends on.
-    struct Key: Hashable, Sendable {
+    /// What a cached result depends on besides its question: the collection (whose store name
+    /// holds the tenant) at one generation, the filter (which holds the caller's document
+    /// permissions) and every setting of the request. The semantic cache keeps answers per
+    /// scope too.
+    struct Scope: Hashable, Sendable {
         var collection: String
         var generation: Int64
-        var query: String
         var topK: Int
         var ef: Int?
         var mode: SearchMode
@@ -21,6 +23,12 @@ public final class QueryCache: Sendable {
         var maxTokens: Int?
         var abstention: AbstentionPolicy
         var guardrails: GuardrailPolicy
+    }
+
+    /// What a cached result depends on: its scope and its question (trimmed).
+    struct Key: Hashable, Sendable {
+        var scope: Scope
+        var query: String
     }
 
     private struct State {

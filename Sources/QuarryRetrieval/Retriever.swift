@@ -399,9 +399,12 @@ public struct Retriever: Sendable {
         var key: QueryCache.Key?
         if let cache, let info = try await store.collection(named: collection) {
             let cacheKey = QueryCache.Key(
-                collection: collection, generation: info.generation, query: query.trimmingWhitespace(), topK: topK, ef: ef,
-                mode: mode, filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind,
-                maxTokens: maxTokens, abstention: policy, guardrails: guardPolicy
+                scope: QueryCache.Scope(
+                    collection: collection, generation: info.generation, topK: topK, ef: ef, mode: mode,
+                    filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind, maxTokens: maxTokens,
+                    abstention: policy, guardrails: guardPolicy
+                ),
+                query: query.trimmingWhitespace()
             )
             if var hit = cache.result(for: cacheKey) {
                 hit.cached = true
@@ -430,19 +433,13 @@ public struct Retriever: Sendable {
             return result
         }
         // The semantic cache: the question's embedding (which dense search then uses) against
-        // the questions answered before in the same scope.
-        // (Only questions answered before in the scope are compared, so the search's checks of
-        // the request still come first for anything not answered before.)
-        var semantic: (scope: SemanticCache.Scope, question: String, vector: [Float], milliseconds: Double)?
+        // the questions answered before in the same scope (only those, so the search's checks
+        // of the request still come first for anything new).
+        var semantic: (vector: [Float], milliseconds: Double)?
         if let semanticCache, let key, mode != .lexical, !key.query.isEmpty {
             let embedStart = ContinuousClock.now
             let vector = try await embed(key.query)
-            let scope = SemanticCache.Scope(
-                collection: key.collection, generation: key.generation, topK: key.topK, ef: key.ef, mode: key.mode, filter: key.filter,
-                maxContextTokens: key.maxContextTokens, answer: key.answer, maxTokens: key.maxTokens, abstention: key.abstention,
-                guardrails: key.guardrails
-            )
-            if let hit = semanticCache.lookup(key.query, vector: vector, in: scope) {
+            if let hit = semanticCache.lookup(key.query, vector: vector, in: key.scope) {
                 var result = hit.result
                 result.cached = true
                 result.cache = CacheHit(kind: .semantic, similarity: hit.similarity)
@@ -453,7 +450,7 @@ public struct Retriever: Sendable {
                 if let events { try await Self.replay(result, to: events) }
                 return result
             }
-            semantic = (scope, key.query, vector, Self.milliseconds(ContinuousClock.now - embedStart))
+            semantic = (vector, Self.milliseconds(ContinuousClock.now - embedStart))
         }
         var (hits, timings) = try await search(
             query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: Self.maxTopK, vector: semantic?.vector
@@ -533,7 +530,7 @@ public struct Retriever: Sendable {
         if let cache, let key, result.generation?.failures.isEmpty ?? true, result.answerer == kind {
             cache.store(result, for: key)
             if let semanticCache, let semantic {
-                semanticCache.store(result, question: semantic.question, vector: semantic.vector, in: semantic.scope)
+                semanticCache.store(result, question: key.query, vector: semantic.vector, in: key.scope)
             }
         }
         return result

@@ -1,5 +1,4 @@
 import QuarryCore
-import QuarryGuard
 import QuarryKernels
 import QuarryStore
 import Synchronization
@@ -10,26 +9,12 @@ import Synchronization
 /// polar word, a number, a name, a key term, the order of the same words), in which case the
 /// cache misses rather than answer the other question.
 ///
-/// The scope is everything else a result depends on, as for the exact cache: the collection
-/// (whose store name holds the tenant) and its generation, so that any change to the collection
-/// makes its entries unreachable; the filter, which holds the caller's document permissions, so
-/// that callers who may see different documents never share an answer; and every setting of the
-/// request. Entries expire after `timeToLive`; the least recently used go first when full.
+/// The scope is everything else a result depends on, as for the exact cache (`QueryCache.Scope`):
+/// a change to the collection makes its entries unreachable, and callers who may see different
+/// documents never share an answer. Entries expire after `timeToLive`; the least recently used go first when full.
 public final class SemanticCache: Sendable {
-    /// What a cached answer depends on besides the question.
-    struct Scope: Hashable, Sendable {
-        var collection: String
-        var generation: Int64
-        var topK: Int
-        var ef: Int?
-        var mode: SearchMode
-        var filter: SearchFilter?
-        var maxContextTokens: Int
-        var answer: AnswerKind
-        var maxTokens: Int?
-        var abstention: AbstentionPolicy
-        var guardrails: GuardrailPolicy
-    }
+    /// What a cached answer depends on besides the question (the exact cache's scope).
+    typealias Scope = QueryCache.Scope
 
     /// A hit: the cached result and how close its question was.
     struct Hit {
