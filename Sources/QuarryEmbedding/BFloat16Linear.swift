@@ -132,11 +132,7 @@ extension BertEncoder {
             BFloat16Linear.convert(buffers.context, count: tokens * h, into: rounded)
             Self.product(layer.outputBFloat16, layer.outputBias, input: rounded, inFeatures: h, outFeatures: h, output: buffers.projected, body: shared)
             BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
-            layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
-                layer.attentionNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-                }
-            }
+            BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: epsilon)
             BFloat16Linear.convert(buffers.x, count: tokens * h, into: rounded)
             Self.product(
                 layer.intermediateBFloat16, layer.intermediateBias, input: rounded, inFeatures: h, outFeatures: f,
@@ -145,11 +141,7 @@ extension BertEncoder {
             BFloat16Linear.convert(buffers.intermediate, count: tokens * f, into: rounded)
             Self.product(layer.ffnOutputBFloat16, layer.ffnOutputBias, input: rounded, inFeatures: f, outFeatures: h, output: buffers.projected, body: shared)
             BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
-            layer.outputNormGamma.withUnsafeBufferPointer { gamma in
-                layer.outputNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-                }
-            }
+            BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: epsilon)
             return
         }
 
@@ -185,11 +177,7 @@ extension BertEncoder {
                 step.run(rows: rows, panels: 0..<step.panelCount)
             }
             BertKernels.add(xRows, buffers.projected + rows.lowerBound * h, count: rows.count * h)
-            layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
-                layer.attentionNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(xRows, rows: rows.count, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-                }
-            }
+            BertKernels.layerNorm(xRows, rows: rows.count, width: h, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: epsilon)
             let normed = round(buffers.x, width: h)
             Self.product(
                 layer.intermediateBFloat16, layer.intermediateBias, input: normed, inFeatures: h, outFeatures: f,
@@ -202,11 +190,7 @@ extension BertEncoder {
                 step.run(rows: rows, panels: 0..<step.panelCount)
             }
             BertKernels.add(xRows, buffers.projected + rows.lowerBound * h, count: rows.count * h)
-            layer.outputNormGamma.withUnsafeBufferPointer { gamma in
-                layer.outputNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(xRows, rows: rows.count, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-                }
-            }
+            BertKernels.layerNorm(xRows, rows: rows.count, width: h, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: epsilon)
         }
     }
 }

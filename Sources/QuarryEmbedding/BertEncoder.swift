@@ -277,14 +277,7 @@ public struct BertEncoder: Sendable {
                     t += 1
                 }
             }
-            embeddingNormGamma.withUnsafeBufferPointer { gamma in
-                embeddingNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(
-                        base, rows: total, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!,
-                        epsilon: c.layerNormEpsilon
-                    )
-                }
-            }
+            BertKernels.layerNorm(base, rows: total, width: h, gamma: embeddingNormGamma, beta: embeddingNormBeta, epsilon: c.layerNormEpsilon)
         }
 
         let scale = 1 / Float(headWidth).squareRoot()
@@ -382,13 +375,7 @@ public struct BertEncoder: Sendable {
                 }
             }
             BertKernels.add(xRows, projectedRows, count: rows * h)
-            layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
-                layer.attentionNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(
-                        xRows, rows: rows, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon
-                    )
-                }
-            }
+            BertKernels.layerNorm(xRows, rows: rows, width: h, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: epsilon)
             layer.intermediateWeight.withUnsafeBufferPointer { w in
                 layer.intermediateBias.withUnsafeBufferPointer { b in
                     BertKernels.linear(
@@ -407,13 +394,7 @@ public struct BertEncoder: Sendable {
                 }
             }
             BertKernels.add(xRows, projectedRows, count: rows * h)
-            layer.outputNormGamma.withUnsafeBufferPointer { gamma in
-                layer.outputNormBeta.withUnsafeBufferPointer { beta in
-                    BertKernels.layerNorm(
-                        xRows, rows: rows, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon
-                    )
-                }
-            }
+            BertKernels.layerNorm(xRows, rows: rows, width: h, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: epsilon)
         }
     }
 
@@ -459,22 +440,14 @@ public struct BertEncoder: Sendable {
         attendOnThisThread(lengths: lengths, headWidth: headWidth, scale: scale, buffers: buffers)
         product(layer.outputPacked, layer.outputBias, input: buffers.context, inFeatures: h, outFeatures: h, output: buffers.projected)
         BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
-        layer.attentionNormGamma.withUnsafeBufferPointer { gamma in
-            layer.attentionNormBeta.withUnsafeBufferPointer { beta in
-                BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-            }
-        }
+        BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: layer.attentionNormGamma, beta: layer.attentionNormBeta, epsilon: epsilon)
         product(
             layer.intermediatePacked, layer.intermediateBias, input: buffers.x, inFeatures: h, outFeatures: f,
             output: buffers.intermediate, gelu: true
         )
         product(layer.ffnOutputPacked, layer.ffnOutputBias, input: buffers.intermediate, inFeatures: f, outFeatures: h, output: buffers.projected)
         BertKernels.add(buffers.x, buffers.projected, count: tokens * h)
-        layer.outputNormGamma.withUnsafeBufferPointer { gamma in
-            layer.outputNormBeta.withUnsafeBufferPointer { beta in
-                BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
-            }
-        }
+        BertKernels.layerNorm(buffers.x, rows: tokens, width: h, gamma: layer.outputNormGamma, beta: layer.outputNormBeta, epsilon: epsilon)
     }
 
     /// Attention, per sequence and head: softmax(Q Kᵀ / √d) V, the (sequence, head) pairs shared

@@ -117,6 +117,15 @@ enum BertKernels {
         }
     }
 
+    /// `layerNorm` with the layer's gamma and beta as stored.
+    static func layerNorm(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int, gamma: [Float], beta: [Float], epsilon: Float) {
+        gamma.withUnsafeBufferPointer { gamma in
+            beta.withUnsafeBufferPointer { beta in
+                layerNorm(data, rows: rows, width: width, gamma: gamma.baseAddress!, beta: beta.baseAddress!, epsilon: epsilon)
+            }
+        }
+    }
+
     /// LayerNorm over each row of `width` values, in place: `(x - mean) / sqrt(var + eps) * gamma + beta`.
     static func layerNorm(
         _ data: UnsafeMutablePointer<Float>, rows: Int, width: Int,

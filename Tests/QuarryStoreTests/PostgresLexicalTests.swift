@@ -31,17 +31,6 @@ import Testing
         )
     }
 
-    /// SplitMix64: the same generated corpus on every run.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     /// Words with their inflections (one stem, several words), accents, digits, stop words and
     /// rare made-up words; drawn with a skew so some are in most chunks and some in one.
@@ -60,7 +49,7 @@ import Testing
     }()
 
     static func generatedTexts(count: Int, seed: UInt64) -> [String] {
-        var random = Generator(state: seed)
+        var random = SplitMix64(seed: seed)
         let words = vocabulary
         return (0..<count).map { index in
             // A few chunks without a word PostgreSQL indexes: they count in N all the same.
@@ -75,7 +64,7 @@ import Testing
     }
 
     static func generatedQueries(count: Int, seed: UInt64) -> [String] {
-        var random = Generator(state: seed)
+        var random = SplitMix64(seed: seed)
         let words = vocabulary + ["absent", "nowhere", "Running", "CELLS", "Cafés"]
         return (0..<count).map { _ in
             (0..<Int.random(in: 1...6, using: &random)).map { _ in words.randomElement(using: &random)! }.joined(separator: " ")
