@@ -138,6 +138,43 @@ enum PostgresSchema {
         );
         ALTER TABLE quarry_documents ADD COLUMN access jsonb;
         """,
+        // 3: conversations (sessions and their turns, each turn a JSON record) and usage per
+        // tenant, key, model and day (what budgets and cost reports count).
+        """
+        CREATE TABLE quarry_sessions (
+            id text PRIMARY KEY,
+            tenant text NOT NULL,
+            key_id text,
+            collection text,
+            created_at double precision NOT NULL,
+            updated_at double precision NOT NULL,
+            expires_at double precision,
+            archived_at double precision,
+            turn_count integer NOT NULL DEFAULT 0
+        );
+        CREATE INDEX quarry_sessions_owner ON quarry_sessions (tenant, key_id, updated_at);
+        CREATE INDEX quarry_sessions_expires ON quarry_sessions (expires_at);
+        CREATE TABLE quarry_session_turns (
+            session_id text NOT NULL REFERENCES quarry_sessions (id) ON DELETE CASCADE,
+            seq integer NOT NULL,
+            at double precision NOT NULL,
+            record text NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        );
+        CREATE TABLE quarry_usage_daily (
+            tenant text NOT NULL,
+            key_id text NOT NULL,
+            model text NOT NULL,
+            day text NOT NULL,
+            requests bigint NOT NULL DEFAULT 0,
+            prompt_tokens bigint NOT NULL DEFAULT 0,
+            completion_tokens bigint NOT NULL DEFAULT 0,
+            embedding_tokens bigint NOT NULL DEFAULT 0,
+            cost double precision NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, key_id, day, model)
+        );
+        CREATE INDEX quarry_usage_daily_day ON quarry_usage_daily (day);
+        """,
     ]
 
     /// Brings the database to `currentVersion`.

@@ -157,6 +157,43 @@ enum SQLiteSchema {
         );
         ALTER TABLE quarry_documents ADD COLUMN access text;
         """,
+        // Version 7: conversations (sessions and their turns, each turn a JSON record) and usage
+        // per tenant, key, model and day (what budgets and cost reports count).
+        """
+        CREATE TABLE quarry_sessions (
+            id text PRIMARY KEY,
+            tenant text NOT NULL,
+            key_id text,
+            collection text,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            expires_at REAL,
+            archived_at REAL,
+            turn_count integer NOT NULL DEFAULT 0
+        );
+        CREATE INDEX quarry_sessions_owner ON quarry_sessions (tenant, key_id, updated_at);
+        CREATE INDEX quarry_sessions_expires ON quarry_sessions (expires_at);
+        CREATE TABLE quarry_session_turns (
+            session_id text NOT NULL,
+            seq integer NOT NULL,
+            at REAL NOT NULL,
+            record text NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        );
+        CREATE TABLE quarry_usage_daily (
+            tenant text NOT NULL,
+            key_id text NOT NULL,
+            model text NOT NULL,
+            day text NOT NULL,
+            requests bigint NOT NULL DEFAULT 0,
+            prompt_tokens bigint NOT NULL DEFAULT 0,
+            completion_tokens bigint NOT NULL DEFAULT 0,
+            embedding_tokens bigint NOT NULL DEFAULT 0,
+            cost REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, key_id, day, model)
+        );
+        CREATE INDEX quarry_usage_daily_day ON quarry_usage_daily (day);
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

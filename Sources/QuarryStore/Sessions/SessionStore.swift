@@ -1,0 +1,152 @@
+import Foundation
+import QuarryCore
+
+/// A conversation as stored: who owns it and how long it lives. Its turns are kept apart
+/// (`SessionTurn`), appended one at a time.
+public struct SessionRecord: Sendable, Hashable, Codable {
+    /// The session's public id (`ses_` and 24 random base-32 characters).
+    public var id: String
+    /// The tenant it belongs to.
+    public var tenant: String
+    /// The key that created it; only that key (and the tenant's admins) may use it. `nil` for
+    /// the local identity of a server without keys.
+    public var keyID: String?
+    /// The collection its questions go to when a query names none (the name the caller uses,
+    /// not the store name).
+    public var collection: String?
+    /// When it was created.
+    public var createdAt: Date
+    /// When its last turn was added (its creation time before the first).
+    public var updatedAt: Date
+    /// When it expires; `nil` for never. Each turn pushes it forward by the configured TTL.
+    public var expiresAt: Date?
+    /// When it was archived: kept and readable, but takes no more turns. `nil` while open.
+    public var archivedAt: Date?
+    /// Turns recorded.
+    public var turnCount: Int
+
+    /// Creates a record.
+    public init(
+        id: String, tenant: String, keyID: String? = nil, collection: String? = nil, createdAt: Date = Date(),
+        updatedAt: Date? = nil, expiresAt: Date? = nil, archivedAt: Date? = nil, turnCount: Int = 0
+    ) {
+        self.id = id
+        self.tenant = tenant
+        self.keyID = keyID
+        self.collection = collection
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt ?? createdAt
+        self.expiresAt = expiresAt
+        self.archivedAt = archivedAt
+        self.turnCount = turnCount
+    }
+
+    /// Whether it has expired at `date`.
+    public func isExpired(at date: Date) -> Bool {
+        expiresAt.map { $0 <= date } ?? false
+    }
+}
+
+/// A source an answer cited, as a turn keeps it.
+public struct SessionCitation: Sendable, Hashable, Codable {
+    /// The citation's number in the answer (`[2]`).
+    public var id: Int
+    /// The chunk's id.
+    public var chunkID: String
+    /// The document's path.
+    public var document: String
+
+    /// Creates a citation.
+    public init(id: Int, chunkID: String, document: String) {
+        self.id = id
+        self.chunkID = chunkID
+        self.document = document
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, document
+        case chunkID = "chunk_id"
+    }
+}
+
+/// One question and its answer in a session. Stored as JSON, in the shape the API returns.
+public struct SessionTurn: Sendable, Hashable, Codable {
+    /// Its place in the session, from 1.
+    public var seq: Int
+    /// When it was answered.
+    public var at: Date
+    /// The question as asked.
+    public var question: String
+    /// The standalone question retrieval used, when the follow-up was rewritten.
+    public var standaloneQuestion: String?
+    /// The answer given (the abstention text when the service abstained).
+    public var answer: String
+    /// Whether the service abstained.
+    public var abstained: Bool
+    /// The sources the answer was given.
+    public var citations: [SessionCitation]
+    /// Prompt tokens of the LLM calls (rewrite and answer); `nil` for none.
+    public var promptTokens: Int?
+    /// Completion tokens of the LLM calls; `nil` for none.
+    public var completionTokens: Int?
+    /// The model that answered; `nil` for an extractive answer.
+    public var model: String?
+
+    /// Creates a turn; the store gives it its `seq`.
+    public init(
+        seq: Int = 0, at: Date = Date(), question: String, standaloneQuestion: String? = nil, answer: String, abstained: Bool = false,
+        citations: [SessionCitation] = [], promptTokens: Int? = nil, completionTokens: Int? = nil, model: String? = nil
+    ) {
+        self.seq = seq
+        self.at = at
+        self.question = question
+        self.standaloneQuestion = standaloneQuestion
+        self.answer = answer
+        self.abstained = abstained
+        self.citations = citations
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.model = model
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case seq, at, question, answer, abstained, citations, model
+        case standaloneQuestion = "standalone_question"
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+    }
+}
+
+/// Where conversations live: in the store, on both backends, so they survive a restart and
+/// every node of a PostgreSQL deployment sees the same ones.
+///
+/// Every read and write names the tenant as well as the id: a session of another tenant is not
+/// found, whatever its id.
+public protocol SessionStore: Sendable {
+    /// Stores a new session.
+    /// - Throws: `QuarryError(.conflict)` when the id is taken; `.readOnly` on a read-only store.
+    func createSession(_ session: SessionRecord) async throws
+    /// The session `id` of `tenant`; `nil` when there is none (or it is another tenant's).
+    func session(id: String, tenant: String) async throws -> SessionRecord?
+    /// The tenant's sessions, newest activity first; only `keyID`'s when it is given. At most
+    /// `limit`, after the session `after` in that order (a cursor: the last id of a page).
+    func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord]
+    /// Appends a turn: it gets the next `seq`, and the session's `updatedAt`, `turnCount` and
+    /// (when `expiresAt` is given) `expiresAt` move with it, in one transaction.
+    /// - Returns: the turn as stored, with its `seq`.
+    /// - Throws: `QuarryError(.notFound)` when the session is gone; `QuarryError(.conflict)` when
+    ///   it is archived.
+    func appendTurn(_ turn: SessionTurn, session id: String, tenant: String, expiresAt: Date?) async throws -> SessionTurn
+    /// The session's turns in order; only the last `last` when given.
+    func turns(session id: String, tenant: String, last: Int?) async throws -> [SessionTurn]
+    /// Archives the session: kept and readable, closed to new turns.
+    /// - Returns: whether there was such a session.
+    func archiveSession(id: String, tenant: String, at date: Date) async throws -> Bool
+    /// Deletes the session and its turns.
+    /// - Returns: whether there was such a session.
+    func deleteSession(id: String, tenant: String) async throws -> Bool
+    /// Deletes, over every tenant, the sessions expired at `now` and those archived before
+    /// `archivedBefore` (when given), with their turns.
+    /// - Returns: how many sessions were deleted.
+    func pruneSessions(now: Date, archivedBefore: Date?) async throws -> Int
+}
