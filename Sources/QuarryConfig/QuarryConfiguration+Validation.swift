@@ -102,6 +102,10 @@ extension QuarryConfiguration {
         problems += abstention.problems()
         problems += guardrails.problems(knownTiers: Set(limits.tiers.keys))
         problems += limits.problems(at: "limits")
+        problems += sessions.problems()
+        if sessions.rewrite == .llm, llm.settings == nil {
+            problems.append("sessions.rewrite llm needs a chat model: set llm.base_url and llm.model, or use auto or deterministic")
+        }
         return problems
     }
 }

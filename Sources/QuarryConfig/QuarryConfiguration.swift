@@ -26,7 +26,8 @@ import QuarryRetrieval
 ///   "limits": {"tiers": {"free": {"rate": 5, "burst": 10, "monthly_tokens": 1000000}}, "default_tier": "free"},
 ///   "abstention": {"mode": "auto", "threshold": 0.13, "collections": {"faq": {"threshold": 0.4}}},
 ///   "guardrails": {"default": {"question": "refuse", "passages": "exclude", "ingest_pii": "detect", "answers": "redact"},
-///                  "tiers": {"free": {"answers": "refuse"}}, "collections": {"hr": {"ingest_pii": "redact"}}}
+///                  "tiers": {"free": {"answers": "refuse"}}, "collections": {"hr": {"ingest_pii": "redact"}}},
+///   "sessions": {"ttl_seconds": 604800, "history_turns": 8, "history_tokens": 512, "rewrite": "auto"}
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
@@ -58,6 +59,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     /// The guards: prompt injection and personal data, by tier and collection
     /// (docs/guardrails.md).
     public var guardrails = GuardrailSettings()
+    /// Conversations: their lifetime and how follow-ups are made standalone.
+    public var sessions = Sessions()
 
     /// The `abstention` section: the default policy and per-collection ones (by store
     /// collection name), each `{"mode": "auto" | "never", "threshold": 0…1}` with either key
@@ -572,7 +575,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails
+        case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails, sessions
         case modelName = "model_name"
         case readOnly = "read_only"
     }
@@ -596,6 +599,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         limits = try c.decodeIfPresent(LimitsConfiguration.self, forKey: .limits) ?? LimitsConfiguration()
         abstention = try c.decodeIfPresent(Abstention.self, forKey: .abstention) ?? Abstention()
         guardrails = try c.decodeIfPresent(GuardrailSettings.self, forKey: .guardrails) ?? GuardrailSettings()
+        sessions = try c.decodeIfPresent(Sessions.self, forKey: .sessions) ?? Sessions()
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {

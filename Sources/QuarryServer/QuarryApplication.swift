@@ -105,7 +105,7 @@ public func buildApplication(
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
     QueryRoutes(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
-        defaultTopK: configuration.defaultTopK, limits: limits
+        defaultTopK: configuration.defaultTopK, limits: limits, conversations: nil
     ).register(on: router)
     router.get("/openapi.json") { _, context in
         _ = try context.principal(for: .read)

@@ -22,6 +22,9 @@ struct QueryRequestBody: Decodable {
     var abstain: AbstentionPolicy.Mode?
     /// The confidence below which `auto` abstains.
     var abstainThreshold: Double?
+    /// The session the question belongs to: the turns before it make a follow-up standalone,
+    /// and the question and its answer become its next turn.
+    var sessionID: String?
 
     /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...], "metadata": {"key": value}}`.
     struct Filter: Decodable {
@@ -62,6 +65,7 @@ struct QueryRequestBody: Decodable {
         case maxContextTokens = "max_context_tokens"
         case maxTokens = "max_tokens"
         case abstainThreshold = "abstain_threshold"
+        case sessionID = "session_id"
     }
 
     /// The abstention policy: the request's `abstain` and `abstain_threshold` over `base` (the
@@ -142,8 +146,15 @@ struct QueryResponseBody: Encodable {
     var usage: ChatUsage?
     var llm: GenerationInfo?
     var timingsMS: QueryTimings
+    /// The session and the turn this answer became; `nil` outside a session.
+    var session: SessionTurnReference?
+    /// How the question was made standalone; `nil` outside a session.
+    var rewrite: FollowUpRewrite?
 
-    init(query: String, collection: String, mode: SearchMode, result: QueryResult, streamed: Bool = false) {
+    init(
+        query: String, collection: String, mode: SearchMode, result: QueryResult, streamed: Bool = false,
+        session: SessionTurnReference? = nil, rewrite: FollowUpRewrite? = nil
+    ) {
         self.query = query
         self.collection = collection
         self.mode = mode
@@ -161,10 +172,13 @@ struct QueryResponseBody: Encodable {
         usage = result.usage
         llm = result.generation
         timingsMS = result.timings
+        self.session = session
+        self.rewrite = rewrite
     }
 
     enum CodingKeys: String, CodingKey {
         case query, collection, mode, answerer, answer, grounded, abstained, evidence, guardrails, cached, cache, citations, check, usage, llm
+        case session, rewrite
         case abstentionReason = "abstention_reason"
         case timingsMS = "timings_ms"
     }
@@ -188,7 +202,15 @@ struct QueryResponseBody: Encodable {
         try c.encode(usage, forKey: .usage)
         try c.encode(llm, forKey: .llm)
         try c.encode(timingsMS, forKey: .timingsMS)
+        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(rewrite, forKey: .rewrite)
     }
+}
+
+/// Where an answer given in a session was recorded: `{"id": "ses_…", "turn": 3}`.
+struct SessionTurnReference: Encodable {
+    var id: String
+    var turn: Int
 }
 
 /// `POST /query`, `POST /search`, `GET /health`, `GET /collections`.
@@ -200,6 +222,8 @@ struct QueryRoutes: Sendable {
     let defaultTopK: Int
     /// Monthly LLM quotas; `nil` for none.
     let limits: ServiceLimits?
+    /// Sessions, for questions asked with `session_id`.
+    let conversations: Conversations?
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/health") { _, _ in
@@ -219,7 +243,11 @@ struct QueryRoutes: Sendable {
         router.post("/query") { request, context in
             let principal = try context.principal(for: .read)
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
-            let collection = body.collection ?? CollectionName.default
+            // In a session, a follow-up is made standalone from the turns before it; retrieval,
+            // the caches and the answerer see the standalone question.
+            let (session, rewrite) = try await openSession(body.sessionID, question: body.query, for: principal)
+            let question = rewrite?.standalone ?? body.query
+            let collection = body.collection ?? session?.collection ?? CollectionName.default
             let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
             let answer = body.answer ?? .extractive
@@ -234,9 +262,9 @@ struct QueryRoutes: Sendable {
             // the default tier; the local identity has none).
             let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
             let guardrails = retriever.guardrails.policy(collection: stored, tier: tier)
-            let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> QueryResult = { events in
+            let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> (QueryResult, SessionTurnReference?) = { events in
                 let result = try await retriever.answer(
-                    query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
+                    query: question, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
                     maxTokens: body.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)),
                     guardrails: guardrails, events: events
@@ -246,18 +274,24 @@ struct QueryRoutes: Sendable {
                         tenant: principal.tenant, tokens: usage.promptTokens + usage.completionTokens, costUSD: usage.costUSD ?? 0
                     )
                 }
-                return result
+                guard let session, let conversations else { return (result, nil) }
+                let turn = try await conversations.record(Self.turn(body.query, rewrite: rewrite, result: result), in: session)
+                return (result, SessionTurnReference(id: session.id, turn: turn.seq))
             }
             if body.stream == true {
                 return try await ServerSentEvents.response(requestID: context.id, logger: context.logger) { events in
-                    let result = try await query(events)
+                    let (result, turn) = try await query(events)
                     if !result.cached { metrics.recordStages(result.timings) }
-                    return QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result, streamed: true)
+                    return QueryResponseBody(
+                        query: body.query, collection: collection, mode: mode, result: result, streamed: true, session: turn, rewrite: rewrite
+                    )
                 }
             }
-            let result = try await query(nil)
+            let (result, turn) = try await query(nil)
             if !result.cached { metrics.recordStages(result.timings) }
-            return try JSON.response(QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result))
+            return try JSON.response(
+                QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result, session: turn, rewrite: rewrite)
+            )
         }
         router.post("/search") { request, context in
             let principal = try context.principal(for: .read)
@@ -287,6 +321,28 @@ struct QueryRoutes: Sendable {
 }
 
 extension QueryRoutes {
+    /// The session `id` names, if any, and the question made standalone from its turns.
+    func openSession(_ id: String?, question: String, for principal: Principal) async throws -> (SessionRecord?, FollowUpRewrite?) {
+        guard let id else { return (nil, nil) }
+        guard let conversations else { throw QuarryError(.invalidRequest, "this server keeps no sessions") }
+        let session = try await conversations.session(id, for: principal)
+        return (session, try await conversations.prepare(question, in: session).rewrite)
+    }
+
+    /// The turn a session keeps of a question and its answer.
+    static func turn(_ question: String, rewrite: FollowUpRewrite?, result: QueryResult) -> SessionTurn {
+        let rewritten = rewrite.flatMap { $0.method == .none ? nil : $0.standalone }
+        let prompt = (result.usage?.promptTokens ?? 0) + (rewrite?.usage?.promptTokens ?? 0)
+        let completion = (result.usage?.completionTokens ?? 0) + (rewrite?.usage?.completionTokens ?? 0)
+        let used = result.usage != nil || rewrite?.usage != nil
+        return SessionTurn(
+            question: question, standaloneQuestion: rewritten, answer: result.answer, abstained: result.abstained,
+            citations: result.citations.map { SessionCitation(id: $0.id, chunkID: $0.chunkID, document: $0.document) },
+            promptTokens: used ? prompt : nil, completionTokens: used ? completion : nil,
+            model: result.generation.flatMap { $0.model.isEmpty ? nil : $0.model }
+        )
+    }
+
     /// The request's filter with the caller's document permissions added: applied inside every
     /// search, so a caller never gets, or misses, hits because of documents it may not see.
     static func filter(_ requested: QueryRequestBody.Filter?, for principal: Principal) throws -> SearchFilter? {
