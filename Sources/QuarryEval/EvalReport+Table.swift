@@ -1,4 +1,5 @@
 import Foundation
+import QuarryCore
 
 extension RetrievalEvaluation {
     /// The table `quarry eval` prints: a header, then one row per mode with every metric of
@@ -40,6 +41,47 @@ extension QAEvaluation {
                     + "coverage \(show(abstention.coverage)), answered correctly \(show(abstention.answeredCorrectly)), "
                     + "AURC \(show(abstention.areaUnderCurve))"
             )
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension ConversationEvaluation {
+    /// The table `quarry eval --conversations` prints: a line saying what was evaluated, a
+    /// header, then per mode a row for the first turns and one per method with the means over the
+    /// follow-ups (4 decimals), nDCG@10 over the follow-ups that need context, and for rewriters
+    /// how many follow-ups they changed, how many of the standalone-in-fact ones among them, and
+    /// how many nDCG@10 went up and down against the raw question; then a line per skipped
+    /// method. Lines are separated by newlines, with none after the last.
+    public var table: String {
+        var lines = [
+            "\(dataset): \(conversations) conversations, \(followUps) follow-ups (\(standaloneInFact) standalone in fact); "
+                + "\(topK) documents per query from \(chunkDepth) chunks; history answers: \(historyAnswers)"
+        ]
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+        }
+        func values(_ metrics: [String: Double]) -> String {
+            Self.metricNames.map { pad(String(format: "%.4f", metrics[$0] ?? 0), 10) }.joined()
+        }
+        lines.append(
+            pad("mode", 9) + pad("method", 15) + Self.metricNames.map { pad($0, 10) }.joined() + pad("ctx ndcg@10", 12) + pad("changed", 9)
+                + pad("wrong", 8) + "helped/hurt"
+        )
+        for mode in modes {
+            lines.append((pad(mode.mode, 9) + pad("first turns", 15) + values(mode.firstTurns)).trimmingWhitespace())
+            for method in mode.methods {
+                let changed = method.changed.map(String.init) ?? "-"
+                let wrong = method.wronglyChanged.map { "\($0)/\(standaloneInFact)" } ?? "-"
+                let effect = method.helped.map { "\($0)/\(method.hurt ?? 0)" } ?? "-"
+                lines.append(
+                    pad(mode.mode, 9) + pad(method.method, 15) + values(method.followUps)
+                        + pad(String(format: "%.4f", method.contextDependent["ndcg@10"] ?? 0), 12) + pad(changed, 9) + pad(wrong, 8) + effect
+                )
+            }
+        }
+        for (method, reason) in skipped.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(method): skipped (\(reason))")
         }
         return lines.joined(separator: "\n")
     }

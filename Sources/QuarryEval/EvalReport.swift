@@ -10,17 +10,23 @@ public struct EvalReport: Codable, Sendable {
     public var retrieval: RetrievalEvaluation?
     /// Faithfulness of answers, when run (`--qa`).
     public var qa: QAEvaluation?
+    /// Retrieval of follow-up questions, as asked and rewritten, when run (`--conversations`).
+    public var conversations: ConversationEvaluation?
 
     /// Creates a report.
-    public init(generatedAt: String, commit: String? = nil, retrieval: RetrievalEvaluation? = nil, qa: QAEvaluation? = nil) {
+    public init(
+        generatedAt: String, commit: String? = nil, retrieval: RetrievalEvaluation? = nil, qa: QAEvaluation? = nil,
+        conversations: ConversationEvaluation? = nil
+    ) {
         self.generatedAt = generatedAt
         self.commit = commit
         self.retrieval = retrieval
         self.qa = qa
+        self.conversations = conversations
     }
 
     enum CodingKeys: String, CodingKey {
-        case commit, retrieval, qa
+        case commit, retrieval, qa, conversations
         case generatedAt = "generated_at"
     }
 }

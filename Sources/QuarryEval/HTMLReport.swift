@@ -20,7 +20,10 @@ public enum HTMLReport {
             if let abstention = qa.abstention { body += abstentionSection(abstention) }
             body += faithfulnessSection(qa)
         }
-        if report.retrieval == nil, report.qa == nil {
+        if let conversations = report.conversations {
+            body += conversationSection(conversations)
+        }
+        if report.retrieval == nil, report.qa == nil, report.conversations == nil {
             body += note("This report holds no results: neither retrieval nor answers were evaluated.")
         }
         let title = report.retrieval.map { "Quarry evaluation · \($0.dataset)" } ?? "Quarry evaluation"
@@ -54,6 +57,12 @@ public enum HTMLReport {
         }
         if let qa = report.qa {
             facts += [("Answerer", qa.answerer), ("QA questions", grouped(qa.questions.count))]
+        }
+        if let conversations = report.conversations {
+            facts += [
+                ("Conversations", conversations.dataset), ("Follow-ups", grouped(conversations.followUps)),
+                ("top_k", String(conversations.topK)),
+            ]
         }
         facts += [("Date", report.generatedAt), ("Commit", report.commit ?? "unknown")]
         let items = facts.map { "<span>\(escape($0.label)) <b>\(escape($0.value))</b></span>" }.joined(separator: " ")
@@ -650,4 +659,60 @@ public enum HTMLReport {
         .badge { font-size: 11px; font-weight: 600; background: #fff4d6; color: #8a5a00; padding: 1px 6px; border-radius: 4px; }
 
         """
+}
+
+// MARK: - Conversations
+
+extension HTMLReport {
+    /// The follow-up questions: per mode, a table of each method's means, then the follow-ups a
+    /// rewriter made worse than the question as asked (nDCG@10 below the raw question's).
+    static func conversationSection(_ evaluation: ConversationEvaluation) -> String {
+        var html = "<section>\n<h2>Follow-up questions</h2>\n"
+        html += "<p class=\"caption\">\(grouped(evaluation.conversations)) conversations, \(grouped(evaluation.followUps)) follow-ups "
+        html += "(\(grouped(evaluation.standaloneInFact)) standalone in fact). Documents ranked: \(evaluation.topK); "
+        html += "history answers: \(escape(evaluation.historyAnswers)). <i>raw</i> searches the question as asked, "
+        html += "<i>oracle</i> its hand-written standalone form.</p>\n"
+        for (method, reason) in evaluation.skipped.sorted(by: { $0.key < $1.key }) {
+            html += note("\(method): skipped (\(reason))")
+        }
+        let labels = [("recall@5", "Recall@5"), ("mrr@10", "MRR@10"), ("ndcg@10", "nDCG@10"), ("hit@1", "Hit@1")]
+        for mode in evaluation.modes {
+            html += "<h3>\(escape(mode.mode))</h3>\n<table class=\"metrics\">\n<thead>\n<tr><th class=\"name\">Method</th>"
+            html += labels.map { "<th>\(escape($0.1))</th>" }.joined()
+            html += "<th>nDCG@10, needing context</th><th>Changed</th><th>Wrongly changed</th><th>Helped</th><th>Hurt</th></tr>\n</thead>\n<tbody>\n"
+            html += "<tr><td class=\"name\">first turns</td>" + labels.map { "<td>\(decimal(mode.firstTurns[$0.0], 3))</td>" }.joined()
+            html += "<td>–</td><td>–</td><td>–</td><td>–</td><td>–</td></tr>\n"
+            for (row, method) in mode.methods.enumerated() {
+                html += "<tr><td class=\"name\">\(swatch(row))\(escape(method.method))</td>"
+                html += labels.map { "<td>\(decimal(method.followUps[$0.0], 3))</td>" }.joined()
+                html += "<td>\(decimal(method.contextDependent["ndcg@10"], 3))</td>"
+                html += [method.changed, method.wronglyChanged, method.helped, method.hurt].map { "<td>\($0.map(grouped) ?? "–")</td>" }.joined()
+                html += "</tr>\n"
+            }
+            html += "</tbody>\n</table>\n"
+            html += conversationRegressions(mode)
+        }
+        return html + "</section>\n"
+    }
+
+    /// The follow-ups of `mode` where a rewriter's query ranked worse than the question as asked.
+    static func conversationRegressions(_ mode: ConversationModeEvaluation) -> String {
+        var rows = ""
+        for conversation in mode.conversations {
+            for turn in conversation.turns.dropFirst() {
+                guard let raw = turn.methods.first(where: { $0.method == ConversationEvaluation.raw }) else { continue }
+                for method in turn.methods where method.rewrite != nil {
+                    guard let own = method.metrics["ndcg@10"], let asked = raw.metrics["ndcg@10"], own < asked else { continue }
+                    rows += "<tr><td class=\"name\">\(escape(conversation.id)) #\(turn.index + 1)</td><td>\(escape(method.method))</td>"
+                    rows += "<td>\(escape(turn.question))</td><td>\(escape(method.query))</td>"
+                    rows += "<td>\(decimal(asked, 3))</td><td>\(decimal(own, 3))</td></tr>\n"
+                }
+            }
+        }
+        guard !rows.isEmpty else { return note("No rewrite ranked worse than the question as asked.") }
+        var html = "<p class=\"caption\">Rewrites that ranked worse than the question as asked (nDCG@10).</p>\n"
+        html += "<table class=\"metrics\">\n<thead>\n<tr><th class=\"name\">Turn</th><th>Method</th><th>Asked</th><th>Searched</th>"
+        html += "<th>Raw</th><th>Rewritten</th></tr>\n</thead>\n<tbody>\n"
+        return html + rows + "</tbody>\n</table>\n"
+    }
 }
