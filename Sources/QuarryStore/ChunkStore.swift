@@ -117,7 +117,7 @@ public protocol ChunkWriter: Sendable {
 
 /// The source of truth for collections, documents, chunks and their vectors: a reader and a
 /// writer, and a `Service` whose `run()` keeps it open until graceful shutdown, then closes it.
-public protocol ChunkStore: ChunkReader, ChunkWriter, KeyStore, UsageStore, AuditStore, Service {
+public protocol ChunkStore: ChunkReader, ChunkWriter, KeyStore, UsageStore, AuditStore, SessionStore, DailyUsageStore, Service {
     /// Finishes the operations under way, then releases the store's threads and connections.
     /// Operations started afterwards throw `QuarryError.unavailable`. Closing twice does nothing.
     func close() async

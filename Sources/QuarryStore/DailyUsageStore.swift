@@ -67,3 +67,84 @@ public protocol DailyUsageStore: Sendable {
     /// `through`, over every model: one record whose `model` and `day` are `""`.
     func dailyUsageTotal(tenant: String, keyID: String?, from: String, through: String) async throws -> DailyUsageRecord
 }
+
+/// What both backends check and share.
+enum DailyUsageSQL {
+    /// The select list, in the order `DailyUsageRecord`s are read.
+    static let select = """
+        SELECT tenant, key_id, model, day, requests, prompt_tokens, completion_tokens, embedding_tokens, cost FROM quarry_usage_daily
+        """
+
+    /// The sums, in the order `dailyUsageTotal` reads them (zeros over no rows).
+    static let sums = """
+        SELECT coalesce(sum(requests), 0), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+            coalesce(sum(embedding_tokens), 0), coalesce(sum(cost), 0) FROM quarry_usage_daily
+        """
+
+    /// Checks an add before it reaches the store.
+    static func validate(_ record: DailyUsageRecord) throws {
+        try validate(day: record.day)
+        guard record.requests >= 0, record.promptTokens >= 0, record.completionTokens >= 0, record.embeddingTokens >= 0,
+            record.cost.isFinite, record.cost >= 0
+        else {
+            throw QuarryError(
+                .invalidRequest,
+                """
+                usage must not be negative (requests \(record.requests), prompt tokens \(record.promptTokens), completion tokens \
+                \(record.completionTokens), embedding tokens \(record.embeddingTokens), cost \(record.cost))
+                """
+            )
+        }
+    }
+
+    /// Checks a range of days: both `YYYY-MM-DD`, the first not after the last.
+    static func validate(from: String, through: String) throws {
+        try validate(day: from)
+        try validate(day: through)
+        // Days written YYYY-MM-DD order as text as they do in time.
+        guard from <= through else { throw QuarryError(.invalidRequest, "usage range from \(from) through \(through) ends before it starts") }
+    }
+
+    /// Checks that `day` is a real day of the Gregorian calendar written `YYYY-MM-DD`.
+    static func validate(day: String) throws {
+        let bytes = Array(day.utf8)
+        let digits = bytes.enumerated().allSatisfy { index, byte in
+            index == 4 || index == 7 ? byte == UInt8(ascii: "-") : (0x30...0x39).contains(byte)
+        }
+        guard bytes.count == 10, digits, let year = Int(day.prefix(4)), let month = Int(day.dropFirst(5).prefix(2)),
+            let date = Int(day.suffix(2)), (1...12).contains(month), (1...days(in: month, of: year)).contains(date)
+        else {
+            throw QuarryError(.invalidRequest, "usage day '\(day)' is not a day written YYYY-MM-DD")
+        }
+    }
+
+    /// The number of days in `month` (1-12) of `year`.
+    static func days(in month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year.isMultiple(of: 4) && (!year.isMultiple(of: 100) || year.isMultiple(of: 400)) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// The `WHERE` clause and its values for a range of days, of one tenant and key when given;
+    /// `placeholder` makes the n-th parameter.
+    static func filter(tenant: String?, keyID: String?, from: String, through: String, placeholder: (Int) -> String) -> (
+        sql: String, values: [String]
+    ) {
+        var values = [from, through]
+        var sql = " WHERE day >= \(placeholder(1)) AND day <= \(placeholder(2))"
+        if let tenant {
+            values.append(tenant)
+            sql += " AND tenant = \(placeholder(values.count))"
+        }
+        if let keyID {
+            values.append(keyID)
+            sql += " AND key_id = \(placeholder(values.count))"
+        }
+        return (sql, values)
+    }
+
+    /// The listing's order.
+    static let order = " ORDER BY day, tenant, key_id, model"
+}

@@ -343,5 +343,30 @@ final class FailingStore: ChunkStore {
     ) async throws -> AuditPrune? {
         try await base.pruneAudit(before: before, link: link, record: record)
     }
+    func createSession(_ session: SessionRecord) async throws { try await base.createSession(session) }
+    func session(id: String, tenant: String) async throws -> SessionRecord? { try await base.session(id: id, tenant: tenant) }
+    func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord] {
+        try await base.listSessions(tenant: tenant, keyID: keyID, limit: limit, after: after)
+    }
+    func appendTurn(_ turn: SessionTurn, session id: String, tenant: String, expiresAt: Date?) async throws -> SessionTurn {
+        try await base.appendTurn(turn, session: id, tenant: tenant, expiresAt: expiresAt)
+    }
+    func turns(session id: String, tenant: String, last: Int?) async throws -> [SessionTurn] {
+        try await base.turns(session: id, tenant: tenant, last: last)
+    }
+    func archiveSession(id: String, tenant: String, at date: Date) async throws -> Bool {
+        try await base.archiveSession(id: id, tenant: tenant, at: date)
+    }
+    func deleteSession(id: String, tenant: String) async throws -> Bool { try await base.deleteSession(id: id, tenant: tenant) }
+    func pruneSessions(now: Date, archivedBefore: Date?) async throws -> Int {
+        try await base.pruneSessions(now: now, archivedBefore: archivedBefore)
+    }
+    func addDailyUsage(_ record: DailyUsageRecord) async throws { try await base.addDailyUsage(record) }
+    func listDailyUsage(tenant: String?, keyID: String?, from: String, through: String) async throws -> [DailyUsageRecord] {
+        try await base.listDailyUsage(tenant: tenant, keyID: keyID, from: from, through: through)
+    }
+    func dailyUsageTotal(tenant: String, keyID: String?, from: String, through: String) async throws -> DailyUsageRecord {
+        try await base.dailyUsageTotal(tenant: tenant, keyID: keyID, from: from, through: through)
+    }
     func close() async { await base.close() }
 }

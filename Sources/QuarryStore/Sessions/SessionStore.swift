@@ -121,32 +121,107 @@ public struct SessionTurn: Sendable, Hashable, Codable {
 /// every node of a PostgreSQL deployment sees the same ones.
 ///
 /// Every read and write names the tenant as well as the id: a session of another tenant is not
-/// found, whatever its id.
+/// found, whatever its id. A session whose `expiresAt` has passed (by the store's clock) is as
+/// good as gone before `pruneSessions` removes it: not read, not listed, takes no turns.
 public protocol SessionStore: Sendable {
     /// Stores a new session.
-    /// - Throws: `QuarryError(.conflict)` when the id is taken; `.readOnly` on a read-only store.
+    /// - Throws: `QuarryError(.conflict)` when the id is taken (by any tenant);
+    ///   `.invalidRequest` for an empty id or tenant, or a `turnCount` other than 0; `.readOnly`
+    ///   on a read-only store.
     func createSession(_ session: SessionRecord) async throws
-    /// The session `id` of `tenant`; `nil` when there is none (or it is another tenant's).
+    /// The session `id` of `tenant`; `nil` when there is none, it is another tenant's, or it has
+    /// expired. An archived session is returned (with its `archivedAt`).
     func session(id: String, tenant: String) async throws -> SessionRecord?
-    /// The tenant's sessions, newest activity first; only `keyID`'s when it is given. At most
-    /// `limit`, after the session `after` in that order (a cursor: the last id of a page).
+    /// The tenant's sessions that have not expired, newest activity first (`updatedAt`, then id,
+    /// both descending); only `keyID`'s when it is given. At most `limit`, after the session
+    /// `after` in that order (a cursor: the last id of a page).
+    /// - Throws: `QuarryError(.invalidRequest)` when the tenant has no session `after` (deleted or
+    ///   pruned since its page was read): the listing starts again rather than ending early.
     func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord]
     /// Appends a turn: it gets the next `seq`, and the session's `updatedAt`, `turnCount` and
     /// (when `expiresAt` is given) `expiresAt` move with it, in one transaction.
     /// - Returns: the turn as stored, with its `seq`.
-    /// - Throws: `QuarryError(.notFound)` when the session is gone; `QuarryError(.conflict)` when
-    ///   it is archived.
+    /// - Throws: `QuarryError(.notFound)` when the session is gone (or another tenant's, or
+    ///   expired); `QuarryError(.conflict)` when it is archived; `.readOnly` on a read-only store.
     func appendTurn(_ turn: SessionTurn, session id: String, tenant: String, expiresAt: Date?) async throws -> SessionTurn
-    /// The session's turns in order; only the last `last` when given.
+    /// The session's turns in order; only the last `last` when given. Empty when there is no such
+    /// session (or it has expired).
     func turns(session id: String, tenant: String, last: Int?) async throws -> [SessionTurn]
-    /// Archives the session: kept and readable, closed to new turns.
-    /// - Returns: whether there was such a session.
+    /// Archives the session: kept and readable, closed to new turns. Archiving it again keeps the
+    /// first `archivedAt`.
+    /// - Returns: whether there was such a session (an expired one is not archived).
     func archiveSession(id: String, tenant: String, at date: Date) async throws -> Bool
     /// Deletes the session and its turns.
-    /// - Returns: whether there was such a session.
+    /// - Returns: whether there was such a session (an expired one is deleted, and `false`).
     func deleteSession(id: String, tenant: String) async throws -> Bool
     /// Deletes, over every tenant, the sessions expired at `now` and those archived before
     /// `archivedBefore` (when given), with their turns.
     /// - Returns: how many sessions were deleted.
     func pruneSessions(now: Date, archivedBefore: Date?) async throws -> Int
+}
+
+/// What both backends check and share.
+enum SessionSQL {
+    /// The select list, in the order `SessionRecord`s are read.
+    static let select = "SELECT id, tenant, key_id, collection, created_at, updated_at, expires_at, archived_at, turn_count FROM quarry_sessions"
+
+    /// Checks a new session before it reaches the store.
+    static func validate(_ session: SessionRecord) throws {
+        guard !session.id.isEmpty, !session.tenant.isEmpty else {
+            throw QuarryError(.invalidRequest, "a session needs an id and a tenant")
+        }
+        // The next turn's seq is turn_count + 1: a new session starts at 0, or its seqs would skip.
+        guard session.turnCount == 0 else {
+            throw QuarryError(.invalidRequest, "a new session has no turns (turnCount \(session.turnCount)); turns are appended")
+        }
+    }
+
+    /// A turn as stored: JSON in the API's shape, keys sorted, dates in seconds since 1970 (which
+    /// keep fractions of a second; ISO 8601 text would drop them).
+    static func encode(_ turn: SessionTurn) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .secondsSince1970
+        do {
+            return String(decoding: try encoder.encode(turn), as: UTF8.self)
+        } catch {
+            throw QuarryError(.invalidRequest, "the turn cannot be stored as JSON", underlying: error)
+        }
+    }
+
+    /// A stored turn; its `seq` column is the one that counts.
+    /// - Throws: `QuarryError(.storage)` when the record is not a turn (the store was edited by hand).
+    static func decode(_ record: String, seq: Int, session id: String) throws -> SessionTurn {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        do {
+            var turn = try decoder.decode(SessionTurn.self, from: Data(record.utf8))
+            turn.seq = seq
+            return turn
+        } catch {
+            throw QuarryError(.storage, "turn \(seq) of session '\(id)' is not a readable turn record", underlying: error)
+        }
+    }
+
+    /// Checks that a turn may be appended to the session whose row the appending transaction
+    /// read (and locked): `found` is whether the tenant has a session of that id.
+    /// - Throws: `QuarryError(.notFound)` when there is none or it has expired at `now`;
+    ///   `QuarryError(.conflict)` when it is archived.
+    static func checkAppendable(id: String, found: Bool, archivedAt: Date?, expiresAt: Date?, now: Date) throws {
+        guard found, !(expiresAt.map { $0 <= now } ?? false) else {
+            throw QuarryError(.notFound, "session '\(id)' does not exist (or has expired)")
+        }
+        if archivedAt != nil { throw QuarryError(.conflict, "session '\(id)' is archived and takes no more turns") }
+    }
+
+    /// The error for a listing after a session that is no longer there (deleted or pruned since
+    /// the previous page).
+    static func missingCursor(_ id: String) -> QuarryError {
+        QuarryError(.invalidRequest, "the session '\(id)' to list after is gone; list again from the first page")
+    }
+
+    /// The condition a session meets while it has not expired at the time bound to `parameter`.
+    static func live(_ parameter: String) -> String {
+        "(expires_at IS NULL OR expires_at > \(parameter))"
+    }
 }
