@@ -89,6 +89,9 @@ import Testing
         _ = try await store.ensureCollection(named: "docs", model: Self.embedder.model)
         for n in 0..<30 { try await Self.write(n, to: store) }
         try await store.synchronizeIndex(of: "docs")
+        // A conversation is in the database the backup copies, so it comes back with a restore.
+        try await store.createSession(SessionRecord(id: "ses_kept", tenant: "default"))
+        _ = try await store.appendTurn(SessionTurn(question: "kept?", answer: "kept"), session: "ses_kept", tenant: "default", expiresAt: nil)
         let file = directory.url.appendingPathComponent("backup.sqlite")
         try SQLiteBackup.backup(store: live, to: file)
         // An existing backup file is not replaced unless told.
@@ -125,6 +128,7 @@ import Testing
         let reopened = try SQLiteChunkStore(directory: live, exactSearchLimit: 1)
         #expect(try await reopened.documents(in: "docs").count == 30)
         #expect(try await reopened.verify() == [])
+        #expect(try await reopened.turns(session: "ses_kept", tenant: "default", last: nil).map(\.question) == ["kept?"])
         #expect(try await reopened.search(in: "docs", query: Self.embedder.vector(Self.text(12, 2)), k: 1).first?.document == "doc00012.txt")
         await reopened.close()
     }

@@ -28,6 +28,13 @@ import Testing
                 )
             }
         )
+        // A conversation of one turn and a day of usage, for the read-only store to read.
+        try await store.createSession(SessionRecord(id: "ses_ro", tenant: "default", createdAt: Date(timeIntervalSince1970: 1_790_000_000)))
+        _ = try await store.appendTurn(
+            SessionTurn(at: Date(timeIntervalSince1970: 1_790_000_001), question: "what is a checkpoint?", answer: "a copy"), session: "ses_ro",
+            tenant: "default", expiresAt: nil
+        )
+        try await store.addDailyUsage(DailyUsageRecord(tenant: "default", model: "m", day: "2026-12-01", requests: 1, promptTokens: 5))
         await store.close()
     }
 
@@ -81,8 +88,21 @@ import Testing
             try await store.appendAudit([AuditEntry(at: Date(), tenant: nil, record: "{}")], link: { previous, record in previous + record })
         }
         await expectReadOnly("usage") { try await store.addUsage(tenant: "t", period: "2025-01", requests: 1, tokens: 1, cost: 0) }
+        await expectReadOnly("daily usage") { try await store.addDailyUsage(DailyUsageRecord(tenant: "t", model: "m", day: "2026-12-01")) }
+        await expectReadOnly("a new session") { try await store.createSession(SessionRecord(id: "ses_new", tenant: "default")) }
+        await expectReadOnly("a turn") {
+            _ = try await store.appendTurn(SessionTurn(question: "q", answer: "a"), session: "ses_ro", tenant: "default", expiresAt: nil)
+        }
+        await expectReadOnly("an archive") { _ = try await store.archiveSession(id: "ses_ro", tenant: "default", at: Date()) }
+        await expectReadOnly("a session delete") { _ = try await store.deleteSession(id: "ses_ro", tenant: "default") }
+        await expectReadOnly("a session prune") { _ = try await store.pruneSessions(now: Date(), archivedBefore: Date()) }
         await expectReadOnly("an index save") { try await store.synchronizeIndex(of: "docs") }
         #expect(try await store.documents(in: "docs").count == 40)
+        // Conversations and daily usage are read as they were written.
+        #expect(try await store.session(id: "ses_ro", tenant: "default")?.turnCount == 1)
+        #expect(try await store.listSessions(tenant: "default", keyID: nil, limit: 10, after: nil).map(\.id) == ["ses_ro"])
+        #expect(try await store.turns(session: "ses_ro", tenant: "default", last: nil).map(\.question) == ["what is a checkpoint?"])
+        #expect(try await store.dailyUsageTotal(tenant: "default", keyID: nil, from: "2026-12-01", through: "2026-12-31").promptTokens == 5)
     }
 
     @Test func readOnlyStoreAnswersReadsRefusesWritesAndChangesNothing() async throws {

@@ -76,6 +76,13 @@ import Testing
         try await store.synchronizeIndex(of: "handbook")
         let problems = try await store.verify()
         #expect(problems.isEmpty, "\(problems)")
+        // Migration 7 added conversations and usage per day (none yet), which take writes.
+        #expect(try await store.listSessions(tenant: "default", keyID: nil, limit: 10, after: nil).isEmpty)
+        try await store.createSession(SessionRecord(id: "ses_upgraded", tenant: "default"))
+        let turn = try await store.appendTurn(SessionTurn(question: "q", answer: "a"), session: "ses_upgraded", tenant: "default", expiresAt: nil)
+        #expect(turn.seq == 1)
+        try await store.addDailyUsage(DailyUsageRecord(tenant: "default", model: "m", day: "2026-12-01", requests: 1))
+        #expect(try await store.listDailyUsage(tenant: "default", keyID: nil, from: "2026-12-01", through: "2026-12-01").count == 1)
         await store.close()
     }
 
