@@ -10,7 +10,7 @@ struct Quarry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarry",
         abstract: "Quarry: retrieval-augmented answers over your document folders.",
-        subcommands: [Embed.self, Ingest.self, Query.self, Serve.self, Collections.self, Tenants.self, Keys.self, Audit.self, Verify.self, Backup.self, Restore.self, Eval.self, Guard.self, Bench.self]
+        subcommands: [Embed.self, Ingest.self, Query.self, Serve.self, Collections.self, Tenants.self, Keys.self, Sessions.self, Audit.self, Verify.self, Backup.self, Restore.self, Eval.self, Guard.self, Bench.self]
     )
 }
 
