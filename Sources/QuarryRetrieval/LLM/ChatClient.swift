@@ -25,17 +25,24 @@ public struct ChatClient: Sendable {
     /// Sends `messages` to the chain until a model answers.
     /// - Parameters:
     ///   - maxTokens: the answer's length limit; `settings.maxTokens` when `nil`.
+    ///   - models: the chain of this call, tried in order with `settings`' timeouts and retries
+    ///     (a `ModelRouter`'s choice); `settings.models` when `nil`. Each model's own prices
+    ///     price the answer it gives.
     ///   - stream: ask for a streamed answer and pass each piece of text to `onText` as it
     ///     arrives; otherwise `onText` gets the whole answer once.
-    /// - Throws: `ChatError` (`.exhausted` naming every failure when no model answered, or the
-    ///   error that broke a stream after it had produced text); `CancellationError`.
+    /// - Returns: the completion; its `configured` is the model of the chain that answered.
+    /// - Throws: `ChatError` (`.exhausted` naming every failure when no model answered, or when
+    ///   the chain is empty; or the error that broke a stream after it had produced text);
+    ///   `CancellationError`.
     public func complete(
-        _ messages: [ChatMessage], maxTokens: Int? = nil, stream: Bool,
+        _ messages: [ChatMessage], maxTokens: Int? = nil, models: [ChatModel]? = nil, stream: Bool,
         onText: @escaping @Sendable (String) async throws -> Void = { _ in }
     ) async throws -> ChatCompletion {
+        let chain = models ?? settings.models
+        guard !chain.isEmpty else { throw ChatError(.exhausted, "no model answered: the chain names no model") }
         var failures: [String] = []
         var attempts = 0
-        for model in settings.models {
+        for model in chain {
             do {
                 var completion = try await settings.retryPolicy.run {
                     attempts += 1

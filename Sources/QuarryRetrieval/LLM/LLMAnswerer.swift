@@ -50,10 +50,14 @@ public struct LLMAnswerer: Sendable {
         self.fallbackToExtractive = fallbackToExtractive
     }
 
-    /// The grounded prompt for `query` over `citations`.
-    /// - Parameter fenced: citation numbers of passages a guard flagged as possible prompt
-    ///   injection: they are given inside `<untrusted-passage>` fences, as quoted data.
-    public func messages(query: String, citations: [Citation], fenced: Set<Int> = []) -> [ChatMessage] {
+    /// The grounded prompt for `query` over `citations`: the rules (system), then `history`, then
+    /// the sources and the question (user).
+    /// - Parameters:
+    ///   - fenced: citation numbers of passages a guard flagged as possible prompt injection:
+    ///     they are given inside `<untrusted-passage>` fences, as quoted data.
+    ///   - history: earlier turns of a conversation, placed between the rules and the sources,
+    ///     each neutralised like a passage (none by default).
+    public func messages(query: String, citations: [Citation], fenced: Set<Int> = [], history: [ChatMessage] = []) -> [ChatMessage] {
         let system = """
             You answer questions using only the numbered sources you are given.
             - Every sentence of your answer must end with the number of the source that supports it in \
@@ -76,7 +80,9 @@ public struct LLMAnswerer: Sendable {
             }
         }
         user += "\nQuestion: \(Self.neutralised(query))"
-        return [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: user)]
+        // Earlier turns may quote what a user or a model wrote: they must not pose as turn markers.
+        let earlier = history.map { ChatMessage(role: $0.role, content: Self.neutralised($0.content)) }
+        return [ChatMessage(role: "system", content: system)] + earlier + [ChatMessage(role: "user", content: user)]
     }
 
     /// `text` without what could close a fence or pose as a chat template's turn markers, so that
@@ -92,16 +98,24 @@ public struct LLMAnswerer: Sendable {
 
     /// Asks the chain for an answer.
     /// - Parameters:
+    ///   - history: earlier turns of a conversation, between the rules and the sources (see
+    ///     `messages(query:citations:fenced:history:)`); none by default.
+    ///   - maxTokens: the answer's length limit; the client's `settings.maxTokens` when `nil`.
+    ///   - models: the chain to ask (a `ModelRouter`'s choice); the client's `settings.models`
+    ///     when `nil`.
     ///   - stream: stream the answer; `onText` gets each piece of it (never the abstention marker).
     ///   - tokenCount: counts tokens, for the usage estimate when the service reports none.
+    /// - Returns: the answer; `generation.model` names the model that answered, and its prices
+    ///   price `usage`.
     /// - Throws: `ChatError` when no model answered.
     public func answer(
-        query: String, citations: [Citation], fenced: Set<Int> = [], maxTokens: Int?, stream: Bool,
-        tokenCount: @escaping @Sendable (String) -> Int, onText: @escaping @Sendable (String) async throws -> Void
+        query: String, citations: [Citation], fenced: Set<Int> = [], history: [ChatMessage] = [], maxTokens: Int?,
+        models: [ChatModel]? = nil, stream: Bool, tokenCount: @escaping @Sendable (String) -> Int,
+        onText: @escaping @Sendable (String) async throws -> Void
     ) async throws -> LLMAnswer {
-        let messages = messages(query: query, citations: citations, fenced: fenced)
+        let messages = messages(query: query, citations: citations, fenced: fenced, history: history)
         let gate = AbstentionGate(onText: onText)
-        let completion = try await client.complete(messages, maxTokens: maxTokens, stream: stream) { text in
+        let completion = try await client.complete(messages, maxTokens: maxTokens, models: models, stream: stream) { text in
             try await gate.pass(text)
         }
         let text = completion.text.trimmingWhitespace()
@@ -113,7 +127,10 @@ public struct LLMAnswerer: Sendable {
                 promptTokens: messages.reduce(0) { $0 + tokenCount($1.content) + 4 }, completionTokens: tokenCount(text),
                 estimated: true
             )
-        if usage.costUSD == nil, let model = client.settings.models.first(where: { $0.name == completion.model }) ?? completion.configured {
+        // The model of the chain that answered, not one of the same name elsewhere: two chains may
+        // name one model on two services at two prices.
+        let chain = models ?? client.settings.models
+        if usage.costUSD == nil, let model = completion.configured ?? chain.first(where: { $0.name == completion.model }) {
             usage.costUSD = ChatClient.cost(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, model: model)
         }
         return LLMAnswer(
