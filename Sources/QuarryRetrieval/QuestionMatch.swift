@@ -99,7 +99,55 @@ public enum QuestionMatch {
         if !a.entities.allSatisfy(b.mentions) || !b.entities.allSatisfy(a.mentions) { return .entity }
         if termsDiffer(a.terms, b.terms) { return .terms }
         if brokenNeighbours(a, b) || brokenNeighbours(b, a) || reversedRelation(a, b) || movedWord(a, b) { return .order }
+        if reordered(a, b) && reordered(b, a) { return .order }
         return nil
+    }
+
+    /// Whether the words both questions use come in another order in one than in the other
+    /// (content words, numbers, and the few verbs and adverbs of place that carry roles — "use",
+    /// "have", "did", "here", "below" —, each at its first use, "X of Y" read as "Y X"). Moving
+    /// a phrase often keeps the meaning ("in 1990 he moved to Paris"), but swapping the roles of
+    /// two words never does ("the 12th district and the 22nd" vs "the 22nd district and the
+    /// 12th"), and words alone cannot tell the two apart: the cache misses on both.
+    ///
+    /// Clauses (words between punctuation) of `b` may move as a whole: "where are the logs
+    /// written on Linux?" meets "on Linux, where are the logs written?" (up to
+    /// `maxPermutedClauses` clauses are tried in every order). Not symmetric: `mismatch` asks
+    /// both ways.
+    static func reordered(_ a: QuestionWords, _ b: QuestionWords) -> Bool {
+        let shared = Set(a.orderClauses.joined()).intersection(b.orderClauses.joined())
+        func order(_ clauses: [[String]]) -> [String] {
+            var seen = Set<String>()
+            return clauses.joined().filter { shared.contains($0) && seen.insert($0).inserted }
+        }
+        let wanted = order(a.orderClauses)
+        let clauses = b.orderClauses.filter { $0.contains(where: shared.contains) }
+        if order(clauses) == wanted { return false }
+        guard clauses.count <= maxPermutedClauses else { return true }
+        return !permutations(of: clauses.indices.map { $0 }).contains { order($0.map { clauses[$0] }) == wanted }
+    }
+
+    /// The most clauses `reordered` tries in every order (4! = 24 orders).
+    static let maxPermutedClauses = 4
+
+    /// Every order of `items` (Heap's algorithm).
+    static func permutations(of items: [Int]) -> [[Int]] {
+        var items = items
+        var result = [items]
+        var counters = [Int](repeating: 0, count: items.count)
+        var index = 1
+        while index < items.count {
+            if counters[index] < index {
+                items.swapAt(index % 2 == 0 ? 0 : counters[index], index)
+                result.append(items)
+                counters[index] += 1
+                index = 1
+            } else {
+                counters[index] = 0
+                index += 1
+            }
+        }
+        return result
     }
 
     /// Whether the content-word sets differ more than a paraphrase's grammar explains.
@@ -179,6 +227,9 @@ struct QuestionWords {
     var terms: Set<String> = []
     /// Content words and names, folded, as the order checks see them.
     var orderWords: Set<String> = []
+    /// Content words, numbers (`#12`) and `QuestionLexicon.roleWords` (`~use`) in the order of
+    /// the question, clause by clause, "X of Y" read as "Y X".
+    var orderClauses: [[String]] = []
     /// Content words side by side, and content words one after the other in a clause.
     var neighbours: Set<WordPair> = []
     var follows: Set<WordPair> = []
@@ -200,6 +251,13 @@ struct QuestionWords {
         var adjacent = false
         var quoted: [String]?
         var sequence: [String] = []
+        // The clause as `orderClauses` reads it: content words, numbers and role words.
+        var marked: [ClauseWord] = []
+        var markedGap: [String] = []
+        func mark(_ word: String) {
+            marked.append(ClauseWord(word: word, adjacent: markedGap.isEmpty, connector: markedGap.joined(separator: " ")))
+            markedGap = []
+        }
         for (index, token) in tokens.enumerated() {
             switch token.kind {
             case .quote:
@@ -213,6 +271,9 @@ struct QuestionWords {
                 continue
             case .boundary:
                 addClause(clause)
+                if !marked.isEmpty { orderClauses.append(Self.readingOfAsPossessive(marked).map(\.word)) }
+                marked = []
+                markedGap = []
                 clause = []
                 gap = []
                 adjacent = false
@@ -226,6 +287,7 @@ struct QuestionWords {
             quoted?.append(lower)
             if QuestionLexicon.negations.contains(lower) {
                 negations += 1
+                markedGap.append("not")
                 gap.append("not")
                 adjacent = false
                 continue
@@ -233,6 +295,7 @@ struct QuestionWords {
             if let number = QuestionLexicon.number(lower, after: index > 0 ? tokens[index - 1].lower : nil) {
                 // Numbers are compared on their own; to the order checks they are not there.
                 numbers.insert(number)
+                mark("#" + number)
                 continue
             }
             let stem = QuestionLexicon.stem(lower)
@@ -241,25 +304,29 @@ struct QuestionWords {
             if token.isName { entities.insert(QuestionLexicon.aliases[lower] ?? lower) }
             if !token.isName && (QuestionLexicon.stopWords.contains(lower) || lower.utf8.count == 1 || QuestionLexicon.lightWords.contains(lower)) {
                 if !QuestionLexicon.articles.contains(lower) && !QuestionLexicon.lightWords.contains(lower) { gap.append(lower) }
+                if QuestionLexicon.roleWords.contains(lower) {
+                    mark("~" + lower)
+                } else if !QuestionLexicon.articles.contains(lower) && !QuestionLexicon.lightWords.contains(lower) {
+                    markedGap.append(lower)
+                }
                 adjacent = false
                 continue
             }
             let word = QuestionLexicon.canonical(stem)
             if polar == nil { terms.insert(word) }
             orderWords.insert(word)
+            mark(word)
             clause.append(ClauseWord(word: word, adjacent: adjacent && gap.isEmpty, connector: gap.joined(separator: " ")))
             gap = []
             adjacent = true
         }
         addClause(clause)
+        if !marked.isEmpty { orderClauses.append(Self.readingOfAsPossessive(marked).map(\.word)) }
         wordSequence = sequence.joined(separator: " ")
     }
 
-    /// Reads the pairs of one clause (words between punctuation) into `neighbours`, `follows`
-    /// and `relations`, after turning "X of Y" into "Y X" (as "Y's X" reads), so that "the size
-    /// of the connection pool" meets "the connection pool size".
-    private mutating func addClause(_ original: [ClauseWord]) {
-        guard !original.isEmpty else { return }
+    /// `clause` with each "X of Y" turned into "Y X" (as "Y's X" reads).
+    static func readingOfAsPossessive(_ original: [ClauseWord]) -> [ClauseWord] {
         var clause = original
         var index = 1
         while index < clause.count {
@@ -278,6 +345,15 @@ struct QuestionWords {
             clause.replaceSubrange((index - 1)..<end, with: run + [head])
             index = end
         }
+        return clause
+    }
+
+    /// Reads the pairs of one clause (words between punctuation) into `neighbours`, `follows`
+    /// and `relations`, after turning "X of Y" into "Y X" (as "Y's X" reads), so that "the size
+    /// of the connection pool" meets "the connection pool size".
+    private mutating func addClause(_ original: [ClauseWord]) {
+        guard !original.isEmpty else { return }
+        let clause = Self.readingOfAsPossessive(original)
         for (position, word) in original.enumerated() {
             let preposition = word.connector.split(separator: " ").last { QuestionLexicon.prepositions.contains(String($0)) }
             let context = preposition.map(String.init) ?? (position == 0 && word.connector.isEmpty ? "^" : "-")
@@ -478,6 +554,14 @@ enum QuestionLexicon {
     static let lightWords: Set<String> = [
         "turn", "switch", "way", "ways", "possible", "best", "want", "need", "like", "know", "tell", "go", "going",
         "get", "make", "properly", "correctly", "actually", "exactly", "really", "simply", "easily", "thing",
+    ]
+
+    /// Function words whose place carries a role ("if we have X, we use Y" vs "if we use X, we
+    /// have Y"; "described here, linked below" vs "described below, linked here"): the order
+    /// check reads them with the content words.
+    static let roleWords: Set<String> = [
+        "have", "has", "had", "use", "used", "uses", "using", "do", "does", "did", "done", "need", "needs",
+        "here", "below", "above", "before", "after",
     ]
 
     static let symmetricConnectors: Set<String> = ["and", "or", "nor", "but", "as well as"]

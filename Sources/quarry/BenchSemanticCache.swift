@@ -26,6 +26,9 @@ struct BenchSemanticCache: AsyncParsableCommand {
     @Option(help: "Write the results as JSON here.")
     var json: String?
 
+    @Option(help: "Write the non-paraphrases served at the default threshold here, one JSON object a line, to read what gets through.")
+    var falseHits: String?
+
     struct Pair: Decodable {
         var a: String
         var b: String
@@ -136,6 +139,16 @@ struct BenchSemanticCache: AsyncParsableCommand {
             }
         }
 
+        if let falseHits {
+            var lines = ""
+            for index in all.indices where !all[index].paraphrase && reasons[index] == nil && Double(similarity[index]) >= defaultThreshold - 1e-6 {
+                let line: [String: String] = ["source": all[index].source, "a": all[index].a, "b": all[index].b, "cosine": String(similarity[index])]
+                let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+                lines += String(decoding: data, as: UTF8.self) + "\n"
+            }
+            try lines.write(to: URL(fileURLWithPath: falseHits), atomically: true, encoding: .utf8)
+            print("wrote \(falseHits)")
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
