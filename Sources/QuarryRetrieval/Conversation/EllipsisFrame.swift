@@ -1,0 +1,121 @@
+/// Fills an ellipsis ("And of a single BLOB?", "What about PostgreSQL?") into the question before
+/// it, in the place of the part it stands parallel to.
+///
+/// The fragment's first word decides the place:
+/// - a preposition: the previous question's phrase after the same preposition ("the maximum size
+///   *of an SQLite database*" → "of a single BLOB"), or after one it may trade places with
+///   ("*between database connections*" → "within one connection"); with neither, the fragment is
+///   added at the end of the previous question;
+/// - a name: a name of the previous question, with its articles: the first one the conversation
+///   did not also name in an earlier turn (the conversation's constant setting, like the product
+///   every question is about, is what a "what about X" keeps, not what it trades), else the first;
+/// - a verb with its object ("And turn a timestamp into a date?"): the previous question's verb
+///   (the word after "I", "you", "we" or "to") and everything after it;
+/// - a short noun phrase ("And an object?"): the previous question's first noun phrase that has
+///   an article and follows no preposition.
+///
+/// Anything else (a gerund, a phrase with a clause of its own) is not filled: the rewriter
+/// carries terms instead.
+enum EllipsisFrame {
+    /// The previous question with `fragment` of `question` in place, and the previous question's
+    /// tokens it replaced; `nil` when there is no clear place.
+    /// - Parameter anchors: keys of names earlier turns also hold.
+    static func fill(
+        _ fragment: Range<Int>, of question: QuestionText, into previous: QuestionText, anchors: Set<String>
+    ) -> (text: String, replaced: Range<Int>)? {
+        let tokens = previous.tokens
+        let core = coreEnd(of: tokens)
+        let asks = (0..<core).contains { tokens[$0].is(RewriteLexicon.auxiliaries) || tokens[$0].is(RewriteLexicon.questionWords) }
+        guard asks, let firstWord = fragment.first(where: { question.tokens[$0].isWord }) else { return nil }
+        let first = question.tokens[firstWord]
+        let filling = question.text(of: firstWord..<fragment.upperBound)
+        let words = (firstWord..<fragment.upperBound).filter { question.tokens[$0].isWord }
+        let terms = previous.terms.filter { $0.tokens.upperBound <= core && !$0.bracketed }
+
+        if first.is(RewriteLexicon.prepositions) {
+            let same = (0..<core).last { tokens[$0].is([first.key]) }
+            let traded = RewriteLexicon.interchangeablePrepositions.contains(first.key)
+                ? (0..<core).last { tokens[$0].is(RewriteLexicon.interchangeablePrepositions) } : nil
+            guard let start = same ?? traded else {
+                return (splice(previous, at: core..<core, with: " " + filling), core..<core)
+            }
+            var end = start + 1
+            while end < core, tokens[end].isWord,
+                !(tokens[end].is(RewriteLexicon.prepositions) && !tokens[end].is(["of"])),
+                !tokens[end].is(RewriteLexicon.questionWords), !tokens[end].is(RewriteLexicon.auxiliaries),
+                !(tokens[end].is(RewriteLexicon.conjunctions) && !tokens[end].is(["and", "or"]))
+            {
+                end += 1
+            }
+            return (splice(previous, at: start..<end, with: filling), start..<end)
+        }
+
+        if words.contains(where: { question.tokens[$0].isName }) {
+            let names = terms.filter(\.isName)
+            guard let target = names.first(where: { !anchors.contains($0.key) }) ?? names.first else { return nil }
+            let possessive = tokens[target.tokens.upperBound - 1].isPossessive
+            let range = target.phraseStart..<target.tokens.upperBound
+            return (splice(previous, at: range, with: filling + (possessive ? "'s" : "")), range)
+        }
+
+        let second = words.count > 1 ? question.tokens[words[1]] : nil
+        let verbFirst = !first.is(RewriteLexicon.determiners) && Double(first.key) == nil && !first.key.hasSuffix("ing")
+            && (second.map { $0.is(RewriteLexicon.determiners) || $0.is(RewriteLexicon.subjectPronouns) || $0.is(RewriteLexicon.prepositions) } ?? false)
+        let subjects = RewriteLexicon.personal.union(["to"])
+        if verbFirst,
+            let verb = (1..<max(1, core)).first(where: {
+                tokens[$0 - 1].is(subjects) && tokens[$0].isWord && !tokens[$0].isName
+                    && !tokens[$0].is(RewriteLexicon.auxiliaries) && !tokens[$0].is(RewriteLexicon.determiners)
+                    && !tokens[$0].is(RewriteLexicon.prepositions) && !tokens[$0].is(RewriteLexicon.subjectPronouns)
+            })
+        {
+            let range = verb..<core
+            return (splice(previous, at: range, with: filling), range)
+        }
+
+        let clause = words.contains { question.tokens[$0].is(["that", "which", "who", "whose", "where", "when"]) }
+        if !verbFirst, words.count <= 4, !clause,
+            let target = terms.first(where: {
+                !$0.verbLike && !$0.afterPreposition && $0.nounStart < $0.nounTokens.lowerBound && tokens[$0.nounStart].is(RewriteLexicon.articles)
+            })
+        {
+            let range = target.nounStart..<target.nounTokens.upperBound
+            return (splice(previous, at: range, with: filling), range)
+        }
+        return nil
+    }
+
+    /// Where a question's own words end: before its closing marks and a bracketed group of
+    /// carried terms that ends it.
+    static func coreEnd(of tokens: [TextToken]) -> Int {
+        var end = FollowUpSignals.contentEnd(of: tokens)
+        guard end > 0, tokens[end - 1].key == ")" else { return end }
+        var depth = 0
+        while end > 0 {
+            end -= 1
+            if tokens[end].key == ")" { depth += 1 }
+            if tokens[end].key == "(" {
+                depth -= 1
+                if depth == 0 { return end }
+            }
+        }
+        return FollowUpSignals.contentEnd(of: tokens)
+    }
+
+    /// `question`'s text with tokens `range` replaced by `text` (an empty range: `text` inserted
+    /// right after the token before it).
+    static func splice(_ question: QuestionText, at range: Range<Int>, with text: String) -> String {
+        let scalars = question.text.unicodeScalars
+        let tokens = question.tokens
+        let start: String.Index
+        let end: String.Index
+        if range.isEmpty {
+            start = range.lowerBound > 0 ? tokens[range.lowerBound - 1].range.upperBound : scalars.startIndex
+            end = start
+        } else {
+            start = tokens[range.lowerBound].range.lowerBound
+            end = tokens[range.upperBound - 1].range.upperBound
+        }
+        return String(Substring(scalars[..<start])) + text + String(Substring(scalars[end...]))
+    }
+}
