@@ -25,6 +25,36 @@ public struct LimitExceeded: NamedLimitError, Sendable, Hashable, CustomStringCo
         case monthlyTokens = "monthly_tokens"
         /// A tenant's LLM cost this month, in US dollars.
         case monthlyCost = "monthly_cost_usd"
+        /// The tokens of one request's prompt.
+        case maxPromptTokens = "max_prompt_tokens"
+        /// The tokens of retrieved context one request asked for.
+        case maxContextTokens = "max_context_tokens"
+        /// The tokens of the answer one request asked for.
+        case maxCompletionTokens = "max_completion_tokens"
+        /// A key's LLM tokens today.
+        case keyDailyTokens = "key_daily_tokens"
+        /// A key's cost today, in US dollars.
+        case keyDailyCost = "key_daily_cost_usd"
+        /// A key's LLM tokens this month.
+        case keyMonthlyTokens = "key_monthly_tokens"
+        /// A key's cost this month, in US dollars.
+        case keyMonthlyCost = "key_monthly_cost_usd"
+        /// A tenant's LLM tokens today.
+        case tenantDailyTokens = "tenant_daily_tokens"
+        /// A tenant's cost today, in US dollars.
+        case tenantDailyCost = "tenant_daily_cost_usd"
+
+        /// Whether the limit counts use over a day or a month, which waiting resets (and which
+        /// `limits.on_budget_exceeded` applies to), rather than the size of one request.
+        public var isUsageBudget: Bool {
+            switch self {
+            case .monthlyTokens, .monthlyCost, .keyDailyTokens, .keyDailyCost, .keyMonthlyTokens, .keyMonthlyCost, .tenantDailyTokens,
+                .tenantDailyCost:
+                true
+            case .rate, .ingestJobs, .maxChunks, .maxPromptTokens, .maxContextTokens, .maxCompletionTokens:
+                false
+            }
+        }
     }
 
     /// The limit that was reached.

@@ -5,9 +5,11 @@ import QuarryCore
 ///
 /// ```json
 /// {"tiers": {"free": {"rate": 5, "burst": 10, "ingest_jobs": 1, "max_chunks": 100000,
-///                     "monthly_tokens": 1000000, "monthly_cost_usd": 5},
+///                     "monthly_tokens": 1000000, "monthly_cost_usd": 5,
+///                     "max_completion_tokens": 512, "key_daily_cost_usd": 0.5},
 ///            "team": {"rate": 50, "burst": 100}},
-///  "default_tier": "free"}
+///  "default_tier": "free",
+///  "on_budget_exceeded": "refuse"}
 /// ```
 ///
 /// With no tiers and no default tier (the default), nothing is limited, as before limits existed.
@@ -16,16 +18,20 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
     public var tiers: [String: Tier]
     /// The tier of keys and tenants that name none; `nil` for no limits.
     public var defaultTier: String?
+    /// What a request gets once a daily or monthly LLM budget of its key or tenant is used up.
+    public var onBudgetExceeded: BudgetAction
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case tiers
         case defaultTier = "default_tier"
+        case onBudgetExceeded = "on_budget_exceeded"
     }
 
     /// Creates a configuration; with no arguments, one that limits nothing.
-    public init(tiers: [String: Tier] = [:], defaultTier: String? = nil) {
+    public init(tiers: [String: Tier] = [:], defaultTier: String? = nil, onBudgetExceeded: BudgetAction = .refuse) {
         self.tiers = tiers
         self.defaultTier = defaultTier
+        self.onBudgetExceeded = onBudgetExceeded
     }
 
     /// Decodes the section, refusing unknown keys; `validate()` or `problems()` check the values.
@@ -34,6 +40,16 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         tiers = try c.decodeIfPresent([String: Tier].self, forKey: .tiers) ?? [:]
         defaultTier = try c.decodeIfPresent(String.self, forKey: .defaultTier)
+        if let action = try c.decodeIfPresent(String.self, forKey: .onBudgetExceeded) {
+            guard let known = BudgetAction(rawValue: action) else {
+                let path = (decoder.codingPath.map(\.stringValue) + [CodingKeys.onBudgetExceeded.rawValue]).joined(separator: ".")
+                let choices = BudgetAction.allCases.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+                throw QuarryError(.invalidRequest, "\(path) must be \(choices), got '\(action)'")
+            }
+            onBudgetExceeded = known
+        } else {
+            onBudgetExceeded = .refuse
+        }
     }
 
     /// Every problem with the section, one line each, each naming its setting
@@ -89,7 +105,10 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
         }
         return EffectiveLimits(
             tier: name, rate: rateLimit, ingestJobs: tier.ingestJobs, maxChunks: tier.maxChunks,
-            monthlyTokens: tier.monthlyTokens, monthlyCostUSD: tier.monthlyCostUSD
+            monthlyTokens: tier.monthlyTokens, monthlyCostUSD: tier.monthlyCostUSD, maxPromptTokens: tier.maxPromptTokens,
+            maxContextTokens: tier.maxContextTokens, maxCompletionTokens: tier.maxCompletionTokens, keyDailyTokens: tier.keyDailyTokens,
+            keyDailyCostUSD: tier.keyDailyCostUSD, keyMonthlyTokens: tier.keyMonthlyTokens, keyMonthlyCostUSD: tier.keyMonthlyCostUSD,
+            tenantDailyTokens: tier.tenantDailyTokens, tenantDailyCostUSD: tier.tenantDailyCostUSD, onBudgetExceeded: onBudgetExceeded
         )
     }
 
@@ -121,11 +140,33 @@ public struct EffectiveLimits: Sendable, Hashable {
     public var monthlyTokens: Int?
     /// The tenant's LLM cost per month, US dollars.
     public var monthlyCostUSD: Double?
+    /// Most tokens of one request's prompt, its context included.
+    public var maxPromptTokens: Int?
+    /// Most tokens of retrieved context in one request's prompt.
+    public var maxContextTokens: Int?
+    /// Most tokens of one answer.
+    public var maxCompletionTokens: Int?
+    /// The key's LLM tokens per day.
+    public var keyDailyTokens: Int?
+    /// The key's cost per day, US dollars.
+    public var keyDailyCostUSD: Double?
+    /// The key's LLM tokens per month.
+    public var keyMonthlyTokens: Int?
+    /// The key's cost per month, US dollars.
+    public var keyMonthlyCostUSD: Double?
+    /// The tenant's LLM tokens per day.
+    public var tenantDailyTokens: Int?
+    /// The tenant's cost per day, US dollars.
+    public var tenantDailyCostUSD: Double?
+    /// What a request gets once a daily or monthly budget (or the monthly quota) is used up.
+    public var onBudgetExceeded: BudgetAction
 
     /// Creates limits; with no arguments, none.
     public init(
         tier: String? = nil, rate: RateLimit? = nil, ingestJobs: Int? = nil, maxChunks: Int? = nil, monthlyTokens: Int? = nil,
-        monthlyCostUSD: Double? = nil
+        monthlyCostUSD: Double? = nil, maxPromptTokens: Int? = nil, maxContextTokens: Int? = nil, maxCompletionTokens: Int? = nil,
+        keyDailyTokens: Int? = nil, keyDailyCostUSD: Double? = nil, keyMonthlyTokens: Int? = nil, keyMonthlyCostUSD: Double? = nil,
+        tenantDailyTokens: Int? = nil, tenantDailyCostUSD: Double? = nil, onBudgetExceeded: BudgetAction = .refuse
     ) {
         self.tier = tier
         self.rate = rate
@@ -133,6 +174,16 @@ public struct EffectiveLimits: Sendable, Hashable {
         self.maxChunks = maxChunks
         self.monthlyTokens = monthlyTokens
         self.monthlyCostUSD = monthlyCostUSD
+        self.maxPromptTokens = maxPromptTokens
+        self.maxContextTokens = maxContextTokens
+        self.maxCompletionTokens = maxCompletionTokens
+        self.keyDailyTokens = keyDailyTokens
+        self.keyDailyCostUSD = keyDailyCostUSD
+        self.keyMonthlyTokens = keyMonthlyTokens
+        self.keyMonthlyCostUSD = keyMonthlyCostUSD
+        self.tenantDailyTokens = tenantDailyTokens
+        self.tenantDailyCostUSD = tenantDailyCostUSD
+        self.onBudgetExceeded = onBudgetExceeded
     }
 
     /// No limits at all.
@@ -140,4 +191,26 @@ public struct EffectiveLimits: Sendable, Hashable {
 
     /// Whether a monthly LLM quota applies, so that checking it is worth a read of the store.
     public var hasMonthlyQuota: Bool { monthlyTokens != nil || monthlyCostUSD != nil }
+
+    /// Whether a daily budget of the tenant applies.
+    public var hasTenantDailyBudget: Bool { tenantDailyTokens != nil || tenantDailyCostUSD != nil }
+
+    /// Whether a daily budget of the key applies.
+    public var hasKeyDailyBudget: Bool { keyDailyTokens != nil || keyDailyCostUSD != nil }
+
+    /// Whether a monthly budget of the key applies.
+    public var hasKeyMonthlyBudget: Bool { keyMonthlyTokens != nil || keyMonthlyCostUSD != nil }
+
+    /// Whether any budget over time applies (the tenant's monthly quota included), so that
+    /// checking them is worth reading the counters.
+    public var hasUsageBudget: Bool { hasMonthlyQuota || hasTenantDailyBudget || hasKeyDailyBudget || hasKeyMonthlyBudget }
+}
+
+/// What a request that wants an LLM answer gets once a daily or monthly budget of its key or
+/// tenant is used up (`limits.on_budget_exceeded`).
+public enum BudgetAction: String, Sendable, Hashable, Codable, CaseIterable {
+    /// A 429 naming the budget, with `Retry-After` until it resets (the default).
+    case refuse
+    /// An extractive answer, which calls no LLM, with the budget named in the answer.
+    case extractive
 }

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
+import QuarryAccess
 import QuarryRetrieval
 import QuarryStore
 import Synchronization
 
 /// The server's metrics, rendered in Prometheus's text format by `GET /metrics`: requests and
-/// latency per route, latency per query stage, result-cache hits, and collection sizes.
+/// latency per route, latency per query stage, result-cache hits, model tokens and cost per
+/// tenant, budgets reached, and collection sizes.
 public final class ServerMetrics: Sendable {
     /// Histogram bucket bounds, in seconds.
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -28,10 +30,45 @@ public final class ServerMetrics: Sendable {
         var status: Int
     }
 
+    /// A tenant and a model, the labels of the usage counters.
+    struct ModelKey: Hashable, Comparable {
+        var tenant: String
+        var model: String
+
+        static func < (lhs: ModelKey, rhs: ModelKey) -> Bool { (lhs.tenant, lhs.model) < (rhs.tenant, rhs.model) }
+    }
+
+    /// A budget reached and what the request got.
+    struct BudgetKey: Hashable, Comparable {
+        var limit: String
+        var action: String
+
+        static func < (lhs: BudgetKey, rhs: BudgetKey) -> Bool { (lhs.limit, lhs.action) < (rhs.limit, rhs.action) }
+    }
+
+    /// The most model names the usage counters name; calls of models beyond them are counted
+    /// under `other`. The names come from the models' APIs, which a server does not control.
+    static let maxModels = 32
+
     private struct State {
         var requests: [RequestKey: Int] = [:]
         var routeLatency: [String: Histogram] = [:]
         var stageLatency: [String: Histogram] = [:]
+        var promptTokens: [ModelKey: Int] = [:]
+        var completionTokens: [ModelKey: Int] = [:]
+        var costUSD: [ModelKey: Double] = [:]
+        var unpriced: [ModelKey: Int] = [:]
+        var embeddingTokens: [String: Int] = [:]
+        var budgetExceeded: [BudgetKey: Int] = [:]
+        var models: Set<String> = []
+
+        /// `model`, or `other` once `maxModels` others are named.
+        mutating func label(ofModel model: String) -> String {
+            if models.contains(model) { return model }
+            guard models.count < ServerMetrics.maxModels else { return "other" }
+            models.insert(model)
+            return model
+        }
     }
 
     private let state = Mutex(State())
@@ -59,6 +96,34 @@ public final class ServerMetrics: Sendable {
         }
     }
 
+    /// Counts what one model call of `tenant` used: its LLM tokens by kind, or the tokens it
+    /// embedded, and its cost when known (`BudgetLedger.record`'s answer); a call of unknown cost
+    /// counts in `quarry_model_calls_unpriced_total`.
+    func recordUsage(tenant: String, usage: ModelUsage, costUSD: Double?) {
+        state.withLock { state in
+            let key = ModelKey(tenant: tenant, model: state.label(ofModel: usage.model))
+            switch usage.kind {
+            case .chat:
+                state.promptTokens[key, default: 0] += usage.promptTokens
+                state.completionTokens[key, default: 0] += usage.completionTokens
+            case .embedding:
+                state.embeddingTokens[tenant, default: 0] += usage.embeddingTokens
+            }
+            if let costUSD {
+                state.costUSD[key, default: 0] += costUSD
+            } else {
+                state.unpriced[key, default: 0] += 1
+            }
+        }
+    }
+
+    /// Counts a request that reached a budget or a per-request limit, and what it got (`refused`
+    /// or `extractive`); an allowed decision counts nothing.
+    func recordBudget(_ decision: BudgetDecision) {
+        guard let exceeded = decision.exceeded, let action = decision.action else { return }
+        state.withLock { $0.budgetExceeded[BudgetKey(limit: exceeded.limit.rawValue, action: action), default: 0] += 1 }
+    }
+
     /// The metrics in Prometheus's text exposition format.
     func render(
         cache: QueryCache?, semanticCache: SemanticCache? = nil, collections: [CollectionInfo], admission: AdmissionControl? = nil
@@ -72,6 +137,7 @@ public final class ServerMetrics: Sendable {
         }
         out += Self.histograms("quarry_http_request_duration_seconds", "HTTP request latency by route.", label: "route", snapshot.routeLatency)
         out += Self.histograms("quarry_query_stage_duration_seconds", "Query latency by stage.", label: "stage", snapshot.stageLatency)
+        out += Self.usage(snapshot)
         if let cache {
             let statistics = cache.statistics
             out += "# HELP quarry_result_cache_hits_total Queries answered from the result cache.\n"
@@ -112,6 +178,37 @@ public final class ServerMetrics: Sendable {
         out += "# HELP quarry_collection_documents Documents per collection.\n# TYPE quarry_collection_documents gauge\n"
         for collection in collections {
             out += "quarry_collection_documents{collection=\"\(Self.escape(collection.name))\"} \(collection.documentCount)\n"
+        }
+        return out
+    }
+
+    private static func usage(_ snapshot: State) -> String {
+        func labels(_ key: ModelKey) -> String { "tenant=\"\(escape(key.tenant))\",model=\"\(escape(key.model))\"" }
+        var out = "# HELP quarry_llm_tokens_total LLM tokens by tenant, model and kind (prompt, completion).\n"
+        out += "# TYPE quarry_llm_tokens_total counter\n"
+        for key in Set(snapshot.promptTokens.keys).union(snapshot.completionTokens.keys).sorted() {
+            out += "quarry_llm_tokens_total{\(labels(key)),kind=\"prompt\"} \(snapshot.promptTokens[key] ?? 0)\n"
+            out += "quarry_llm_tokens_total{\(labels(key)),kind=\"completion\"} \(snapshot.completionTokens[key] ?? 0)\n"
+        }
+        out += "# HELP quarry_llm_cost_usd_total Cost in US dollars of the model calls whose price is known, by tenant and model.\n"
+        out += "# TYPE quarry_llm_cost_usd_total counter\n"
+        for (key, cost) in snapshot.costUSD.sorted(by: { $0.key < $1.key }) {
+            out += "quarry_llm_cost_usd_total{\(labels(key))} \(cost)\n"
+        }
+        out += "# HELP quarry_model_calls_unpriced_total Model calls whose model has no price, by tenant and model.\n"
+        out += "# TYPE quarry_model_calls_unpriced_total counter\n"
+        for (key, count) in snapshot.unpriced.sorted(by: { $0.key < $1.key }) {
+            out += "quarry_model_calls_unpriced_total{\(labels(key))} \(count)\n"
+        }
+        out += "# HELP quarry_embedding_tokens_total Tokens embedded for requests (questions), by tenant.\n"
+        out += "# TYPE quarry_embedding_tokens_total counter\n"
+        for (tenant, tokens) in snapshot.embeddingTokens.sorted(by: { $0.key < $1.key }) {
+            out += "quarry_embedding_tokens_total{tenant=\"\(escape(tenant))\"} \(tokens)\n"
+        }
+        out += "# HELP quarry_budget_exceeded_total Requests that reached an LLM budget or a per-request limit, by limit and action.\n"
+        out += "# TYPE quarry_budget_exceeded_total counter\n"
+        for (key, count) in snapshot.budgetExceeded.sorted(by: { $0.key < $1.key }) {
+            out += "quarry_budget_exceeded_total{limit=\"\(key.limit)\",action=\"\(key.action)\"} \(count)\n"
         }
         return out
     }

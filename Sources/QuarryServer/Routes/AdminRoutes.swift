@@ -78,10 +78,142 @@ struct TenantUsage: Encodable {
 struct UsageReport: Encodable {
     var period: String
     var tenants: [TenantUsage]
+    /// Usage by day, key and model, when the request asked for it (`from`, `to`, `key` or
+    /// `group_by`); left out otherwise.
+    var daily: DailyUsageReport?
+}
+
+/// Model usage from the daily counters (`quarry_usage_daily`, what the daily and key budgets
+/// count), over a range of days, per tenant, key, model and day or grouped by one of them.
+struct DailyUsageReport: Encodable {
+    /// What the rows are grouped by; without it, one row per tenant, key, model and day.
+    enum Grouping: String, Encodable, CaseIterable {
+        case day, key, model
+    }
+
+    /// Calls, tokens and dollars.
+    struct Counts: Equatable {
+        var requests: Int64 = 0
+        var promptTokens: Int64 = 0
+        var completionTokens: Int64 = 0
+        var embeddingTokens: Int64 = 0
+        var costUSD: Double = 0
+
+        init() {}
+
+        init(_ record: DailyUsageRecord) {
+            requests = record.requests
+            promptTokens = record.promptTokens
+            completionTokens = record.completionTokens
+            embeddingTokens = record.embeddingTokens
+            costUSD = record.cost
+        }
+
+        static func += (lhs: inout Counts, rhs: Counts) {
+            lhs.requests += rhs.requests
+            lhs.promptTokens += rhs.promptTokens
+            lhs.completionTokens += rhs.completionTokens
+            lhs.embeddingTokens += rhs.embeddingTokens
+            lhs.costUSD += rhs.costUSD
+        }
+
+        func encode(into container: inout KeyedEncodingContainer<CodingKeys>) throws {
+            try container.encode(requests, forKey: .requests)
+            try container.encode(promptTokens, forKey: .promptTokens)
+            try container.encode(completionTokens, forKey: .completionTokens)
+            try container.encode(embeddingTokens, forKey: .embeddingTokens)
+            // LLM tokens, prompt and completion: what the token budgets count.
+            try container.encode(promptTokens + completionTokens, forKey: .tokens)
+            try container.encode(costUSD, forKey: .costUSD)
+        }
+    }
+
+    /// The sums over every row.
+    struct Total: Encodable {
+        var counts: Counts
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try counts.encode(into: &container)
+        }
+    }
+
+    /// One row: a tenant, and its day, key and model unless grouped away (`null`).
+    struct Row: Encodable {
+        var tenant: String
+        var day: String?
+        var keyID: String?
+        var model: String?
+        var counts: Counts
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(tenant, forKey: .tenant)
+            try container.encode(day, forKey: .day)
+            try container.encode(keyID, forKey: .keyID)
+            try container.encode(model, forKey: .model)
+            try counts.encode(into: &container)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case from, to, key, rows, total, tenant, day, model, requests, tokens
+        case groupBy = "group_by"
+        case keyID = "key_id"
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+        case embeddingTokens = "embedding_tokens"
+        case costUSD = "cost_usd"
+    }
+
+    var from: String
+    var to: String
+    var key: String?
+    var groupBy: Grouping?
+    var rows: [Row]
+    var total: Total
+
+    /// The report of `records`, grouped by `grouping`; rows by tenant, then day, key and model.
+    init(from: UsageDay, to: UsageDay, key: String?, groupBy grouping: Grouping?, records: [DailyUsageRecord]) {
+        self.from = from.id
+        self.to = to.id
+        self.key = key
+        self.groupBy = grouping
+        var groups: [String: Row] = [:]
+        var total = Counts()
+        for record in records {
+            var row = Row(tenant: record.tenant, day: record.day, keyID: record.keyID, model: record.model, counts: Counts())
+            switch grouping {
+            case .day: (row.keyID, row.model) = (nil, nil)
+            case .key: (row.day, row.model) = (nil, nil)
+            case .model: (row.day, row.keyID) = (nil, nil)
+            case nil: break
+            }
+            // Fields joined with a separator no tenant, key or model contains (control characters
+            // are refused everywhere they are named).
+            let id = [row.tenant, row.day ?? "", row.keyID ?? "", row.model ?? ""].joined(separator: "\u{1}")
+            groups[id, default: row].counts += Counts(record)
+            total += Counts(record)
+        }
+        func order(_ row: Row) -> (String, String, String, String) { (row.tenant, row.day ?? "", row.keyID ?? "", row.model ?? "") }
+        rows = groups.values.sorted { order($0) < order($1) }
+        self.total = Total(counts: total)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+        try container.encode(key, forKey: .key)
+        try container.encode(groupBy, forKey: .groupBy)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(total, forKey: .total)
+    }
 }
 
 /// `GET /audit` and `GET /usage`: the audit log and the usage of a tenant, over HTTP, for its
-/// admins (what `quarry audit export` and the usage store give on the command line). An admin
+/// admins (what `quarry audit export` and the usage store give on the command line); `GET /usage`
+/// also gives the daily counters by day, key and model when asked. An admin
 /// sees its own tenant only, and another tenant named in `?tenant=` does not exist for it (404);
 /// an operator names any tenant, or none for all of them.
 struct AdminRoutes: Sendable {
@@ -94,6 +226,8 @@ struct AdminRoutes: Sendable {
     static let defaultAuditLimit = 100
     /// The most audit rows one page holds.
     static let maxAuditLimit = 1000
+    /// The most days one daily usage report covers.
+    static let maxUsageDays = 366
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/audit") { request, context in
@@ -123,7 +257,12 @@ struct AdminRoutes: Sendable {
             let query = request.uri.queryParameters
             let tenant = try await scope(query["tenant"], principal)
             let period = try query["period"].map { try UsagePeriod(String($0)) } ?? UsagePeriod(containing: Date())
-            return try JSON.response(UsageReport(period: period.id, tenants: try await usage(of: tenant, in: period)))
+            var report = UsageReport(period: period.id, tenants: try await usage(of: tenant, in: period))
+            if let range = try Self.dailyRange(query, period: period) {
+                let records = try await store.listDailyUsage(tenant: tenant, keyID: range.key, from: range.from.id, through: range.to.id)
+                report.daily = DailyUsageReport(from: range.from, to: range.to, key: range.key, groupBy: range.groupBy, records: records)
+            }
+            return try JSON.response(report)
         }
     }
 
@@ -181,6 +320,53 @@ struct AdminRoutes: Sendable {
                 storage: storage[name] ?? .init(), limits: .init(effective)
             )
         }
+    }
+
+    /// What a `GET /usage` asks of the daily counters: `nil` when it names none of `from`, `to`,
+    /// `key` and `group_by`. The range defaults to the days of `period`, and both ends count.
+    /// - Throws: `QuarryError(.invalidRequest)` naming the parameter: a day not written
+    ///   `YYYY-MM-DD`, `to` before `from`, more than `maxUsageDays` days, a bad key id or grouping.
+    static func dailyRange(
+        _ query: Parameters, period: UsagePeriod
+    ) throws -> (from: UsageDay, to: UsageDay, key: String?, groupBy: DailyUsageReport.Grouping?)? {
+        guard ["from", "to", "key", "group_by"].contains(where: { query[$0[...]] != nil }) else { return nil }
+        func day(_ name: String) throws -> UsageDay? {
+            guard let value = query[name[...]] else { return nil }
+            do {
+                return try UsageDay(String(value))
+            } catch {
+                throw QuarryError(
+                    .invalidRequest, "\(name) must be a day written YYYY-MM-DD, from 1970-01-01 to 9999-12-31 (2026-12-01), not '\(value)'"
+                )
+            }
+        }
+        let month = UsageDay(containing: period.start)
+        let from = try day("from") ?? month
+        let to = try day("to") ?? month.lastOfMonth
+        guard from <= to else { throw QuarryError(.invalidRequest, "to (\(to)) must not be before from (\(from)); both days are included") }
+        let days = from.days(to: to) + 1
+        guard days <= maxUsageDays else {
+            throw QuarryError(.invalidRequest, "from \(from) to \(to) is \(days) days; ask for at most \(maxUsageDays) days at a time")
+        }
+        var key: String?
+        if let value = query["key"] {
+            let allowed = value.unicodeScalars.allSatisfy { scalar in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+            }
+            guard (1...64).contains(value.utf8.count), allowed else {
+                throw QuarryError(.invalidRequest, "key must be a key id as GET /keys shows it (1-64 letters, digits, '-' or '_'), not '\(value)'")
+            }
+            key = String(value)
+        }
+        var groupBy: DailyUsageReport.Grouping?
+        if let value = query["group_by"] {
+            guard let grouping = DailyUsageReport.Grouping(rawValue: String(value)) else {
+                let choices = DailyUsageReport.Grouping.allCases.map(\.rawValue).joined(separator: ", ")
+                throw QuarryError(.invalidRequest, "group_by must be one of \(choices), not '\(value)'")
+            }
+            groupBy = grouping
+        }
+        return (from, to, key, groupBy)
     }
 
     /// An ISO 8601 date (`2026-12-01`, midnight UTC) or time (`2026-12-01T09:00:00Z`, with or
