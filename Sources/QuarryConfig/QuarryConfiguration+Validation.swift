@@ -103,6 +103,8 @@ extension QuarryConfiguration {
         problems += guardrails.problems(knownTiers: Set(limits.tiers.keys))
         problems += limits.problems(at: "limits")
         problems += sessions.problems()
+        problems += prices.problems(at: "prices")
+        problems += routing.problems(at: "routing", knownTiers: Set(limits.tiers.keys), llmConfigured: llm.settings != nil)
         if sessions.rewrite == .llm, llm.settings == nil {
             problems.append("sessions.rewrite llm needs a chat model: set llm.base_url and llm.model, or use auto or deterministic")
         }

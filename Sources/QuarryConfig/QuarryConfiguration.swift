@@ -27,7 +27,9 @@ import QuarryRetrieval
 ///   "abstention": {"mode": "auto", "threshold": 0.13, "collections": {"faq": {"threshold": 0.4}}},
 ///   "guardrails": {"default": {"question": "refuse", "passages": "exclude", "ingest_pii": "detect", "answers": "redact"},
 ///                  "tiers": {"free": {"answers": "refuse"}}, "collections": {"hr": {"ingest_pii": "redact"}}},
-///   "sessions": {"ttl_seconds": 604800, "history_turns": 8, "history_tokens": 512, "rewrite": "auto"}
+///   "sessions": {"ttl_seconds": 604800, "history_turns": 8, "history_tokens": 512, "rewrite": "auto"},
+///   "routing": {"models": {"small": {"base_url": "http://127.0.0.1:8081/v1", "model": "gemma-3-270m"}},
+///               "tiers": {"free": {"chain": ["extractive"]}, "pro": {"chain": ["llm"], "short": ["small", "llm"]}}}
 /// }
 /// ```
 public struct QuarryConfiguration: Sendable, Equatable, Codable {
@@ -61,6 +63,11 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     public var guardrails = GuardrailSettings()
     /// Conversations: their lifetime and how follow-ups are made standalone.
     public var sessions = Sessions()
+    /// Which chat models answer `answer: "llm"`, by tier and question shape (nothing routed
+    /// unless configured).
+    public var routing = RoutingConfiguration()
+    /// Prices of the models by name, for cost budgets, `GET /usage` and the metrics.
+    public var prices = PriceTable()
 
     /// The `abstention` section: the default policy and per-collection ones (by store
     /// collection name), each `{"mode": "auto" | "never", "threshold": 0…1}` with either key
@@ -575,7 +582,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails, sessions
+        case store, model, backend, postgres, server, search, llm, limits, abstention, guardrails, sessions, routing, prices
         case modelName = "model_name"
         case readOnly = "read_only"
     }
@@ -600,6 +607,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         abstention = try c.decodeIfPresent(Abstention.self, forKey: .abstention) ?? Abstention()
         guardrails = try c.decodeIfPresent(GuardrailSettings.self, forKey: .guardrails) ?? GuardrailSettings()
         sessions = try c.decodeIfPresent(Sessions.self, forKey: .sessions) ?? Sessions()
+        routing = try c.decodeIfPresent(RoutingConfiguration.self, forKey: .routing) ?? RoutingConfiguration()
+        prices = try c.decodeIfPresent(PriceTable.self, forKey: .prices) ?? PriceTable()
     }
 
     static func refuseUnknownKeys(in decoder: any Decoder, known: [String]) throws {

@@ -6,7 +6,9 @@ extension QuarryConfiguration {
     /// The retriever these settings describe: hybrid fusion from `search.fusion`, the context
     /// budget `search.maxContextTokens`, a result cache of `server.cacheEntries` queries (none
     /// when 0) with a semantic cache of `server.semanticCacheEntries` answers on top, and, when `llm` names a model, LLM answers that fall back to extractive ones as
-    /// `llm.fallbackToExtractive` says, and the `abstention` and `guardrails` sections.
+    /// `llm.fallbackToExtractive` says, routed by tier and question shape as `routing` says (its
+    /// router cannot fail once `problems()` is empty), and the `abstention` and `guardrails`
+    /// sections.
     /// - Parameters:
     ///   - store: the store searched.
     ///   - embedder: the model queries are embedded with.
@@ -20,7 +22,10 @@ extension QuarryConfiguration {
                     timeToLive: .milliseconds(Int64(server.semanticCacheTTLSeconds * 1000))
                 ) : nil,
             contextTokens: search.maxContextTokens,
-            llm: llm.settings.map { LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: llm.fallbackToExtractive) },
+            llm: routing.clientSettings(llm: llm.settings).map {
+                LLMAnswerer(client: ChatClient(settings: $0), fallbackToExtractive: llm.fallbackToExtractive)
+            },
+            router: try? routing.makeRouter(llm: llm.settings, fallbackToExtractive: llm.fallbackToExtractive),
             abstention: abstention.policies, guardrails: guardrails
         )
     }

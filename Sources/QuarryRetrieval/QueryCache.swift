@@ -23,6 +23,8 @@ public final class QueryCache: Sendable {
         var maxTokens: Int?
         var abstention: AbstentionPolicy
         var guardrails: GuardrailPolicy
+        /// The model route of an LLM answer (`RoutingDecision.route`); `nil` for others.
+        var route: String? = nil
     }
 
     /// What a cached result depends on: its scope and its question (trimmed).

@@ -56,6 +56,9 @@ public struct QueryResult: Sendable {
     public var usage: ChatUsage?
     /// The model, attempts and failures of an LLM answer (also when it fell back).
     public var generation: GenerationInfo?
+    /// Which model chain the caller's tier and the question's shape chose, and why; `nil` for
+    /// answers not asked of an LLM, or when no routing is configured.
+    public var routing: RoutingDecision?
     /// What retrieval and the answer say about whether the documents answer the question.
     public var evidence: AnswerEvidence?
     /// The confidence of retrieval alone, before any answer was written (the policy withholds an
@@ -159,6 +162,9 @@ public struct Retriever: Sendable {
     private let answerer: ExtractiveAnswerer
     /// The chat-model answerer; `nil` when no LLM is configured.
     public let llm: LLMAnswerer?
+    /// Which models answer `llm` answers, by tier and question shape; `nil` for the answerer's
+    /// own chain.
+    public let router: ModelRouter?
     /// How hybrid search fuses dense and lexical rankings.
     public let fusion: FusionSettings
     /// Results of identical queries on an unchanged collection; `nil` to always search.
@@ -179,10 +185,11 @@ public struct Retriever: Sendable {
         store: any ChunkReader, embedder: any Embedder, answerer: ExtractiveAnswerer = ExtractiveAnswerer(),
         fusion: FusionSettings = FusionSettings(), cache: QueryCache? = nil, semanticCache: SemanticCache? = nil,
         contextTokens: Int = Retriever.defaultContextTokens,
-        llm: LLMAnswerer? = nil, abstention: AbstentionPolicies = AbstentionPolicies(),
+        llm: LLMAnswerer? = nil, router: ModelRouter? = nil, abstention: AbstentionPolicies = AbstentionPolicies(),
         guardrails: GuardrailSettings = GuardrailSettings()
     ) {
         self.llm = llm
+        self.router = router
         self.guardrails = guardrails
         self.abstentionPolicies = abstention
         self.contextTokens = contextTokens
@@ -373,7 +380,7 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, maxContextTokens: Int? = nil, answer kind: AnswerKind = .extractive,
         maxTokens: Int? = nil, abstention policy: AbstentionPolicy = AbstentionPolicy(),
-        guardrails guardPolicy: GuardrailPolicy? = nil,
+        guardrails guardPolicy: GuardrailPolicy? = nil, tier: String? = nil,
         events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
     ) async throws -> QueryResult {
         try policy.validate()
@@ -396,13 +403,15 @@ public struct Retriever: Sendable {
                 "answer 'llm' needs a chat model, and this server has none: set llm.base_url and llm.model (see docs/configuration.md), or ask for answer 'extractive'"
             )
         }
+        // The models an LLM answer may come from, chosen by the caller's tier and the question.
+        let route = kind == .llm ? router?.route(tier: tier, question: query) : nil
         var key: QueryCache.Key?
         if let cache, let info = try await store.collection(named: collection) {
             let cacheKey = QueryCache.Key(
                 scope: QueryCache.Scope(
                     collection: collection, generation: info.generation, topK: topK, ef: ef, mode: mode,
                     filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind, maxTokens: maxTokens,
-                    abstention: policy, guardrails: guardPolicy
+                    abstention: policy, guardrails: guardPolicy, route: route?.decision.route
                 ),
                 query: query.trimmingWhitespace()
             )
@@ -490,6 +499,7 @@ public struct Retriever: Sendable {
 
         var result = QueryResult(answer: "", grounded: false, citations: citations, timings: timings, answerer: kind)
         result.guardrails = flags
+        result.routing = route?.decision
         let excluded = guardPolicy.passages == .exclude ? flaggedPassages : []
         let guarded = GuardedAnswer(
             answerGuard: AnswerGuard(textGuard: textGuard, flaggedPassages: flaggedPassages),
@@ -518,9 +528,13 @@ public struct Retriever: Sendable {
                 result.grounded = true
             case .extractive:
                 try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, into: &result, events: events)
+            case .llm where route?.decision.extractive == true:
+                // The tier's route names no model: an extractive answer, as the route says.
+                try await answerExtractively(query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, into: &result, events: events)
             case .llm:
                 try await answerWithLLM(
-                    query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, maxTokens: maxTokens, into: &result, events: events
+                    query: query, hits: hits, mode: mode, policy: policy, guarded: guarded, maxTokens: maxTokens, route: route, into: &result,
+                    events: events
                 )
             }
         }
@@ -581,7 +595,7 @@ public struct Retriever: Sendable {
 
     private func answerWithLLM(
         query: String, hits: [SearchHit], mode: SearchMode, policy: AbstentionPolicy, guarded: GuardedAnswer, maxTokens: Int?,
-        into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
+        route: ModelSelection?, into result: inout QueryResult, events: (@Sendable (AnswerEvent) async throws -> Void)?
     ) async throws {
         guard let llm else { return }
         guard !result.citations.isEmpty else {
@@ -596,7 +610,8 @@ public struct Retriever: Sendable {
         let generateStart = ContinuousClock.now
         do {
             let answer = try await llm.answer(
-                query: query, citations: guarded.usable, fenced: guarded.fenced, maxTokens: maxTokens, stream: events != nil,
+                query: query, citations: guarded.usable, fenced: guarded.fenced, maxTokens: maxTokens, models: route?.models,
+                stream: events != nil,
                 tokenCount: { [embedder] in embedder.tokenCount($0) }
             ) { text in
                 try await output.receive(text)
@@ -644,7 +659,7 @@ public struct Retriever: Sendable {
         } catch let error as ChatError {
             result.timings.generate = Self.milliseconds(ContinuousClock.now - generateStart)
             let streamed = await tracker.hasText
-            guard llm.fallbackToExtractive, !streamed else {
+            guard route?.decision.fallbackToExtractive ?? llm.fallbackToExtractive, !streamed else {
                 throw QuarryError(.llmUnavailable, "the chat model did not answer: \(error.message)", underlying: error)
             }
             result.generation = GenerationInfo(

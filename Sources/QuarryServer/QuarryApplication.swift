@@ -82,12 +82,14 @@ public struct EmbeddingLimits: Sendable, Equatable {
 ///     loopback).
 ///   - limits: rate limits and quotas; `nil` for none.
 ///   - audit: the audit log state-changing requests and queries are recorded in; `nil` for none.
+///   - conversations: sessions; `nil` for sessions in `store` with the defaults and the
+///     deterministic rewriter.
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
     retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
-    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, logger: Logger,
+    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, conversations: Conversations? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: QuarryRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -103,10 +105,12 @@ public func buildApplication(
     router.add(middleware: AdmissionMiddleware(admission: admission))
     if let audit { router.add(middleware: AuditMiddleware(log: audit, maxBodyBytes: configuration.maxBodyBytes)) }
     if let limits { router.add(middleware: RateLimitMiddleware(limits: limits)) }
+    let conversations = conversations ?? Conversations(store: store, rewriter: DeterministicRewriter())
     QueryRoutes(
         retriever: retriever, store: store, metrics: metrics, maxBodyBytes: configuration.maxBodyBytes,
-        defaultTopK: configuration.defaultTopK, limits: limits, conversations: nil
+        defaultTopK: configuration.defaultTopK, limits: limits, conversations: conversations
     ).register(on: router)
+    SessionRoutes(conversations: conversations, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     router.get("/openapi.json") { _, context in
         _ = try context.principal(for: .read)
         return Response(

@@ -102,7 +102,13 @@ struct Serve: AsyncParsableCommand {
             retriever: retriever, store: store,
             configuration: Self.serverConfiguration(settings.server),
             jobs: jobs, keyRing: keyRing,
-            limits: settings.limits.tiers.isEmpty ? nil : ServiceLimits(configuration: settings.limits, usage: store, readOnly: store.readOnlyReason != nil), audit: audit.log,
+            // Built also without tiers: it counts what every model call uses (GET /usage).
+            limits: ServiceLimits(configuration: settings.limits, usage: store, prices: settings.prices, readOnly: store.readOnlyReason != nil),
+            audit: audit.log,
+            conversations: Conversations(
+                store: store, ttl: .seconds(settings.sessions.ttlSeconds), historyTurns: settings.sessions.historyTurns,
+                rewriter: settings.sessions.rewriter(llm: retriever.llm) { [embedder] in embedder.tokenCount($0) }
+            ),
             logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"

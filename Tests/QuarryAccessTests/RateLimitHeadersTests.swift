@@ -55,6 +55,12 @@ import Testing
         #expect(LimitExceeded.find(in: QuarryError(.storage, "disk", underlying: error)) == exceeded)
         #expect(LimitExceeded.find(in: QuarryError(.rateLimited, "other")) == nil)
         #expect(error.description == "tenant 'a' has too many jobs (ingest_jobs limit)")
-        #expect(LimitExceeded.Limit.allCases.map(\.rawValue) == ["rate", "ingest_jobs", "max_chunks", "monthly_tokens", "monthly_cost_usd"])
+        #expect(
+            LimitExceeded.Limit.allCases.map(\.rawValue) == [
+                "rate", "ingest_jobs", "max_chunks", "monthly_tokens", "monthly_cost_usd", "max_prompt_tokens", "max_context_tokens",
+                "max_completion_tokens", "key_daily_tokens", "key_daily_cost_usd", "key_monthly_tokens", "key_monthly_cost_usd",
+                "tenant_daily_tokens", "tenant_daily_cost_usd",
+            ]
+        )
     }
 }

@@ -10,21 +10,29 @@ public struct ServiceLimits: Sendable {
     public let configuration: LimitsConfiguration
     let rateLimiter: RateLimiter
     let quota: QuotaLedger
+    /// Budgets per request, key and tenant, and what every model call used (it shares `quota`,
+    /// so a read-only server's monthly counts live in one overlay).
+    let budget: BudgetLedger
     /// Each tenant's ingest jobs queued or running in this process.
     let ingestJobs = IngestJobLimiter()
 
-    /// Limits from `configuration`, with monthly usage counted in `usage`.
+    /// Limits from `configuration`, with monthly and daily usage counted in `usage`.
     /// - Parameters:
+    ///   - prices: what model calls cost, by model name.
     ///   - clock: the clock of the request buckets (tests move it by hand).
     ///   - readOnly: `usage` takes no writes: this process's usage is added in memory on top of
-    ///     what it holds (`OverlayUsageCounter`).
+    ///     what it holds (`OverlayUsageCounter`, `OverlayDailyUsageCounter`).
     public init(
-        configuration: LimitsConfiguration, usage: any UsageStore, clock: any MonotonicClock = SystemMonotonicClock(), readOnly: Bool = false
+        configuration: LimitsConfiguration, usage: any UsageStore & DailyUsageStore, prices: PriceTable = PriceTable(),
+        clock: any MonotonicClock = SystemMonotonicClock(), readOnly: Bool = false
     ) {
         self.configuration = configuration
         self.rateLimiter = RateLimiter(clock: clock)
         let counter = StoreUsageCounter(store: usage)
-        self.quota = QuotaLedger(counter: readOnly ? OverlayUsageCounter(base: counter) : counter)
+        let quota = QuotaLedger(counter: readOnly ? OverlayUsageCounter(base: counter) : counter)
+        self.quota = quota
+        let daily = StoreDailyUsageCounter(store: usage)
+        self.budget = BudgetLedger(quota: quota, daily: readOnly ? OverlayDailyUsageCounter(base: daily) : daily, prices: prices)
     }
 
     /// The limits of `principal`: none for the local identity, else its key's tier (or its

@@ -145,11 +145,15 @@ struct QueryResponseBody: Encodable {
     var check: AnswerCheck?
     var usage: ChatUsage?
     var llm: GenerationInfo?
+    /// Which model chain answered an LLM answer, and why.
+    var routing: RoutingDecision?
     var timingsMS: QueryTimings
     /// The session and the turn this answer became; `nil` outside a session.
     var session: SessionTurnReference?
     /// How the question was made standalone; `nil` outside a session.
     var rewrite: FollowUpRewrite?
+    /// The used-up budget the answer was made despite, and how; `nil` when none was.
+    var budget: BudgetNote?
 
     init(
         query: String, collection: String, mode: SearchMode, result: QueryResult, streamed: Bool = false,
@@ -171,6 +175,7 @@ struct QueryResponseBody: Encodable {
         check = result.check
         usage = result.usage
         llm = result.generation
+        routing = result.routing
         timingsMS = result.timings
         self.session = session
         self.rewrite = rewrite
@@ -178,7 +183,7 @@ struct QueryResponseBody: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case query, collection, mode, answerer, answer, grounded, abstained, evidence, guardrails, cached, cache, citations, check, usage, llm
-        case session, rewrite
+        case session, rewrite, routing, budget
         case abstentionReason = "abstention_reason"
         case timingsMS = "timings_ms"
     }
@@ -201,9 +206,37 @@ struct QueryResponseBody: Encodable {
         try c.encode(check, forKey: .check)
         try c.encode(usage, forKey: .usage)
         try c.encode(llm, forKey: .llm)
+        try c.encode(routing, forKey: .routing)
         try c.encode(timingsMS, forKey: .timingsMS)
         try c.encodeIfPresent(session, forKey: .session)
         try c.encodeIfPresent(rewrite, forKey: .rewrite)
+        try c.encodeIfPresent(budget, forKey: .budget)
+    }
+}
+
+/// What the caller's budgets allow one `/query`.
+struct BudgetPlan: Sendable {
+    var answer: AnswerKind
+    var maxContextTokens: Int?
+    var maxTokens: Int?
+    /// Whether a chat model may be called (for the answer or a follow-up's rewrite).
+    var modelAllowed = true
+    /// Why the answer was made without the model, when a budget is used up.
+    var note: BudgetNote?
+}
+
+/// A used-up budget a query was answered despite (`budget` of a query's answer): which limit,
+/// what was done instead (`extractive`: an extractive answer; `deterministic_rewrite`: the
+/// follow-up rewritten without the model), and the message.
+struct BudgetNote: Encodable, Sendable {
+    var limit: String
+    var action: String
+    var message: String
+
+    init(_ exceeded: LimitExceeded, action: String) {
+        limit = exceeded.limit.rawValue
+        self.action = action
+        message = exceeded.message
     }
 }
 
@@ -223,7 +256,7 @@ struct QueryRoutes: Sendable {
     /// Monthly LLM quotas; `nil` for none.
     let limits: ServiceLimits?
     /// Sessions, for questions asked with `session_id`.
-    let conversations: Conversations?
+    let conversations: Conversations
 
     func register(on router: Router<QuarryRequestContext>) {
         router.get("/health") { _, _ in
@@ -243,38 +276,30 @@ struct QueryRoutes: Sendable {
         router.post("/query") { request, context in
             let principal = try context.principal(for: .read)
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
+            // Budgets first: a request over one is refused (or answered extractively) before any
+            // model is called, the rewrite of a follow-up included.
+            let plan = try await budgetPlan(body, for: principal)
             // In a session, a follow-up is made standalone from the turns before it; retrieval,
             // the caches and the answerer see the standalone question.
-            let (session, rewrite) = try await openSession(body.sessionID, question: body.query, for: principal)
+            let (session, rewrite) = try await openSession(body.sessionID, question: body.query, for: principal, useModel: plan.modelAllowed)
             let question = rewrite?.standalone ?? body.query
             let collection = body.collection ?? session?.collection ?? CollectionName.default
             let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
-            let answer = body.answer ?? .extractive
             let filter = try Self.filter(body.filter, for: principal)
-            // A tenant over its monthly LLM quota is refused before anything runs; what an
-            // answer used is counted after it.
-            let quota = try answer == .llm ? limits.map { ($0, try $0.effective(for: principal)) } : nil
-            if let (limits, effective) = quota, effective.hasMonthlyQuota {
-                try await limits.quota.check(tenant: principal.tenant, limits: effective)
-            }
             // The guards' policy: the collection's, for the caller's tier (key, else tenant, else
             // the default tier; the local identity has none).
             let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
             let guardrails = retriever.guardrails.policy(collection: stored, tier: tier)
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> (QueryResult, SessionTurnReference?) = { events in
-                let result = try await retriever.answer(
+                var result = try await retriever.answer(
                     query: question, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                    filter: filter, maxContextTokens: body.maxContextTokens, answer: answer,
-                    maxTokens: body.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)),
-                    guardrails: guardrails, events: events
+                    filter: filter, maxContextTokens: plan.maxContextTokens, answer: plan.answer,
+                    maxTokens: plan.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)),
+                    guardrails: guardrails, tier: tier, events: events
                 )
-                if let (limits, _) = quota, let usage = result.usage, !result.cached {
-                    try await limits.quota.record(
-                        tenant: principal.tenant, tokens: usage.promptTokens + usage.completionTokens, costUSD: usage.costUSD ?? 0
-                    )
-                }
-                guard let session, let conversations else { return (result, nil) }
+                try await recordUsage(of: &result, rewrite: rewrite, question: question, mode: mode, for: principal)
+                guard let session else { return (result, nil) }
                 let turn = try await conversations.record(Self.turn(body.query, rewrite: rewrite, result: result), in: session)
                 return (result, SessionTurnReference(id: session.id, turn: turn.seq))
             }
@@ -282,16 +307,18 @@ struct QueryRoutes: Sendable {
                 return try await ServerSentEvents.response(requestID: context.id, logger: context.logger) { events in
                     let (result, turn) = try await query(events)
                     if !result.cached { metrics.recordStages(result.timings) }
-                    return QueryResponseBody(
+                    var response = QueryResponseBody(
                         query: body.query, collection: collection, mode: mode, result: result, streamed: true, session: turn, rewrite: rewrite
                     )
+                    response.budget = plan.note
+                    return response
                 }
             }
             let (result, turn) = try await query(nil)
             if !result.cached { metrics.recordStages(result.timings) }
-            return try JSON.response(
-                QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result, session: turn, rewrite: rewrite)
-            )
+            var response = QueryResponseBody(query: body.query, collection: collection, mode: mode, result: result, session: turn, rewrite: rewrite)
+            response.budget = plan.note
+            return try JSON.response(response)
         }
         router.post("/search") { request, context in
             let principal = try context.principal(for: .read)
@@ -322,11 +349,83 @@ struct QueryRoutes: Sendable {
 
 extension QueryRoutes {
     /// The session `id` names, if any, and the question made standalone from its turns.
-    func openSession(_ id: String?, question: String, for principal: Principal) async throws -> (SessionRecord?, FollowUpRewrite?) {
+    func openSession(_ id: String?, question: String, for principal: Principal, useModel: Bool) async throws -> (SessionRecord?, FollowUpRewrite?) {
         guard let id else { return (nil, nil) }
-        guard let conversations else { throw QuarryError(.invalidRequest, "this server keeps no sessions") }
         let session = try await conversations.session(id, for: principal)
-        return (session, try await conversations.prepare(question, in: session).rewrite)
+        return (session, try await conversations.prepare(question, in: session, useModel: useModel).rewrite)
+    }
+
+    /// What the caller's budgets allow this request: the answerer, the context and answer
+    /// lengths (a size left to the server is lowered to the tier's maximum), and whether a
+    /// chat model may be called at all.
+    /// - Throws: `QuarryError(.rateLimited)` when a budget is used up and the configuration
+    ///   refuses (`limits.on_budget_exceeded: refuse`), or the request asks for more than its
+    ///   tier allows.
+    func budgetPlan(_ body: QueryRequestBody, for principal: Principal) async throws -> BudgetPlan {
+        var plan = BudgetPlan(answer: body.answer ?? .extractive, maxContextTokens: body.maxContextTokens, maxTokens: body.maxTokens)
+        guard let limits else { return plan }
+        let effective = try limits.effective(for: principal)
+        if plan.answer == .llm {
+            // The prompt besides the passages: the rules and the question.
+            let prompt = retriever.llm.map { llm in
+                llm.messages(query: body.query, citations: []).reduce(0) { $0 + retriever.embedder.tokenCount($1.content) }
+            } ?? 0
+            let request = ModelRequest(
+                contextTokens: body.maxContextTokens, completionTokens: body.maxTokens, defaultContextTokens: retriever.contextTokens,
+                defaultCompletionTokens: retriever.llm?.client.settings.maxTokens ?? 512, promptTokens: prompt,
+                minimumContextTokens: Retriever.contextTokensRange.lowerBound
+            )
+            let decision = try await limits.budget.decide(request, tenant: principal.tenant, keyID: principal.keyID, limits: effective)
+            metrics.recordBudget(decision)
+            switch decision {
+            case .allowed(let context, let completion):
+                plan.maxContextTokens = body.maxContextTokens == nil && context == retriever.contextTokens ? nil : context
+                plan.maxTokens = body.maxTokens == nil && completion == retriever.llm?.client.settings.maxTokens ? nil : completion
+            case .refused(let exceeded):
+                throw exceeded.error
+            case .extractive(let exceeded):
+                plan.answer = .extractive
+                plan.modelAllowed = false
+                plan.note = BudgetNote(exceeded, action: "extractive")
+            }
+        } else if body.sessionID != nil, conversations.rewritesWithModel,
+            let exceeded = try await limits.budget.exhausted(tenant: principal.tenant, keyID: principal.keyID, limits: effective)
+        {
+            // An extractive answer is not refused for a used-up budget; its follow-up is rewritten
+            // without the model.
+            plan.modelAllowed = false
+            plan.note = BudgetNote(exceeded, action: "deterministic_rewrite")
+        }
+        return plan
+    }
+
+    /// Counts what the request's model calls used, per tenant, key, model and day (and the
+    /// month's quota), and in the metrics; an answer's `usage.cost_usd` becomes the price
+    /// table's. The question's embedding is counted in the metrics always, and in the store when
+    /// the embedding model has a price (so that cost budgets see it) — a write per query
+    /// otherwise buys nothing.
+    func recordUsage(of result: inout QueryResult, rewrite: FollowUpRewrite?, question: String, mode: SearchMode, for principal: Principal) async throws {
+        guard let limits else { return }
+        var calls: [(usage: ModelUsage, isAnswer: Bool)] = []
+        if let usage = result.usage, !result.cached {
+            calls.append((.chat(model: result.generation?.model ?? "", promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, costUSD: usage.costUSD), true))
+        }
+        if let usage = rewrite?.usage {
+            calls.append((.chat(model: rewrite?.model ?? "", promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, costUSD: usage.costUSD), false))
+        }
+        for call in calls {
+            let cost = try await limits.budget.record(call.usage, tenant: principal.tenant, keyID: principal.keyID)
+            metrics.recordUsage(tenant: principal.tenant, usage: call.usage, costUSD: cost)
+            if call.isAnswer { result.usage?.costUSD = cost }
+        }
+        // The question was embedded unless an exact cache hit answered, or the search was lexical.
+        guard mode != .lexical, !result.cached || result.cache?.kind == .semantic else { return }
+        let embedding = ModelUsage.embedding(model: retriever.embedder.model.name, tokens: retriever.embedder.tokenCount(question))
+        var cost: Double?
+        if limits.budget.prices.price(of: embedding.model) != nil {
+            cost = try await limits.budget.record(embedding, tenant: principal.tenant, keyID: principal.keyID)
+        }
+        metrics.recordUsage(tenant: principal.tenant, usage: embedding, costUSD: cost)
     }
 
     /// The turn a session keeps of a question and its answer.

@@ -20,6 +20,8 @@ public struct Conversations: Sendable {
     public let historyTurns: Int
     /// Makes follow-ups standalone; `nil` searches questions as asked.
     public let rewriter: (any FollowUpRewriter)?
+    /// Whether `rewriter` calls a chat model (which budgets then govern).
+    public var rewritesWithModel: Bool { rewriter is LLMRewriter }
 
     /// Creates the service.
     public init(store: any SessionStore, ttl: Duration = .seconds(7 * 86_400), historyTurns: Int = 8, rewriter: (any FollowUpRewriter)?) {
@@ -98,13 +100,20 @@ public struct Conversations: Sendable {
 
     /// What a question asked in `session` reads before retrieval: the session, after checking
     /// that it takes turns, and the question made standalone from its latest turns.
-    public func prepare(_ question: String, in session: SessionRecord) async throws -> (history: Int, rewrite: FollowUpRewrite?) {
+    /// - Parameter useModel: whether the rewriter may call its chat model; when not (a budget is
+    ///   used up), an LLM rewriter's deterministic fallback rewrites instead.
+    public func prepare(_ question: String, in session: SessionRecord, useModel: Bool = true) async throws -> (history: Int, rewrite: FollowUpRewrite?) {
         guard session.archivedAt == nil else {
             throw QuarryError(.conflict, "session '\(session.id)' is archived: it can be read, not continued; start a new one")
         }
         guard let rewriter, historyTurns > 0, session.turnCount > 0 else { return (0, nil) }
         let turns = try await store.turns(session: session.id, tenant: session.tenant, last: historyTurns)
         let history = turns.map { ConversationTurn(question: $0.question, standalone: $0.standaloneQuestion, answer: $0.answer) }
+        if !useModel, let llm = rewriter as? LLMRewriter {
+            var rewrite = try await llm.fallback.rewrite(question, history: history)
+            rewrite.fallback = "a token budget is used up: rewritten without the chat model"
+            return (history.count, rewrite)
+        }
         return (history.count, try await rewriter.rewrite(question, history: history))
     }
 
