@@ -14,8 +14,10 @@
 /// - a short noun phrase ("And an object?"): the previous question's first noun phrase that has
 ///   an article and follows no preposition.
 ///
-/// Anything else (a gerund, a phrase with a clause of its own) is not filled: the rewriter
-/// carries terms instead.
+/// Names the filling pushed out of a preposition's phrase or a verb's object stay, in brackets
+/// ("And turn a timestamp into a date?" after "… in SQLite?" → "How do I turn a timestamp into
+/// a date (SQLite)?"), unless the fragment names something itself. Anything else (a gerund, a
+/// phrase with a clause of its own) is not filled: the rewriter carries terms instead.
 enum EllipsisFrame {
     /// The previous question with `fragment` of `question` in place, and the previous question's
     /// tokens it replaced; `nil` when there is no clear place.
@@ -31,26 +33,33 @@ enum EllipsisFrame {
         let filling = question.text(of: firstWord..<fragment.upperBound)
         let words = (firstWord..<fragment.upperBound).filter { question.tokens[$0].isWord }
         let terms = previous.terms.filter { $0.tokens.upperBound <= core && !$0.bracketed }
+        let fragmentHasName = words.contains { question.tokens[$0].isName }
 
         if first.is(RewriteLexicon.prepositions) {
-            let same = (0..<core).last { tokens[$0].is([first.key]) }
+            // A preposition's phrase: up to the next preposition (but "of"), clause word or mark;
+            // one with no content word is a particle ("turn it *on*"), no phrase.
+            func phrase(from start: Int) -> Range<Int>? {
+                var end = start + 1
+                while end < core, tokens[end].isWord,
+                    !(tokens[end].is(RewriteLexicon.prepositions) && !tokens[end].is(["of"])),
+                    !tokens[end].is(RewriteLexicon.questionWords), !tokens[end].is(RewriteLexicon.auxiliaries),
+                    !(tokens[end].is(RewriteLexicon.conjunctions) && !tokens[end].is(["and", "or"]))
+                {
+                    end += 1
+                }
+                return (start + 1..<end).contains { tokens[$0].isContent } ? start..<end : nil
+            }
+            let same = (0..<core).reversed().lazy.filter { tokens[$0].is([first.key]) }.compactMap(phrase).first
             let traded = RewriteLexicon.interchangeablePrepositions.contains(first.key)
-                ? (0..<core).last { tokens[$0].is(RewriteLexicon.interchangeablePrepositions) } : nil
-            guard let start = same ?? traded else {
+                ? (0..<core).reversed().lazy.filter { tokens[$0].is(RewriteLexicon.interchangeablePrepositions) }.compactMap(phrase).first
+                : nil
+            guard let range = same ?? traded else {
                 return (splice(previous, at: core..<core, with: " " + filling), core..<core)
             }
-            var end = start + 1
-            while end < core, tokens[end].isWord,
-                !(tokens[end].is(RewriteLexicon.prepositions) && !tokens[end].is(["of"])),
-                !tokens[end].is(RewriteLexicon.questionWords), !tokens[end].is(RewriteLexicon.auxiliaries),
-                !(tokens[end].is(RewriteLexicon.conjunctions) && !tokens[end].is(["and", "or"]))
-            {
-                end += 1
-            }
-            return (splice(previous, at: start..<end, with: filling), start..<end)
+            return (keepingNames(of: previous, replaced: range, in: splice(previous, at: range, with: filling), unless: fragmentHasName), range)
         }
 
-        if words.contains(where: { question.tokens[$0].isName }) {
+        if fragmentHasName {
             let names = terms.filter(\.isName)
             guard let target = names.first(where: { !anchors.contains($0.key) }) ?? names.first else { return nil }
             let possessive = tokens[target.tokens.upperBound - 1].isPossessive
@@ -70,7 +79,7 @@ enum EllipsisFrame {
             })
         {
             let range = verb..<core
-            return (splice(previous, at: range, with: filling), range)
+            return (keepingNames(of: previous, replaced: range, in: splice(previous, at: range, with: filling), unless: fragmentHasName), range)
         }
 
         let clause = words.contains { question.tokens[$0].is(["that", "which", "who", "whose", "where", "when"]) }
@@ -83,6 +92,21 @@ enum EllipsisFrame {
             return (splice(previous, at: range, with: filling), range)
         }
         return nil
+    }
+
+    /// `text` with the names of `previous`'s tokens `replaced` that it no longer holds added in
+    /// brackets ("in SQLite" of "how do I get the last day of the month in SQLite", replaced by
+    /// "turn a timestamp into a date"); not when the fragment names something itself, which may
+    /// be what it trades them for ("And in PostgreSQL?").
+    static func keepingNames(of previous: QuestionText, replaced: Range<Int>, in text: String, unless fragmentHasName: Bool) -> String {
+        guard !fragmentHasName else { return text }
+        let present = Set(QuestionText.foldedWords(text))
+        var names: [String] = []
+        for index in replaced where previous.tokens[index].isWord && previous.tokens[index].isName {
+            let stem = previous.tokens[index].stem
+            if !QuestionText.foldedWords(stem).allSatisfy(present.contains), !names.contains(stem) { names.append(stem) }
+        }
+        return names.isEmpty ? text : DeterministicRewriter.appending(names, to: text)
     }
 
     /// Where a question's own words end: before its closing marks and a bracketed group of

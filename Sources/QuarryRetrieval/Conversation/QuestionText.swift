@@ -20,7 +20,10 @@ struct TextToken {
     var isPossessive: Bool { clitic == "s" && !RewriteLexicon.functionWords.contains(key) }
     /// A word that names something: a name, or a word of none of `RewriteLexicon`'s lists.
     var isContent: Bool { kind == .word && (isName || !RewriteLexicon.functionWords.contains(key)) }
+    /// A word, no name, one of `words`.
     func `is`(_ words: Set<String>) -> Bool { kind == .word && !isName && words.contains(key) }
+    /// A word, no name, one of `words` (a short list: no set is built).
+    func `is`(_ words: [String]) -> Bool { kind == .word && !isName && words.contains(key) }
 }
 
 /// Splits questions into words and marks, keeping where each is so that words can be replaced
@@ -37,7 +40,7 @@ enum RewriteTokenizer {
             let scalar = scalars[index]
             guard isWordScalar(scalar) else {
                 let next = scalars.index(after: index)
-                if !scalar.properties.isWhitespace {
+                if !(scalar.isASCII ? scalar == " " || scalar == "\n" || scalar == "\t" || scalar == "\r" : scalar.properties.isWhitespace) {
                     tokens.append(TextToken(kind: .mark, range: index..<next, stem: String(scalar), key: String(scalar), clitic: "", isName: false))
                     if ".?!:;".unicodeScalars.contains(scalar) { sentenceStart = true }
                 }
@@ -63,20 +66,21 @@ enum RewriteTokenizer {
                     isCall = true
                 }
             }
-            var word = Array(scalars[index..<wordEnd])
+            // The stem: the word without a possessive or contracted ending.
+            var stemEnd = wordEnd
             var clitic = ""
-            if let apostrophe = word.firstIndex(where: { $0 == "'" || $0 == "\u{2019}" }) {
-                let tail = String(String.UnicodeScalarView(word[(apostrophe + 1)...])).lowercased()
+            if let apostrophe = scalars[index..<wordEnd].firstIndex(where: { $0 == "'" || $0 == "\u{2019}" }) {
+                let tail = String(Substring(scalars[scalars.index(after: apostrophe)..<wordEnd])).lowercased()
                 if clitics.contains(tail) {
                     clitic = tail
-                    word = Array(word[..<apostrophe])
+                    stemEnd = apostrophe
                 }
             }
-            let stem = String(String.UnicodeScalarView(word))
+            let stem = String(Substring(scalars[index..<stemEnd]))
             tokens.append(
                 TextToken(
                     kind: .word, range: index..<end, stem: stem, key: stem.lowercased(), clitic: clitic,
-                    isName: isCall || isName(word, sentenceStart: sentenceStart)
+                    isName: isCall || isName(scalars[index..<stemEnd], sentenceStart: sentenceStart)
                 )
             )
             sentenceStart = false
@@ -88,6 +92,10 @@ enum RewriteTokenizer {
     /// Letters, digits and the marks that combine with them (so that a decomposed "é" stays
     /// one word).
     static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            let value = scalar.value
+            return (0x30...0x39).contains(value) || (0x41...0x5A).contains(value) || (0x61...0x7A).contains(value)
+        }
         if QuestionTokenizer.isWordScalar(scalar) { return true }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark: return true
@@ -102,14 +110,39 @@ enum RewriteTokenizer {
     }
 
     /// `QuestionTokenizer.isName` of each hyphen-separated part ("B-TREE" is a name,
-    /// "write-ahead" is not).
-    static func isName(_ word: [Unicode.Scalar], sentenceStart: Bool) -> Bool {
+    /// "write-ahead" is not); ASCII words are read without Unicode properties.
+    static func isName(_ word: Substring.UnicodeScalarView, sentenceStart: Bool) -> Bool {
         var first = true
         for part in word.split(separator: "-") {
-            if QuestionTokenizer.isName(part, sentenceStart: sentenceStart && first) { return true }
+            if isNamePart(part, sentenceStart: sentenceStart && first) { return true }
             first = false
         }
         return false
+    }
+
+    static func isNamePart(_ part: Substring.UnicodeScalarView.SubSequence, sentenceStart: Bool) -> Bool {
+        guard part.allSatisfy(\.isASCII) else { return QuestionTokenizer.isName(ArraySlice(part), sentenceStart: sentenceStart) }
+        if part.count == 1 && part.first == "I" { return false }
+        var letters = 0
+        var upper = 0
+        var digits = 0
+        var upperAfterFirst = false
+        var inner = false
+        for (offset, scalar) in part.enumerated() {
+            switch scalar.value {
+            case 0x41...0x5A:
+                letters += 1
+                upper += 1
+                if offset > 0 { upperAfterFirst = true }
+            case 0x61...0x7A: letters += 1
+            case 0x30...0x39: digits += 1
+            default: inner = true
+            }
+        }
+        if letters == 0 { return false }
+        if digits > 0 || inner || upperAfterFirst { return true }
+        if upper == letters && letters >= 2 { return true }
+        return upper > 0 && !sentenceStart
     }
 }
 
@@ -160,8 +193,12 @@ struct QuestionText {
     /// - Parameter breaks: tokens that start a new term whatever precedes them (where a rewrite
     ///   inserted words into a question, so that a term never spans its own and inserted words).
     init(_ text: String, breaks: Set<Int> = []) {
+        self.init(text, tokens: RewriteTokenizer.tokens(of: text), breaks: breaks)
+    }
+
+    init(_ text: String, tokens: [TextToken], breaks: Set<Int>) {
         self.text = text
-        self.tokens = RewriteTokenizer.tokens(of: text)
+        self.tokens = tokens
         self.terms = Self.terms(of: tokens, in: text, breaks: breaks)
     }
 
@@ -176,7 +213,7 @@ struct QuestionText {
         let read = RewriteTokenizer.tokens(of: standalone)
         let kept = Self.commonSubsequence(read.map(\.key), asked)
         let breaks = Set(read.indices.filter { $0 > 0 && kept.contains($0) != kept.contains($0 - 1) })
-        self.init(standalone, breaks: breaks)
+        self.init(standalone, tokens: read, breaks: breaks)
         for index in terms.indices where !terms[index].bracketed && terms[index].tokens.allSatisfy({ !kept.contains($0) }) {
             terms[index].inserted = true
         }
@@ -234,7 +271,7 @@ struct QuestionText {
     }
 
     /// The terms of a question, from its runs of content words:
-    /// - a run ends after a possessive ("SQLite's | write-ahead log") and at `breaks`;
+    /// - a run ends at `breaks`; a possessive stays in its run ("Zürich's tram network");
     /// - a verb inside a run is a term of its own: a common verb after the run's first word
     ///   ("a STRICT table | change"), a word in "-ed" after it ("constraints | enforced"), the
     ///   first word after "I", "you", "we" or "to" ("can I | drop"), after a relative "that" or
@@ -274,12 +311,7 @@ struct QuestionText {
                 continue
             }
             var end = index + 1
-            if !token.isPossessive {
-                while end < tokens.count, tokens[end].isContent, !breaks.contains(end) {
-                    end += 1
-                    if tokens[end - 1].isPossessive { break }
-                }
-            }
+            while end < tokens.count, tokens[end].isContent, !breaks.contains(end) { end += 1 }
             for (range, verb) in split(index..<end, in: tokens) {
                 segments.append((range, verb, depth > 0))
             }

@@ -91,7 +91,15 @@ enum SalientTerms {
         }
         for (distance, turn) in turns.reversed().enumerated() where !turn.answer.isEmpty {
             let recency = pow(decay, Double(distance))
-            let names = QuestionText(lead(of: turn.answer)).terms.filter { $0.isName && !$0.verbLike }
+            // Nouns only: "run VACUUM" is read as "VACUUM".
+            let read = QuestionText(lead(of: turn.answer))
+            let names = read.terms.compactMap { term -> QuestionTerm? in
+                guard !term.verbLike, term.nounTokens.contains(where: { read.tokens[$0].isName }) else { return nil }
+                var noun = term
+                noun.text = term.noun
+                noun.words = term.nounWords
+                return noun
+            }
             for (order, term) in names.enumerated() {
                 add(term, score: answerWeight * recency * weight(of: term, order: order), distance: distance, order: order, fromAnswer: true)
             }
@@ -139,10 +147,10 @@ enum SalientTerms {
         return picked
     }
 
-    /// The part of an answer read for names: its first two sentences, citation markers removed,
-    /// at most 400 characters.
+    /// The part of an answer read for names: its first two sentences, at most 400 characters
+    /// (citation markers are no names, and stay).
     static func lead(of answer: String) -> String {
-        let sentences = SentenceSplitter.split(CitationMarkers.removing(from: answer)).prefix(2).joined(separator: " ")
-        return String(sentences.prefix(400))
+        guard !answer.isEmpty else { return "" }
+        return SentenceSplitter.split(String(answer.prefix(400))).prefix(2).joined(separator: " ")
     }
 }
