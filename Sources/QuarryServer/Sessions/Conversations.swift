@@ -106,7 +106,11 @@ public struct Conversations: Sendable {
         guard session.archivedAt == nil else {
             throw QuarryError(.conflict, "session '\(session.id)' is archived: it can be read, not continued; start a new one")
         }
-        guard let rewriter, historyTurns > 0, session.turnCount > 0 else { return (0, nil) }
+        guard let rewriter else { return (0, nil) }
+        guard historyTurns > 0, session.turnCount > 0 else {
+            // Nothing before it: the question stands as asked (and the answer says so).
+            return (0, FollowUpRewrite(question: question, standalone: question, method: .none))
+        }
         let turns = try await store.turns(session: session.id, tenant: session.tenant, last: historyTurns)
         let history = turns.map { ConversationTurn(question: $0.question, standalone: $0.standaloneQuestion, answer: $0.answer) }
         if !useModel, let llm = rewriter as? LLMRewriter {
