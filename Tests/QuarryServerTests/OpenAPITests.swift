@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import QuarryAccess
 import QuarryEmbedding
 import QuarryIngest
 import QuarryRetrieval
@@ -252,5 +253,121 @@ struct SchemaChecker {
         _ = try await call("/tenants/{name}", .put, "/tenants/nobody", #"{"tier": "pro"}"#, expect: .notFound)
         token = nil
         _ = try await call("/tenants", .get, "/tenants", expect: .unauthorized)
+    }
+}
+
+extension OpenAPITests {
+    /// The routes and fields of sessions, budgets and routing, checked against the document:
+    /// `POST/GET /sessions`, `GET/DELETE /sessions/{id}`, `POST /sessions/{id}/archive`, `/query`
+    /// answers with `session` and `rewrite` (and a stream's `done` event), with `routing`, with
+    /// `budget`, a `429` for a budget, and `GET /usage` with `from`, `to` and `group_by`.
+    @Test func sessionsBudgetsRoutingAndDailyUsageConformToTheDocument() async throws {
+        let setup = try await SessionRouteTests.setUp(.sqlite, extraKeys: [("free", "acme", .reader, "free"), ("pro", "acme", .reader, "pro")])
+        defer { setup.fixture.cleanUp() }
+        let stub = ChatStub()
+        try await stub.run { baseURL in
+            let good = ModelRoutingTests.model("good", at: baseURL, input: 1, output: 2)
+            let router = ModelRouter(
+                tiers: [
+                    "free": TierRoutes(chain: ModelRoute(name: "tiers.free.chain", models: [], fallbackToExtractive: true)),
+                    "pro": TierRoutes(chain: ModelRoute(name: "tiers.pro.chain", models: [good], fallbackToExtractive: true)),
+                ],
+                defaultRoutes: TierRoutes(chain: ModelRoute(name: "default.chain", models: [good], fallbackToExtractive: true))
+            )
+            let retriever = Retriever(
+                store: setup.store, embedder: setup.embedder, llm: LLMAnswerer(client: ChatClient(settings: ModelRoutingTests.settings([good]))),
+                router: router
+            )
+            let configuration = LimitsConfiguration(
+                tiers: ["free": Tier(), "pro": Tier(maxCompletionTokens: 64, keyDailyTokens: 100)], onBudgetExceeded: .extractive
+            )
+            let limits = ServiceLimits(configuration: configuration, usage: setup.store)
+            try await setup.app(retriever: retriever, limits: limits).test(.router) { client in
+                let reader = setup.tokens["acme-reader"]
+                let spec = try await SessionRouteTests.request(client, .get, "/openapi.json", token: reader)
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(spec.body.readableBytesView)) as? [String: Any])
+                let checker = SchemaChecker(document: document)
+
+                /// Calls `uri`, checks the status and the body against the document; the body.
+                @discardableResult
+                func call(
+                    _ route: String, _ method: HTTPRequest.Method, _ uri: String, token: String?, _ body: String? = nil,
+                    expect status: HTTPResponse.Status
+                ) async throws -> [String: Any] {
+                    let response = try await SessionRouteTests.request(client, method, uri, token: token, body: body)
+                    #expect(response.status == status, "\(method) \(uri): \(String(buffer: response.body))")
+                    let code = Int(response.status.code)
+                    if code == 204 {
+                        let operation = ((document["paths"] as? [String: Any])?[route] as? [String: Any])?[method.rawValue.lowercased()] as? [String: Any]
+                        #expect((operation?["responses"] as? [String: Any])?["204"] != nil, "\(method) \(route) answered 204, which the document does not describe")
+                        return [:]
+                    }
+                    let value = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+                    if let schema = checker.responseSchema(route, method.rawValue.lowercased(), code) {
+                        #expect(checker.problems(value, schema).isEmpty, "\(method) \(uri) \(code): \(checker.problems(value, schema))")
+                    } else {
+                        Issue.record("\(method) \(route) answered \(code), which the document does not describe")
+                    }
+                    return value as? [String: Any] ?? [:]
+                }
+                let question = #""collection": "docs", "mode": "lexical", "top_k": 3"#
+
+                // Sessions.
+                let session = try await call("/sessions", .post, "/sessions", token: reader, #"{"collection": "docs"}"#, expect: .created)
+                let id = try #require(session["id"] as? String)
+                try await call("/sessions", .post, "/sessions", token: reader, expect: .created)
+                try await call("/sessions", .post, "/sessions", token: reader, #"{"collection": "beta/docs"}"#, expect: .badRequest)
+                try await call("/query", .post, "/query", token: reader, #"{"query": "What is WAL mode?", "session_id": "\#(id)"}"#, expect: .ok)
+                let followUp = try await call(
+                    "/query", .post, "/query", token: reader, #"{"query": "Does it work over a network filesystem?", "session_id": "\#(id)", \#(question)}"#,
+                    expect: .ok
+                )
+                #expect(followUp["rewrite"] != nil && followUp["session"] != nil)
+                // A stream's done event is a QueryOutcome.
+                let streamed = try await SessionRouteTests.request(
+                    client, .post, "/query", token: reader, body: #"{"query": "Is it on by default?", "session_id": "\#(id)", "stream": true, \#(question)}"#
+                )
+                let done = try #require(try LLMAnswerTests.events(streamed).last)
+                #expect(done.name == "done" && done.data["session"] != nil && done.data["rewrite"] != nil)
+                let outcome = ["$ref": "#/components/schemas/QueryOutcome"]
+                #expect(checker.problems(done.data, outcome).isEmpty, "done: \(checker.problems(done.data, outcome))")
+                let listed = try await call("/sessions", .get, "/sessions?limit=1", token: reader, expect: .ok)
+                #expect(listed["next_after"] is String)
+                try await call("/sessions", .get, "/sessions?limit=0", token: reader, expect: .badRequest)
+                let read = try await call("/sessions/{id}", .get, "/sessions/\(id)", token: reader, expect: .ok)
+                #expect((read["turns"] as? [Any])?.count == 3)
+                try await call("/sessions/{id}", .get, "/sessions/\(id)", token: setup.tokens["acme-reader2"], expect: .notFound)
+                try await call("/sessions/{id}/archive", .post, "/sessions/\(id)/archive", token: reader, expect: .ok)
+                try await call("/query", .post, "/query", token: reader, #"{"query": "And then?", "session_id": "\#(id)"}"#, expect: .conflict)
+                try await call("/sessions/{id}", .delete, "/sessions/\(id)", token: reader, expect: .noContent)
+                try await call("/sessions/{id}", .delete, "/sessions/\(id)", token: reader, expect: .notFound)
+                try await call("/sessions/{id}/archive", .post, "/sessions/ses_nothing/archive", token: reader, expect: .notFound)
+
+                // Routing: a model's answer, and an extractive route's.
+                let pro = try await call("/query", .post, "/query", token: setup.tokens["pro"], #"{"query": "What is WAL mode?", "answer": "llm", \#(question)}"#, expect: .ok)
+                #expect((pro["routing"] as? [String: Any])?["route"] as? String == "tiers.pro.chain")
+                let free = try await call("/query", .post, "/query", token: setup.tokens["free"], #"{"query": "What is WAL mode?", "answer": "llm", \#(question)}"#, expect: .ok)
+                #expect((free["routing"] as? [String: Any])?["extractive"] as? Bool == true)
+                // Budgets: a request over its tier's answer length is refused; once the key's day
+                // is used up, the answer is extractive and says why.
+                let refused = try await call(
+                    "/query", .post, "/query", token: setup.tokens["pro"], #"{"query": "What is WAL mode?", "answer": "llm", "max_tokens": 100, \#(question)}"#,
+                    expect: .tooManyRequests
+                )
+                #expect((refused["error"] as? [String: Any])?["limit"] as? String == "max_completion_tokens")
+                let budgeted = try await call("/query", .post, "/query", token: setup.tokens["pro"], #"{"query": "What is WAL mode?", "answer": "llm", \#(question)}"#, expect: .ok)
+                #expect((budgeted["budget"] as? [String: Any])?["limit"] as? String == "key_daily_tokens")
+                #expect(stub.requests.count == 1)
+
+                // Daily usage.
+                let today = UsageDay(containing: Date()).id
+                let admin = setup.tokens["acme-admin"]
+                let byModel = try await call("/usage", .get, "/usage?from=\(today)&to=\(today)&group_by=model", token: admin, expect: .ok)
+                #expect(((byModel["daily"] as? [String: Any])?["rows"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["good"])
+                try await call("/usage", .get, "/usage?from=\(today)&to=\(today)", token: admin, expect: .ok)
+                try await call("/usage", .get, "/usage?from=\(today)&to=\(today)&group_by=key", token: admin, expect: .ok)
+                try await call("/usage", .get, "/usage?from=\(today)&group_by=tenant", token: admin, expect: .badRequest)
+            }
+        }
     }
 }
