@@ -88,7 +88,8 @@ import Testing
         ("What isolation does SQLite provide between database connections?", "And within one connection?", "What isolation does SQLite provide within one connection?"),
         ("What is the maximum size of an SQLite database?", "And of a single string?", "What is the maximum size of a single string (SQLite)?"),
         ("How do I get the last day of the current month in SQLite?", "And turn a unix timestamp into a date?", "How do I turn a unix timestamp into a date (SQLite)?"),
-        ("How do I build a JSON array from the rows of a query in SQLite?", "And an object?", "How do I build an object from the rows of a query in SQLite?"),
+        ("How do I build a JSON array from the rows of a query in SQLite?", "And an object?", "How do I build a JSON object from the rows of a query in SQLite?"),
+        ("How do I create a view in SQLite?", "And a trigger?", "How do I create a trigger in SQLite?"),
         ("When is SQLite a good fit for an application?", "What about as the database behind a website?", "When is SQLite a good fit as the database behind a website?"),
         ("How do I enable WAL mode in SQLite?", "And in PostgreSQL?", "How do I enable WAL mode in PostgreSQL?"),
     ])

@@ -12,7 +12,8 @@
 /// - a verb with its object ("And turn a timestamp into a date?"): the previous question's verb
 ///   (the word after "I", "you", "we" or "to") and everything after it;
 /// - a short noun phrase ("And an object?"): the previous question's first noun phrase that has
-///   an article and follows no preposition.
+///   an article and follows no preposition; only its head noun when names come before it ("a
+///   JSON array" → "a JSON object").
 ///
 /// Names the filling pushed out of a preposition's phrase or a verb's object stay, in brackets
 /// ("And turn a timestamp into a date?" after "… in SQLite?" → "How do I turn a timestamp into
@@ -88,6 +89,13 @@ enum EllipsisFrame {
                 !$0.verbLike && !$0.afterPreposition && $0.nounStart < $0.nounTokens.lowerBound && tokens[$0.nounStart].is(RewriteLexicon.articles)
             })
         {
+            // A fragment without a name trades the head noun and keeps the names before it:
+            // "a JSON array" and "an object" give "a JSON object".
+            let head = target.nounTokens.upperBound - 1
+            let bare = words.drop { question.tokens[$0].is(RewriteLexicon.determiners) }
+            if target.nounTokens.count > 1, (target.nounTokens.lowerBound..<head).contains(where: { tokens[$0].isName }), let start = bare.first {
+                return (splice(previous, at: head..<(head + 1), with: question.text(of: start..<fragment.upperBound)), head..<(head + 1))
+            }
             let range = target.nounStart..<target.nounTokens.upperBound
             return (splice(previous, at: range, with: filling), range)
         }

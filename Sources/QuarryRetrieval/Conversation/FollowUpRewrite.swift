@@ -24,9 +24,10 @@ public struct FollowUpRewrite: Sendable, Hashable, Codable {
     public var droppedTurns: Int
     /// Tokens of the history the rewriter read.
     public var historyTokens: Int
-    /// The LLM rewrite's tokens and cost; `nil` when no model answered.
+    /// The LLM call's tokens and cost, whenever a reply came back (a refused one too: see
+    /// `fallback`); `nil` when no model was asked or none answered.
     public var usage: ChatUsage?
-    /// The model that rewrote the question; `nil` when no model did.
+    /// The model that replied; `nil` when no model was asked or none answered.
     public var model: String?
     /// Why an LLM rewrite fell back to the deterministic one; `nil` when it did not.
     public var fallback: String?

@@ -180,7 +180,6 @@ struct QuestionTerm {
 
     /// What a term is known by across turns: its noun ("drop a column" and "the column" are one).
     var key: String { (nounWords.isEmpty ? words : nounWords).joined(separator: " ") }
-    var isVerbPhrase: Bool { !verbLike && noun != text }
 }
 
 /// A question read for rewriting: its tokens and terms.
