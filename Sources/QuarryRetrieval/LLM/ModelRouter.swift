@@ -265,6 +265,13 @@ public struct ModelRouter: Sendable, Equatable {
     ///     default tier (`EffectiveLimits.tier`); `nil` when none applies.
     ///   - question: the question as asked (read only when the routes depend on its shape).
     /// - Returns: the decision, and the chain to ask.
+    /// Whether every route of `tier` (its chain and its short and long chains) answers
+    /// extractively: then no question of that tier calls a model.
+    public func answersExtractively(tier: String?) -> Bool {
+        let routes = tier.flatMap { tiers[$0] } ?? defaultRoutes
+        return [routes.chain, routes.short, routes.long].compactMap { $0 }.allSatisfy(\.isExtractive)
+    }
+
     public func route(tier: String?, question: String) -> ModelSelection {
         let routes: TierRoutes
         var reason: String

@@ -48,6 +48,7 @@ enum OpenAPIDocument {
                                             "text/event-stream": {"schema": {"$ref": "#/components/schemas/QueryEvent"}}}},
                         "400": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
                         "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
+                        "429": {"description": "A rate limit, a used-up token or cost budget (error.limit names it; Retry-After says when it resets), or a request larger than its tier allows", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                         "503": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"}}}},
         "/search": {"post": {"summary": "Retrieval only: ranked chunks",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchRequest"}}}},

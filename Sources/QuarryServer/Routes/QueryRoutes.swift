@@ -278,7 +278,10 @@ struct QueryRoutes: Sendable {
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
             // Budgets first: a request over one is refused (or answered extractively) before any
             // model is called, the rewrite of a follow-up included.
-            let plan = try await budgetPlan(body, for: principal)
+            // The guards' policy and the model routes: the caller's tier (key, else tenant, else
+            // the default tier; the local identity has none).
+            let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
+            let plan = try await budgetPlan(body, tier: tier, for: principal)
             // In a session, a follow-up is made standalone from the turns before it; retrieval,
             // the caches and the answerer see the standalone question.
             let (session, rewrite) = try await openSession(body.sessionID, question: body.query, for: principal, useModel: plan.modelAllowed)
@@ -287,9 +290,6 @@ struct QueryRoutes: Sendable {
             let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
             let filter = try Self.filter(body.filter, for: principal)
-            // The guards' policy: the collection's, for the caller's tier (key, else tenant, else
-            // the default tier; the local identity has none).
-            let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
             let guardrails = retriever.guardrails.policy(collection: stored, tier: tier)
             let query: @Sendable ((@Sendable (AnswerEvent) async throws -> Void)?) async throws -> (QueryResult, SessionTurnReference?) = { events in
                 var result = try await retriever.answer(
@@ -351,7 +351,7 @@ extension QueryRoutes {
     /// The session `id` names, if any, and the question made standalone from its turns.
     func openSession(_ id: String?, question: String, for principal: Principal, useModel: Bool) async throws -> (SessionRecord?, FollowUpRewrite?) {
         guard let id else { return (nil, nil) }
-        let session = try await conversations.session(id, for: principal)
+        let session = try await conversations.sessionToContinue(id, for: principal)
         return (session, try await conversations.prepare(question, in: session, useModel: useModel).rewrite)
     }
 
@@ -361,10 +361,14 @@ extension QueryRoutes {
     /// - Throws: `QuarryError(.rateLimited)` when a budget is used up and the configuration
     ///   refuses (`limits.on_budget_exceeded: refuse`), or the request asks for more than its
     ///   tier allows.
-    func budgetPlan(_ body: QueryRequestBody, for principal: Principal) async throws -> BudgetPlan {
+    func budgetPlan(_ body: QueryRequestBody, tier: String?, for principal: Principal) async throws -> BudgetPlan {
         var plan = BudgetPlan(answer: body.answer ?? .extractive, maxContextTokens: body.maxContextTokens, maxTokens: body.maxTokens)
         guard let limits else { return plan }
         let effective = try limits.effective(for: principal)
+        if plan.answer == .llm, let router = retriever.router, router.answersExtractively(tier: tier) {
+            // The tier's routes call no model, whatever the question: nothing to budget.
+            return plan
+        }
         if plan.answer == .llm {
             // The prompt besides the passages: the rules and the question.
             let prompt = retriever.llm.map { llm in

@@ -121,6 +121,18 @@ public struct Conversations: Sendable {
         return (history.count, try await rewriter.rewrite(question, history: history))
     }
 
+    /// The session `id` if `principal` may ask in it: only the key that started it (an admin
+    /// may read another key's session, not speak in it: its answers would draw on documents
+    /// the owner may not see, and the owner would read them).
+    /// - Throws: `QuarryError(.notFound)` as `session(_:for:)` does, also for another key's.
+    public func sessionToContinue(_ id: String, for principal: Principal) async throws -> SessionRecord {
+        let record = try await session(id, for: principal)
+        guard record.keyID == principal.keyID else {
+            throw QuarryError(.notFound, "no session '\(Self.shown(id))' of this key (it may have expired or been deleted)")
+        }
+        return record
+    }
+
     /// Records a turn and moves the session's expiry.
     public func record(_ turn: SessionTurn, in session: SessionRecord) async throws -> SessionTurn {
         try await store.appendTurn(turn, session: session.id, tenant: session.tenant, expiresAt: expiry(after: turn.at))
