@@ -53,6 +53,27 @@ final class HandClock: MonotonicClock {
         }
     }
 
+    /// `quarry serve` builds its limits also without tiers (to count usage): then no key is
+    /// limited, whatever tier it names (a key made for another server's tiers, or a tier since
+    /// removed), as when the server had no limits at all.
+    @Test func withoutTiersAKeysTierLimitsNothing() async throws {
+        let setup = try await AuthenticationTests.setUp()
+        defer { setup.directory.cleanUp() }
+        let limits = ServiceLimits(configuration: LimitsConfiguration(), usage: setup.store)
+        let token = try await KeyManager(store: setup.store).create(
+            KeySpecification(role: .reader, tier: "gold"), tenant: "acme", by: KeyManager.commandLine
+        ).token
+        let app = buildApplication(
+            retriever: Retriever(store: setup.store, embedder: setup.embedder), store: setup.store,
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), keyRing: KeyRing(store: setup.store, mode: .required),
+            limits: limits, logger: Logger(label: "test")
+        )
+        try await app.test(.router) { client in
+            let response = try await AuthenticationTests.request(client, .get, "/collections", token: token)
+            #expect(response.status == .ok)
+        }
+    }
+
     @Test func aTenantOverItsMonthlyTokensGetsNoLLMAnswer() async throws {
         let setup = try await AuthenticationTests.setUp()
         defer { setup.directory.cleanUp() }

@@ -35,10 +35,12 @@ public struct ServiceLimits: Sendable {
         self.budget = BudgetLedger(quota: quota, daily: readOnly ? OverlayDailyUsageCounter(base: daily) : daily, prices: prices)
     }
 
-    /// The limits of `principal`: none for the local identity, else its key's tier (or its
-    /// tenant's, or the default tier) with the key's own rate and burst.
+    /// The limits of `principal`: none for the local identity or without configured tiers, else
+    /// its key's tier (or its tenant's, or the default tier) with the key's own rate and burst.
     func effective(for principal: Principal) throws -> EffectiveLimits {
-        guard principal.keyID != nil else { return .unlimited }
+        // Without tiers nothing is limited, whatever tier a key names (a server started without
+        // a limits section still counts usage, and must not refuse keys made for another one).
+        guard principal.keyID != nil, !configuration.tiers.isEmpty else { return .unlimited }
         return try configuration.limits(
             keyTier: principal.tier, tenantTier: principal.tenantTier, keyRate: principal.rate, keyBurst: principal.burst
         )
