@@ -370,8 +370,9 @@ extension QueryRoutes {
             return plan
         }
         if plan.answer == .llm {
-            // The prompt besides the passages: the rules and the question.
-            let prompt = retriever.llm.map { llm in
+            // The prompt besides the passages (the rules and the question), counted only when a
+            // prompt limit needs it: it is read on every LLM request.
+            let prompt = effective.maxPromptTokens == nil ? 0 : retriever.llm.map { llm in
                 llm.messages(query: body.query, citations: []).reduce(0) { $0 + retriever.embedder.tokenCount($1.content) }
             } ?? 0
             let request = ModelRequest(
