@@ -24,7 +24,7 @@ endif
 # Rounds of the SIGKILL-during-index-save fault under `make chaos` (`make test` runs 2).
 CHAOS_ROUNDS ?= 10
 
-.PHONY: run test fuzz chaos test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
+.PHONY: run test console-test console-screenshots fuzz chaos test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
 
 ## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT);
 ## with LLM=local, also start the local chat model first (scripts/llm-server.sh)
@@ -32,11 +32,21 @@ run: deps model build ingest $(if $(filter local,$(LLM)),llm-server) serve
 
 ## test: the full test suite (installs what is missing and fetches the model first); the crash
 ## test kills the release `quarry` binary, so it is built first; the pgvector backend's tests use
-## a PostgreSQL 16 + pgvector started for the run and stopped after it; then schemathesis over
-## /openapi.json against the release binary, 30 examples per operation (scripts/schemathesis.sh)
+## a PostgreSQL 16 + pgvector started for the run and stopped after it; then the web console in
+## headless Chromium (scripts/console-tests.sh); then schemathesis over /openapi.json against the
+## release binary, 30 examples per operation (scripts/schemathesis.sh)
 test: deps model build
 	scripts/with-test-postgres.sh env QUARRY_BIN=$(CURDIR)/$(QUARRY) $(SWIFT) test
+	QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/console-tests.sh
 	QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/schemathesis.sh
+
+## console-test: the web console's browser tests alone (also part of `make test`; docs/console.md)
+console-test: deps model build
+	QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/console-tests.sh
+
+## console-screenshots: the browser tests, then the screenshots they took copied into docs/images/
+console-screenshots: deps model build
+	QUARRY_BIN=$(CURDIR)/$(QUARRY) scripts/console-tests.sh --update-screenshots
 
 ## fuzz: schemathesis over /openapi.json at more examples per operation than `make test` runs
 ## (FUZZ_EXAMPLES, default 300; see docs/operations.md, "API fuzzing")

@@ -111,14 +111,21 @@ let package = Package(
         .target(
             name: "QuarryServer",
             dependencies: [
-                "QuarryAccess", "QuarryCore", "QuarryGuard", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding", "QuarryHNSW", "QuarryKernels",
+                "QuarryAccess", "QuarryCore", "QuarryEval", "QuarryGuard", "QuarryRetrieval", "QuarryIngest", "QuarryStore", "QuarryEmbedding",
+                "QuarryHNSW", "QuarryKernels", "QuarryDigest",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            // The web console's files, embedded in the code by the plugin (served from disk
+            // instead when QUARRY_CONSOLE_DIR is set).
+            exclude: ["Console/site"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedConsole"]
         ),
+        .executableTarget(name: "console-embedder", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedConsole", capability: .buildTool(), dependencies: ["console-embedder"]),
         .executableTarget(
             name: "quarry",
             dependencies: [

@@ -23,6 +23,7 @@ packages=(
   poppler-utils     # pdftotext for the PDF loader
   zlib1g-dev        # inflate for DOCX (ZIP) files, through ZIPFoundation
   chromium          # headless screenshots of the eval report in the tests
+  chromium-driver   # chromedriver: the web console's browser tests (scripts/console-tests.sh)
 )
 
 missing=()

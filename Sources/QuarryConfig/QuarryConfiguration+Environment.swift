@@ -49,6 +49,7 @@ extension QuarryConfiguration {
         if let v = value("QUARRY_HOST") { server.host = v }
         if let v = try integer("QUARRY_PORT") { server.port = v }
         if let v = value("QUARRY_INGEST_ROOTS") { server.ingestRoots = v.split(separator: ":").map(String.init) }
+        if let v = value("QUARRY_REPORTS_DIR") { server.reportsDir = v }
         if let v = try integer("QUARRY_CACHE_ENTRIES") { server.cacheEntries = v }
         if let v = try integer("QUARRY_SEMANTIC_CACHE_ENTRIES") { server.semanticCacheEntries = v }
         if let v = try real("QUARRY_SEMANTIC_CACHE_THRESHOLD") { server.semanticCacheThreshold = v }

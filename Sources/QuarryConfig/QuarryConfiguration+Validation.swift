@@ -86,6 +86,12 @@ extension QuarryConfiguration {
                 problems.append("server.ingest_roots: \(root) is not a folder")
             }
         }
+        if let folder = server.reportsDir {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                problems.append("server.reports_dir: \(folder) is not a folder")
+            }
+        }
         if search.exactBelow < 0 { problems.append("search.exact_below must not be negative") }
         if !Retriever.contextTokensRange.contains(search.maxContextTokens) {
             problems.append(

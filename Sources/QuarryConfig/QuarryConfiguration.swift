@@ -200,6 +200,11 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var defaultTopK = 5
         /// Folders under which `POST /ingest` may read; none turns it off.
         public var ingestRoots: [String] = []
+        /// A folder of eval reports (`quarry eval --html`) served at `GET /reports` and shown in
+        /// the console; `nil` for none.
+        public var reportsDir: String?
+        /// Whether `GET /` serves the web console.
+        public var console = true
         /// Query results kept in the exact-match cache; 0 turns it off (and the semantic cache).
         public var cacheEntries = 1024
         /// Answers kept in the semantic cache (paraphrased questions, `SemanticCache`); 0 turns it
@@ -287,7 +292,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public static let routeClasses = ["query", "embeddings", "embeddings_bulk", "write", "read"]
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case host, port, admission, embeddings
+            case host, port, admission, embeddings, console
+            case reportsDir = "reports_dir"
             case idleTimeoutSeconds = "idle_timeout_seconds"
             case headerTimeoutSeconds = "header_timeout_seconds"
             case allowedHosts = "allowed_hosts"
@@ -317,6 +323,8 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
             maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
             defaultTopK = try c.decodeIfPresent(Int.self, forKey: .defaultTopK) ?? d.defaultTopK
             ingestRoots = try c.decodeIfPresent([String].self, forKey: .ingestRoots) ?? d.ingestRoots
+            reportsDir = try c.decodeIfPresent(String.self, forKey: .reportsDir) ?? d.reportsDir
+            console = try c.decodeIfPresent(Bool.self, forKey: .console) ?? d.console
             cacheEntries = try c.decodeIfPresent(Int.self, forKey: .cacheEntries) ?? d.cacheEntries
             semanticCacheEntries = try c.decodeIfPresent(Int.self, forKey: .semanticCacheEntries) ?? d.semanticCacheEntries
             semanticCacheThreshold = try c.decodeIfPresent(Double.self, forKey: .semanticCacheThreshold) ?? d.semanticCacheThreshold

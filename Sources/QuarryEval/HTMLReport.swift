@@ -1,8 +1,14 @@
 import Foundation
 import QuarryCore
+import QuarryDigest
 
 /// Draws an ``EvalReport`` as one self-contained HTML page: inline CSS, charts as inline SVG, no
 /// script and nothing fetched, so the file can be mailed, archived or opened offline.
+///
+/// The page's only CSS is its one `<style>` block (no `style` attribute anywhere), so that a
+/// Content-Security-Policy can allow exactly that block by its hash (``stylesheetHash``) and
+/// nothing else. The report itself travels in the page as a JSON data block (``dataBlockID``),
+/// which a browser never runs: `quarry serve --reports` lists and compares reports from it.
 public enum HTMLReport {
     /// Renders the page.
     /// - Parameter report: what `quarry eval` measured.
@@ -26,23 +32,79 @@ public enum HTMLReport {
         if report.retrieval == nil, report.qa == nil, report.conversations == nil {
             body += note("This report holds no results: neither retrieval nor answers were evaluated.")
         }
-        let title = report.retrieval.map { "Quarry evaluation · \($0.dataset)" } ?? "Quarry evaluation"
         return """
             <!DOCTYPE html>
             <html lang="en">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title))</title>
+            <title>\(escape(title(dataset: report.retrieval?.dataset)))</title>
             <style>\(stylesheet)</style>
             </head>
             <body>
             <main>
             \(body)</main>
-            </body>
+            \(dataBlock(report))</body>
             </html>
 
             """
+    }
+
+    /// The page's title: `Quarry evaluation · DATASET` for a retrieval run, else `Quarry evaluation`.
+    public static func title(dataset: String?) -> String {
+        dataset.map { "Quarry evaluation · \($0)" } ?? "Quarry evaluation"
+    }
+
+    // MARK: - The report as data
+
+    /// The `id` of the page's `<script type="application/json">` element holding the report.
+    public static let dataBlockID = "quarry-report"
+
+    /// The report as JSON, encoded as `quarry eval --json` writes it (pretty-printed, sorted keys,
+    /// unescaped slashes), with values that are not finite written as the strings `NaN`,
+    /// `Infinity` and `-Infinity` (which `--json` cannot write at all); ``decoder()`` reads them back.
+    /// - Throws: `EncodingError` only if the report holds what JSON cannot represent otherwise.
+    public static func json(_ report: EvalReport) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return try encoder.encode(report)
+    }
+
+    /// A JSON decoder for reports: `--json` files and the page's data block, non-finite values included.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return decoder
+    }
+
+    /// The data block: the report's JSON in a `<script type="application/json">` element, which
+    /// browsers parse as text and never run. Every `<` is written `\u003c` (the same character to
+    /// a JSON parser; `<` only occurs inside JSON strings), so the text can never close the
+    /// element (`</script>`) or open a comment in it; the JSON has no other character HTML
+    /// treats specially in a script element. Empty when the report cannot be encoded.
+    static func dataBlock(_ report: EvalReport) -> String {
+        guard let data = try? json(report) else { return "" }
+        let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
+        return "<script type=\"application/json\" id=\"\(dataBlockID)\">\(text)</script>\n"
+    }
+
+    /// The report a page holds in its data block, if it has one.
+    /// - Parameter html: a page ``render(_:)`` wrote.
+    /// - Returns: nil when the page has no data block.
+    /// - Throws: `DecodingError` when the block is not a report.
+    public static func embeddedReport(in html: String) throws -> EvalReport? {
+        guard let data = embeddedJSON(in: html) else { return nil }
+        return try decoder().decode(EvalReport.self, from: data)
+    }
+
+    /// The JSON text of a page's data block, if it has one.
+    public static func embeddedJSON(in html: String) -> Data? {
+        let open = "<script type=\"application/json\" id=\"\(dataBlockID)\">"
+        guard let start = html.range(of: open), let end = html.range(of: "</script>", range: start.upperBound..<html.endIndex) else {
+            return nil
+        }
+        return Data(html[start.upperBound..<end.lowerBound].utf8)
     }
 
     // MARK: - Sections
@@ -520,8 +582,10 @@ public enum HTMLReport {
 
     static func colour(_ index: Int) -> String { palette[index % palette.count] }
 
+    /// A legend's colour square; its colour comes from the stylesheet's `.swatch.cN` rules (a
+    /// `style` attribute would need `'unsafe-inline'` in a Content-Security-Policy).
     static func swatch(_ index: Int) -> String {
-        "<span class=\"swatch\" style=\"background:\(colour(index))\"></span>"
+        "<span class=\"swatch c\(index % palette.count)\"></span>"
     }
 
     static func note(_ text: String) -> String {
@@ -578,7 +642,19 @@ public enum HTMLReport {
         return flat.prefix(length).trimmingCharacters(in: .whitespaces) + "…"
     }
 
-    static let stylesheet = """
+    /// The page's CSS, exactly as the `<style>` element holds it (its hash is ``stylesheetHash``).
+    public static let stylesheet = rules + palette.enumerated().map { ".swatch.c\($0.offset) { background: \($0.element); }\n" }.joined()
+
+    /// The CSP source that allows the page's `<style>` block and nothing else:
+    /// `sha256-` and the base64 SHA-256 of ``stylesheet``'s UTF-8 bytes (put it in single quotes
+    /// in a `style-src` directive).
+    public static let stylesheetHash: String = {
+        var hasher = SHA256()
+        hasher.update(Array(stylesheet.utf8))
+        return "sha256-" + Data(hasher.finalize()).base64EncodedString()
+    }()
+
+    static let rules = """
 
         :root { --ink: #1f2933; --muted: #616e7c; --line: #e3e7ec; --panel: #f6f8fa;
           --good: #13703d; --good-bg: #e2f4e8; --bad: #b42318; --bad-bg: #fde3e0; }

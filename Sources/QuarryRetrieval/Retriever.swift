@@ -230,21 +230,63 @@ public struct Retriever: Sendable {
         }
     }
 
+    /// As `search`, and what each retriever found on its own: the `topK` best of the dense and
+    /// the lexical ranking (both run, whatever the mode), and where each hit stood in them —
+    /// what a person tuning retrieval compares. Both rankings go as deep as hybrid search's.
+    /// - Throws: as `search`.
+    public func explain(
+        query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid, filter: SearchFilter? = nil
+    ) async throws -> (hits: [SearchHit], timings: QueryTimings, explanation: SearchExplanation) {
+        // A lexical search of a collection embedded by another model is explained without its
+        // dense side (the query cannot be compared with those vectors).
+        var dense = true
+        if mode == .lexical, let info = try await store.collection(named: collection), (try? info.checkModel(embedder.model)) == nil {
+            dense = false
+        }
+        let explainDense = dense
+        let (hits, timings, explanation) = try await ForegroundWork.run {
+            try await searchInForeground(
+                query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: Self.maxTopK, vector: nil,
+                explaining: explainDense ? .both : .lexicalOnly
+            )
+        }
+        return (hits, timings, explanation ?? SearchExplanation())
+    }
+
+    /// Which rankings an explained search reports.
+    enum Explaining {
+        case none, both, lexicalOnly
+    }
+
     private func searchInForeground(
         query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int, vector given: [Float]?
     ) async throws -> (hits: [SearchHit], timings: QueryTimings) {
+        let (hits, timings, _) = try await searchInForeground(
+            query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: limit, vector: given, explaining: .none
+        )
+        return (hits, timings)
+    }
+
+    /// The search; when `explaining`, the rankings it names run whatever the mode, and what each
+    /// found is returned too.
+    private func searchInForeground(
+        query: String, collection: String, topK: Int, ef: Int?, mode: SearchMode, filter: SearchFilter?, limit: Int, vector given: [Float]?,
+        explaining: Explaining
+    ) async throws -> (hits: [SearchHit], timings: QueryTimings, explanation: SearchExplanation?) {
         let text = try await check(query: query, collection: collection, topK: topK, ef: ef, mode: mode, limit: limit)
         var timings = QueryTimings()
         let start = ContinuousClock.now
         // Hybrid search asks each retriever for more than it returns, so fusion has a choice.
-        let depth = mode == .hybrid ? max(topK, min(max(fusion.candidates, 4 * topK), 200)) : topK
+        let depth = mode == .hybrid || explaining != .none ? max(topK, min(max(fusion.candidates, 4 * topK), 200)) : topK
 
         // BM25 runs while the query is embedded: the two share nothing, and on a multi-core
         // machine the lexical search costs no latency beyond the embedding. Both rank without
         // reading text; only the chunks returned are read, after fusion.
-        async let lexicalSearch = Self.lexical(mode == .dense ? nil : store, collection: collection, query: text, k: depth, filter: filter)
+        async let lexicalSearch = Self.lexical(
+            mode == .dense && explaining == .none ? nil : store, collection: collection, query: text, k: depth, filter: filter
+        )
         var dense: [RankedChunk] = []
-        if mode != .lexical {
+        if mode != .lexical || explaining == .both {
             let vector: [Float]
             if let given { vector = given } else { vector = try await embed(text) }
             let embedded = ContinuousClock.now
@@ -257,8 +299,9 @@ public struct Retriever: Sendable {
         let fuseStart = ContinuousClock.now
         let hits: [SearchHit]
         switch mode {
-        case .dense: hits = try await store.hits(for: dense)
-        case .lexical: hits = try await store.hits(for: lexical)
+        // (An explained search ranks deeper than `topK`.)
+        case .dense: hits = try await store.hits(for: Array(dense.prefix(topK)))
+        case .lexical: hits = try await store.hits(for: Array(lexical.prefix(topK)))
         case .hybrid:
             let fused = Self.fuse(dense: dense, lexical: lexical, settings: fusion, limit: topK)
             let read = try await store.hits(for: fused.map(\.ranked))
@@ -274,7 +317,14 @@ public struct Retriever: Sendable {
         timings.fuse = Self.milliseconds(end - fuseStart)
         timings.search = timings.dense + timings.lexical + timings.fuse
         timings.total = Self.milliseconds(end - start)
-        return (hits, timings)
+        guard explaining != .none else { return (hits, timings, nil) }
+        var explanation = SearchExplanation()
+        explanation.candidates = depth
+        explanation.denseRanks = Dictionary(dense.enumerated().map { ($1.rowID, $0 + 1) }, uniquingKeysWith: min)
+        explanation.lexicalRanks = Dictionary(lexical.enumerated().map { ($1.rowID, $0 + 1) }, uniquingKeysWith: min)
+        explanation.dense = try await store.hits(for: Array(dense.prefix(topK)))
+        explanation.lexical = try await store.hits(for: Array(lexical.prefix(topK)))
+        return (hits, timings, explanation)
     }
 
     /// The query's text, trimmed, once the request is found sound.
@@ -380,10 +430,13 @@ public struct Retriever: Sendable {
         query: String, collection: String, topK: Int, ef: Int? = nil, mode: SearchMode = .hybrid,
         filter: SearchFilter? = nil, maxContextTokens: Int? = nil, answer kind: AnswerKind = .extractive,
         maxTokens: Int? = nil, abstention policy: AbstentionPolicy = AbstentionPolicy(),
-        guardrails guardPolicy: GuardrailPolicy? = nil, tier: String? = nil,
+        guardrails guardPolicy: GuardrailPolicy? = nil, tier: String? = nil, model: String? = nil,
         events: (@Sendable (AnswerEvent) async throws -> Void)? = nil
     ) async throws -> QueryResult {
         try policy.validate()
+        if model != nil, kind != .llm {
+            throw QuarryError(.invalidRequest, "model names the chat model of an answer 'llm'; this request asks for answer '\(kind.rawValue)'")
+        }
         let guardPolicy = guardPolicy ?? guardrails.policy(collection: collection, tier: nil)
         let budget = maxContextTokens ?? contextTokens
         guard Self.contextTokensRange.contains(budget) else {
@@ -403,15 +456,18 @@ public struct Retriever: Sendable {
                 "answer 'llm' needs a chat model, and this server has none: set llm.base_url and llm.model (see docs/configuration.md), or ask for answer 'extractive'"
             )
         }
-        // The models an LLM answer may come from, chosen by the caller's tier and the question.
-        let route = kind == .llm ? router?.route(tier: tier, question: query) : nil
+        // The models an LLM answer may come from, chosen by the caller's tier and the question,
+        // or the one the request names.
+        var route = kind == .llm ? router?.route(tier: tier, question: query) : nil
+        if kind == .llm, let model { route = try chosenModel(model, tier: tier, routed: route) }
         var key: QueryCache.Key?
         if let cache, let info = try await store.collection(named: collection) {
             let cacheKey = QueryCache.Key(
                 scope: QueryCache.Scope(
                     collection: collection, generation: info.generation, topK: topK, ef: ef, mode: mode,
                     filter: filter.flatMap { $0.isEmpty ? nil : $0 }, maxContextTokens: budget, answer: kind, maxTokens: maxTokens,
-                    abstention: policy, guardrails: guardPolicy, route: route?.decision.route
+                    abstention: policy, guardrails: guardPolicy,
+                    route: route.map { "\($0.decision.route):\($0.decision.models.joined(separator: ","))" }
                 ),
                 query: query.trimmingWhitespace()
             )
@@ -548,6 +604,37 @@ public struct Retriever: Sendable {
             }
         }
         return result
+    }
+
+    /// The chat models a caller of `tier` may name in a request (`model`): every model of the
+    /// tier's routes (the default routes for a tier without its own), or without routing the
+    /// configured chain; none without a chat model.
+    public func selectableModels(tier: String?) -> [ChatModel] {
+        guard let llm else { return [] }
+        guard let router else { return llm.client.settings.models }
+        let routes = tier.flatMap { router.tiers[$0] } ?? router.defaultRoutes
+        var seen = Set<String>()
+        return ([routes.chain] + [routes.short, routes.long].compactMap { $0 }).flatMap(\.models).filter { seen.insert($0.name).inserted }
+    }
+
+    /// The route of a request that names its model: that model alone, if the caller may use it.
+    /// - Throws: `QuarryError.invalidRequest` naming the models it may use.
+    private func chosenModel(_ name: String, tier: String?, routed: ModelSelection?) throws -> ModelSelection {
+        let selectable = selectableModels(tier: tier)
+        guard let chosen = selectable.first(where: { $0.name == name }) else {
+            let names = selectable.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw QuarryError(
+                .invalidRequest,
+                "model '\(name.prefix(100))' is not one this key may ask for; "
+                    + (selectable.isEmpty ? "its tier's routes name no chat model" : "it may ask for \(names)")
+            )
+        }
+        let decision = RoutingDecision(
+            tier: tier, route: "request.model", models: [chosen.name], extractive: false,
+            fallbackToExtractive: routed?.decision.fallbackToExtractive ?? llm?.fallbackToExtractive ?? false, questionShape: nil,
+            reason: "the request named model '\(chosen.name)'" + (router == nil ? ", one of the configured chain" : ", one of its routes' models")
+        )
+        return ModelSelection(decision: decision, models: [chosen])
     }
 
     /// The abstention policy of `collection` (a store name) when a query names none.
@@ -761,4 +848,19 @@ struct FusedHit {
             (a.score, b.denseRank, b.ranked.rowID) < (b.score, a.denseRank, a.ranked.rowID)
         }
     }
+}
+
+/// What each retriever found on its own for one query (`Retriever.explain`).
+public struct SearchExplanation: Sendable {
+    /// The dense ranking's best chunks, best first, scored by cosine similarity; empty when the
+    /// collection was embedded by another model and the search was lexical.
+    public var dense: [SearchHit] = []
+    /// The lexical ranking's best chunks, best first, scored by BM25.
+    public var lexical: [SearchHit] = []
+    /// How deep each ranking went (the candidates hybrid search fuses).
+    public var candidates = 0
+    /// Ranks (1-based) of the chunks in each ranking, by chunk row id, to the full depth.
+    public var denseRanks: [Int64: Int] = [:]
+    /// See `denseRanks`.
+    public var lexicalRanks: [Int64: Int] = [:]
 }

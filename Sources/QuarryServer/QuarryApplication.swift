@@ -1,5 +1,6 @@
 import Hummingbird
 import QuarryAccess
+import QuarryEval
 import Logging
 import NIOCore
 import QuarryEmbedding
@@ -84,18 +85,22 @@ public struct EmbeddingLimits: Sendable, Equatable {
 ///   - audit: the audit log state-changing requests and queries are recorded in; `nil` for none.
 ///   - conversations: sessions; `nil` for sessions in `store` with the defaults and the
 ///     deterministic rewriter.
+///   - reports: the eval reports `GET /reports` serves; `nil` for none (those routes answer 404).
+///   - console: the web console's files, served at `/`; `nil` for no console.
 ///   - logger: the server's logger.
 ///   - onServerRunning: called with the bound port once the server listens.
 /// - Returns: an application ready to `runService()` or to test.
 public func buildApplication(
     retriever: Retriever, store: any ChunkStore, configuration: ServerConfiguration, jobs: IngestJobs? = nil,
-    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, conversations: Conversations? = nil, logger: Logger,
+    keyRing: KeyRing? = nil, limits: ServiceLimits? = nil, audit: AuditLog? = nil, conversations: Conversations? = nil,
+    reports: ReportLibrary? = nil, console: ConsoleAssets? = ConsoleAssets(), logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int?) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: QuarryRequestContext.self, options: .autoGenerateHeadEndpoints)
     let metrics = ServerMetrics()
     let keyRing = keyRing ?? KeyRing(store: store, mode: .whenKeysExist)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -138,6 +143,9 @@ public func buildApplication(
         .register(on: router)
     KeyRoutes(keys: KeyManager(store: store), keyRing: keyRing, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     AdminRoutes(store: store, limits: limits).register(on: router)
+    InfoRoutes(retriever: retriever, keyRing: keyRing, jobs: jobs, limits: limits, reports: reports).register(on: router)
+    ReportRoutes(library: reports).register(on: router)
+    if let console { ConsoleRoutes(assets: console).register(on: router) }
     MethodNotAllowedMiddleware.register(on: router)
     return Application(
         router: router,

@@ -26,10 +26,11 @@ public protocol ChunkReader: Sendable {
     /// - Parameters:
     ///   - limit: the most documents returned.
     ///   - offset: how many matching documents to skip.
+    ///   - contains: only ids containing this text, ASCII letters in either case (`""`: all).
     ///   - visibleTo: only documents a caller speaking for these principals may see (see
     ///     `SearchFilter.visibleTo`); `nil` for all.
     /// - Throws: `QuarryError.notFound` for an unknown collection.
-    func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage
+    func documents(in collection: String, prefix: String, contains: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage
 
     /// One document and its chunks, or `nil` when the collection has no such document.
     func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])?
@@ -147,6 +148,11 @@ extension ChunkReader {
     public func requireWritable() throws {
         guard let readOnlyReason else { return }
         throw QuarryError(.readOnly, "the store is read-only (\(readOnlyReason)): it answers queries and verify, and takes no writes")
+    }
+
+    /// One page of a collection's documents with ids starting with `prefix`.
+    public func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
+        try await documents(in: collection, prefix: prefix, contains: "", limit: limit, offset: offset, visibleTo: visibleTo)
     }
 
     /// One page of a collection's documents, whoever may see them.

@@ -5,6 +5,7 @@ import Logging
 import QuarryAccess
 import QuarryConfig
 import QuarryEmbedding
+import QuarryEval
 import QuarryIngest
 import QuarryServer
 import QuarryStore
@@ -36,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A folder under which POST /ingest may read (repeatable); without one, POST /ingest is refused.")
     var ingestRoot: [String] = []
 
+    @Option(help: "A folder of eval reports (quarry eval --html) served at GET /reports and shown in the console.")
+    var reports: String?
+
     @Option(help: "Query results kept in the exact-match result cache; 0 turns it off (default: 1024).")
     var cacheEntries: Int?
 
@@ -63,6 +67,7 @@ struct Serve: AsyncParsableCommand {
             if let host { settings.server.host = host }
             if let port { settings.server.port = port }
             if !ingestRoot.isEmpty { settings.server.ingestRoots = ingestRoot }
+            if let reports { settings.server.reportsDir = reports }
             if let cacheEntries { settings.server.cacheEntries = cacheEntries }
             if let logLevel { settings.server.logLevel = logLevel }
             if let logFormat { settings.server.logFormat = logFormat }
@@ -109,6 +114,8 @@ struct Serve: AsyncParsableCommand {
                 store: store, ttl: .seconds(settings.sessions.ttlSeconds), historyTurns: settings.sessions.historyTurns,
                 rewriter: settings.sessions.rewriter(llm: retriever.llm) { [embedder] in embedder.tokenCount($0) }
             ),
+            reports: try settings.server.reportsDir.map { try ReportLibrary(folder: URL(fileURLWithPath: $0, isDirectory: true)) },
+            console: settings.server.console ? ConsoleAssets.fromEnvironment() : nil,
             logger: logger
         ) { boundPort in
             let url = "http://\(host):\(boundPort ?? 0)"

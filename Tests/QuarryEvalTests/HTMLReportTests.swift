@@ -1,4 +1,5 @@
 import Foundation
+import QuarryDigest
 @testable import QuarryEval
 import QuarryTestSupport
 import Testing
@@ -125,7 +126,7 @@ extension String {
     @Test func metricsTableBoldsTheBestModePerColumn() {
         let html = HTMLReport.render(SampleReport.report())
         // nDCG@10 is scale × 0.5: dense 0.610, lexical 0.550, hybrid 0.702.
-        #expect(html.contains("<tr><td class=\"name\"><span class=\"swatch\" style=\"background:#0072B2\"></span>dense</td><td>0.610</td>"))
+        #expect(html.contains("<tr><td class=\"name\"><span class=\"swatch c0\"></span>dense</td><td>0.610</td>"))
         #expect(html.contains("lexical</td><td>0.550</td>"))
         #expect(html.contains("hybrid</td><td><b>0.702</b></td>"))
         // Metric i is scale × (0.5 + 0.05 i), at most 1: hybrid reaches 1 at P@1, P@5 and P@10, dense
@@ -168,7 +169,9 @@ extension String {
 
     @Test func textFromTheDataIsEscaped() {
         let html = HTMLReport.render(SampleReport.report())
-        #expect(!html.contains("<script"))
+        // The only script element is the report's JSON, where every `<` is escaped.
+        #expect(html.occurrences(of: "<script") == 1)
+        #expect(html.occurrences(of: "<script type=\"application/json\" id=\"quarry-report\">") == 1)
         #expect(!html.contains("<b>bold</b>"))
         #expect(!html.contains("<1990>"))
         #expect(html.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; fish &amp; chips"))
@@ -251,6 +254,113 @@ extension String {
     }
 }
 
+/// What a Content-Security-Policy sees of the page: one style block allowed by its hash, no
+/// `style` attribute, no script a browser runs, and the report itself in a JSON data block.
+@Suite struct HTMLReportPolicyTests {
+    /// A report whose texts try to end the data block and to run script.
+    static func hostileReport() -> EvalReport {
+        var report = SampleReport.report()
+        let hostile = "</script><script>alert(1)</script> <img src=x onerror=alert(2)> <!-- </SCRIPT >"
+        report.retrieval?.modes[2].perQuery[1].text = hostile
+        report.retrieval?.modes[2].perQuery[1].retrieved[0].snippet = hostile
+        report.qa?.questions[0].answer = hostile
+        report.qa?.summary["faithfulness"] = .nan
+        report.retrieval?.modes[0].metrics["ndcg@10"] = .infinity
+        return report
+    }
+
+    /// The page with the data block's JSON cut out (the JSON holds report text, which may look like markup).
+    static func markup(_ html: String) -> String {
+        guard let start = html.range(of: "<script type=\"application/json\" id=\"quarry-report\">"),
+            let end = html.range(of: "</script>", range: start.upperBound..<html.endIndex)
+        else { return html }
+        return String(html[..<start.upperBound]) + String(html[end.lowerBound...])
+    }
+
+    @Test func noStyleAttributeAndNoScriptThatRuns() throws {
+        for report in [SampleReport.report(), Self.hostileReport()] {
+            let html = HTMLReport.render(report)
+            let lowered = html.lowercased()
+            #expect(!lowered.contains("style="))
+            #expect(lowered.occurrences(of: "<style") == 1)
+            #expect(lowered.occurrences(of: "</style>") == 1)
+            // One script element, a data block; its text never closes it or opens a comment.
+            #expect(lowered.occurrences(of: "<script") == 1)
+            #expect(lowered.occurrences(of: "</script") == 1)
+            #expect(lowered.contains("<script type=\"application/json\" id=\"quarry-report\">"))
+            let json = try #require(HTMLReport.embeddedJSON(in: html))
+            #expect(!json.contains(UInt8(ascii: "<")))
+            // Outside the data block no tag has an event handler or a javascript: URL (report
+            // text is escaped, so every `<` there starts a tag the page made).
+            let tags = Self.markup(html).lowercased().matches(of: /<[^>]*>/).map { String($0.output) }
+            #expect(tags.count > 100)
+            let unsafe = tags.filter { $0.firstMatch(of: /\son[a-z]+\s*=/) != nil || $0.contains("javascript:") || $0.hasPrefix("<img") }
+            #expect(unsafe.isEmpty, "\(unsafe.prefix(3))")
+        }
+        // The legend swatches take their colours from the stylesheet.
+        let html = HTMLReport.render(SampleReport.report())
+        #expect(html.contains("<span class=\"swatch c2\"></span>hybrid</td>"))
+        for (index, colour) in HTMLReport.palette.enumerated() {
+            #expect(HTMLReport.stylesheet.contains(".swatch.c\(index) { background: \(colour); }"))
+        }
+        #expect(HTMLReport.swatch(9) == "<span class=\"swatch c1\"></span>")
+    }
+
+    @Test func styleBlockHashesToTheStylesheetHash() throws {
+        let html = HTMLReport.render(SampleReport.report())
+        let start = try #require(html.range(of: "<style>"))
+        let end = try #require(html.range(of: "</style>"))
+        let block = String(html[start.upperBound..<end.lowerBound])
+        #expect(block == HTMLReport.stylesheet)
+        var hasher = SHA256()
+        hasher.update(Array(block.utf8))
+        let digest = hasher.finalize()
+        #expect(HTMLReport.stylesheetHash == "sha256-" + Data(digest).base64EncodedString())
+        // 32 bytes in base64: 44 characters, one `=` of padding.
+        #expect(HTMLReport.stylesheetHash.count == "sha256-".count + 44)
+        #expect(HTMLReport.stylesheetHash.hasSuffix("="))
+        // SHA-256 of a known text, so the hash is the standard one (FIPS 180-4 "abc").
+        var abc = SHA256()
+        abc.update(Array("abc".utf8))
+        #expect(Data(abc.finalize()).base64EncodedString() == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+    }
+
+    @Test func embeddedJSONDecodesToTheSameReport() throws {
+        for report in [SampleReport.report(), Self.hostileReport(), EvalReport(generatedAt: "now")] {
+            let html = HTMLReport.render(report)
+            let decoded = try #require(try HTMLReport.embeddedReport(in: html))
+            // Equal: the same JSON, keys sorted, whichever report it came from.
+            #expect(try HTMLReport.json(decoded) == HTMLReport.json(report))
+        }
+        let hostile = try #require(try HTMLReport.embeddedReport(in: HTMLReport.render(Self.hostileReport())))
+        #expect(hostile.retrieval?.modes[2].perQuery[1].text == "</script><script>alert(1)</script> <img src=x onerror=alert(2)> <!-- </SCRIPT >")
+        #expect(hostile.qa?.answerer == "extractive")
+        #expect(hostile.qa?.summary["faithfulness"]?.isNaN == true)
+        #expect(hostile.retrieval?.modes[0].metrics["ndcg@10"] == .infinity)
+    }
+
+    @Test func embeddedJSONIsWhatEvalJSONWrites() throws {
+        // The encoder of `quarry eval --json` (Sources/quarry/Eval.swift), on a report it can write.
+        let report = SampleReport.report()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let written = String(decoding: try encoder.encode(report), as: UTF8.self)
+        let embedded = String(decoding: try #require(HTMLReport.embeddedJSON(in: HTMLReport.render(report))), as: UTF8.self)
+        #expect(written.contains("<script>alert"))
+        #expect(embedded == written.replacingOccurrences(of: "<", with: "\\u003c"))
+        // Any JSON parser reads it.
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(embedded.utf8)) as? [String: Any])
+        #expect(object["generated_at"] as? String == "2026-11-22T19:00:00Z")
+    }
+
+    @Test func aPageWithoutDataBlockHasNoReport() throws {
+        #expect(try HTMLReport.embeddedReport(in: "<!DOCTYPE html><title>old</title>") == nil)
+        #expect(throws: DecodingError.self) {
+            try HTMLReport.embeddedReport(in: "<script type=\"application/json\" id=\"quarry-report\">{\"x\": 1}</script>")
+        }
+    }
+}
+
 /// The page as a browser draws it: headless Chromium reads its DOM and takes a screenshot, which
 /// must show a drawn page, not a blank one.
 @Suite struct HTMLReportBrowserTests {
@@ -274,7 +384,11 @@ extension String {
         }
         #expect(dom.output.contains("class=\"sentence unsupported\""))
         #expect(dom.output.occurrences(of: "<svg") == 4)
-        #expect(!dom.output.contains("<script"))
+        // The data block is the page's only script element, and the hostile query inside it
+        // stayed text: no element was made of it.
+        #expect(dom.output.occurrences(of: "<script") == 1)
+        #expect(dom.output.contains("<script type=\"application/json\" id=\"quarry-report\">{"))
+        #expect(dom.output.contains("\\u003cscript>alert"))
 
         let screenshot = directory.url.appendingPathComponent("report.png")
         let shot = try run(
@@ -297,6 +411,41 @@ extension String {
         #expect(colours > 50, "distinct colours \(colours)")
         // ...and the chart lines, bars and highlights are in colour, not grey.
         #expect(coloured > 0.005, "saturated share \(coloured)")
+    }
+
+    /// The page under the policy `GET /reports/{name}` serves it with (as a `<meta>`, which a
+    /// file URL needs; `sandbox` and `frame-ancestors` are ignored there): Chromium applies the
+    /// style block and reports no violation, and does report one when the hash is wrong.
+    @Test func chromiumAppliesTheStyleBlockUnderTheReportPolicy() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.chromium),
+            "\(Self.chromium) is missing: run scripts/install-deps.sh (it installs the Debian package chromium)"
+        )
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let html = HTMLReport.render(HTMLReportPolicyTests.hostileReport())
+        func violations(hash: String, name: String) throws -> (messages: [Substring], dom: String) {
+            let policy = "default-src 'none'; style-src '\(hash)'; img-src data:"
+            let page = try directory.write(
+                html.replacingOccurrences(
+                    of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"\(policy)\">"
+                ),
+                to: "\(name).html"
+            )
+            let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0",
+                         "--user-data-dir=\(directory.url.appendingPathComponent("profile-\(name)").path)"]
+            let result = try run(Self.chromium, flags + ["--dump-dom", page.absoluteString], in: directory.url)
+            try #require(result.status == 0, "chromium --dump-dom failed: \(result.errors.suffix(2000))")
+            let messages = result.errors.split(separator: "\n").filter { $0.contains("Content Security Policy") }
+            return (messages, result.output)
+        }
+        let allowed = try violations(hash: HTMLReport.stylesheetHash, name: "allowed")
+        #expect(allowed.messages.isEmpty, "\(allowed.messages)")
+        #expect(allowed.dom.contains("<h2>Retrieval metrics</h2>"))
+        #expect(allowed.dom.occurrences(of: "<script") == 1)
+        #expect(!allowed.dom.contains("<img"))
+        let wrong = try violations(hash: "sha256-" + String(repeating: "A", count: 43) + "=", name: "wrong")
+        #expect(wrong.messages.contains { $0.contains("style-src") }, "a wrong hash must be refused, or this test sees nothing")
     }
 
     /// Prints width, height, the share of non-white pixels, the number of distinct colours and

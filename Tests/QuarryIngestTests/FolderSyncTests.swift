@@ -285,8 +285,8 @@ final class FailingStore: ChunkStore {
     func removeCollection(named name: String) async throws { try await base.removeCollection(named: name) }
     func sources(in collection: String) async throws -> [SourceRecord] { try await base.sources(in: collection) }
     func documents(in collection: String) async throws -> [DocumentRecord] { try await base.documents(in: collection) }
-    func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
-        try await base.documents(in: collection, prefix: prefix, limit: limit, offset: offset, visibleTo: visibleTo)
+    func documents(in collection: String, prefix: String, contains: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
+        try await base.documents(in: collection, prefix: prefix, contains: contains, limit: limit, offset: offset, visibleTo: visibleTo)
     }
     func document(in collection: String, path: String) async throws -> (DocumentRecord, [StoredChunk])? {
         try await base.document(in: collection, path: path)

@@ -197,5 +197,14 @@ import Testing
         #expect(try await store.documents(in: "docs", prefix: "a_", limit: 10, offset: 0).documents.map(\.path) == ["a_/x.txt"])
         #expect(try await store.documents(in: "docs", prefix: "zzz", limit: 10, offset: 0) == DocumentPage(total: 0, documents: []))
         await #expect(throws: QuarryError.self) { try await store.documents(in: "missing", prefix: "", limit: 10, offset: 0) }
+        // `contains` (the console's search by path): anywhere in the id, ASCII letters in either
+        // case, `_` and `%` as themselves, counted and paged like the rest.
+        let upper = try await store.documents(in: "docs", prefix: "", contains: "UPPER", limit: 10, offset: 0, visibleTo: nil)
+        #expect(upper == DocumentPage(total: 1, documents: all.documents.filter { $0.path == "A/upper.txt" }))
+        let ones = try await store.documents(in: "docs", prefix: "", contains: "1.TXT", limit: 1, offset: 1, visibleTo: nil)
+        #expect(ones.total == 2 && ones.documents.map(\.path) == ["b/1.txt"])
+        #expect(try await store.documents(in: "docs", prefix: "", contains: "_", limit: 10, offset: 0, visibleTo: nil).documents.map(\.path) == ["a_/x.txt"])
+        #expect(try await store.documents(in: "docs", prefix: "", contains: "%", limit: 10, offset: 0, visibleTo: nil).total == 0)
+        #expect(try await store.documents(in: "docs", prefix: "a/", contains: "3", limit: 10, offset: 0, visibleTo: nil).documents.map(\.path) == ["a/3.txt"])
     }
 }

@@ -183,6 +183,11 @@ public final class IngestJobs: Sendable {
         state.withLock { $0.jobs[id]?.status }
     }
 
+    /// The jobs kept (the last 200 that ended, and every one queued or running), newest first.
+    public func all() -> [IngestJobStatus] {
+        state.withLock { state in state.order.reversed().compactMap { state.jobs[$0]?.status } }
+    }
+
     /// Asks a job to stop: a queued job does not start, a running one stops after its current
     /// batch (what it wrote stays, consistent). Returns the job's state, or `nil` for an unknown id.
     public func cancel(_ id: String) -> IngestJobStatus? {

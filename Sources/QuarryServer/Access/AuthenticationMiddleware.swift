@@ -4,7 +4,7 @@ import QuarryAccess
 import QuarryCore
 
 /// Establishes who is asking, from `Authorization: Bearer <key>`, before any route runs. Only
-/// `GET /health` is open. The key's id and tenant join the request's log lines; its secret
+/// `GET /health` and the console's files (`GET /`, `GET /console/…`) are open. The key's id and tenant join the request's log lines; its secret
 /// appears nowhere. A state-changing request or query refused here (401) is recorded in the
 /// audit log, without a principal.
 struct AuthenticationMiddleware: RouterMiddleware {
@@ -14,6 +14,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method == .get, request.uri.path == "/health" { return try await next(request, context) }
+        if ConsoleRoutes.isConsole(method: request.method, path: request.uri.path) { return try await next(request, context) }
         var context = context
         let principal: Principal
         do {

@@ -66,6 +66,12 @@ struct IngestRoutes: Sendable {
             response.headers[.location] = "/jobs/\(status.id)"
             return response
         }
+        router.get("/jobs") { request, context in
+            let principal = try context.principal(for: .write)
+            let limit = try AdminRoutes.integer(request.uri.queryParameters["limit"], name: "limit", default: 20, range: 1...200)
+            let visible = jobs.all().lazy.compactMap { Self.visible($0, to: principal) }
+            return try JSON.response(["jobs": Array(visible.prefix(limit))])
+        }
         router.get("/jobs/{id}") { _, context in
             let principal = try context.principal(for: .write)
             let id = try context.parameters.require("id")
@@ -171,8 +177,12 @@ struct DocumentRoutes: Sendable {
             let limit = try Self.integer(query["limit"], name: "limit", default: 1000, range: 1...Self.maxLimit)
             let offset = try Self.integer(query["offset"], name: "offset", default: 0, range: 0...Int.max)
             let prefix = query["prefix"].map(String.init) ?? ""
+            let contains = query["contains"].map(String.init) ?? ""
+            guard contains.count <= 1024 else {
+                throw APIError(status: .badRequest, code: QuarryError.Code.invalidRequest.rawValue, message: "contains must be at most 1,024 characters")
+            }
             let page = try await store.documents(
-                in: stored, prefix: prefix, limit: limit, offset: offset, visibleTo: principal.visibility
+                in: stored, prefix: prefix, contains: contains, limit: limit, offset: offset, visibleTo: principal.visibility
             )
             return try JSON.response(
                 DocumentList(collection: collection, total: page.total, documents: page.documents.map(DocumentSummary.init))

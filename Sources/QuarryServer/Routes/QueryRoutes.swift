@@ -25,6 +25,10 @@ struct QueryRequestBody: Decodable {
     /// The session the question belongs to: the turns before it make a follow-up standalone,
     /// and the question and its answer become its next turn.
     var sessionID: String?
+    /// `POST /search`: also return what each retriever found on its own.
+    var explain: Bool?
+    /// `POST /query`, LLM answers: the one chat model to ask, among those the caller's tier may use.
+    var model: String?
 
     /// `{"documents": [...], "path_prefix": "...", "file_types": ["md", ...], "metadata": {"key": value}}`.
     struct Filter: Decodable {
@@ -60,7 +64,7 @@ struct QueryRequestBody: Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, ef, mode, filter, answer, stream, abstain
+        case query, collection, ef, mode, filter, answer, stream, abstain, explain, model
         case topK = "top_k"
         case maxContextTokens = "max_context_tokens"
         case maxTokens = "max_tokens"
@@ -82,6 +86,8 @@ struct SearchResponseBody: Encodable {
     var mode: SearchMode
     var hits: [Hit]
     var timingsMS: QueryTimings
+    /// With `explain`: each retriever's own ranking.
+    var explain: Explanation?
 
     struct Hit: Encodable {
         var rank: Int
@@ -92,17 +98,48 @@ struct SearchResponseBody: Encodable {
         var denseScore: Float?
         var lexicalScore: Float?
         var location: ChunkLocation
+        /// With `explain`: where the chunk stood in each retriever's ranking (1-based), when it was in it.
+        var denseRank: Int?
+        var lexicalRank: Int?
 
         enum CodingKeys: String, CodingKey {
             case rank, document, text, score, location
             case chunkID = "chunk_id"
             case denseScore = "dense_score"
             case lexicalScore = "lexical_score"
+            case denseRank = "dense_rank"
+            case lexicalRank = "lexical_rank"
+        }
+
+        init(rank: Int, hit: SearchHit, explanation: SearchExplanation? = nil) {
+            self.rank = rank
+            chunkID = hit.chunkID
+            document = hit.document
+            text = hit.text
+            score = hit.score
+            denseScore = hit.denseScore
+            lexicalScore = hit.lexicalScore
+            location = hit.location
+            denseRank = explanation?.denseRanks[hit.chunkRowID]
+            lexicalRank = explanation?.lexicalRanks[hit.chunkRowID]
+        }
+    }
+
+    /// `{"dense": [hit…], "lexical": [hit…], "candidates": N}`: the `top_k` best of each ranking.
+    struct Explanation: Encodable {
+        var dense: [Hit]
+        var lexical: [Hit]
+        var candidates: Int
+
+        init(_ explanation: SearchExplanation) {
+            dense = explanation.dense.enumerated().map { Hit(rank: $0 + 1, hit: $1) }
+            lexical = explanation.lexical.enumerated().map { Hit(rank: $0 + 1, hit: $1) }
+            candidates = explanation.candidates
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case query, collection, mode, hits
+        case query, collection, mode, hits, explain
         case timingsMS = "timings_ms"
     }
 }
@@ -276,11 +313,14 @@ struct QueryRoutes: Sendable {
         router.post("/query") { request, context in
             let principal = try context.principal(for: .read)
             let body = try await JSON.decode(QueryRequestBody.self, from: request, limit: maxBodyBytes)
+            if body.model != nil, body.answer != .llm {
+                throw QuarryError(.invalidRequest, "model names the chat model of an answer 'llm'; ask for answer 'llm' with it")
+            }
             // Budgets first: a request over one is refused (or answered extractively) before any
             // model is called, the rewrite of a follow-up included.
             // The guards' policy and the model routes: the caller's tier (key, else tenant, else
             // the default tier; the local identity has none).
-            let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
+            let tier = Self.tier(of: principal, limits: limits)
             let plan = try await budgetPlan(body, tier: tier, for: principal)
             // In a session, a follow-up is made standalone from the turns before it; retrieval,
             // the caches and the answerer see the standalone question.
@@ -296,7 +336,7 @@ struct QueryRoutes: Sendable {
                     query: question, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
                     filter: filter, maxContextTokens: plan.maxContextTokens, answer: plan.answer,
                     maxTokens: plan.maxTokens, abstention: body.abstention(over: retriever.abstention(for: stored)),
-                    guardrails: guardrails, tier: tier, events: events
+                    guardrails: guardrails, tier: tier, model: plan.answer == .llm ? body.model : nil, events: events
                 )
                 try await recordUsage(of: &result, rewrite: rewrite, question: question, mode: mode, for: principal)
                 guard let session else { return (result, nil) }
@@ -326,21 +366,24 @@ struct QueryRoutes: Sendable {
             let collection = body.collection ?? CollectionName.default
             let stored = try principal.storeName(of: collection)
             let mode = body.mode ?? .hybrid
-            let (hits, timings) = try await retriever.search(
-                query: body.query, collection: stored, topK: body.topK ?? defaultTopK, ef: body.ef, mode: mode,
-                filter: try Self.filter(body.filter, for: principal)
-            )
-            metrics.recordStages(timings)
+            let topK = body.topK ?? defaultTopK
+            let filter = try Self.filter(body.filter, for: principal)
+            let hits: [SearchHit]
+            let timings: QueryTimings
+            var explanation: SearchExplanation?
+            if body.explain == true {
+                (hits, timings, explanation) = try await retriever.explain(
+                    query: body.query, collection: stored, topK: topK, ef: body.ef, mode: mode, filter: filter
+                )
+            } else {
+                (hits, timings) = try await retriever.search(query: body.query, collection: stored, topK: topK, ef: body.ef, mode: mode, filter: filter)
+                metrics.recordStages(timings)
+            }
             return try JSON.response(
                 SearchResponseBody(
                     query: body.query, collection: collection, mode: mode,
-                    hits: hits.enumerated().map { index, hit in
-                        SearchResponseBody.Hit(
-                            rank: index + 1, chunkID: hit.chunkID, document: hit.document, text: hit.text, score: hit.score,
-                            denseScore: hit.denseScore, lexicalScore: hit.lexicalScore, location: hit.location
-                        )
-                    },
-                    timingsMS: timings
+                    hits: hits.enumerated().map { SearchResponseBody.Hit(rank: $0 + 1, hit: $1, explanation: explanation) },
+                    timingsMS: timings, explain: explanation.map(SearchResponseBody.Explanation.init)
                 )
             )
         }
@@ -348,6 +391,12 @@ struct QueryRoutes: Sendable {
 }
 
 extension QueryRoutes {
+    /// The caller's tier, which chooses its guards' policy and model routes: the key's, else
+    /// its tenant's, else the default tier; the local identity has none.
+    static func tier(of principal: Principal, limits: ServiceLimits?) -> String? {
+        principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
+    }
+
     /// The session `id` names, if any, and the question made standalone from its turns.
     func openSession(_ id: String?, question: String, for principal: Principal, useModel: Bool) async throws -> (SessionRecord?, FollowUpRewrite?) {
         guard let id else { return (nil, nil) }

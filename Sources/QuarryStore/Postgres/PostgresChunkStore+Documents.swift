@@ -41,7 +41,9 @@ extension PostgresChunkStore {
         }
     }
 
-    public func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
+    public func documents(
+        in collection: String, prefix: String, contains: String, limit: Int, offset: Int, visibleTo: [String]?
+    ) async throws -> DocumentPage {
         try await pool.withConnection { db in
             // One snapshot for the count and the page.
             try db.transaction { db in
@@ -49,8 +51,13 @@ extension PostgresChunkStore {
                 let id = try Self.collectionID(collection, in: db)
                 var matching = " WHERE d.collection_id = $1 AND starts_with(d.path, $2)"
                 var parameters: [PostgresValue] = [.integer(id), .text(prefix)]
+                if !contains.isEmpty {
+                    // strpos, not LIKE: the text is matched as it is, `%` and `_` included.
+                    matching += " AND strpos(lower(d.path), lower($\(parameters.count + 1))) > 0"
+                    parameters.append(.text(contains))
+                }
                 if let visibleTo {
-                    matching += " AND (d.access IS NULL OR d.access ?| $3::text[])"
+                    matching += " AND (d.access IS NULL OR d.access ?| $\(parameters.count + 1)::text[])"
                     parameters.append(.textArray(visibleTo + [AccessList.everyone]))
                 }
                 let total = try db.execute("SELECT count(*) FROM quarry_documents d" + matching, parameters)

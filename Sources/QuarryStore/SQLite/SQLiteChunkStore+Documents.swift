@@ -51,13 +51,20 @@ extension SQLiteChunkStore {
         }
     }
 
-    public func documents(in collection: String, prefix: String, limit: Int, offset: Int, visibleTo: [String]?) async throws -> DocumentPage {
+    public func documents(
+        in collection: String, prefix: String, contains: String, limit: Int, offset: Int, visibleTo: [String]?
+    ) async throws -> DocumentPage {
         try await read { db in
             let collectionID = try Self.requireCollection(collection, in: db).id
             // One read transaction: the count and the page belong together.
             return try db.readTransaction {
                 var matching = " WHERE d.collection_id = ? AND substr(d.path, 1, length(?)) = ?"
                 var parameters: [SQLiteStatement.Value] = [.integer(collectionID), .text(prefix), .text(prefix)]
+                if !contains.isEmpty {
+                    // instr, not LIKE: the text is matched as it is, `%` and `_` included.
+                    matching += " AND instr(lower(d.path), lower(?)) > 0"
+                    parameters.append(.text(contains))
+                }
                 if let visibleTo {
                     matching += " AND (d.access IS NULL OR EXISTS (SELECT 1 FROM json_each(d.access) a WHERE a.value IN (SELECT value FROM json_each(?))))"
                     parameters.append(.text(StoreFormat.visibleJSON(visibleTo)))
