@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import QuarryAccess
 import QuarryEmbedding
+import QuarryEval
 import QuarryIngest
 import QuarryRetrieval
 import QuarryServer
@@ -103,11 +104,18 @@ struct SchemaChecker {
         _ = try await FolderIngestor(store: store, embedder: embedder).ingest(folder: root.url.appendingPathComponent("docs"), collection: "default")
         _ = try await store.ensureCollection(named: "other", model: EmbeddingModelInfo(name: "another-model", dimension: 8, fingerprint: "x"))
         let jobs = IngestJobs(store: store, embedder: embedder, roots: [root.url], logger: Logger(label: "test"))
+        // Two eval reports, for the reports routes.
+        try root.write(HTMLReport.render(ReportRouteTests.report("2026-01-01T00:00:00Z", modes: [("dense", ["ndcg@10": 0.5])])), to: "reports/a.html")
+        try root.write(
+            HTMLReport.render(ReportRouteTests.report("2026-02-01T00:00:00Z", modes: [("dense", ["ndcg@10": 0.6]), ("hybrid", ["ndcg@10": 0.7])])),
+            to: "reports/b.html"
+        )
+        let reports = try ReportLibrary(folder: root.url.appendingPathComponent("reports"))
         // A low threshold lets the hashing embedder's close wordings meet in the semantic cache.
         let semantic = SemanticCache(capacity: 8, threshold: 0.3)
         let app = buildApplication(
             retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8), semanticCache: semantic), store: store,
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, reports: reports, logger: Logger(label: "test")
         )
         try await app.test(.live) { client in
             let spec = try await client.execute(uri: "/openapi.json", method: .get)
@@ -129,6 +137,18 @@ struct SchemaChecker {
                 ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "hybrid"}"#),
                 ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "nope"}"#),
                 ("/search", "post", "/search", #"{"query": "vacuum", "filter": {"metadata": {"lang": ["en"]}}}"#),
+                ("/search", "post", "/search", #"{"query": "checkpoints", "explain": true}"#),
+                ("/search", "post", "/search", #"{"query": "checkpoints", "mode": "lexical", "explain": true}"#),
+                ("/info", "get", "/info", nil),
+                ("/jobs", "get", "/jobs?limit=5", nil),
+                ("/jobs", "get", "/jobs?limit=0", nil),
+                ("/documents", "get", "/documents?contains=GUIDE", nil),
+                ("/reports", "get", "/reports", nil),
+                ("/reports/compare", "get", "/reports/compare?a=a&b=b", nil),
+                ("/reports/compare", "get", "/reports/compare?a=a&b=missing", nil),
+                ("/reports/compare", "get", "/reports/compare?a=a", nil),
+                ("/reports/{name}", "get", "/reports/..%2Fsecret", nil),
+                ("/console/{file}", "get", "/console/nothing.js", nil),
                 ("/ingest", "post", "/ingest", #"{"path": "docs"}"#),
                 ("/ingest", "post", "/ingest", #"{"path": "/etc"}"#),
                 ("/ingest", "post", "/ingest", #"{"path": "missing"}"#),
@@ -161,6 +181,16 @@ struct SchemaChecker {
                 if route == "/ingest", status == 202 { jobID = ((value as? [String: Any])?["job_id"] as? String) ?? "" }
             }
             await jobs.wait(jobID)
+            let listed = try await client.execute(uri: "/jobs", method: .get)
+            #expect(checker.problems(try JSONSerialization.jsonObject(with: Data(listed.body.readableBytesView)), try #require(checker.responseSchema("/jobs", "get", 200))).isEmpty)
+            // The HTML routes answer what the document says they do.
+            for (uri, route, type) in [("/", "/", "text/html"), ("/reports/a", "/reports/{name}", "text/html"), ("/console/main.js", "/console/{file}", "text/javascript")] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .ok, "\(uri)")
+                #expect(response.headers[.contentType]?.hasPrefix(type) == true, "\(uri)")
+                let content = ((((document["paths"] as? [String: Any])?[route] as? [String: Any])?["get"] as? [String: Any])?["responses"] as? [String: Any])?["200"]
+                #expect(((content as? [String: Any])?["content"] as? [String: Any])?[type] != nil, "\(route)")
+            }
             // The job has ended: it is read, and it can no longer be cancelled.
             for (method, status) in [("get", 200), ("delete", 409)] {
                 let response = try await client.execute(uri: "/jobs/\(jobID)", method: method == "get" ? .get : .delete)
