@@ -123,7 +123,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(
                 Data(
                 """
-                Quarry is serving on \(url)
+                Quarry is serving on \(url)\(settings.server.console ? "  (web console: \(url)/)" : "")
                 Try:
                   curl -s \(url)/query -H 'Content-Type: application/json' \\
                        -d '{"query": "How does WAL mode work?", "top_k": 3}'
