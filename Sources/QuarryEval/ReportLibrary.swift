@@ -163,7 +163,8 @@ public final class ReportLibrary: Sendable {
     func file(_ fileName: String, of name: String) throws -> ResolvedFile {
         let missing = QuarryError(.notFound, "there is no report named '\(name)'")
         let path = folder.appendingPathComponent(fileName).path
-        guard let resolved = Self.realPath(path), resolved.hasPrefix(folder.path + "/") else { throw missing }
+        let inside = folder.path.hasSuffix("/") ? folder.path : folder.path + "/"
+        guard let resolved = Self.realPath(path), resolved.hasPrefix(inside) else { throw missing }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved),
             attributes[.type] as? FileAttributeType == .typeRegular
         else { throw missing }
@@ -172,17 +173,21 @@ public final class ReportLibrary: Sendable {
         return ResolvedFile(path: resolved, stamp: FileStamp(path: resolved, bytes: bytes, modified: modified))
     }
 
-    /// The bytes of `file`, at most `maxBytes` of them.
+    /// The bytes of `file`; never more than `maxBytes` are read, even from a file that grew.
     func read(_ file: ResolvedFile) throws -> Data {
-        guard file.stamp.bytes <= maxBytes else {
-            let name = URL(fileURLWithPath: file.path).lastPathComponent
-            throw QuarryError(.unreadableInput, "\(name) is \(file.stamp.bytes) bytes, over the \(maxBytes) bytes a report may have")
-        }
+        let name = URL(fileURLWithPath: file.path).lastPathComponent
+        let tooLarge = QuarryError(.unreadableInput, "\(name) is larger than the \(maxBytes) bytes a report may have")
+        guard file.stamp.bytes <= maxBytes else { throw tooLarge }
+        let data: Data
         do {
-            return try Data(contentsOf: URL(fileURLWithPath: file.path))
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file.path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxBytes + 1) ?? Data()
         } catch {
             throw QuarryError(.storage, "\(file.path) cannot be read", underlying: error)
         }
+        guard data.count <= maxBytes else { throw tooLarge }
+        return data
     }
 
     struct ResolvedFile {
