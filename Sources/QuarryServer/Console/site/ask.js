@@ -137,7 +137,11 @@ function handleEvent(current, { event, data }) {
       return false;
     case 'citation':
       if (payload && typeof payload === 'object') {
-        if (!current.passages.has(payload.id)) current.passages.set(payload.id, payload);
+        // A source retrieval did not list (not expected, but harmless): its markers become links now.
+        if (!current.passages.has(payload.id)) {
+          current.passages.set(payload.id, payload);
+          renderAnswer(current);
+        }
         byId(`passage-${payload.id}`)?.classList.add('cited');
       }
       return false;
@@ -162,7 +166,7 @@ function renderPassages(current, citations) {
     el('div', { class: 'passage-location' }, location(c.location)),
     c.heading_path?.length ? el('div', { class: 'passage-heading' }, headingPath(c.heading_path)) : null,
     el('p', { class: 'passage-text' }, String(c.text ?? '')),
-    el('button', { type: 'button', class: 'open-source', 'data-citation': c.id }, 'Open source')));
+    el('button', { type: 'button', class: 'open-source', 'data-citation': c.id, 'aria-label': `Open source ${c.id}: ${c.document ?? ''}` }, 'Open source')));
   replaceChildren(byId('ask-passages'), items);
   if (!citations.length) byId('ask-passages').append(el('li', { class: 'empty' }, 'No passages found.'));
 }
@@ -212,7 +216,8 @@ function followCitation(event) {
   event.preventDefault();
   const passage = byId(`passage-${link.dataset.citation}`);
   if (!passage) return;
-  passage.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  const still = matchMedia('(prefers-reduced-motion: reduce)').matches;
+  passage.scrollIntoView({ block: 'nearest', behavior: still ? 'auto' : 'smooth' });
   passage.focus({ preventScroll: true });
   passage.classList.remove('flash');
   void passage.offsetWidth; // restart the highlight animation
@@ -225,12 +230,15 @@ function renderDone(current, done) {
     // Under a guardrail the sentences sent before the refusal are withdrawn, so they are not
     // shown; otherwise the answer text is the server's own no-answer sentence.
     const reason = done.abstention_reason;
-    const keepText = reason !== 'guardrail' && current.text.trim();
+    const serverText = reason !== 'guardrail' ? current.text.trim() : '';
+    const details = [reason ? `reason: ${reason}` : '',
+      typeof done.evidence?.confidence === 'number' ? `confidence ${score(done.evidence.confidence, 3)}` : ''].filter(Boolean);
     replaceChildren(answer, el('div', { class: 'abstention', role: 'note' },
       el('strong', {}, 'No answer'),
-      el('p', {}, ABSTENTION_REASONS[reason] ?? (reason ? `Abstained: ${reason}` : 'The server abstained.')),
-      keepText ? el('p', { class: 'answer-text' }, answerNodes(current.text, current.passages)) : null,
-      confidenceLine(done.evidence)));
+      serverText
+        ? el('p', { class: 'answer-text' }, answerNodes(serverText, current.passages))
+        : el('p', {}, ABSTENTION_REASONS[reason] ?? 'The server abstained.'),
+      details.length ? el('p', { class: 'meta' }, details.join(' · ')) : null));
   } else if (current.answerer !== 'none') {
     renderAnswer(current);
     if (!current.text.trim()) answer.append(el('p', { class: 'meta' }, 'The answerer wrote nothing.'));
@@ -241,10 +249,6 @@ function renderDone(current, done) {
   }
   renderFlags(done.guardrails);
   byId('ask-meta').textContent = metaLine(current, done);
-}
-
-function confidenceLine(evidence) {
-  return typeof evidence?.confidence === 'number' ? el('p', { class: 'meta' }, `confidence ${score(evidence.confidence, 3)}`) : null;
 }
 
 /** Guardrail flags, rendered whatever fields they turn out to have. */
@@ -265,7 +269,8 @@ function renderFlags(guardrails) {
 
 function metaLine(current, done) {
   const parts = [];
-  if (done.answerer) parts.push(`answered by ${done.answerer}`);
+  if (current.answerer === 'none') parts.push('passages only (answerer: none)');
+  else if (done.answerer) parts.push(`answered by ${done.answerer}`);
   if (done.llm?.model) parts.push(`model ${done.llm.model}`);
   if (done.cached) parts.push('cached');
   const timings = done.timings_ms ?? {};

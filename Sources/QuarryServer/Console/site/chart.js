@@ -3,8 +3,8 @@
 
 import { svg } from '/console/dom.js';
 
-const WIDTH = 640;
-const HEIGHT = 220;
+const WIDTH = 760;
+const HEIGHT = 240;
 const MARGIN = { top: 14, right: 56, bottom: 30, left: 56 };
 
 /**
@@ -44,7 +44,8 @@ export function barChart({ bars, line, ariaLabel, formatBar, formatLine = String
       x: x.toFixed(1), y: top.toFixed(1), width: (band * 0.7).toFixed(1),
       height: Math.max(0, MARGIN.top + plotHeight - top).toFixed(1), class: 'bar',
     }, svg('title', {}, bar.title)));
-    if (i % tickEvery === 0 || i === bars.length - 1) {
+    // Labels counted back from the last bar, so the newest day is always labelled.
+    if ((bars.length - 1 - i) % tickEvery === 0) {
       chart.append(svg('text', { x: (x + band * 0.35).toFixed(1), y: HEIGHT - 10, 'text-anchor': 'middle', class: 'tick' }, bar.label));
     }
   });
@@ -54,8 +55,7 @@ export function barChart({ bars, line, ariaLabel, formatBar, formatLine = String
     const points = line.map((value, i) => [MARGIN.left + (i + 0.5) * band, y(value, lineMax)]);
     chart.append(
       svg('polyline', { points: points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' '), class: 'line' }),
-      ...points.map(([px, py], i) => svg('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 2.5, class: 'line-point' },
-        svg('title', {}, bars[i].title))),
+      ...points.filter((_, i) => line[i] > 0).map(([px, py]) => svg('circle', { cx: px.toFixed(1), cy: py.toFixed(1), r: 3, class: 'line-point' })),
       svg('text', { x: WIDTH - MARGIN.right + 6, y: y(lineMax, lineMax) + 4, class: 'tick line-tick' }, formatLine(lineMax)),
       svg('text', { x: WIDTH - MARGIN.right + 6, y: y(0, lineMax) + 4, class: 'tick line-tick' }, formatLine(0)));
   }

@@ -12,13 +12,17 @@ const PAGE_SIZE = 50;
 
 let offset = 0;
 let total = 0;
-let loadedKey = null; // the collection and search of the page shown: reload only when they change
+// The collection, search and offset of the page shown: a search that fires both `input` and
+// `change` loads once.
+let loadedKey = null;
 let sequence = 0;
 let selected = null; // {collection, id} of the document in #doc-detail
 
 export function init() {
   document.addEventListener('quarry:collection', () => {
     offset = 0;
+    selected = null;
+    byId('doc-detail').hidden = true;
     if (!byId('view-documents').hidden) load();
   });
   // `change` too: a field cleared by a script or an autofill fires no `input`.
@@ -42,11 +46,20 @@ export function init() {
     const row = event.target.closest('tr[data-id]');
     if (row) showDetail(row.dataset.id);
   });
+  // The rows are one Tab stop (roving tabindex): arrows move between them, Enter opens one.
   tbody.addEventListener('keydown', (event) => {
     const row = event.target.closest('tr[data-id]');
-    if (row && (event.key === 'Enter' || event.key === ' ')) {
+    if (!row) return;
+    if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
       showDetail(row.dataset.id);
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      const next = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
+      if (!next?.dataset.id) return;
+      event.preventDefault();
+      row.tabIndex = -1;
+      next.tabIndex = 0;
+      next.focus();
     }
   });
   byId('doc-open').addEventListener('click', () => {
@@ -61,12 +74,11 @@ export function init() {
 
 export function configure() {
   byId('doc-delete').hidden = !can('delete_documents');
-  loadedKey = null; // a new key may see other documents
 }
 
+/** Reloads the page shown: an ingest or a deletion elsewhere may have changed it. */
 export function show() {
-  const key = listKey();
-  if (key !== loadedKey) load();
+  return load();
 }
 
 function listKey() {
@@ -102,6 +114,8 @@ async function load() {
       return;
     }
     replaceChildren(tbody, documents.map(documentRow));
+    const current = tbody.querySelector('tr.selected') ?? tbody.querySelector('tr[data-id]');
+    if (current) current.tabIndex = 0;
     if (!documents.length) tbody.append(emptyRow(byId('docs-search').value.trim() ? 'No document path contains that text.' : 'This collection has no documents.'));
     renderPager(documents.length);
     loadedKey = key;
@@ -117,7 +131,7 @@ async function load() {
 
 function documentRow(doc) {
   const isSelected = selected && selected.id === doc.id;
-  return el('tr', { 'data-id': String(doc.id), tabindex: '0', class: isSelected ? 'selected' : null, 'aria-selected': isSelected ? 'true' : null },
+  return el('tr', { 'data-id': String(doc.id), tabindex: '-1', class: isSelected ? 'selected' : null, 'aria-current': isSelected ? 'true' : null },
     el('td', { class: 'path' }, String(doc.id), doc.access ? el('span', { class: 'badge', title: `access: ${doc.access.join(', ')}` }, 'restricted') : null),
     el('td', { class: 'num' }, count(doc.chunks)),
     el('td', { class: 'num' }, bytes(doc.size)),
@@ -141,8 +155,9 @@ async function showDetail(id) {
   for (const row of byId('docs-table').tBodies[0].rows) {
     const isSelected = row.dataset.id === id;
     row.classList.toggle('selected', isSelected);
-    if (isSelected) row.setAttribute('aria-selected', 'true');
-    else row.removeAttribute('aria-selected');
+    row.tabIndex = isSelected ? 0 : -1;
+    if (isSelected) row.setAttribute('aria-current', 'true');
+    else row.removeAttribute('aria-current');
   }
   const panel = byId('doc-detail');
   panel.hidden = false;
@@ -177,7 +192,7 @@ function renderDetail(detail) {
       el('span', { class: 'chunk-id mono' }, `#${chunk.ordinal}`),
       el('span', { class: 'passage-location' }, location(chunk.location)),
       chunk.heading_path?.length ? el('span', { class: 'passage-heading' }, headingPath(chunk.heading_path)) : null,
-      el('button', { type: 'button', class: 'open-chunk small', 'data-chunk': String(chunk.chunk_id) }, 'Show in document')),
+      el('button', { type: 'button', class: 'open-chunk small', 'data-chunk': String(chunk.chunk_id), 'aria-label': `Show chunk ${chunk.ordinal} in the document` }, 'Show in document')),
     el('p', { class: 'chunk-text' }, String(chunk.text ?? '')))));
   if (!chunks.length) byId('doc-chunks').append(el('li', { class: 'empty' }, 'No chunks.'));
 }
@@ -194,7 +209,6 @@ async function deleteSelected() {
     selected = null;
     byId('doc-detail').hidden = true;
     await loadCollections().catch(() => {}); // the document counts changed
-    loadedKey = null;
     await load();
     byId('docs-search').focus();
   } catch (error) {

@@ -69,9 +69,14 @@ export async function openDocument({ collection, id, highlight = [] }) {
   }
 }
 
+/** Where the highlighted chunks are, from the first one's start to the last one's end. */
 function citedLocation(chunks, cited) {
-  const first = chunks.find((chunk) => cited.has(chunk.chunk_id));
-  return first ? ` · passage at ${location(first.location)}` : '';
+  const marked = chunks.filter((chunk) => cited.has(chunk.chunk_id));
+  if (!marked.length) return '';
+  const first = marked[0].location ?? {};
+  const last = marked.at(-1).location ?? {};
+  const span = { line_start: first.line_start, line_end: last.line_end, page: first.page, byte_start: first.byte_start, byte_end: last.byte_end };
+  return ` · passage at ${location(span)}`;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { byId, el, replaceChildren } from '/console/dom.js';
 import { errorMessage, getJSON, queryString, request } from '/console/api.js';
 import { toast } from '/console/ui.js';
+import { state } from '/console/state.js';
 import { count, dateTime, delta, score } from '/console/format.js';
 
 // Metrics where a smaller number is the better one: their deltas are styled the other way.
@@ -28,6 +29,13 @@ export function show() {
 
 async function loadReports() {
   const list = byId('reports-list');
+  // GET /info says whether there is a reports folder; asking anyway would only log a 404.
+  if (state.info?.reports === false) {
+    byId('reports-note').hidden = false;
+    replaceChildren(list);
+    fillCompareSelects([]);
+    return;
+  }
   try {
     const body = await getJSON('/reports');
     const reports = Array.isArray(body?.reports) ? body.reports : [];
@@ -50,7 +58,7 @@ function reportItem(report) {
     Array.isArray(report.modes) && report.modes.length ? `modes ${report.modes.join(', ')}` : '',
     typeof report.bytes === 'number' ? `${count(Math.ceil(report.bytes / 1024))} KB` : ''].filter(Boolean).join(' · ');
   return el('li', { class: 'report' },
-    el('div', { class: 'report-title' }, title),
+    el('div', { class: 'report-title' }, title, ' ', el('span', { class: 'report-name mono' }, name)),
     el('div', { class: 'meta' }, el('time', { datetime: report.generated_at ?? null }, dateTime(report.generated_at)), details ? ` · ${details}` : ''),
     el('button', { type: 'button', class: 'open-report small', 'data-name': name, 'data-title': title, 'aria-label': `Open report ${title}` }, 'Open'));
 }
@@ -61,7 +69,7 @@ function fillCompareSelects(reports) {
   for (const [id, pick] of [['compare-a', 1], ['compare-b', 0]]) {
     const select = byId(id);
     const previous = select.value;
-    replaceChildren(select, comparable.map((r) => el('option', { value: String(r.name) }, `${r.title ?? r.name} (${dateTime(r.generated_at)})`)));
+    replaceChildren(select, comparable.map((r) => el('option', { value: String(r.name) }, `${r.name} (${dateTime(r.generated_at)})`)));
     const names = comparable.map((r) => String(r.name));
     select.value = names.includes(previous) ? previous : names[Math.min(pick, names.length - 1)] ?? '';
   }
@@ -86,7 +94,7 @@ async function openReport(name, title) {
     frame.scrollIntoView({ block: 'start', behavior: 'smooth' });
   } catch (error) {
     if (mine !== openSequence) return;
-    byId('report-name').textContent = '';
+    byId('report-name').textContent = `— ${title} could not be opened: ${errorMessage(error)}`;
     toast(errorMessage(error), 'error');
   }
 }
@@ -107,6 +115,8 @@ async function compare() {
     for (const mode of Array.isArray(result?.modes) ? result.modes : []) {
       for (const metric of Array.isArray(mode.metrics) ? mode.metrics : []) rows.push(compareRow(String(mode.mode ?? ''), metric));
     }
+    // The answer-quality means, when either run evaluated answers.
+    for (const metric of Array.isArray(result?.qa) ? result.qa : []) rows.push(compareRow('answers', metric));
     replaceChildren(tbody, rows);
     if (!rows.length) tbody.append(el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'The two runs share no metric.')));
     status.textContent = `B (${result?.b?.name ?? b}) against A (${result?.a?.name ?? a}): ${count(rows.length)} metrics.`;

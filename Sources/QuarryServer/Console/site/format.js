@@ -15,8 +15,15 @@ export const score = (value, digits = 4) => (isNumber(value) ? value.toFixed(dig
 /** Milliseconds with one decimal. */
 export const ms = (value) => (isNumber(value) ? `${value.toFixed(1)} ms` : '—');
 
-/** A cost in US dollars, 4 decimals (LLM calls cost fractions of a cent). */
-export const usd = (value) => (isNumber(value) ? `$${value.toFixed(4)}` : '—');
+/**
+ * A cost in US dollars: 4 decimals, or 2 significant digits below a cent, since one call of a
+ * small model costs a few millionths of a dollar and would otherwise read as $0.0000.
+ */
+export function usd(value) {
+  if (!isNumber(value)) return '—';
+  if (value === 0 || Math.abs(value) >= 0.01) return `$${value.toFixed(4)}`;
+  return `$${Number(value.toPrecision(2)).toFixed(Math.max(4, 1 - Math.floor(Math.log10(Math.abs(value)))))}`;
+}
 
 /** A signed difference, with a true minus sign: +0.0200, −0.0100. */
 export function delta(value, digits = 4) {

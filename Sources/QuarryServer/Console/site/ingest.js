@@ -4,7 +4,7 @@
 import { byId, el, replaceChildren } from '/console/dom.js';
 import { deleteJSON, errorMessage, getJSON, postJSON, queryString } from '/console/api.js';
 import { toast } from '/console/ui.js';
-import { currentCollection, loadCollections, state } from '/console/state.js';
+import { can, currentCollection, loadCollections, state } from '/console/state.js';
 import { count, dateTime } from '/console/format.js';
 
 const POLL_MS = 500;
@@ -32,7 +32,12 @@ export function init() {
 
 export function configure() {
   const roots = Array.isArray(state.info?.ingest_roots) ? state.info.ingest_roots : [];
+  // Writers are the role that may delete documents; they may also ingest and list jobs.
+  const writer = can('delete_documents');
   byId('ingest-no-roots').hidden = roots.length > 0;
+  byId('ingest-need-root').hidden = !writer;
+  byId('ingest-need-writer').hidden = writer;
+  byId('jobs-section').hidden = !writer;
   byId('ingest-form').hidden = roots.length === 0;
   replaceChildren(byId('ingest-root'), roots.map((root) => el('option', { value: root }, root)));
   if (!byId('ingest-collection').dataset.edited) byId('ingest-collection').value = currentCollection() || 'default';
@@ -40,33 +45,42 @@ export function configure() {
 }
 
 export function show() {
-  loadJobs();
+  if (can('delete_documents')) loadJobs();
 }
 
 /** The absolute folder to send: the root joined with the relative path typed. */
 function targetPath() {
   const root = byId('ingest-root').value.replace(/\/+$/, '');
   const relative = byId('ingest-path').value.trim().replace(/^\/+|\/+$/g, '');
-  return relative ? `${root}/${relative}` : root;
+  return relative ? `${root}/${relative}` : root || '/';
 }
 
 function renderPathPreview() {
   byId('ingest-path-preview').textContent = byId('ingest-root').value ? `Ingests ${targetPath()}` : '';
 }
 
+/** Shows why an ingest did not start, under the form and in the toast; null clears it. */
+function showStartError(message, field) {
+  const line = byId('ingest-error');
+  line.textContent = message ?? '';
+  line.hidden = !message;
+  if (!message) return;
+  toast(message, 'error');
+  field?.focus();
+}
+
 async function start() {
   const relative = byId('ingest-path').value.trim();
   const collection = byId('ingest-collection').value.trim() || 'default';
   if (relative.split(/[\\/]/).includes('..')) {
-    toast('The folder must lie under the root: ".." is not allowed.', 'error');
-    byId('ingest-path').focus();
+    showStartError('The folder must lie under the root: ".." is not allowed.', byId('ingest-path'));
     return;
   }
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(collection)) {
-    toast('A collection name is 1–64 letters, digits, "-", "_" or ".".', 'error');
-    byId('ingest-collection').focus();
+    showStartError('A collection name is 1–64 letters, digits, "-", "_" or ".".', byId('ingest-collection'));
     return;
   }
+  showStartError(null);
   byId('ingest-start').disabled = true;
   try {
     const answer = await postJSON('/ingest', { path: targetPath(), collection });
@@ -74,7 +88,7 @@ async function start() {
     watch(answer.job_id);
     loadJobs();
   } catch (error) {
-    toast(errorMessage(error), 'error');
+    showStartError(errorMessage(error));
   } finally {
     byId('ingest-start').disabled = false;
   }
@@ -123,7 +137,8 @@ function renderJob(job) {
   }
   byId('ingest-job-state').textContent = `${stateLabel(jobState)} · ${job.path ?? ''} → ${job.collection ?? ''}`;
   byId('ingest-counts').textContent = [
-    `${count(job.files_done ?? 0)} of ${count(job.files_total ?? 0)} files`,
+    // The server counts the files with its first batch; until then there is nothing to count.
+    job.files_total > 0 || FINAL_STATES.has(jobState) ? `${count(job.files_done ?? 0)} of ${count(job.files_total ?? 0)} files` : 'reading the folder…',
     `${count(job.chunks_written ?? 0)} chunks written`,
     `added ${count(job.added ?? 0)}`, `updated ${count(job.updated ?? 0)}`, `removed ${count(job.removed ?? 0)}`,
     `unchanged ${count(job.unchanged ?? 0)}`, `skipped ${count(job.skipped ?? 0)}`,
