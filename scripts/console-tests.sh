@@ -37,10 +37,11 @@ skip() { echo "console-tests: SKIPPED, Chromium cannot start: $1"; exit 0; }
 [ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (scripts/install-deps.sh installs the Debian package chromium)"
 PROBE=$(mktemp -d /tmp/quarry-chromium-probe.XXXXXX)
 trap 'rm -rf "$PROBE"' EXIT
-if ! timeout 60 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
-    --user-data-dir="$PROBE/profile" --dump-dom 'data:text/html,<p id=probe>ok</p>' >"$PROBE/dom" 2>"$PROBE/err" \
-    || ! grep -q 'id="probe"' "$PROBE/dom"; then
-  skip "$(tail -n 3 "$PROBE/err" | tr '\n' ' ')"
+probe=0
+timeout 60 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage \
+  --user-data-dir="$PROBE/profile" --dump-dom 'data:text/html,<p id=probe>ok</p>' >"$PROBE/dom" 2>"$PROBE/err" || probe=$?
+if [ "$probe" -ne 0 ] || ! grep -q 'id="probe"' "$PROBE/dom"; then
+  skip "$CHROMIUM --headless exited with status $probe without drawing a test page; $(tail -n 3 "$PROBE/err" | tr '\n' ' ')"
 fi
 
 # The virtual environment, rebuilt when the pinned requirements change.
@@ -52,12 +53,12 @@ if ! cmp -s Tests/console/requirements.txt "$VENV/requirements.txt" 2>/dev/null;
   cp Tests/console/requirements.txt "$VENV/requirements.txt"
 fi
 
-rm -rf "$SCREENSHOTS"
 mkdir -p "$SCREENSHOTS"
+rm -f "$SCREENSHOTS"/console-*.png
 SECONDS=0
 status=0
 SE_OFFLINE=true "$VENV/bin/python" -m pytest Tests/console --rootdir Tests/console -p no:cacheprovider \
-  -v --durations=0 --durations-min=1 || status=$?
+  -v -s --durations=0 --durations-min=1 || status=$?
 echo "console-tests: ${SECONDS}s, exit status $status, screenshots in $SCREENSHOTS" >&2
 [ "$status" -eq 0 ] || exit "$status"
 

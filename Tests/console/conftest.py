@@ -22,8 +22,9 @@ class Console:
         self.shots = shots
         # Every browser console entry of the run (get_log drains Chromium's buffer: keep them all).
         self.logs = []
-        # Entries we expect and ignore, each with the reason (see `enter_key`).
+        # Entries we expect and ignore (see `enter_key`), and how many each key entry found.
         self.expected = []
+        self.expected_per_entry = []
 
     # -- waiting and finding -----------------------------------------------------------------
 
@@ -62,6 +63,15 @@ class Console:
 
     def text(self, css):
         return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", css)
+
+    def load(self, path="/"):
+        """Loads a page of the console afresh (a real load, not a hash change) and installs the
+        recorders of CSP violations and error toasts (harness.PAGE_RECORDER)."""
+        self.driver.get("about:blank")
+        self.driver.get(self.server.url(path))
+        self.wait(lambda: self.js("return document.readyState === 'complete' && !!document.getElementById('toast');"),
+                  message="the page to load")
+        self.js(harness.PAGE_RECORDER)
 
     def drain_logs(self):
         entries = self.driver.get_log("browser")
@@ -119,9 +129,11 @@ class Console:
 
     # -- the key -------------------------------------------------------------------------------
 
-    def enter_key(self):
-        """Opens the console without a key, as a first visit does, and enters it in the dialog."""
-        self.driver.get(self.server.url("/"))
+    def enter_key(self, load=True):
+        """Opens the console without a key, as a first visit does, and enters it in the dialog
+        (`load=False`: the page is already asking for it)."""
+        if load:
+            self.load("/")
         self.wait(lambda: self.dialog_open("#key-dialog"), message="the key dialog (opened by a 401)")
         # The console's first call, GET /info, is refused with 401 because keys exist and none is
         # stored yet: that is what opens the dialog. Chromium logs that refused request as a
@@ -129,9 +141,10 @@ class Console:
         # entered — is expected; any other entry, before or after, fails the console-error test.
         info_401 = re.compile(re.escape(self.server.url("/info"))
                               + r" - Failed to load resource: the server responded with a status of 401")
-        for entry in self.drain_logs():
-            if entry["level"] == "SEVERE" and info_401.match(entry["message"]):
-                self.expected.append(entry)
+        found = [entry for entry in self.drain_logs()
+                 if entry["level"] == "SEVERE" and info_401.match(entry["message"])]
+        self.expected.extend(found)
+        self.expected_per_entry.append(len(found))
         field = self.find("#key-input")
         assert field.get_attribute("type") == "password"
         field.send_keys(self.server.key)
@@ -139,6 +152,9 @@ class Console:
         self.wait(lambda: not self.dialog_open("#key-dialog"), message="the key dialog to close")
         stored = self.js("return Object.values(sessionStorage).some(v => v === arguments[0]);", self.server.key)
         assert stored, "the key is kept in sessionStorage"
+        assert self.js("return document.cookie;") == "" and self.server.key not in self.driver.current_url, \
+            "the key is in no cookie and not in the URL"
+        self.wait(lambda: "admin" in (self.text("#whoami") or ""), message="the header to show the key's role")
 
 
 @pytest.fixture(scope="session")

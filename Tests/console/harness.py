@@ -163,29 +163,30 @@ class Server:
 
 # -- the browser ---------------------------------------------------------------------------------
 
-# Installed before any page script runs (DevTools, not the page, so CSP does not apply to it):
+# Installed into each page the tests load (it runs from WebDriver, so CSP does not apply to it):
 # records every CSP / Trusted Types violation and every error toast in sessionStorage, which
-# survives reloads.
+# survives reloads. Chromium also logs violations to the console, which the tests read too, so
+# one during the page's own start (before this runs) is still caught. (Injected into every new
+# document through DevTools instead, it would be blocked — and logged — in the sandboxed report
+# frame.)
 PAGE_RECORDER = """
-document.addEventListener('securitypolicyviolation', (e) => {
-  const record = {directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, sample: e.sample};
-  try {
-    const list = JSON.parse(sessionStorage.getItem('__csp_violations') || '[]');
-    list.push(record);
-    sessionStorage.setItem('__csp_violations', JSON.stringify(list));
-  } catch (error) {}  // a sandboxed frame has no storage (its console message still counts)
-}, true);
-// Every error the console shows in #toast (an API call that failed), kept the same way.
-document.addEventListener('DOMContentLoaded', () => {
+if (!window.__recorders) {
+  window.__recorders = true;
+  const keep = (name, value) => {
+    const list = JSON.parse(sessionStorage.getItem(name) || '[]');
+    list.push(value);
+    sessionStorage.setItem(name, JSON.stringify(list));
+  };
+  document.addEventListener('securitypolicyviolation', (e) => keep('__csp_violations',
+    {directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber, sample: e.sample}), true);
   const toast = document.getElementById('toast');
-  if (!toast) return;
+  let last = '';
   new MutationObserver(() => {
-    if (toast.dataset.kind !== 'error' || !toast.textContent.trim()) return;
-    const list = JSON.parse(sessionStorage.getItem('__error_toasts') || '[]');
-    if (list[list.length - 1] !== toast.textContent) list.push(toast.textContent);
-    sessionStorage.setItem('__error_toasts', JSON.stringify(list));
+    const text = toast.textContent.trim();
+    if (toast.dataset.kind === 'error' && text && text !== last) keep('__error_toasts', text);
+    last = text;
   }).observe(toast, {childList: true, characterData: true, subtree: true, attributes: true});
-});
+}
 """
 
 
@@ -214,7 +215,6 @@ def start_browser():
     driver = webdriver.Chrome(service=service, options=chromium_options(webdriver))
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PAGE_RECORDER})
     set_viewport(driver, DESKTOP, mobile=False)
     return driver
 
@@ -266,6 +266,10 @@ class Screenshots:
                     before()
                 scroll_below_header(driver, target)
                 settle(driver)
+                if mobile:  # the page itself never scrolls sideways on a phone (wide parts scroll within)
+                    widths = driver.execute_script(
+                        "return [document.documentElement.scrollWidth, window.innerWidth];")
+                    assert widths[0] <= widths[1], f"{view}: the page is {widths[0]} px wide on a {widths[1]} px phone"
                 suffix = "" if scheme == "light" else "-dark"
                 path = self.folder / f"console-{view}-{label}{suffix}.png"
                 driver.save_screenshot(str(path))
