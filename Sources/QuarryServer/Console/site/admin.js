@@ -48,7 +48,7 @@ function keyRow(key) {
     el('td', {}, String(key.tier ?? '—')),
     el('td', {}, dateTime(key.created_at)),
     el('td', {}, key.expires_at ? dateTime(key.expires_at) : 'never'),
-    el('td', {}, key.last_used_at ? dateTime(key.last_used_at) : 'never'),
+    el('td', {}, Array.isArray(key.principals) && key.principals.length ? key.principals.join(', ') : '—'),
     el('td', {}, el('span', { class: `key-status ${status}` }, status)));
 }
 
