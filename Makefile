@@ -24,11 +24,11 @@ endif
 # Rounds of the SIGKILL-during-index-save fault under `make chaos` (`make test` runs 2).
 CHAOS_ROUNDS ?= 10
 
-.PHONY: run test console-test console-screenshots fuzz chaos test-llm llm-server llm-stop bench-llm deps model build ingest serve bench-embed bench-ann clean
+.PHONY: run test console-test console-screenshots fuzz chaos test-llm llm-server llm-stop bench-llm deps deps-run model build ingest serve bench-embed bench-ann clean
 
 ## run: install what is missing, fetch the model, build, ingest corpus/, serve on $(HOST):$(PORT);
 ## with LLM=local, also start the local chat model first (scripts/llm-server.sh)
-run: deps model build ingest $(if $(filter local,$(LLM)),llm-server) serve
+run: deps-run model build ingest $(if $(filter local,$(LLM)),llm-server) serve
 
 ## test: the full test suite (installs what is missing and fetches the model first); the crash
 ## test kills the release `quarry` binary, so it is built first; the pgvector backend's tests use
@@ -62,8 +62,12 @@ chaos: deps model build
 	scripts/with-test-postgres.sh env QUARRY_BIN=$(CURDIR)/$(QUARRY) QUARRY_CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
 		$(SWIFT) test --filter 'ChaosTests|PostgresRestartTests|TwoNodeTests'
 
+# deps: everything, the tests' tools included; deps-run: only what building and serving need
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh test
+
+deps-run:
+	@scripts/install-deps.sh run
 
 model:
 	@scripts/fetch-model.sh "$(QUARRY_MODEL)"

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Quarry builds and runs against, only those that are missing.
-# Runs as root (apt-get directly) or through sudo.
+# Installs what Quarry needs, only what is missing: `install-deps.sh run` the Debian packages it
+# builds and runs against (what `make run` needs); `install-deps.sh` (or `test`) also what the
+# tests use: Chromium and chromedriver, pytrec_eval, schemathesis. Runs as root (apt-get
+# directly) or through sudo.
 set -euo pipefail
 
+purpose="${1:-test}"
+case "$purpose" in run|test) ;; *) echo "usage: install-deps.sh [run|test]" >&2; exit 2 ;; esac
+
+if [ "$purpose" = test ]; then
 # Python packages the tests use: pytrec_eval-terrier (trec_eval's own code) checks the metrics of
 # `quarry eval`.
 if ! python3 -c "import pytrec_eval" 2>/dev/null; then
@@ -15,6 +21,7 @@ if [ "$(schemathesis --version 2>/dev/null)" != "schemathesis, version $SCHEMATH
   echo "deps: installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+fi
 
 packages=(
   libopenblas-dev   # CBLAS (sgemm/sgemv) for the encoder and exact search
@@ -22,9 +29,13 @@ packages=(
   libpq-dev         # libpq for the PostgreSQL + pgvector backend
   poppler-utils     # pdftotext for the PDF loader
   zlib1g-dev        # inflate for DOCX (ZIP) files, through ZIPFoundation
-  chromium          # headless screenshots of the eval report in the tests
-  chromium-driver   # chromedriver: the web console's browser tests (scripts/console-tests.sh)
 )
+if [ "$purpose" = test ]; then
+  packages+=(
+    chromium          # headless screenshots of the eval report, and the web console's browser tests
+    chromium-driver   # chromedriver: the web console's browser tests (scripts/console-tests.sh)
+  )
+fi
 
 missing=()
 for package in "${packages[@]}"; do
