@@ -239,15 +239,15 @@ public struct Retriever: Sendable {
     ) async throws -> (hits: [SearchHit], timings: QueryTimings, explanation: SearchExplanation) {
         // A lexical search of a collection embedded by another model is explained without its
         // dense side (the query cannot be compared with those vectors).
-        var dense = true
-        if mode == .lexical, let info = try await store.collection(named: collection), (try? info.checkModel(embedder.model)) == nil {
-            dense = false
+        var otherModel = false
+        if mode == .lexical, let info = try await store.collection(named: collection) {
+            otherModel = (try? info.checkModel(embedder.model)) == nil
         }
-        let explainDense = dense
+        let explaining: Explaining = otherModel ? .lexicalOnly : .both
         let (hits, timings, explanation) = try await ForegroundWork.run {
             try await searchInForeground(
                 query: query, collection: collection, topK: topK, ef: ef, mode: mode, filter: filter, limit: Self.maxTopK, vector: nil,
-                explaining: explainDense ? .both : .lexicalOnly
+                explaining: explaining
             )
         }
         return (hits, timings, explanation ?? SearchExplanation())

@@ -24,4 +24,8 @@ for path in arguments.dropFirst() {
 }
 if arguments.count == 1 { source += "        :\n" }
 source += "    ]\n}\n"
-try Data(source.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+// Written only when it changed: a new file would make the build compile the server's module again.
+let outputURL = URL(fileURLWithPath: output)
+if (try? Data(contentsOf: outputURL)) != Data(source.utf8) {
+    try Data(source.utf8).write(to: outputURL, options: .atomic)
+}

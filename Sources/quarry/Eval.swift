@@ -144,9 +144,8 @@ struct Eval: AsyncParsableCommand {
             report = try await evaluateDataset()
         }
         if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            // The encoding the HTML page embeds, so that both read back the same way.
+            try HTMLReport.json(report).write(to: URL(fileURLWithPath: json))
             printError("eval: wrote \(json)")
         }
         if let html {

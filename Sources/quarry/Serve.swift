@@ -123,8 +123,8 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(
                 Data(
                 """
-                Quarry is serving on \(url)\(settings.server.console ? "  (web console: \(url)/)" : "")
-                Try:
+                Quarry is serving on \(url)
+                \(settings.server.console ? "The web console: \(url)/\n" : "")Try:
                   curl -s \(url)/query -H 'Content-Type: application/json' \\
                        -d '{"query": "How does WAL mode work?", "top_k": 3}'
 
