@@ -29,6 +29,7 @@ packages=(
   libpq-dev         # libpq for the PostgreSQL + pgvector backend
   poppler-utils     # pdftotext for the PDF loader
   zlib1g-dev        # inflate for DOCX (ZIP) files, through ZIPFoundation
+  python3-venv      # the virtual environments of the local chat model, test PostgreSQL and browser tests
 )
 if [ "$purpose" = test ]; then
   packages+=(
