@@ -103,13 +103,10 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
         if let rate = keyRate ?? tier.rate {
             rateLimit = try RateLimit(rate: rate, burst: keyBurst ?? tier.burst ?? Self.defaultBurst(for: rate))
         }
-        return EffectiveLimits(
-            tier: name, rate: rateLimit, ingestJobs: tier.ingestJobs, maxChunks: tier.maxChunks,
-            monthlyTokens: tier.monthlyTokens, monthlyCostUSD: tier.monthlyCostUSD, maxPromptTokens: tier.maxPromptTokens,
-            maxContextTokens: tier.maxContextTokens, maxCompletionTokens: tier.maxCompletionTokens, keyDailyTokens: tier.keyDailyTokens,
-            keyDailyCostUSD: tier.keyDailyCostUSD, keyMonthlyTokens: tier.keyMonthlyTokens, keyMonthlyCostUSD: tier.keyMonthlyCostUSD,
-            tenantDailyTokens: tier.tenantDailyTokens, tenantDailyCostUSD: tier.tenantDailyCostUSD, onBudgetExceeded: onBudgetExceeded
-        )
+        var limits = tier
+        // The rate and burst are the resolved `rateLimit` from here on.
+        (limits.rate, limits.burst) = (nil, nil)
+        return EffectiveLimits(tier: name, rate: rateLimit, limits: limits, onBudgetExceeded: onBudgetExceeded)
     }
 
     /// One second's worth of `rate`, at least 1.
@@ -126,40 +123,30 @@ public struct LimitsConfiguration: Sendable, Hashable, Codable {
     }
 }
 
-/// The limits that apply to one request's key and tenant; `nil` means unlimited.
+/// The limits that apply to one request's key and tenant; `nil` means unlimited. Every limit
+/// of the tier is read through it as the tier has it (`limits.maxChunks`), so that a limit added
+/// to `Tier` needs no second declaration here; the rate is the one resolved for the key.
+@dynamicMemberLookup
 public struct EffectiveLimits: Sendable, Hashable {
     /// The tier they come from; `nil` when none applies.
     public var tier: String?
-    /// The key's rate limit.
+    /// The key's rate limit: its own rate and burst, else the tier's.
     public var rate: RateLimit?
-    /// The tenant's concurrent ingest jobs.
-    public var ingestJobs: Int?
-    /// The tenant's stored chunks.
-    public var maxChunks: Int?
-    /// The tenant's LLM tokens per month.
-    public var monthlyTokens: Int?
-    /// The tenant's LLM cost per month, US dollars.
-    public var monthlyCostUSD: Double?
-    /// Most tokens of one request's prompt, its context included.
-    public var maxPromptTokens: Int?
-    /// Most tokens of retrieved context in one request's prompt.
-    public var maxContextTokens: Int?
-    /// Most tokens of one answer.
-    public var maxCompletionTokens: Int?
-    /// The key's LLM tokens per day.
-    public var keyDailyTokens: Int?
-    /// The key's cost per day, US dollars.
-    public var keyDailyCostUSD: Double?
-    /// The key's LLM tokens per month.
-    public var keyMonthlyTokens: Int?
-    /// The key's cost per month, US dollars.
-    public var keyMonthlyCostUSD: Double?
-    /// The tenant's LLM tokens per day.
-    public var tenantDailyTokens: Int?
-    /// The tenant's cost per day, US dollars.
-    public var tenantDailyCostUSD: Double?
+    /// The tier's limits (its `rate` and `burst` are resolved into `rate`).
+    public var limits: Tier
     /// What a request gets once a daily or monthly budget (or the monthly quota) is used up.
     public var onBudgetExceeded: BudgetAction
+
+    /// A limit of the tier.
+    public subscript<Value>(dynamicMember keyPath: KeyPath<Tier, Value>) -> Value { limits[keyPath: keyPath] }
+
+    /// Limits of `tier` named `name`, with the rate limit resolved for the key.
+    public init(tier name: String?, rate: RateLimit?, limits: Tier, onBudgetExceeded: BudgetAction = .refuse) {
+        self.tier = name
+        self.rate = rate
+        self.limits = limits
+        self.onBudgetExceeded = onBudgetExceeded
+    }
 
     /// Creates limits; with no arguments, none.
     public init(
@@ -168,38 +155,32 @@ public struct EffectiveLimits: Sendable, Hashable {
         keyDailyTokens: Int? = nil, keyDailyCostUSD: Double? = nil, keyMonthlyTokens: Int? = nil, keyMonthlyCostUSD: Double? = nil,
         tenantDailyTokens: Int? = nil, tenantDailyCostUSD: Double? = nil, onBudgetExceeded: BudgetAction = .refuse
     ) {
-        self.tier = tier
-        self.rate = rate
-        self.ingestJobs = ingestJobs
-        self.maxChunks = maxChunks
-        self.monthlyTokens = monthlyTokens
-        self.monthlyCostUSD = monthlyCostUSD
-        self.maxPromptTokens = maxPromptTokens
-        self.maxContextTokens = maxContextTokens
-        self.maxCompletionTokens = maxCompletionTokens
-        self.keyDailyTokens = keyDailyTokens
-        self.keyDailyCostUSD = keyDailyCostUSD
-        self.keyMonthlyTokens = keyMonthlyTokens
-        self.keyMonthlyCostUSD = keyMonthlyCostUSD
-        self.tenantDailyTokens = tenantDailyTokens
-        self.tenantDailyCostUSD = tenantDailyCostUSD
-        self.onBudgetExceeded = onBudgetExceeded
+        self.init(
+            tier: tier, rate: rate,
+            limits: Tier(
+                ingestJobs: ingestJobs, maxChunks: maxChunks, monthlyTokens: monthlyTokens, monthlyCostUSD: monthlyCostUSD,
+                maxPromptTokens: maxPromptTokens, maxContextTokens: maxContextTokens, maxCompletionTokens: maxCompletionTokens,
+                keyDailyTokens: keyDailyTokens, keyDailyCostUSD: keyDailyCostUSD, keyMonthlyTokens: keyMonthlyTokens,
+                keyMonthlyCostUSD: keyMonthlyCostUSD, tenantDailyTokens: tenantDailyTokens, tenantDailyCostUSD: tenantDailyCostUSD
+            ),
+            onBudgetExceeded: onBudgetExceeded
+        )
     }
 
     /// No limits at all.
     public static let unlimited = EffectiveLimits()
 
     /// Whether a monthly LLM quota applies, so that checking it is worth a read of the store.
-    public var hasMonthlyQuota: Bool { monthlyTokens != nil || monthlyCostUSD != nil }
+    public var hasMonthlyQuota: Bool { limits.monthlyTokens != nil || limits.monthlyCostUSD != nil }
 
     /// Whether a daily budget of the tenant applies.
-    public var hasTenantDailyBudget: Bool { tenantDailyTokens != nil || tenantDailyCostUSD != nil }
+    public var hasTenantDailyBudget: Bool { limits.tenantDailyTokens != nil || limits.tenantDailyCostUSD != nil }
 
     /// Whether a daily budget of the key applies.
-    public var hasKeyDailyBudget: Bool { keyDailyTokens != nil || keyDailyCostUSD != nil }
+    public var hasKeyDailyBudget: Bool { limits.keyDailyTokens != nil || limits.keyDailyCostUSD != nil }
 
     /// Whether a monthly budget of the key applies.
-    public var hasKeyMonthlyBudget: Bool { keyMonthlyTokens != nil || keyMonthlyCostUSD != nil }
+    public var hasKeyMonthlyBudget: Bool { limits.keyMonthlyTokens != nil || limits.keyMonthlyCostUSD != nil }
 
     /// Whether any budget over time applies (the tenant's monthly quota included), so that
     /// checking them is worth reading the counters.
