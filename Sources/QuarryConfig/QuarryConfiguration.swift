@@ -442,44 +442,7 @@ public struct QuarryConfiguration: Sendable, Equatable, Codable {
         public var fallbackToExtractive = true
 
         /// A model tried when the ones before it fail; `base_url` and `api_key` default to the primary's.
-        public struct Fallback: Sendable, Equatable, Codable {
-            /// Its API's base URL; the primary's when absent.
-            public var baseURL: String?
-            /// Its key; the primary's when absent.
-            public var apiKey: String?
-            /// The model.
-            public var model: String
-            /// Price of a million prompt tokens.
-            public var inputCostPerMillion: Double?
-            /// Price of a million completion tokens.
-            public var outputCostPerMillion: Double?
-
-            enum CodingKeys: String, CodingKey, CaseIterable {
-                case model
-                case baseURL = "base_url"
-                case apiKey = "api_key"
-                case inputCostPerMillion = "input_cost_per_million"
-                case outputCostPerMillion = "output_cost_per_million"
-            }
-
-            /// A fallback model, on the primary's API unless told otherwise.
-            public init(baseURL: String? = nil, apiKey: String? = nil, model: String) {
-                self.baseURL = baseURL
-                self.apiKey = apiKey
-                self.model = model
-            }
-
-            /// Decodes a fallback, refusing unknown keys.
-            public init(from decoder: any Decoder) throws {
-                try QuarryConfiguration.refuseUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
-                let c = try decoder.container(keyedBy: CodingKeys.self)
-                baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
-                apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
-                model = try c.decode(String.self, forKey: .model)
-                inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
-                outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
-            }
-        }
+        public typealias Fallback = ChatModelEntry
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case model, fallbacks, temperature

@@ -43,51 +43,9 @@ public struct RoutingConfiguration: Sendable, Equatable, Codable {
     /// In a chain: no model (an extractive answer).
     public static let extractive = "extractive"
 
-    /// One model of an OpenAI-compatible chat API.
-    public struct Model: Sendable, Equatable, Codable {
-        /// Its API's base URL (`…/v1`); the `llm` section's when absent.
-        public var baseURL: String?
-        /// Its key; the `llm` section's when `baseURL` is absent too, else none.
-        public var apiKey: String?
-        /// The model name the service expects (required).
-        public var model: String
-        /// Price of a million prompt tokens, for usage reports.
-        public var inputCostPerMillion: Double?
-        /// Price of a million completion tokens.
-        public var outputCostPerMillion: Double?
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case model
-            case baseURL = "base_url"
-            case apiKey = "api_key"
-            case inputCostPerMillion = "input_cost_per_million"
-            case outputCostPerMillion = "output_cost_per_million"
-        }
-
-        /// Creates a model entry.
-        public init(
-            baseURL: String? = nil, apiKey: String? = nil, model: String, inputCostPerMillion: Double? = nil,
-            outputCostPerMillion: Double? = nil
-        ) {
-            self.baseURL = baseURL
-            self.apiKey = apiKey
-            self.model = model
-            self.inputCostPerMillion = inputCostPerMillion
-            self.outputCostPerMillion = outputCostPerMillion
-        }
-
-        /// Decodes a model, refusing unknown keys; a missing `model` is left empty for
-        /// `problems` to name.
-        public init(from decoder: any Decoder) throws {
-            try UnknownKeys.refuse(in: decoder, known: CodingKeys.allCases.map(\.rawValue))
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            baseURL = try c.decodeIfPresent(String.self, forKey: .baseURL)
-            apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
-            model = try c.decodeIfPresent(String.self, forKey: .model) ?? ""
-            inputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .inputCostPerMillion)
-            outputCostPerMillion = try c.decodeIfPresent(Double.self, forKey: .outputCostPerMillion)
-        }
-    }
+    /// One model of an OpenAI-compatible chat API: its `base_url` defaults to the `llm`
+    /// section's, and then so does its `api_key`; on another address it gets only the key it names.
+    public typealias Model = ChatModelEntry
 
     /// The chains of one tier, or the default ones.
     public struct Routes: Sendable, Equatable, Codable {
