@@ -24,7 +24,7 @@ import Testing
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let spec = try await client.execute(uri: "/openapi.json", method: .get)
             let document = try #require(try JSONSerialization.jsonObject(with: Data(spec.body.readableBytesView)) as? [String: Any])
             let checker = SchemaChecker(document: document)

@@ -28,7 +28,7 @@ import Testing
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             func ingest(_ body: String) async throws -> TestResponse {
                 try await client.execute(uri: "/ingest", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
             }
@@ -74,7 +74,7 @@ import Testing
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let body = ByteBuffer(string: #"{"query": "anything", "abstain": "never"}"#)
             for (type, expected) in [
                 ("text/plain", HTTPResponse.Status.unsupportedMediaType), ("application/x-www-form-urlencoded", .unsupportedMediaType),

@@ -54,7 +54,7 @@ import Testing
         defer { setup.cleanUp() }
         try setup.root.write("# Guide\n\nThe guide explains checkpoints.", to: "docs/guide.md")
         try setup.root.write(#"{"_id": "d1", "title": "One", "text": "First record."}"# + "\nnot json\n", to: "docs/corpus.jsonl")
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let started = try await post(client, "/ingest", #"{"path": "docs", "collection": "team"}"#)
             #expect(started.status == .accepted)
             let id = try #require(try json(started)["job_id"] as? String)
@@ -105,7 +105,7 @@ import Testing
         try FileManager.default.createSymbolicLink(
             at: setup.root.url.appendingPathComponent("ok/leak.txt"), withDestinationURL: outside.url.appendingPathComponent("secret.txt")
         )
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             for (body, status) in [
                 (#"{"path": "../"}"#, HTTPResponse.Status.badRequest),
                 (#"{"path": "ok/../../etc"}"#, .badRequest),
@@ -153,7 +153,7 @@ import Testing
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let id = try #require(try json(try await post(client, "/ingest", #"{"path": "docs"}"#))["job_id"] as? String)
             await jobs.wait(id)
             #expect(try await store.verify().isEmpty)
@@ -177,7 +177,7 @@ import Testing
         defer { setup.cleanUp() }
         for index in 0..<300 { try setup.root.write("file \(index) words", to: "many/f\(index).txt") }
         try setup.root.write("later", to: "later/one.txt")
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let first = try #require(try json(try await post(client, "/ingest", #"{"path": "many"}"#))["job_id"] as? String)
             let second = try #require(try json(try await post(client, "/ingest", #"{"path": "later"}"#))["job_id"] as? String)
             let cancelled = try await client.execute(uri: "/jobs/\(second)", method: .delete)
@@ -203,7 +203,7 @@ import Testing
         try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
         _ = try await FolderIngestor(store: setup.store, embedder: setup.embedder)
             .ingest(folder: setup.root.url.appendingPathComponent("docs"), collection: "default")
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let hybrid = try json(try await post(client, "/search", #"{"query": "zorblax keys", "top_k": 2}"#))
             #expect(hybrid["mode"] as? String == "hybrid")
             let hits = try #require(hybrid["hits"] as? [[String: Any]])
@@ -236,7 +236,7 @@ import Testing
     @Test func openAICompatibleEmbeddings() async throws {
         let setup = try await Setup()
         defer { setup.cleanUp() }
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let one = try json(try await post(client, "/v1/embeddings", #"{"input": "vector search", "model": "hashing-test"}"#))
             #expect(one["object"] as? String == "list")
             #expect(one["model"] as? String == "hashing-test")
@@ -271,7 +271,7 @@ import Testing
         try setup.root.write("Keys rotate every day in the vault.", to: "docs/keys.txt")
         _ = try await FolderIngestor(store: setup.store, embedder: setup.embedder)
             .ingest(folder: setup.root.url.appendingPathComponent("docs"), collection: "default")
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let ok = try await post(client, "/search", #"{"query": "keys vault"}"#)
             let generated = try #require(ok.headers[.init("X-Request-Id")!])
             #expect(!generated.isEmpty)

@@ -225,7 +225,7 @@ import Testing
         let app = buildApplication(
             retriever: retriever, store: store, configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let response = try await Self.query(client, #"{\#(Self.question), "answer": "llm"}"#)
             let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
             let body = try Self.json(response)
@@ -382,7 +382,7 @@ import Testing
             retriever: Retriever(store: store, embedder: embedder), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let response = try await Self.query(client, #"{"query": "checkpoint", "answer": "llm"}"#)
             #expect(response.status == .badRequest)
             #expect(((try Self.json(response)["error"] as? [String: Any])?["message"] as? String)?.contains("llm.base_url") == true)

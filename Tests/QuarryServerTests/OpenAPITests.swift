@@ -117,7 +117,7 @@ struct SchemaChecker {
             retriever: Retriever(store: store, embedder: embedder, cache: QueryCache(capacity: 8), semanticCache: semantic), store: store,
             configuration: ServerConfiguration(host: "127.0.0.1", port: 0), jobs: jobs, reports: reports, logger: Logger(label: "test")
         )
-        try await app.test(.live) { client in
+        try await app.test(.router) { client in
             let spec = try await client.execute(uri: "/openapi.json", method: .get)
             let document = try #require(try JSONSerialization.jsonObject(with: Data(spec.body.readableBytesView)) as? [String: Any])
             #expect(document["openapi"] as? String == "3.1.0")

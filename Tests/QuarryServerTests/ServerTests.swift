@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func queryReturnsGroundedAnswerWithCitations() async throws {
-        try await app().test(.live) { client in
+        try await app().test(.router) { client in
             // Dense, so that the score is the cosine similarity (hybrid scores are fusion scores).
             let response = try await post(
                 client, #"{"query": "What does a checkpoint do with the WAL file?", "top_k": 2, "mode": "dense"}"#
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func healthAndCollections() async throws {
-        try await app().test(.live) { client in
+        try await app().test(.router) { client in
             let health = try await client.execute(uri: "/health", method: .get)
             #expect(health.status == .ok)
             #expect(try json(health)["status"] as? String == "ok")
@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func badRequestsGetJSONErrors() async throws {
-        try await app().test(.live) { client in
+        try await app().test(.router) { client in
             try expectError(try await post(client, #"{"query": ""}"#), status: .badRequest, code: "invalid_request")
             try expectError(try await post(client, #"{"query": "   "}"#), status: .badRequest, code: "invalid_request")
             try expectError(try await post(client, #"{"top_k": 3}"#), status: .badRequest, code: "invalid_request")
@@ -152,7 +152,7 @@ import Testing
     }
 
     @Test func serverKeepsServingAfterErrors() async throws {
-        try await app().test(.live) { client in
+        try await app().test(.router) { client in
             for _ in 0..<3 {
                 _ = try await post(client, "{")
             }

@@ -249,7 +249,7 @@ import Testing
         let setup = try await Self.setUp(backend)
         defer { setup.fixture.cleanUp() }
         let reader = setup.tokens["acme-reader"]
-        try await setup.app().test(.live) { client in
+        try await setup.app().test(.router) { client in
             let id = try #require(try await Self.create(client, token: reader, body: #"{"collection": "docs"}"#)["id"] as? String)
             let first = try await Self.ask(client, Self.first, session: id, token: reader, extra: #""stream": true"#)
             #expect(first.status == .ok)
