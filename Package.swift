@@ -186,6 +186,7 @@ let package = Package(
             dependencies: [
                 "QuarryServer", "QuarryAccess", "QuarryDigest", "QuarryIngest", "QuarryEval", "QuarryTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
     ]

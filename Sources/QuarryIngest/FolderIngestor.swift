@@ -67,6 +67,11 @@ public struct IngestOptions: Sendable {
     /// What happens to personal data in the documents (the collection's `ingest_pii`); `nil`
     /// leaves it alone. It applies to files read by this run: unchanged files are not re-read.
     public var personalData: PersonalDataFilter?
+    /// Told after each slice of chunks is embedded: the embedding model and the word pieces it
+    /// encoded (special tokens included, each text cut to the model's window), so that a server
+    /// counts them for the key that started the job. A cancelled or failed run has reported what
+    /// it embedded before it stopped.
+    public var embedded: (@Sendable (_ model: String, _ tokens: Int) async -> Void)?
 
     /// Creates options.
     public init(include: [Glob] = [], exclude: [Glob] = [], dryRun: Bool = false, confinedTo: [URL] = [], access: [String]? = nil) {
@@ -237,7 +242,7 @@ public struct FolderIngestor: Sendable {
                     if let admit = options.admit {
                         try await admit(batch.documents.reduce(0) { $0 + $1.chunks.count - (chunksBefore[$1.record.path] ?? 0) })
                     }
-                    try await write(batch, to: collection)
+                    try await write(batch, to: collection, embedded: options.embedded)
                     try await store.updateRecordLocations(in: collection, batch.relocations)
                 }
                 report.personalData.merge(batch.personalData, uniquingKeysWith: +)
@@ -312,7 +317,7 @@ public struct FolderIngestor: Sendable {
     }
 
     /// Embeds a batch's chunks and writes its documents in one transaction.
-    private func write(_ batch: Batch, to collection: String) async throws {
+    private func write(_ batch: Batch, to collection: String, embedded: (@Sendable (String, Int) async -> Void)?) async throws {
         guard !batch.documents.isEmpty else { return }
         let texts = batch.documents.flatMap { $0.chunks.map(\.text) }
         var vectors: [[Float]] = []
@@ -321,7 +326,12 @@ public struct FolderIngestor: Sendable {
             var start = 0
             while start < texts.count {
                 let end = min(start + embedBatchChunks, texts.count)
-                vectors += try await embedder.embed(Array(texts[start..<end]), priority: .bulk)
+                let slice = Array(texts[start..<end])
+                vectors += try await embedder.embed(slice, priority: .bulk)
+                if let embedded {
+                    let limit = embedder.maxInputTokens - 2
+                    await embedded(embedder.model.name, slice.reduce(0) { $0 + min(embedder.tokenCount($1), limit) + 2 })
+                }
                 start = end
             }
         } catch is CancellationError {

@@ -136,10 +136,13 @@ public func buildApplication(
         )
     }
     DocumentRoutes(store: store, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
-    EmbeddingRoutes(embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes, limits: configuration.embeddings, admission: admission)
-        .register(on: router)
+    EmbeddingRoutes(
+        embedder: retriever.embedder, maxBodyBytes: configuration.maxBodyBytes, limits: configuration.embeddings, admission: admission,
+        usage: limits, metrics: metrics
+    )
+    .register(on: router)
     let jobs = jobs ?? IngestJobs(store: store, embedder: retriever.embedder, roots: [], logger: logger)
-    IngestRoutes(jobs: jobs, store: store, maxBodyBytes: configuration.maxBodyBytes, limits: limits, guardrails: retriever.guardrails)
+    IngestRoutes(jobs: jobs, store: store, maxBodyBytes: configuration.maxBodyBytes, limits: limits, guardrails: retriever.guardrails, metrics: metrics)
         .register(on: router)
     KeyRoutes(keys: KeyManager(store: store), keyRing: keyRing, maxBodyBytes: configuration.maxBodyBytes).register(on: router)
     AdminRoutes(store: store, limits: limits).register(on: router)

@@ -103,12 +103,15 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--audit-queries must be full, hash or off")
         }
         let audit = AuditService(store: store, queryMode: queryMode, logger: logger, readOnly: store.readOnlyReason != nil)
+        // Built also without tiers: it counts what every model call uses (GET /usage).
+        let limits = ServiceLimits(
+            configuration: settings.limits, usage: store, prices: settings.prices, readOnly: store.readOnlyReason != nil, logger: logger
+        )
         let app = buildApplication(
             retriever: retriever, store: store,
             configuration: Self.serverConfiguration(settings.server),
             jobs: jobs, keyRing: keyRing,
-            // Built also without tiers: it counts what every model call uses (GET /usage).
-            limits: ServiceLimits(configuration: settings.limits, usage: store, prices: settings.prices, readOnly: store.readOnlyReason != nil),
+            limits: limits,
             audit: audit.log,
             conversations: Conversations(
                 store: store, ttl: .seconds(settings.sessions.ttlSeconds), historyTurns: settings.sessions.historyTurns,
@@ -135,9 +138,13 @@ struct Serve: AsyncParsableCommand {
         // On SIGTERM or SIGINT, services stop in reverse order: first the ingest jobs, at their
         // next batch boundary (what they wrote stays consistent and the next ingest resumes it),
         // then the server, which stops accepting connections and lets requests in flight finish,
-        // and last the store, which closes its connections and threads.
+        // then the usage counts held back in memory and the audit log are written, and last the
+        // store closes its connections and threads.
         let services = ServiceGroup(
-            configuration: .init(services: [store, audit, app, jobs], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: ([store, audit] as [any Service]) + (limits.usageWriter.map { [$0] } ?? []) + [app, jobs],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            )
         )
         try await services.run()
         logger.info("stopped")

@@ -22,6 +22,11 @@ final class MemoryDailyUsageStore: DailyUsageStore {
         state.withLock { $0.readOnly = true }
     }
 
+    /// From now on, take writes again.
+    func makeWritable() {
+        state.withLock { $0.readOnly = false }
+    }
+
     var rows: [DailyUsageRecord] {
         state.withLock { Array($0.rows.values) }.sorted { ($0.day, $0.tenant, $0.keyID, $0.model) < ($1.day, $1.tenant, $1.keyID, $1.model) }
     }

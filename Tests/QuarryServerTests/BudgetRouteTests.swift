@@ -257,7 +257,8 @@ import Testing
             #expect(first.status == .ok)
             let cost = try #require((try SessionRouteTests.json(first)["usage"] as? [String: Any])?["cost_usd"] as? Double)
             #expect(abs(cost - 0.18) < 1e-12, "120 × $1000 + 30 × $2000 per million, not the model's configured $1 and $2")
-            let words = Double(setup.embedder.tokenCount(Self.question))
+            // The word pieces the encoder ran on: the question's and its two special tokens.
+            let words = Double(setup.embedder.tokenCount(Self.question) + 2)
             let rows = try await Self.usageToday(client, setup)
             #expect(rows.map(\.model) == ["good", "hashing-test"])
             #expect(rows.map(\.key_id) == [readerID, readerID])

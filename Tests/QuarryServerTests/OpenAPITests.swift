@@ -393,7 +393,7 @@ extension OpenAPITests {
                 let today = UsageDay(containing: Date()).id
                 let admin = setup.tokens["acme-admin"]
                 let byModel = try await call("/usage", .get, "/usage?from=\(today)&to=\(today)&group_by=model", token: admin, expect: .ok)
-                #expect(((byModel["daily"] as? [String: Any])?["rows"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["good"])
+                #expect(((byModel["daily"] as? [String: Any])?["rows"] as? [[String: Any]])?.compactMap { $0["model"] as? String } == ["good", "hashing-test"], "the chat model and the embedding of the questions")
                 try await call("/usage", .get, "/usage?from=\(today)&to=\(today)", token: admin, expect: .ok)
                 try await call("/usage", .get, "/usage?from=\(today)&to=\(today)&group_by=key", token: admin, expect: .ok)
                 try await call("/usage", .get, "/usage?from=\(today)&group_by=tenant", token: admin, expect: .badRequest)

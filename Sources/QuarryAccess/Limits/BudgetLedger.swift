@@ -55,7 +55,8 @@ public struct BudgetLedger: Sendable {
     /// - Parameters:
     ///   - quota: the tenant's monthly quota (the server's existing `QuotaLedger`).
     ///   - daily: the daily counters (`StoreDailyUsageCounter`, wrapped in
-    ///     `OverlayDailyUsageCounter` for a read-only store).
+    ///     `DeferredDailyUsageCounter` on a writable store, `OverlayDailyUsageCounter` on a
+    ///     read-only one).
     ///   - prices: the `prices` section of the configuration.
     public init(quota: QuotaLedger, daily: any DailyUsageCounter, prices: PriceTable = PriceTable()) {
         self.quota = quota
@@ -232,7 +233,8 @@ public struct BudgetLedger: Sendable {
 
     /// Records, after a model call, what it used: in the daily counters of the tenant, key, model
     /// and day, and in the tenant's monthly counters (a chat call counts as one LLM call there;
-    /// an embedding adds its cost only).
+    /// an embedding adds its cost only). An embedding's daily counts may be written later
+    /// (`DailyUsageCounter.addSoon`); budgets read them at once all the same.
     /// - Parameters:
     ///   - usage: the call.
     ///   - tenant: the tenant the request acts in.
@@ -263,7 +265,13 @@ public struct BudgetLedger: Sendable {
             requests: 1, promptTokens: Int64(usage.promptTokens), completionTokens: Int64(usage.completionTokens),
             embeddingTokens: Int64(usage.embeddingTokens), costUSD: cost ?? 0
         )
-        try await daily.add(amount, tenant: tenant, keyID: keyID ?? "", model: model.isEmpty ? "unknown" : model, day: day)
+        let counted = model.isEmpty ? "unknown" : model
+        if usage.kind == .embedding {
+            // A few word pieces of every question, call and ingest batch: written together.
+            try await daily.addSoon(amount, tenant: tenant, keyID: keyID ?? "", model: counted, day: day)
+        } else {
+            try await daily.add(amount, tenant: tenant, keyID: keyID ?? "", model: counted, day: day)
+        }
         let monthly = UsageAmount(requests: usage.kind == .chat ? 1 : 0, tokens: Int64(usage.llmTokens), costUSD: cost ?? 0)
         if monthly != .zero { try await quota.counter.add(monthly, tenant: tenant, period: day.month) }
         return cost

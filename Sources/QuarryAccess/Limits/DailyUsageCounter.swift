@@ -50,4 +50,17 @@ public protocol DailyUsageCounter: Sendable {
     /// `model` and `day`, atomically: concurrent adds from any number of requests and nodes all
     /// count.
     func add(_ amount: DailyUsageAmount, tenant: String, keyID: String, model: String, day: UsageDay) async throws
+    /// Adds `amount` as `add` does, but may write it later, together with others
+    /// (`DeferredDailyUsageCounter`); `used` counts it at once all the same. By default, `add`.
+    func addSoon(_ amount: DailyUsageAmount, tenant: String, keyID: String, model: String, day: UsageDay) async throws
+    /// Writes what `addSoon` held back. By default, nothing to do.
+    func flush() async throws
+}
+
+extension DailyUsageCounter {
+    public func addSoon(_ amount: DailyUsageAmount, tenant: String, keyID: String, model: String, day: UsageDay) async throws {
+        try await add(amount, tenant: tenant, keyID: keyID, model: model, day: day)
+    }
+
+    public func flush() async throws {}
 }

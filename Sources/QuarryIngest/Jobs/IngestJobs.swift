@@ -93,6 +93,7 @@ public final class IngestJobs: Sendable {
         var access: [String]?
         var admit: (@Sendable (Int) async throws -> Void)?
         var personalData: PersonalDataFilter?
+        var embedded: (@Sendable (String, Int) async -> Void)?
         var task: Task<Void, Never>?
         /// Called once when the job ends, however it ends (a limit's slot is released there).
         var onFinish: (@Sendable () -> Void)?
@@ -141,10 +142,12 @@ public final class IngestJobs: Sendable {
     ///   - access: the access list of documents that name none (`IngestOptions.access`).
     ///   - admit: checks each batch's growth before it is written (`IngestOptions.admit`).
     ///   - personalData: what happens to personal data (`IngestOptions.personalData`).
+    ///   - embedded: told what each slice of chunks embedded (`IngestOptions.embedded`).
     ///   - onFinish: called once when the job ends, succeeded, failed or cancelled.
     public func start(
         path: String, collection: String, access: [String]? = nil, admit: (@Sendable (Int) async throws -> Void)? = nil,
-        personalData: PersonalDataFilter? = nil, onFinish: (@Sendable () -> Void)? = nil
+        personalData: PersonalDataFilter? = nil, embedded: (@Sendable (_ model: String, _ tokens: Int) async -> Void)? = nil,
+        onFinish: (@Sendable () -> Void)? = nil
     ) throws -> IngestJobStatus {
         try CollectionName.validateStored(collection)
         let folder = try resolve(path)
@@ -164,7 +167,8 @@ public final class IngestJobs: Sendable {
                 await self.run(id)
             }
             state.jobs[id] = Job(
-                status: status, folder: folder, access: access, admit: admit, personalData: personalData, task: task, onFinish: onFinish
+                status: status, folder: folder, access: access, admit: admit, personalData: personalData, embedded: embedded, task: task,
+                onFinish: onFinish
             )
             state.order.append(id)
             state.tail = task
@@ -253,6 +257,7 @@ public final class IngestJobs: Sendable {
         var options = IngestOptions(confinedTo: roots, access: job.access)
         options.admit = job.admit
         options.personalData = job.personalData
+        options.embedded = job.embedded
         do {
             let report = try await ingestor.ingest(folder: job.folder, collection: job.status.collection, options: options) {
                 [self] progress in

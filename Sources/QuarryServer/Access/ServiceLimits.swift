@@ -1,4 +1,6 @@
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import QuarryAccess
 import QuarryCore
 import QuarryStore
@@ -15,6 +17,9 @@ public struct ServiceLimits: Sendable {
     let budget: BudgetLedger
     /// Each tenant's ingest jobs queued or running in this process.
     let ingestJobs = IngestJobLimiter()
+    /// The service that writes the embedding counts held back in memory, on a timer and at
+    /// shutdown; `nil` on a read-only store. List it after the store and before the server.
+    public let usageWriter: UsageWriter?
 
     /// Limits from `configuration`, with monthly and daily usage counted in `usage`.
     /// - Parameters:
@@ -22,9 +27,10 @@ public struct ServiceLimits: Sendable {
     ///   - clock: the clock of the request buckets (tests move it by hand).
     ///   - readOnly: `usage` takes no writes: this process's usage is added in memory on top of
     ///     what it holds (`OverlayUsageCounter`, `OverlayDailyUsageCounter`).
+    ///   - logger: where failed writes of held-back usage counts are reported.
     public init(
         configuration: LimitsConfiguration, usage: any UsageStore & DailyUsageStore, prices: PriceTable = PriceTable(),
-        clock: any MonotonicClock = SystemMonotonicClock(), readOnly: Bool = false
+        clock: any MonotonicClock = SystemMonotonicClock(), readOnly: Bool = false, logger: Logger = Logger(label: "quarry.usage")
     ) {
         self.configuration = configuration
         self.rateLimiter = RateLimiter(clock: clock)
@@ -32,7 +38,33 @@ public struct ServiceLimits: Sendable {
         let quota = QuotaLedger(counter: readOnly ? OverlayUsageCounter(base: counter) : counter)
         self.quota = quota
         let daily = StoreDailyUsageCounter(store: usage)
-        self.budget = BudgetLedger(quota: quota, daily: readOnly ? OverlayDailyUsageCounter(base: daily) : daily, prices: prices)
+        if readOnly {
+            self.usageWriter = nil
+            self.budget = BudgetLedger(quota: quota, daily: OverlayDailyUsageCounter(base: daily), prices: prices)
+        } else {
+            let deferred = DeferredDailyUsageCounter(base: daily) { error in
+                logger.error("usage counts could not be written; kept to try again: \(error)")
+            }
+            self.usageWriter = UsageWriter(counter: deferred)
+            self.budget = BudgetLedger(quota: quota, daily: deferred, prices: prices)
+        }
+    }
+
+    /// Counts `tokens` word pieces that `model` embedded for `principal` (its question, its
+    /// `/v1/embeddings` call, its ingest job's batch): in the daily counters of its tenant, key,
+    /// model and day (written together about once a second), with their cost when the model has a
+    /// price, and in the metrics.
+    func recordEmbedding(model: String, tokens: Int, for principal: Principal, metrics: ServerMetrics) async throws {
+        guard tokens > 0 else { return }
+        let usage = ModelUsage.embedding(model: model, tokens: tokens)
+        let cost = try await budget.record(usage, tenant: principal.tenant, keyID: principal.keyID)
+        metrics.recordUsage(tenant: principal.tenant, usage: usage, costUSD: cost)
+    }
+
+    /// Writes what every model call used before `GET /usage` reads the store (embeddings are
+    /// counted in memory and written about once a second).
+    func flushUsage() async throws {
+        try await budget.daily.flush()
     }
 
     /// The limits of `principal`: none for the local identity or without configured tiers, else
@@ -83,5 +115,19 @@ struct RateLimitMiddleware: RouterMiddleware {
             if let name = HTTPFields.Element.Name(field.name) { response.headers[name] = field.value }
         }
         return response
+    }
+}
+
+/// Writes the usage counts `DeferredDailyUsageCounter` holds back: every `interval` while the
+/// server runs, and all of them on graceful shutdown, after the server has finished its requests
+/// and before the store closes.
+public struct UsageWriter: Service {
+    let counter: DeferredDailyUsageCounter
+    /// How often the counts are written.
+    public var interval: Duration = .seconds(1)
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await counter.run(every: interval) }
+        try await counter.flush()
     }
 }

@@ -200,7 +200,7 @@ public final class ServerMetrics: Sendable {
         for (key, count) in snapshot.unpriced.sorted(by: { $0.key < $1.key }) {
             out += "quarry_model_calls_unpriced_total{\(labels(key))} \(count)\n"
         }
-        out += "# HELP quarry_embedding_tokens_total Tokens embedded for requests (questions), by tenant.\n"
+        out += "# HELP quarry_embedding_tokens_total Word pieces embedded for requests (questions, /v1/embeddings calls, ingest jobs), by tenant.\n"
         out += "# TYPE quarry_embedding_tokens_total counter\n"
         for (tenant, tokens) in snapshot.embeddingTokens.sorted(by: { $0.key < $1.key }) {
             out += "quarry_embedding_tokens_total{tenant=\"\(escape(tenant))\"} \(tokens)\n"

@@ -259,6 +259,8 @@ struct AdminRoutes: Sendable {
             let period = try query["period"].map { try UsagePeriod(String($0)) } ?? UsagePeriod(containing: Date())
             var report = UsageReport(period: period.id, tenants: try await usage(of: tenant, in: period))
             if let range = try Self.dailyRange(query, period: period) {
+                // What this process held back in memory (embedding counts) is in the store first.
+                try await limits?.flushUsage()
                 let records = try await store.listDailyUsage(tenant: tenant, keyID: range.key, from: range.from.id, through: range.to.id)
                 report.daily = DailyUsageReport(from: range.from, to: range.to, key: range.key, groupBy: range.groupBy, records: records)
             }

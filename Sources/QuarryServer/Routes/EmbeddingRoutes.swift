@@ -51,6 +51,9 @@ struct EmbeddingRoutes: Sendable {
     /// Admits small bodies once read, as `embeddings` or `embeddings_bulk` by what they hold
     /// (`AdmissionMiddleware` admits larger ones before reading them).
     let admission: AdmissionControl
+    /// Where each call's word pieces are counted for its key (`nil`: not counted).
+    let usage: ServiceLimits?
+    let metrics: ServerMetrics
 
     struct Response: Encodable {
         var object = "list"
@@ -89,7 +92,7 @@ struct EmbeddingRoutes: Sendable {
 
     func register(on router: Router<QuarryRequestContext>) {
         router.post("/v1/embeddings") { request, context in
-            _ = try context.principal(for: .read)
+            let principal = try context.principal(for: .read)
             let body = try await JSON.decode(EmbeddingsRequestBody.self, from: request, limit: maxBodyBytes)
             let texts = body.input.texts
             guard !texts.isEmpty, texts.count <= limits.maxInputs else {
@@ -117,12 +120,16 @@ struct EmbeddingRoutes: Sendable {
             }
             let interactive = texts.count <= limits.interactiveInputs && tokens <= limits.interactiveTokens
             let length = request.headers[.contentLength].flatMap { Int($0) }
-            guard RouteClass.of(method: request.method, path: "/v1/embeddings", contentLength: length) == .embeddings else {
-                return try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
+            let response: Hummingbird.Response
+            if RouteClass.of(method: request.method, path: "/v1/embeddings", contentLength: length) == .embeddings {
+                response = try await admission.run(interactive ? .embeddings : .embeddingsBulk) {
+                    try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
+                }
+            } else {
+                response = try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
             }
-            return try await admission.run(interactive ? .embeddings : .embeddingsBulk) {
-                try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
-            }
+            try await usage?.recordEmbedding(model: embedder.model.name, tokens: tokens, for: principal, metrics: metrics)
+            return response
         }
     }
 

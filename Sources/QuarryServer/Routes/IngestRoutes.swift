@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import QuarryAccess
 import QuarryCore
 import QuarryGuard
@@ -38,6 +39,20 @@ struct IngestRoutes: Sendable {
     let limits: ServiceLimits?
     /// The guards' settings: what happens to personal data at ingest, by collection and tier.
     let guardrails: GuardrailSettings
+    let metrics: ServerMetrics
+
+    /// Counts what an ingest job of `principal` embeds for its key; `nil` when nothing is counted.
+    func embeddingCounter(for principal: Principal, logger: Logger) -> (@Sendable (String, Int) async -> Void)? {
+        guard let limits else { return nil }
+        let metrics = metrics
+        return { model, tokens in
+            do {
+                try await limits.recordEmbedding(model: model, tokens: tokens, for: principal, metrics: metrics)
+            } catch {
+                logger.error("the embedding tokens of an ingest job could not be counted: \(error)")
+            }
+        }
+    }
 
     func register(on router: Router<QuarryRequestContext>) {
         router.post("/ingest") { request, context in
@@ -55,7 +70,10 @@ struct IngestRoutes: Sendable {
             do {
                 let tier = principal.keyID == nil ? nil : principal.tier ?? principal.tenantTier ?? limits?.configuration.defaultTier
                 let personalData = PersonalDataFilter(policy: guardrails.policy(collection: collection, tier: tier))
-                status = try jobs.start(path: body.path, collection: collection, access: access, admit: admit, personalData: personalData) {
+                status = try jobs.start(
+                    path: body.path, collection: collection, access: access, admit: admit, personalData: personalData,
+                    embedded: embeddingCounter(for: principal, logger: context.logger)
+                ) {
                     slot?.release()
                 }
             } catch {

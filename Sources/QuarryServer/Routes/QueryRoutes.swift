@@ -379,6 +379,7 @@ struct QueryRoutes: Sendable {
                 (hits, timings) = try await retriever.search(query: body.query, collection: stored, topK: topK, ef: body.ef, mode: mode, filter: filter)
                 metrics.recordStages(timings)
             }
+            if mode != .lexical { try await recordEmbedding(of: body.query, for: principal) }
             return try JSON.response(
                 SearchResponseBody(
                     query: body.query, collection: collection, mode: mode,
@@ -455,9 +456,9 @@ extension QueryRoutes {
 
     /// Counts what the request's model calls used, per tenant, key, model and day (and the
     /// month's quota), and in the metrics; an answer's `usage.cost_usd` becomes the price
-    /// table's. The question's embedding is counted in the metrics always, and in the store when
-    /// the embedding model has a price (so that cost budgets see it) — a write per query
-    /// otherwise buys nothing.
+    /// table's. The question's embedding is counted too, unless no embedding was made (a lexical
+    /// search, an exact cache hit); its daily counts are written together with others, about once
+    /// a second, so a query pays no store write for them.
     func recordUsage(of result: inout QueryResult, rewrite: FollowUpRewrite?, question: String, mode: SearchMode, for principal: Principal) async throws {
         guard let limits else { return }
         var calls: [(usage: ModelUsage, isAnswer: Bool)] = []
@@ -474,12 +475,14 @@ extension QueryRoutes {
         }
         // The question was embedded unless an exact cache hit answered, or the search was lexical.
         guard mode != .lexical, !result.cached || result.cache?.kind == .semantic else { return }
-        let embedding = ModelUsage.embedding(model: retriever.embedder.model.name, tokens: retriever.embedder.tokenCount(question))
-        var cost: Double?
-        if limits.budget.prices.price(of: embedding.model) != nil {
-            cost = try await limits.budget.record(embedding, tenant: principal.tenant, keyID: principal.keyID)
-        }
-        metrics.recordUsage(tenant: principal.tenant, usage: embedding, costUSD: cost)
+        try await recordEmbedding(of: question, for: principal)
+    }
+
+    /// Counts the word pieces of `question`, embedded for `principal`'s search.
+    func recordEmbedding(of question: String, for principal: Principal) async throws {
+        let embedder = retriever.embedder
+        let tokens = min(embedder.tokenCount(question), embedder.maxInputTokens - 2) + 2
+        try await limits?.recordEmbedding(model: embedder.model.name, tokens: tokens, for: principal, metrics: metrics)
     }
 
     /// The turn a session keeps of a question and its answer.
