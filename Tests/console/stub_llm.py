@@ -9,9 +9,13 @@ prompt followed by `[1]`, streamed in a few pieces when asked to, and reports fi
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODEL = "stub-chat"
+# A question with this word is answered slowly, sixty sentences a quarter of a second apart: the
+# Ask view's Stop button has something to stop.
+SLOW_WORD = "slowly"
 PROMPT_TOKENS = 120
 COMPLETION_TOKENS = 30
 
@@ -57,15 +61,24 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        words = text.split(" ")
-        pieces = [" ".join(words[i:i + 4]) + (" " if i + 4 < len(words) else "") for i in range(0, len(words), 4)]
-        for piece in pieces:
-            self.event({"model": model, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-        self.event({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        self.event({"model": model, "choices": [], "usage": usage})
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
         self.close_connection = True
+        slow = SLOW_WORD in json.dumps(body.get("messages", []))
+        if slow:
+            pieces = [f"Part {i} of a long answer [1]. " for i in range(60)]
+        else:
+            words = text.split(" ")
+            pieces = [" ".join(words[i:i + 4]) + (" " if i + 4 < len(words) else "") for i in range(0, len(words), 4)]
+        try:
+            for piece in pieces:
+                self.event({"model": model, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+                if slow:
+                    time.sleep(0.25)
+            self.event({"model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self.event({"model": model, "choices": [], "usage": usage})
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # Quarry stopped listening: its client went away
 
     def event(self, obj):
         self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")

@@ -9,10 +9,12 @@ import datetime
 import html.parser
 import json
 import re
+import time
 import urllib.parse
 from pathlib import Path
 
 import harness
+import stub_llm
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
@@ -134,6 +136,8 @@ def test_ask_streams_an_answer_with_citations_and_passages(console):
         assert re.search(r"\d\.\d", p["score"] or ""), f"a score: {p}"
         assert p["text"] and p["text"].strip(), p
         assert p["open"], f"an open-source button: {p}"
+        # A hard-wrapped paragraph reads as one: no line break inside a sentence.
+        assert not re.search(r"\n[a-z]", p["text"]), f"a passage's paragraph lines joined: {p['text']!r}"
     backgrounds = {}
     for scheme in ("light", "dark"):
         harness.set_color_scheme(console.driver, scheme)
@@ -437,6 +441,36 @@ def test_admin_shows_keys_and_usage_by_day(console):
 
 
 # 9 ------------------------------------------------------------------------------------------------
+
+def test_stop_ends_a_streaming_answer_and_keeps_what_arrived(console):
+    console.go("ask")
+    console.select_value("#ask-collection", "default")
+    console.select_value("#ask-answerer", "llm")
+    console.set_field("#ask-question", f"Explain {stub_llm.SLOW_WORD} how foragers find food")
+    assert not console.visible("#ask-stop"), "Stop shows only while an answer streams"
+
+    def stop_with(action, name):
+        console.record_states("#ask-status", "__stopStates")
+        console.click("#ask-submit")
+        console.wait(lambda: console.visible("#ask-stop") and "Part 1 " in (console.text("#ask-answer") or ""),
+                     timeout=30, message=f"part of the slow answer ({name})")
+        action()
+        console.wait(lambda: console.find("#ask-status").get_attribute("data-state") == "stopped", timeout=15,
+                     message=f"the stopped state after {name}")
+        shown = console.text("#ask-answer")
+        assert "Part 0" in shown and "Stopped before the answer was finished" in shown, shown
+        assert "Part 59" not in shown, "stopped long before the end"
+        assert not console.visible("#ask-stop"), "Stop hides once nothing streams"
+        assert console.js("return document.activeElement.id;") == "ask-question", f"focus back in the question ({name})"
+        states = console.js("return window.__stopStates;")
+        assert "done" not in states[1:] and "error" not in states[1:], f"{name}: stopped, neither done nor failed: {states}"
+        # The stream is closed: the stub would go on for another ten seconds.
+        time.sleep(1.5)
+        assert console.text("#ask-answer") == shown, f"nothing arrives after {name}"
+
+    stop_with(lambda: console.click("#ask-stop"), "the Stop button")
+    stop_with(lambda: console.find("#ask-question").send_keys(Keys.ESCAPE), "Escape in the question")
+
 
 def test_keyboard_reaches_the_nav_and_submits_a_question(console):
     console.load("/#/ask")   # a reload keeps the key (sessionStorage)

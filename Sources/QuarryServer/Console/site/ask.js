@@ -8,7 +8,7 @@ import { readEvents } from '/console/sse.js';
 import { toast } from '/console/ui.js';
 import { state } from '/console/state.js';
 import { openDocument } from '/console/docview.js';
-import { count, headingPath, location, ms, score, usd } from '/console/format.js';
+import { count, headingPath, location, ms, reflow, score, usd } from '/console/format.js';
 
 // [1], [1, 2], [Source 3]: the citation forms the server's citation check accepts ([1][2] is two).
 const MARKER = /\[(?:source\s+)?(\d+(?:\s*,\s*\d+)*)\]/gi;
@@ -31,7 +31,14 @@ export function init() {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       byId('ask-form').requestSubmit();
+    } else if (event.key === 'Escape' && run && !byId('ask-stop').hidden) {
+      event.preventDefault();
+      stop();
     }
+  });
+  byId('ask-stop').addEventListener('click', () => {
+    stop();
+    byId('ask-question').focus();
   });
   byId('ask-answerer').addEventListener('change', syncModelSelect);
   byId('ask-answer').addEventListener('click', followCitation);
@@ -61,6 +68,14 @@ export function configure() {
 function syncModelSelect() {
   const models = state.info?.models ?? [];
   byId('ask-model').disabled = !(byId('ask-answerer').value === 'llm' && models.length > 0);
+}
+
+/** Stops the answer being streamed: the request is aborted (the server stops its model call) and
+ * what arrived stays on the page, marked as cut short. */
+function stop() {
+  if (!run || byId('ask-stop').hidden) return;
+  run.stopped = true;
+  run.controller.abort();
 }
 
 function setStatus(stateName, text) {
@@ -93,6 +108,7 @@ async function ask() {
   clearResults();
   setStatus('streaming', 'Searching…');
   byId('ask-answer').setAttribute('aria-busy', 'true');
+  byId('ask-stop').hidden = false;
   try {
     const response = await request('/query', { method: 'POST', body, signal: current.controller.signal, accept: 'text/event-stream' });
     let finished = false;
@@ -102,11 +118,21 @@ async function ask() {
     }
     if (!finished) throw new Error('The answer stream ended before the server said it was done.');
   } catch (error) {
-    if (error.name === 'AbortError' || run !== current) return;
+    if (run !== current) return;
+    if (error.name === 'AbortError') {
+      if (current.stopped) {
+        if (current.text) byId('ask-answer').append(el('p', { class: 'meta stopped-note' }, 'Stopped before the answer was finished.'));
+        setStatus('stopped', 'Stopped: what had arrived is shown. Ask again for a whole answer.');
+      }
+      return;
+    }
     setStatus('error', errorMessage(error));
     toast(errorMessage(error), 'error');
   } finally {
-    if (run === current) byId('ask-answer').setAttribute('aria-busy', 'false');
+    if (run === current) {
+      byId('ask-answer').setAttribute('aria-busy', 'false');
+      byId('ask-stop').hidden = true;
+    }
   }
 }
 
@@ -165,7 +191,7 @@ function renderPassages(current, citations) {
       el('span', { class: 'passage-score', title: 'retrieval score' }, `score ${score(c.score)}`)),
     el('div', { class: 'passage-location' }, location(c.location)),
     c.heading_path?.length ? el('div', { class: 'passage-heading' }, headingPath(c.heading_path)) : null,
-    el('p', { class: 'passage-text' }, String(c.text ?? '')),
+    el('p', { class: 'passage-text' }, reflow(c.text)),
     el('button', { type: 'button', class: 'open-source', 'data-citation': c.id, 'aria-label': `Open source ${c.id}: ${c.document ?? ''}` }, 'Open source')));
   replaceChildren(byId('ask-passages'), items);
   if (!citations.length) byId('ask-passages').append(el('li', { class: 'empty' }, 'No passages found.'));

@@ -69,3 +69,33 @@ export function utcDay(daysAgo = 0) {
   date.setUTCDate(date.getUTCDate() - daysAgo);
   return date.toISOString().slice(0, 10);
 }
+
+/**
+ * A passage's text for reading: the lines of a hard-wrapped paragraph joined with spaces, so that
+ * it flows to the width of the screen; blank lines, headings, list items, quotes, table rows and
+ * code (indented or fenced) keep their line breaks.
+ */
+export function reflow(text) {
+  const fence = /^\s*(```|~~~)/;
+  const startsBlock = /^\s*([-*+>|#]|\d+[.)])(\s|$)|^(\t| {4})/;
+  const standsAlone = /^\s*[#|]|^(\t| {4})/;
+  const lines = [];
+  let fenced = false;
+  let joinable = false;
+  for (const line of String(text ?? '').split('\n')) {
+    if (fence.test(line)) {
+      fenced = !fenced;
+      lines.push(line);
+      joinable = false;
+      continue;
+    }
+    const blank = line.trim() === '';
+    if (!fenced && joinable && !blank && !startsBlock.test(line)) {
+      lines[lines.length - 1] = `${lines[lines.length - 1].trimEnd()} ${line.trim()}`;
+    } else {
+      lines.push(line);
+    }
+    joinable = !fenced && !blank && !standsAlone.test(lines[lines.length - 1]);
+  }
+  return lines.join('\n');
+}
