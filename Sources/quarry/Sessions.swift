@@ -29,13 +29,13 @@ struct Sessions: ParsableCommand {
         func run() async throws {
             let store = try await options.openStore()
             var remaining = limit ?? Int.max
-            var cursor = after
+            var cursor = after.map { SessionCursor(id: $0) }
             while remaining > 0 {
                 let page = try await store.listSessions(tenant: tenant.tenant, keyID: keyID, limit: min(remaining, 500), after: cursor)
                 for session in page { print(Sessions.line(session)) }
                 remaining -= page.count
                 guard page.count == 500, let last = page.last else { break }
-                cursor = last.id
+                cursor = SessionCursor(after: last)
             }
         }
     }

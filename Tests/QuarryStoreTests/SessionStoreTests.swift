@@ -53,11 +53,11 @@ import Testing
 
         // Newest activity first, id descending among equals, two at a time.
         var pages: [[String]] = []
-        var after: String?
+        var after: SessionCursor?
         repeat {
             let page = try await store.listSessions(tenant: "acme", keyID: nil, limit: 2, after: after)
             pages.append(page.map(\.id))
-            after = page.count == 2 ? page.last?.id : nil
+            after = page.count == 2 ? page.last.map(SessionCursor.init(after:)) : nil
         } while after != nil
         #expect(pages == [["ses_e", "ses_d"], ["ses_c", "ses_b"], ["ses_a"]])
         #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 10, after: nil) == Array(sessions.reversed()))
@@ -72,10 +72,30 @@ import Testing
         await Self.expectError(.invalidRequest, "a new session with turns") {
             try await store.createSession(SessionRecord(id: "ses_f", tenant: "acme", turnCount: 3))
         }
-        // A cursor deleted since its page was read: refused, not an empty page that looks like the end.
+        // A cursor with its place goes on from there whatever became of its session since: a turn
+        // that moved it to the front, or its deletion.
+        let afterD = SessionCursor(after: sessions[3])
+        _ = try await store.appendTurn(Self.turn("moves ses_d to the front", at: 100), session: "ses_d", tenant: "acme", expiresAt: nil)
+        #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 10, after: nil).first?.id == "ses_d")
+        #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 2, after: afterD).map(\.id) == ["ses_c", "ses_b"])
+        let afterC = SessionCursor(after: sessions[2])
         #expect(try await store.deleteSession(id: "ses_c", tenant: "acme"))
+        #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 2, after: afterC).map(\.id) == ["ses_b", "ses_a"])
+        // A bare id deleted since its page was read: refused, not an empty page that looks like the end.
         await Self.expectError(.invalidRequest, "a listing after a deleted session") {
             _ = try await store.listSessions(tenant: "acme", keyID: nil, limit: 2, after: "ses_c")
+        }
+        // The cursor's text reads back as the same place, to the last bit of the stored time.
+        let odd = SessionRecord(id: "ses_f", tenant: "acme", createdAt: Self.base, updatedAt: Self.base.addingTimeInterval(50.123_456_7))
+        try await store.createSession(odd)
+        let stored = try #require(try await store.session(id: "ses_f", tenant: "acme"))
+        let text = SessionCursor(after: stored).description
+        let parsed = try #require(SessionCursor(parsing: text, isID: { $0.hasPrefix("ses_") }))
+        #expect(parsed == SessionCursor(after: stored) && parsed.id == "ses_f", "\(text)")
+        #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 10, after: nil).map(\.id) == ["ses_d", "ses_f", "ses_e", "ses_b", "ses_a"])
+        #expect(try await store.listSessions(tenant: "acme", keyID: nil, limit: 1, after: parsed).map(\.id) == ["ses_e"], "neither ses_f again nor one skipped")
+        for bad in ["", "ses_f.", "ses_f.x", "ses_f.-1", "ses_f.nan", "ses_f.inf", "other.5"] {
+            #expect(SessionCursor(parsing: bad, isID: { $0.hasPrefix("ses_") && $0.count > 4 }) == nil, "\(bad)")
         }
         await store.close()
     }

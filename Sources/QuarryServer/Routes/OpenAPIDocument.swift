@@ -154,7 +154,7 @@ enum OpenAPIDocument {
                           "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"}}},
           "get": {"summary": "The caller's sessions, most recently used first (admins: ?key= for another key's, or every key's of the tenant)",
             "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                           {"name": "after", "in": "query", "schema": {"type": "string"}},
+                           {"name": "after", "in": "query", "description": "The next_after of the page before (or a session id)", "schema": {"type": "string"}},
                            {"name": "key", "in": "query", "schema": {"type": "string"}}],
             "responses": {"200": {"description": "A page of sessions; next_after is the cursor of the next page (null: the last page)",
                             "content": {"application/json": {"schema": {"type": "object", "required": ["sessions", "next_after"], "additionalProperties": false,

@@ -81,14 +81,19 @@ struct SessionRoutes: Sendable {
             let principal = try context.principal(for: .read)
             let query = request.uri.queryParameters
             let limit = try AdminRoutes.integer(query["limit"], name: "limit", default: Self.defaultLimit, range: 1...Self.maxLimit)
-            let after = query["after"].map(String.init)
-            if let after, !Conversations.isWellFormed(after) {
-                throw QuarryError(.invalidRequest, "after must be a session id (ses_…), the last of the previous page")
+            var after: SessionCursor?
+            if let text = query["after"].map(String.init) {
+                guard let cursor = SessionCursor(parsing: text, isID: Conversations.isWellFormed) else {
+                    throw QuarryError(.invalidRequest, "after must be the next_after of the previous page (or a session id, ses_…)")
+                }
+                after = cursor
             }
             let key = query["key"].map(String.init)
             let sessions = try await conversations.list(for: principal, keyID: key, limit: limit + 1, after: after)
             let page = sessions.prefix(limit)
-            let next = sessions.count > limit ? page.last?.id : nil
+            // The last session's place as well as its id: a turn that moves it to the front (or
+            // its deletion) before the next page is read does not move the next page.
+            let next = sessions.count > limit ? page.last.map { SessionCursor(after: $0).description } : nil
             return try JSON.response(SessionList(sessions: page.map { SessionBody($0) }, nextAfter: next))
         }
         router.get("/sessions/{id}") { _, context in

@@ -70,7 +70,7 @@ public struct Conversations: Sendable {
 
     /// The sessions `principal` may see: its own; an admin's `keyID` picks another key's (`nil`:
     /// every key's of the tenant).
-    public func list(for principal: Principal, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord] {
+    public func list(for principal: Principal, keyID: String?, limit: Int, after: SessionCursor?) async throws -> [SessionRecord] {
         let owner = principal.role >= .admin ? keyID : principal.keyID
         if principal.role < .admin, let keyID, keyID != principal.keyID {
             throw QuarryError(.forbidden, "only an admin may list another key's sessions")

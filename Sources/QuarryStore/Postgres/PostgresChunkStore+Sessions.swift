@@ -35,7 +35,7 @@ extension PostgresChunkStore {
         }
     }
 
-    public func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord] {
+    public func listSessions(tenant: String, keyID: String?, limit: Int, after: SessionCursor?) async throws -> [SessionRecord] {
         let now = Date()
         return try await pool.withConnection { db in
             var sql = SessionSQL.select + " WHERE tenant = $1 AND " + SessionSQL.live("$2")
@@ -45,9 +45,14 @@ extension PostgresChunkStore {
                 sql += " AND key_id = $\(values.count)"
             }
             if let after {
-                let cursor = try db.execute("SELECT updated_at FROM quarry_sessions WHERE id = $1 AND tenant = $2", [.text(after), .text(tenant)])
-                guard cursor.count == 1, let updatedAt = cursor.double(0, 0) else { throw SessionSQL.missingCursor(after) }
-                values += [.real(updatedAt), .text(after)]
+                // A bare id: its place now.
+                var updatedAt = after.updatedAt
+                if updatedAt == nil {
+                    let cursor = try db.execute("SELECT updated_at FROM quarry_sessions WHERE id = $1 AND tenant = $2", [.text(after.id), .text(tenant)])
+                    guard cursor.count == 1, let stored = cursor.double(0, 0) else { throw SessionSQL.missingCursor(after.id) }
+                    updatedAt = stored
+                }
+                values += [.real(updatedAt ?? 0), .text(after.id)]
                 sql += " AND (updated_at, id) < ($\(values.count - 1), $\(values.count))"
             }
             values.append(.integer(Int64(max(0, limit))))

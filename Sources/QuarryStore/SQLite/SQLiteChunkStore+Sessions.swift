@@ -32,7 +32,7 @@ extension SQLiteChunkStore {
         }
     }
 
-    public func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord] {
+    public func listSessions(tenant: String, keyID: String?, limit: Int, after: SessionCursor?) async throws -> [SessionRecord] {
         let now = Date()
         return try await read { db in
             try db.readTransaction {
@@ -43,13 +43,16 @@ extension SQLiteChunkStore {
                     values.append(.text(keyID))
                 }
                 if let after {
-                    // The cursor's place in the order, read in the same snapshot as the page.
-                    let cursor = try db.prepare("SELECT updated_at FROM quarry_sessions WHERE id = ? AND tenant = ?")
-                        .bind([.text(after), .text(tenant)])
-                    guard try cursor.step() else { throw SessionSQL.missingCursor(after) }
-                    let updatedAt = cursor.double(0)
+                    // A bare id: its place now, read in the same snapshot as the page.
+                    var updatedAt = after.updatedAt
+                    if updatedAt == nil {
+                        let cursor = try db.prepare("SELECT updated_at FROM quarry_sessions WHERE id = ? AND tenant = ?")
+                            .bind([.text(after.id), .text(tenant)])
+                        guard try cursor.step() else { throw SessionSQL.missingCursor(after.id) }
+                        updatedAt = cursor.double(0)
+                    }
                     sql += " AND (updated_at < ? OR (updated_at = ? AND id < ?))"
-                    values += [.real(updatedAt), .real(updatedAt), .text(after)]
+                    values += [.real(updatedAt ?? 0), .real(updatedAt ?? 0), .text(after.id)]
                 }
                 sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
                 values.append(.integer(Int64(max(0, limit))))

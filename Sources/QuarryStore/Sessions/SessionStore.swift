@@ -117,6 +117,53 @@ public struct SessionTurn: Sendable, Hashable, Codable {
     }
 }
 
+/// A place in a listing of sessions (newest activity first): after the session `id` as it stood
+/// at `updatedAt`.
+///
+/// A cursor with its place stays valid when its session gets a turn (and moves to the front) or
+/// is deleted between two pages: the next page starts where the last one ended. A bare id (the
+/// cursor of earlier versions) is placed where that session is now.
+public struct SessionCursor: Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    /// The last session of the page before.
+    public var id: String
+    /// Its `updatedAt` when the page was read, in seconds since 1970, exactly as the store keeps
+    /// it; `nil` to read it from the store.
+    public var updatedAt: Double?
+
+    /// A cursor after `id` at `updatedAt` (`nil`: where the session is now).
+    public init(id: String, updatedAt: Double? = nil) {
+        self.id = id
+        self.updatedAt = updatedAt
+    }
+
+    /// The cursor after `session`, placed where it is now.
+    public init(after session: SessionRecord) {
+        self.init(id: session.id, updatedAt: session.updatedAt.timeIntervalSince1970)
+    }
+
+    /// A bare session id.
+    public init(stringLiteral id: String) {
+        self.init(id: id)
+    }
+
+    /// Reads `id` or `id.SECONDS` (what `description` writes); `nil` for anything else.
+    public init?(parsing text: String, isID: (String) -> Bool) {
+        guard let dot = text.firstIndex(of: ".") else {
+            guard isID(text) else { return nil }
+            self.init(id: text)
+            return
+        }
+        let id = String(text[..<dot])
+        guard isID(id), let seconds = Double(text[text.index(after: dot)...]), seconds.isFinite, seconds >= 0 else { return nil }
+        self.init(id: id, updatedAt: seconds)
+    }
+
+    /// `id.SECONDS` (the shortest decimal that reads back as the same double), or the bare id.
+    public var description: String {
+        updatedAt.map { "\(id).\($0)" } ?? id
+    }
+}
+
 /// Where conversations live: in the store, on both backends, so they survive a restart and
 /// every node of a PostgreSQL deployment sees the same ones.
 ///
@@ -133,11 +180,12 @@ public protocol SessionStore: Sendable {
     /// expired. An archived session is returned (with its `archivedAt`).
     func session(id: String, tenant: String) async throws -> SessionRecord?
     /// The tenant's sessions that have not expired, newest activity first (`updatedAt`, then id,
-    /// both descending); only `keyID`'s when it is given. At most `limit`, after the session
-    /// `after` in that order (a cursor: the last id of a page).
-    /// - Throws: `QuarryError(.invalidRequest)` when the tenant has no session `after` (deleted or
-    ///   pruned since its page was read): the listing starts again rather than ending early.
-    func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord]
+    /// both descending); only `keyID`'s when it is given. At most `limit`, after the place
+    /// `after` names in that order (the cursor of the last session of the page before).
+    /// - Throws: `QuarryError(.invalidRequest)` when `after` is a bare session id and the tenant
+    ///   has no such session (deleted or pruned since its page was read): the listing starts again
+    ///   rather than ending early. A cursor with its place needs no session.
+    func listSessions(tenant: String, keyID: String?, limit: Int, after: SessionCursor?) async throws -> [SessionRecord]
     /// Appends a turn: it gets the next `seq`, and the session's `updatedAt`, `turnCount` and
     /// (when `expiresAt` is given) `expiresAt` move with it, in one transaction.
     /// - Returns: the turn as stored, with its `seq`.
