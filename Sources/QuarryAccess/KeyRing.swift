@@ -25,6 +25,8 @@ public final class KeyRing: Sendable {
     private let cacheLifetime: Duration
     private let now: @Sendable () -> Date
     private let cache = Mutex<Cache>(Cache())
+    /// Where each authenticated request's key is noted as used; `nil`: not recorded.
+    private let uses: KeyUseRecorder?
 
     private struct Cache {
         var keys: [String: (record: KeyRecord?, fetched: Date)] = [:]
@@ -37,11 +39,16 @@ public final class KeyRing: Sendable {
     /// - Parameters:
     ///   - cacheLifetime: how long a key read from the store is trusted.
     ///   - now: the clock (tests set it).
-    public init(store: any KeyStore, mode: Mode, cacheLifetime: Duration = .seconds(2), now: @escaping @Sendable () -> Date = Date.init) {
+    ///   - uses: where keys are noted as used (`nil`: their last use is not recorded).
+    public init(
+        store: any KeyStore, mode: Mode, cacheLifetime: Duration = .seconds(2), now: @escaping @Sendable () -> Date = Date.init,
+        uses: KeyUseRecorder? = nil
+    ) {
         self.store = store
         self.mode = mode
         self.cacheLifetime = cacheLifetime
         self.now = now
+        self.uses = uses
     }
 
     /// The principal of a request with this `Authorization` header value.
@@ -69,6 +76,7 @@ public final class KeyRing: Sendable {
         guard let role = Role(rawValue: record.role) else {
             throw QuarryError(.unauthenticated, "the API key \(id) has an unknown role '\(record.role)'")
         }
+        uses?.note(record.id, at: date)
         return Principal(
             tenant: record.tenant, keyID: record.id, role: role, collections: record.collections.map(Set.init),
             principals: Set(record.principals), tier: record.tier, tenantTier: try await tenantTier(of: record.tenant),

@@ -46,12 +46,15 @@ public struct KeyRecord: Sendable, Hashable, Codable {
     public var revokedAt: Date?
     /// The key this one replaced, when it was made by a rotation.
     public var rotatedFrom: String?
+    /// When a request last authenticated with it (to within a few seconds: servers write it
+    /// together for every key, `recordKeyUses`); `nil` for never. `saveKeys` leaves it alone.
+    public var lastUsedAt: Date?
 
     /// Creates a record.
     public init(
         id: String, tenant: String, role: String, hash: String, collections: [String]? = nil, principals: [String] = [],
         rate: Double? = nil, burst: Int? = nil, tier: String? = nil, createdAt: Date = Date(), expiresAt: Date? = nil,
-        revokedAt: Date? = nil, rotatedFrom: String? = nil
+        revokedAt: Date? = nil, rotatedFrom: String? = nil, lastUsedAt: Date? = nil
     ) {
         self.id = id
         self.tenant = tenant
@@ -66,6 +69,7 @@ public struct KeyRecord: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.rotatedFrom = rotatedFrom
+        self.lastUsedAt = lastUsedAt
     }
 
     /// Whether the key works at `date`: not revoked, not expired.
@@ -86,8 +90,13 @@ public protocol KeyStore: Sendable {
     /// - Throws: `QuarryError(.notFound)` when there is no such tenant.
     func setTenantTier(_ name: String, tier: String?) async throws
     /// Writes `keys` in one transaction, each added or replacing the stored key of its id (a
-    /// rotation saves the new key and the old one's shortened expiry together).
+    /// rotation saves the new key and the old one's shortened expiry together). A stored key's
+    /// `lastUsedAt` is kept, whatever the record says.
     func saveKeys(_ keys: [KeyRecord]) async throws
+    /// Records when keys were used, in one transaction: each key's `lastUsedAt` becomes the later
+    /// of what it was and the date given (so writes from several nodes, in any order, keep the
+    /// latest). Ids of no stored key are ignored.
+    func recordKeyUses(_ uses: [String: Date]) async throws
     /// The key with `id`, revoked and expired ones included.
     func key(id: String) async throws -> KeyRecord?
     /// The keys of `tenant` (of every tenant when `nil`), newest first.
@@ -101,7 +110,8 @@ public protocol KeyStore: Sendable {
 enum KeyColumns {
     /// The select list, in the order `KeyRecord`s are read.
     static let select = """
-        SELECT id, tenant, role, hash, collections, principals, rate, burst, tier, created_at, expires_at, revoked_at, rotated_from
+        SELECT id, tenant, role, hash, collections, principals, rate, burst, tier, created_at, expires_at, revoked_at, rotated_from,
+            last_used_at
         FROM quarry_keys
         """
 

@@ -64,7 +64,10 @@ struct Keys: ParsableCommand {
                 let state = key.revokedAt != nil ? "revoked" : key.isActive(at: now) ? "active" : "expired"
                 let collections = key.collections?.joined(separator: ",") ?? "*"
                 let expiry = key.expiresAt.map { "expires \(formatter.string(from: $0))" } ?? "no expiry"
-                print("\(key.id)\t\(key.tenant)\t\(key.role)\t\(state)\tcollections \(collections)\tprincipals \(key.principals.joined(separator: ","))\t\(expiry)")
+                let used = key.lastUsedAt.map { "last used \(formatter.string(from: $0))" } ?? "never used"
+                print(
+                    "\(key.id)\t\(key.tenant)\t\(key.role)\t\(state)\tcollections \(collections)\tprincipals \(key.principals.joined(separator: ","))\t\(expiry)\t\(used)"
+                )
             }
         }
     }

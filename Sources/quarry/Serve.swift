@@ -98,7 +98,11 @@ struct Serve: AsyncParsableCommand {
             logger.info("LLM answers enabled", metadata: ["models": "\(chat.models.map(\.name).joined(separator: " → "))"])
         }
         let host = settings.server.host
-        let keyRing = try await Self.keyRing(store: store, host: host, noAuth: noAuth, logger: logger)
+        // Each key's last use, noted per request and written every few seconds (not on a read-only store).
+        let keyUses = store.readOnlyReason != nil ? nil : KeyUseRecorder(store: store) { [logger] error in
+            logger.error("the keys' last use could not be written; kept to try again: \(error)")
+        }
+        let keyRing = try await Self.keyRing(store: store, host: host, noAuth: noAuth, uses: keyUses, logger: logger)
         guard let queryMode = AuditQueryMode(rawValue: auditQueries) else {
             throw ValidationError("--audit-queries must be full, hash or off")
         }
@@ -138,11 +142,12 @@ struct Serve: AsyncParsableCommand {
         // On SIGTERM or SIGINT, services stop in reverse order: first the ingest jobs, at their
         // next batch boundary (what they wrote stays consistent and the next ingest resumes it),
         // then the server, which stops accepting connections and lets requests in flight finish,
-        // then the usage counts held back in memory and the audit log are written, and last the
-        // store closes its connections and threads.
+        // then the usage counts and keys' last use held back in memory and the audit log are
+        // written, and last the store closes its connections and threads.
         let services = ServiceGroup(
             configuration: .init(
-                services: ([store, audit] as [any Service]) + (limits.usageWriter.map { [$0] } ?? []) + [app, jobs],
+                services: ([store, audit] as [any Service]) + (limits.usageWriter.map { [$0] } ?? [])
+                    + (keyUses.map { [KeyUseWriter(recorder: $0)] } ?? []) + [app, jobs],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             )
         )
@@ -171,14 +176,14 @@ struct Serve: AsyncParsableCommand {
     /// Secure by default: on loopback a server needs keys once one exists (local use works as
     /// before until then); on any other address it needs them always, and refuses to start
     /// without one unless told `--no-auth`.
-    static func keyRing(store: any KeyStore, host: String, noAuth: Bool, logger: Logger) async throws -> KeyRing {
+    static func keyRing(store: any KeyStore, host: String, noAuth: Bool, uses: KeyUseRecorder?, logger: Logger) async throws -> KeyRing {
         if noAuth {
             logger.warning(
                 "AUTHENTICATION IS OFF (--no-auth): anyone who can reach \(host) can read, ingest and delete everything. Use only on a trusted network."
             )
-            return KeyRing(store: store, mode: .open)
+            return KeyRing(store: store, mode: .open, uses: uses)
         }
-        if isLoopback(host) { return KeyRing(store: store, mode: .whenKeysExist) }
+        if isLoopback(host) { return KeyRing(store: store, mode: .whenKeysExist, uses: uses) }
         guard try await store.keyCount() > 0 else {
             throw ValidationError(
                 """
@@ -187,7 +192,7 @@ struct Serve: AsyncParsableCommand {
                 """
             )
         }
-        return KeyRing(store: store, mode: .required)
+        return KeyRing(store: store, mode: .required, uses: uses)
     }
 
     static func isLoopback(_ host: String) -> Bool {

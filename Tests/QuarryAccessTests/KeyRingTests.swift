@@ -164,3 +164,66 @@ final class TestClock: Sendable {
         #expect(Principal.local.visibleName(ofStoreName: "acme/docs") == nil)
     }
 }
+
+/// Each request a key authenticates is noted as its last use; the dates reach the store together
+/// when the recorder flushes, the latest per key, and a failed write keeps them for the next.
+@Suite struct KeyUseRecorderTests {
+    @Test func authenticatedRequestsAreNotedAndWrittenTogether() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let store = try SQLiteChunkStore(directory: directory.url.appendingPathComponent("store"))
+        let clock = TestClock()
+        let manager = KeyManager(store: store, now: { clock.now })
+        let used = try await manager.create(KeySpecification(role: .reader), tenant: "acme", by: KeyManager.commandLine)
+        let idle = try await manager.create(KeySpecification(role: .reader), tenant: "acme", by: KeyManager.commandLine)
+        let recorder = KeyUseRecorder(store: store)
+        let ring = KeyRing(store: store, mode: .required, cacheLifetime: .zero, now: { clock.now }, uses: recorder)
+        let first = clock.now
+        _ = try await ring.authenticate(authorization: "Bearer \(used.token)")
+        clock.advance(30)
+        _ = try await ring.authenticate(authorization: "Bearer \(used.token)")
+        // A refused request is no use of the key.
+        await #expect(throws: QuarryError.self) { try await ring.authenticate(authorization: "Bearer \(idle.token)x") }
+        #expect(recorder.heldBack == 1)
+        #expect(try await store.key(id: used.record.id)?.lastUsedAt == nil, "not written per request")
+        try await recorder.flush()
+        #expect(recorder.heldBack == 0)
+        #expect(try await store.key(id: used.record.id)?.lastUsedAt == first.addingTimeInterval(30))
+        #expect(try await store.key(id: idle.record.id)?.lastUsedAt == nil)
+        await store.close()
+    }
+
+    /// A store whose `recordKeyUses` fails until told otherwise, and remembers what it was given.
+    final class FlakyKeyStore: KeyStore {
+        let failing = Mutex(true)
+        let written = Mutex<[String: Date]>([:])
+        func createTenant(_ tenant: TenantRecord) async throws {}
+        func tenants() async throws -> [TenantRecord] { [] }
+        func setTenantTier(_ name: String, tier: String?) async throws {}
+        func saveKeys(_ keys: [KeyRecord]) async throws {}
+        func recordKeyUses(_ uses: [String: Date]) async throws {
+            if failing.withLock({ $0 }) { throw QuarryError(.storage, "the store is down") }
+            written.withLock { $0.merge(uses) { max($0, $1) } }
+        }
+        func key(id: String) async throws -> KeyRecord? { nil }
+        func keys(tenant: String?) async throws -> [KeyRecord] { [] }
+        func keyCount() async throws -> Int { 0 }
+    }
+
+    @Test func aFailedWriteKeepsTheDatesForTheNext() async throws {
+        let store = FlakyKeyStore()
+        let failures = Mutex(0)
+        let recorder = KeyUseRecorder(store: store) { _ in failures.withLock { $0 += 1 } }
+        let date = Date(timeIntervalSince1970: 1_800_000_100)
+        recorder.note("k1", at: date)
+        recorder.note("k1", at: date.addingTimeInterval(-5))
+        recorder.note("k2", at: date.addingTimeInterval(-9))
+        await #expect(throws: QuarryError.self) { try await recorder.flush() }
+        #expect(failures.withLock { $0 } == 1 && recorder.heldBack == 2)
+        recorder.note("k2", at: date.addingTimeInterval(-20))
+        store.failing.withLock { $0 = false }
+        try await recorder.flush()
+        #expect(store.written.withLock { $0 } == ["k1": date, "k2": date.addingTimeInterval(-9)])
+        #expect(recorder.heldBack == 0)
+    }
+}

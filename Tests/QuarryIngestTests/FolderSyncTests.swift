@@ -323,6 +323,7 @@ final class FailingStore: ChunkStore {
     func tenants() async throws -> [TenantRecord] { try await base.tenants() }
     func setTenantTier(_ name: String, tier: String?) async throws { try await base.setTenantTier(name, tier: tier) }
     func saveKeys(_ keys: [KeyRecord]) async throws { try await base.saveKeys(keys) }
+    func recordKeyUses(_ uses: [String: Date]) async throws { try await base.recordKeyUses(uses) }
     func key(id: String) async throws -> KeyRecord? { try await base.key(id: id) }
     func keys(tenant: String?) async throws -> [KeyRecord] { try await base.keys(tenant: tenant) }
     func keyCount() async throws -> Int { try await base.keyCount() }
@@ -345,7 +346,7 @@ final class FailingStore: ChunkStore {
     }
     func createSession(_ session: SessionRecord) async throws { try await base.createSession(session) }
     func session(id: String, tenant: String) async throws -> SessionRecord? { try await base.session(id: id, tenant: tenant) }
-    func listSessions(tenant: String, keyID: String?, limit: Int, after: String?) async throws -> [SessionRecord] {
+    func listSessions(tenant: String, keyID: String?, limit: Int, after: SessionCursor?) async throws -> [SessionRecord] {
         try await base.listSessions(tenant: tenant, keyID: keyID, limit: limit, after: after)
     }
     func appendTurn(_ turn: SessionTurn, session id: String, tenant: String, expiresAt: Date?) async throws -> SessionTurn {

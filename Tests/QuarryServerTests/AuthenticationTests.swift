@@ -20,12 +20,12 @@ import Testing
         let docs: URL
         var tokens: [String: String] = [:]
 
-        func app(mode: KeyRing.Mode = .whenKeysExist) -> some ApplicationProtocol {
+        func app(mode: KeyRing.Mode = .whenKeysExist, uses: KeyUseRecorder? = nil) -> some ApplicationProtocol {
             buildApplication(
                 retriever: Retriever(store: store, embedder: embedder), store: store,
                 configuration: ServerConfiguration(host: "127.0.0.1", port: 0),
                 jobs: IngestJobs(store: store, embedder: embedder, roots: [docs], logger: Logger(label: "test")),
-                keyRing: KeyRing(store: store, mode: mode, cacheLifetime: .zero), logger: Logger(label: "test")
+                keyRing: KeyRing(store: store, mode: mode, cacheLifetime: .zero, uses: uses), logger: Logger(label: "test")
             )
         }
     }
@@ -151,6 +151,32 @@ import Testing
             #expect(try await Self.request(client, .get, "/jobs/\(job)", token: setup.tokens["beta-admin"]).status == .notFound)
             #expect(try await Self.request(client, .delete, "/jobs/\(job)", token: setup.tokens["beta-admin"]).status == .notFound)
             #expect(try await Self.request(client, .delete, "/documents/acme.txt?collection=docs", token: writer).status == .ok)
+        }
+    }
+
+    /// `GET /keys` shows when each key was last used, once the recorder has written it; a key
+    /// never used has no `last_used_at`.
+    @Test func keysShowWhenTheyWereLastUsed() async throws {
+        let setup = try await Self.setUp()
+        defer { setup.directory.cleanUp() }
+        let uses = KeyUseRecorder(store: setup.store)
+        try await setup.app(uses: uses).test(.router) { client in
+            let before = Date()
+            #expect(try await Self.request(client, .get, "/collections", token: setup.tokens["acme-reader"]).status == .ok)
+            #expect(try await Self.request(client, .get, "/keys", token: setup.tokens["acme-admin"]).status == .ok)
+            try await uses.flush()
+            let listed = try #require(try Self.json(try await Self.request(client, .get, "/keys", token: setup.tokens["acme-admin"]))["keys"] as? [[String: Any]])
+            let byID = Dictionary(uniqueKeysWithValues: listed.compactMap { key in (key["id"] as? String).map { ($0, key) } })
+            let ids = ["acme-reader", "acme-writer", "acme-admin"].map { setup.tokens[$0].flatMap(KeySecret.id(of:)) ?? "" }
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            func lastUsed(_ id: String) -> Date? {
+                (byID[id]?["last_used_at"] as? String).flatMap { formatter.date(from: $0) ?? ISO8601DateFormatter().date(from: $0) }
+            }
+            let reader = try #require(lastUsed(ids[0]), "\(byID[ids[0]] ?? [:])")
+            #expect(reader >= before.addingTimeInterval(-1) && reader <= Date().addingTimeInterval(1))
+            #expect(lastUsed(ids[2]) != nil, "the admin's own earlier request")
+            #expect(byID[ids[1]]?["last_used_at"] == nil, "the writer was never used")
         }
     }
 

@@ -41,6 +41,34 @@ import Testing
         await reopened.close()
     }
 
+    /// A key's last use only moves forward, whatever order the writes come in (two nodes write
+    /// their own); saving the key again (a revocation, a rotation's shorter expiry) keeps it.
+    @Test(arguments: StoreBackend.allCases)
+    func aKeysLastUseOnlyMovesForward(_ backend: StoreBackend) async throws {
+        let fixture = try StoreFixture(backend)
+        defer { fixture.cleanUp() }
+        let store = try await fixture.open()
+        let created = Date(timeIntervalSince1970: 1_800_000_000)
+        let key = KeyRecord(id: "0123456789abcdef", tenant: "acme", role: "reader", hash: String(repeating: "a", count: 64), createdAt: created)
+        let other = KeyRecord(id: "1111111111111111", tenant: "acme", role: "reader", hash: String(repeating: "b", count: 64), createdAt: created)
+        try await store.saveKeys([key, other])
+        #expect(try await store.key(id: key.id)?.lastUsedAt == nil)
+        try await store.recordKeyUses([key.id: created.addingTimeInterval(50), "ffffffffffffffff": created])
+        #expect(try await store.key(id: key.id)?.lastUsedAt == created.addingTimeInterval(50))
+        try await store.recordKeyUses([key.id: created.addingTimeInterval(20), other.id: created.addingTimeInterval(5)])
+        #expect(try await store.key(id: key.id)?.lastUsedAt == created.addingTimeInterval(50), "an older date from a slower node")
+        #expect(try await store.key(id: other.id)?.lastUsedAt == created.addingTimeInterval(5))
+        var revoked = key
+        revoked.revokedAt = created.addingTimeInterval(60)
+        revoked.lastUsedAt = nil
+        try await store.saveKeys([revoked])
+        let stored = try await store.key(id: key.id)
+        #expect(stored?.revokedAt == revoked.revokedAt && stored?.lastUsedAt == created.addingTimeInterval(50))
+        #expect(try await store.keys(tenant: "acme").map(\.lastUsedAt) == [created.addingTimeInterval(50), created.addingTimeInterval(5)])
+        try await store.recordKeyUses([:])
+        await store.close()
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func tenantsAreUnique(_ backend: StoreBackend) async throws {
         let fixture = try StoreFixture(backend)

@@ -424,6 +424,23 @@ def test_admin_shows_keys_and_usage_by_day(console):
                  message=f"key {console.server.key_id} in the keys table")
     row = next(r.text for r in console.find_all("table#keys-table tbody tr") if console.server.key_id in r.text)
     assert "admin" in row, row
+
+    # The key's last use: written by the server every few seconds, read again on each visit.
+    def last_used():
+        return console.js("""const row = [...document.querySelectorAll('table#keys-table tbody tr')]
+              .find(r => r.textContent.includes(arguments[0]));
+            return row ? row.querySelector('td.last-used')?.textContent : null;""", console.server.key_id)
+
+    def last_use_shown():
+        if last_used() not in (None, "never"):
+            return True
+        console.go("ask")
+        console.go("admin")
+        return False
+    console.wait(last_use_shown, timeout=30, message="the admin key's last use in the keys table")
+    assert re.search(r"\d", last_used()), last_used()
+    headers = console.js("return [...document.querySelectorAll('table#keys-table thead th')].map(th => th.textContent);")
+    assert "Last used" in headers, headers
     assert console.server.key not in console.driver.page_source.replace(console.server.key_id, ""), \
         "the key's secret is not shown"
 

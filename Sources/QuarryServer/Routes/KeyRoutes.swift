@@ -59,6 +59,8 @@ struct KeySummary: Encodable {
     var expiresAt: Date?
     var revokedAt: Date?
     var rotatedFrom: String?
+    /// When a request last used it (to within a few seconds); absent for never.
+    var lastUsedAt: Date?
 
     init(_ record: KeyRecord, token: String? = nil) {
         self.id = record.id
@@ -74,6 +76,7 @@ struct KeySummary: Encodable {
         self.expiresAt = record.expiresAt
         self.revokedAt = record.revokedAt
         self.rotatedFrom = record.rotatedFrom
+        self.lastUsedAt = record.lastUsedAt
     }
 
     enum CodingKeys: String, CodingKey {
@@ -82,6 +85,7 @@ struct KeySummary: Encodable {
         case expiresAt = "expires_at"
         case revokedAt = "revoked_at"
         case rotatedFrom = "rotated_from"
+        case lastUsedAt = "last_used_at"
     }
 }
 

@@ -255,7 +255,7 @@ enum OpenAPIDocument {
                            "rate": {"type": "number"}, "burst": {"type": "integer"}, "tier": {"type": "string"},
                            "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
                            "revoked_at": {"type": "string", "format": "date-time"},
-                           "rotated_from": {"type": "string"}}},
+                           "rotated_from": {"type": "string"}, "last_used_at": {"type": "string", "format": "date-time"}}},
           "AuditPage": {"type": "object", "required": ["records", "next_after"], "additionalProperties": false,
             "properties": {"next_after": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
               "records": {"type": "array", "items": {"type": "object", "required": ["seq", "previous_hash", "hash", "record"], "additionalProperties": false,

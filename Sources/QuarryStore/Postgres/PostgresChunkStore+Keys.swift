@@ -61,6 +61,19 @@ extension PostgresChunkStore {
         }
     }
 
+    public func recordKeyUses(_ uses: [String: Date]) async throws {
+        guard !uses.isEmpty else { return }
+        try await pool.transaction { db in
+            // In id order, so that two nodes writing the same keys lock them in the same order.
+            for (id, date) in uses.sorted(by: { $0.key < $1.key }) {
+                try db.execute(
+                    "UPDATE quarry_keys SET last_used_at = GREATEST(coalesce(last_used_at, 0), $1) WHERE id = $2",
+                    [.real(date.timeIntervalSince1970), .text(id)]
+                )
+            }
+        }
+    }
+
     public func key(id: String) async throws -> KeyRecord? {
         try await pool.withConnection { db in
             let rows = try db.execute(KeyColumns.select + " WHERE id = $1", [.text(id)])
@@ -88,7 +101,8 @@ extension PostgresChunkStore {
             principals: KeyColumns.decode(rows.string(row, 5)) ?? [], rate: rows.double(row, 6), burst: rows.int64(row, 7).map(Int.init),
             tier: rows.string(row, 8), createdAt: Date(timeIntervalSince1970: rows.double(row, 9) ?? 0),
             expiresAt: rows.double(row, 10).map(Date.init(timeIntervalSince1970:)),
-            revokedAt: rows.double(row, 11).map(Date.init(timeIntervalSince1970:)), rotatedFrom: rows.string(row, 12)
+            revokedAt: rows.double(row, 11).map(Date.init(timeIntervalSince1970:)), rotatedFrom: rows.string(row, 12),
+            lastUsedAt: rows.double(row, 13).map(Date.init(timeIntervalSince1970:))
         )
     }
 }

@@ -175,6 +175,10 @@ enum PostgresSchema {
         );
         CREATE INDEX quarry_usage_daily_day ON quarry_usage_daily (day);
         """,
+        // 4: when each key was last used (written about every few seconds by a server).
+        """
+        ALTER TABLE quarry_keys ADD COLUMN last_used_at double precision;
+        """,
     ]
 
     /// Brings the database to `currentVersion`.

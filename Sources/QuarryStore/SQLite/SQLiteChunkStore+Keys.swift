@@ -45,9 +45,14 @@ extension SQLiteChunkStore {
             try db.transaction {
                 let statement = try db.prepare(
                     """
-                    INSERT OR REPLACE INTO quarry_keys
+                    INSERT INTO quarry_keys
                         (id, tenant, role, hash, collections, principals, rate, burst, tier, created_at, expires_at, revoked_at, rotated_from)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        tenant = excluded.tenant, role = excluded.role, hash = excluded.hash, collections = excluded.collections,
+                        principals = excluded.principals, rate = excluded.rate, burst = excluded.burst, tier = excluded.tier,
+                        created_at = excluded.created_at, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at,
+                        rotated_from = excluded.rotated_from
                     """
                 )
                 for key in keys {
@@ -59,6 +64,18 @@ extension SQLiteChunkStore {
                         key.expiresAt.map { .real($0.timeIntervalSince1970) } ?? .null,
                         key.revokedAt.map { .real($0.timeIntervalSince1970) } ?? .null, key.rotatedFrom.map { .text($0) } ?? .null,
                     ])
+                }
+            }
+        }
+    }
+
+    public func recordKeyUses(_ uses: [String: Date]) async throws {
+        guard !uses.isEmpty else { return }
+        try await write { db in
+            try db.transaction {
+                let statement = try db.prepare("UPDATE quarry_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?")
+                for (id, date) in uses.sorted(by: { $0.key < $1.key }) {
+                    try statement.run([.real(date.timeIntervalSince1970), .text(id)])
                 }
             }
         }
@@ -96,7 +113,8 @@ extension SQLiteChunkStore {
             rate: statement.optionalDouble(6), burst: statement.optionalInt(7), tier: statement.optionalText(8),
             createdAt: Date(timeIntervalSince1970: statement.double(9)),
             expiresAt: statement.optionalDouble(10).map(Date.init(timeIntervalSince1970:)),
-            revokedAt: statement.optionalDouble(11).map(Date.init(timeIntervalSince1970:)), rotatedFrom: statement.optionalText(12)
+            revokedAt: statement.optionalDouble(11).map(Date.init(timeIntervalSince1970:)), rotatedFrom: statement.optionalText(12),
+            lastUsedAt: statement.optionalDouble(13).map(Date.init(timeIntervalSince1970:))
         )
     }
 }

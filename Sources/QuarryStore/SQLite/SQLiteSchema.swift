@@ -194,6 +194,10 @@ enum SQLiteSchema {
         );
         CREATE INDEX quarry_usage_daily_day ON quarry_usage_daily (day);
         """,
+        // 7 → 8: when each key was last used (written about every few seconds by a server).
+        """
+        ALTER TABLE quarry_keys ADD COLUMN last_used_at REAL;
+        """,
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

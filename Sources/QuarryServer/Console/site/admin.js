@@ -42,12 +42,12 @@ function keyRow(key) {
     : key.expires_at && Date.parse(key.expires_at) < now ? 'expired' : 'active';
   return el('tr', { 'data-status': status },
     el('td', { class: 'mono' }, String(key.id ?? '')),
-    el('td', {}, String(key.name ?? '—')),
     el('td', {}, String(key.role ?? '')),
     el('td', {}, String(key.tenant ?? '')),
     el('td', {}, String(key.tier ?? '—')),
     el('td', {}, dateTime(key.created_at)),
     el('td', {}, key.expires_at ? dateTime(key.expires_at) : 'never'),
+    el('td', { class: 'last-used', title: 'written by the server every few seconds' }, key.last_used_at ? dateTime(key.last_used_at) : 'never'),
     el('td', {}, Array.isArray(key.principals) && key.principals.length ? key.principals.join(', ') : '—'),
     el('td', {}, el('span', { class: `key-status ${status}` }, status)));
 }
