@@ -86,6 +86,33 @@ import Testing
         await store.close()
     }
 
+    /// Schema 7 (conversations and usage per day) to 8 (keys' last use): the conversation, its
+    /// turn and the day's usage are kept, the key has no last use until one is recorded.
+    @Test func storeOfSchema7KeepsItsConversationsAndUsage() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let copy = try Self.copy("store-v7", into: directory)
+        #expect(try Self.schemaVersion(copy) == 7)
+
+        let store = try SQLiteChunkStore(directory: copy, exactSearchLimit: 1)
+        #expect(try Self.schemaVersion(copy) == SQLiteSchema.migrations.count)
+        try await Self.checkHandbook(store, at: copy)
+        let sessions = try await store.listSessions(tenant: "default", keyID: "2350b29480717423", limit: 10, after: nil)
+        #expect(sessions.map(\.id) == ["ses_qhipincxlg2os7asseacxqrc"] && sessions.first?.turnCount == 1)
+        let turns = try await store.turns(session: "ses_qhipincxlg2os7asseacxqrc", tenant: "default", last: nil)
+        #expect(turns.map(\.question) == ["What is a write-ahead log?"] && turns.first?.citations.isEmpty == false)
+        let usage = try await store.listDailyUsage(tenant: "default", keyID: nil, from: "2026-12-03", through: "2026-12-03")
+        #expect(usage.map(\.model) == ["all-MiniLM-L6-v2"] && usage.first?.embeddingTokens == 10)
+        let key = try #require(try await store.key(id: "2350b29480717423"))
+        #expect(key.lastUsedAt == nil)
+        let used = Date(timeIntervalSince1970: 1_800_000_000)
+        try await store.recordKeyUses([key.id: used])
+        #expect(try await store.key(id: key.id)?.lastUsedAt == used)
+        let problems = try await store.verify()
+        #expect(problems.isEmpty, "\(problems)")
+        await store.close()
+    }
+
     @Test func storeOfAnOlderSchemaIsMigrated() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
