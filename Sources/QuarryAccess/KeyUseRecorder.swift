@@ -4,7 +4,7 @@ import Synchronization
 
 /// Remembers when each key was last used and writes it to the store together, every few seconds,
 /// rather than one write per request: `KeyRing` notes every request it authenticates, and the
-/// server runs `run(every:)` (and `flush()` once more at shutdown).
+/// server flushes it on a timer and at shutdown.
 ///
 /// What the store shows is the latest use to within the interval. A write that fails keeps its
 /// dates for the next one; a process killed without a shutdown loses at most one interval.
@@ -46,19 +46,6 @@ public final class KeyUseRecorder: Sendable {
                 pending.merge(uses) { newer, older in max(newer, older) }
             }
             throw error
-        }
-    }
-
-    /// Flushes every `interval` until the task is cancelled (then returns without a last flush:
-    /// call `flush()` after it).
-    public func run(every interval: Duration) async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-            try? await flush()
         }
     }
 }

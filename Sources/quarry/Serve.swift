@@ -147,7 +147,7 @@ struct Serve: AsyncParsableCommand {
         let services = ServiceGroup(
             configuration: .init(
                 services: ([store, audit] as [any Service]) + (limits.usageWriter.map { [$0] } ?? [])
-                    + (keyUses.map { [KeyUseWriter(recorder: $0)] } ?? []) + [app, jobs],
+                    + (keyUses.map { uses in [PeriodicWriter(interval: .seconds(5)) { try await uses.flush() }] } ?? []) + [app, jobs],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
             )
         )

@@ -80,17 +80,4 @@ import Testing
         #expect(store.rows.reduce(0) { $0 + $1.requests } == 800)
         #expect(try await counter.used(tenant: "acme", keyID: nil, from: day, through: day).embeddingTokens == 800)
     }
-
-    /// `run(every:)` writes on its own, and returns when its task is cancelled.
-    @Test func theTimerWritesUntilCancelled() async throws {
-        let store = MemoryDailyUsageStore()
-        let counter = DeferredDailyUsageCounter(base: StoreDailyUsageCounter(store: store))
-        let timer = Task { await counter.run(every: .milliseconds(20)) }
-        try await counter.addSoon(embedding(12), tenant: "acme", keyID: "k1", model: "minilm", day: day)
-        // Waits for the timer's write (at most 30 s on a loaded machine), without a flush of its own.
-        for _ in 0..<3000 where store.rows.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(store.rows.map(\.embeddingTokens) == [12])
-        timer.cancel()
-        await timer.value
-    }
 }

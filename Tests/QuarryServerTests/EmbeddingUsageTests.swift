@@ -105,4 +105,30 @@ import Testing
         #expect(ServiceLimits(configuration: LimitsConfiguration(), usage: store, readOnly: true).usageWriter == nil)
         await store.close()
     }
+
+    /// The writer flushes on its timer while the server runs, not only at shutdown.
+    @Test func theWriterFlushesOnItsTimer() async throws {
+        let fixture = try StoreFixture(.sqlite)
+        defer { fixture.cleanUp() }
+        let store = try await fixture.open()
+        let limits = ServiceLimits(configuration: LimitsConfiguration(), usage: store)
+        var quick = try #require(limits.usageWriter)
+        quick.interval = .milliseconds(20)
+        let writer = quick
+        try await limits.budget.record(.embedding(model: "minilm", tokens: 12), tenant: "acme", keyID: "k1")
+        let today = UsageDay(containing: Date()).id
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await writer.run() }
+                // The timer's write, waited for (at most 30 s on a loaded machine) without a flush of its own.
+                for _ in 0..<3000 where try await store.listDailyUsage(tenant: nil, keyID: nil, from: today, through: today).isEmpty {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(try await store.listDailyUsage(tenant: nil, keyID: nil, from: today, through: today).map(\.embeddingTokens) == [12])
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        await store.close()
+    }
 }

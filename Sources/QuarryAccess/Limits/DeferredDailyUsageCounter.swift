@@ -9,11 +9,11 @@ import Synchronization
 /// read in this process see every addition the moment it is made; another node of a PostgreSQL
 /// deployment sees them after the flush.
 ///
-/// `run(every:)` flushes on a timer while the server runs; `flush()` writes everything held back
-/// and returns once it, and every flush started before it, has been written (`GET /usage` calls
-/// it before reading the store). An addition a write fails on is held back again and tried with
-/// the next flush. What is held back when the process dies without a shutdown is lost: at most
-/// the additions of one interval.
+/// The server flushes it every second and at shutdown; `flush()` writes everything held back and
+/// returns once it, and every flush started before it, has been written (`GET /usage` calls it
+/// before reading the store). An addition a write fails on is held back again and tried with the
+/// next flush. What is held back when the process dies without a shutdown is lost: at most the
+/// additions of one interval.
 public final class DeferredDailyUsageCounter: DailyUsageCounter {
     private struct Key: Hashable {
         var tenant: String
@@ -93,19 +93,6 @@ public final class DeferredDailyUsageCounter: DailyUsageCounter {
             return write
         }
         if let error = await write.value { throw error }
-    }
-
-    /// Flushes every `interval` until the task is cancelled (then returns without a last flush:
-    /// call `flush()` after it).
-    public func run(every interval: Duration) async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-            try? await flush()
-        }
     }
 
     /// Writes the flush `id`'s amounts one by one. Each leaves `writing` as its write starts (a

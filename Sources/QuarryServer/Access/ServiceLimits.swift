@@ -17,9 +17,9 @@ public struct ServiceLimits: Sendable {
     let budget: BudgetLedger
     /// Each tenant's ingest jobs queued or running in this process.
     let ingestJobs = IngestJobLimiter()
-    /// The service that writes the embedding counts held back in memory, on a timer and at
-    /// shutdown; `nil` on a read-only store. List it after the store and before the server.
-    public let usageWriter: UsageWriter?
+    /// Writes the embedding counts held back in memory every second and at shutdown; `nil` on a
+    /// read-only store. List it after the store and before the server.
+    public let usageWriter: PeriodicWriter?
 
     /// Limits from `configuration`, with monthly and daily usage counted in `usage`.
     /// - Parameters:
@@ -45,7 +45,7 @@ public struct ServiceLimits: Sendable {
             let deferred = DeferredDailyUsageCounter(base: daily) { error in
                 logger.error("usage counts could not be written; kept to try again: \(error)")
             }
-            self.usageWriter = UsageWriter(counter: deferred)
+            self.usageWriter = PeriodicWriter(interval: .seconds(1)) { try await deferred.flush() }
             self.budget = BudgetLedger(quota: quota, daily: deferred, prices: prices)
         }
     }
@@ -115,19 +115,5 @@ struct RateLimitMiddleware: RouterMiddleware {
             if let name = HTTPFields.Element.Name(field.name) { response.headers[name] = field.value }
         }
         return response
-    }
-}
-
-/// Writes the usage counts `DeferredDailyUsageCounter` holds back: every `interval` while the
-/// server runs, and all of them on graceful shutdown, after the server has finished its requests
-/// and before the store closes.
-public struct UsageWriter: Service {
-    let counter: DeferredDailyUsageCounter
-    /// How often the counts are written.
-    public var interval: Duration = .seconds(1)
-
-    public func run() async throws {
-        await cancelWhenGracefulShutdown { await counter.run(every: interval) }
-        try await counter.flush()
     }
 }
