@@ -36,6 +36,26 @@ public struct DailyUsageAmount: Sendable, Hashable {
     }
 }
 
+/// One daily counter: a tenant's key's use of a model on a day (the counters kept in memory by
+/// `OverlayDailyUsageCounter` and `DeferredDailyUsageCounter`).
+struct DailyUsageKey: Hashable {
+    var tenant: String
+    var keyID: String
+    var model: String
+    var day: UsageDay
+
+    /// The sum of the `amounts` that `used(tenant:keyID:from:through:)` counts.
+    static func sum(
+        of amounts: [DailyUsageKey: DailyUsageAmount], tenant: String, keyID: String?, from: UsageDay, through: UsageDay
+    ) -> DailyUsageAmount {
+        amounts.reduce(.zero) { sum, entry in
+            let key = entry.key
+            guard key.tenant == tenant, keyID.map({ $0 == key.keyID }) ?? true, from <= key.day, key.day <= through else { return sum }
+            return sum + entry.value
+        }
+    }
+}
+
 /// Where `BudgetLedger` keeps the daily counters, per tenant, key, model and day: in the store
 /// (`quarry_daily_usage`), so that budgets survive a restart and every node of a PostgreSQL
 /// deployment adds to the same counters.

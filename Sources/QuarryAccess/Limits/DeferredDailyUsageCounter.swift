@@ -15,18 +15,11 @@ import Synchronization
 /// next flush. What is held back when the process dies without a shutdown is lost: at most the
 /// additions of one interval.
 public final class DeferredDailyUsageCounter: DailyUsageCounter {
-    private struct Key: Hashable {
-        var tenant: String
-        var keyID: String
-        var model: String
-        var day: UsageDay
-    }
-
     private struct State {
         /// Added and not yet taken by a flush.
-        var pending: [Key: DailyUsageAmount] = [:]
+        var pending: [DailyUsageKey: DailyUsageAmount] = [:]
         /// Taken by a flush and waiting for their write; counted by `used`.
-        var writing: [Int: [Key: DailyUsageAmount]] = [:]
+        var writing: [Int: [DailyUsageKey: DailyUsageAmount]] = [:]
         var nextFlush = 0
         /// The last flush started: the next one writes after it.
         var tail: Task<Void, Never>?
@@ -47,11 +40,7 @@ public final class DeferredDailyUsageCounter: DailyUsageCounter {
         let stored = try await base.used(tenant: tenant, keyID: keyID, from: from, through: through)
         let held = state.withLock { state in
             ([state.pending] + Array(state.writing.values)).reduce(DailyUsageAmount.zero) { sum, amounts in
-                amounts.reduce(sum) { sum, entry in
-                    let key = entry.key
-                    guard key.tenant == tenant, keyID.map({ $0 == key.keyID }) ?? true, from <= key.day, key.day <= through else { return sum }
-                    return sum + entry.value
-                }
+                sum + DailyUsageKey.sum(of: amounts, tenant: tenant, keyID: keyID, from: from, through: through)
             }
         }
         return stored + held
@@ -64,7 +53,7 @@ public final class DeferredDailyUsageCounter: DailyUsageCounter {
     public func addSoon(_ amount: DailyUsageAmount, tenant: String, keyID: String, model: String, day: UsageDay) async throws {
         guard amount != .zero else { return }
         state.withLock { state in
-            let key = Key(tenant: tenant, keyID: keyID, model: model, day: day)
+            let key = DailyUsageKey(tenant: tenant, keyID: keyID, model: model, day: day)
             state.pending[key] = (state.pending[key] ?? .zero) + amount
         }
     }
@@ -99,7 +88,7 @@ public final class DeferredDailyUsageCounter: DailyUsageCounter {
     /// budget read during that write counts it short, never twice); on the first failure it and
     /// the rest go back to `pending`.
     private func write(_ id: Int) async -> (any Error)? {
-        while let (key, amount) = state.withLock({ state -> (Key, DailyUsageAmount)? in
+        while let (key, amount) = state.withLock({ state -> (DailyUsageKey, DailyUsageAmount)? in
             guard let entry = state.writing[id]?.first else { return nil }
             state.writing[id]?.removeValue(forKey: entry.key)
             return (entry.key, entry.value)

@@ -7,15 +7,8 @@ import Synchronization
 /// writable counter; a replica's usage is not added to the primary's. Only the days a budget
 /// can still look at are kept: the current and the previous month.
 public final class OverlayDailyUsageCounter: DailyUsageCounter {
-    private struct Key: Hashable {
-        var tenant: String
-        var keyID: String
-        var model: String
-        var day: UsageDay
-    }
-
     private let base: any DailyUsageCounter
-    private let added = Mutex<[Key: DailyUsageAmount]>([:])
+    private let added = Mutex<[DailyUsageKey: DailyUsageAmount]>([:])
 
     /// Reads `base`, adds in memory.
     public init(base: any DailyUsageCounter) {
@@ -25,11 +18,7 @@ public final class OverlayDailyUsageCounter: DailyUsageCounter {
     public func used(tenant: String, keyID: String?, from: UsageDay, through: UsageDay) async throws -> DailyUsageAmount {
         let stored = try await base.used(tenant: tenant, keyID: keyID, from: from, through: through)
         let extra = added.withLock { added in
-            added.reduce(DailyUsageAmount.zero) { sum, entry in
-                let key = entry.key
-                guard key.tenant == tenant, keyID.map({ $0 == key.keyID }) ?? true, from <= key.day, key.day <= through else { return sum }
-                return sum + entry.value
-            }
+            DailyUsageKey.sum(of: added, tenant: tenant, keyID: keyID, from: from, through: through)
         }
         return stored + extra
     }
@@ -38,7 +27,7 @@ public final class OverlayDailyUsageCounter: DailyUsageCounter {
         // The first day of the previous month: nothing a budget reads is older.
         let oldest = day.firstOfMonth.adding(days: -1).firstOfMonth
         added.withLock { added in
-            let key = Key(tenant: tenant, keyID: keyID, model: model, day: day)
+            let key = DailyUsageKey(tenant: tenant, keyID: keyID, model: model, day: day)
             added[key] = (added[key] ?? .zero) + amount
             if added.keys.contains(where: { $0.day < oldest }) {
                 added = added.filter { $0.key.day >= oldest }
