@@ -51,6 +51,13 @@ public enum EmbeddingPriority: Sendable, Hashable {
 }
 
 extension Embedder {
+    /// The word pieces the encoder runs on for `texts`: each text's tokens, cut to the model's
+    /// window, plus its two special tokens — what usage counts (`/v1/embeddings`' `usage`, the
+    /// embedding tokens of questions and ingest jobs).
+    public func encodedTokenCount(_ texts: some Sequence<String>) -> Int {
+        texts.reduce(0) { $0 + min(tokenCount($1), maxInputTokens - 2) + 2 }
+    }
+
     /// Embedders that have one queue (remote services, test doubles) treat every call alike.
     public func embed(_ texts: [String], priority: EmbeddingPriority) async throws -> [[Float]] {
         try await embed(texts)

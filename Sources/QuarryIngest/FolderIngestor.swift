@@ -328,10 +328,7 @@ public struct FolderIngestor: Sendable {
                 let end = min(start + embedBatchChunks, texts.count)
                 let slice = Array(texts[start..<end])
                 vectors += try await embedder.embed(slice, priority: .bulk)
-                if let embedded {
-                    let limit = embedder.maxInputTokens - 2
-                    await embedded(embedder.model.name, slice.reduce(0) { $0 + min(embedder.tokenCount($1), limit) + 2 })
-                }
+                await embedded?(embedder.model.name, embedder.encodedTokenCount(slice))
                 start = end
             }
         } catch is CancellationError {

@@ -50,15 +50,16 @@ public struct ServiceLimits: Sendable {
         }
     }
 
-    /// Counts `tokens` word pieces that `model` embedded for `principal` (its question, its
-    /// `/v1/embeddings` call, its ingest job's batch): in the daily counters of its tenant, key,
-    /// model and day (written together about once a second), with their cost when the model has a
-    /// price, and in the metrics.
-    func recordEmbedding(model: String, tokens: Int, for principal: Principal, metrics: ServerMetrics) async throws {
-        guard tokens > 0 else { return }
-        let usage = ModelUsage.embedding(model: model, tokens: tokens)
+    /// Counts what a model call of `principal` used — a chat call, or the word pieces embedded
+    /// for its question, its `/v1/embeddings` call or its ingest job's batch — in the budgets'
+    /// counters (`BudgetLedger.record`; embeddings are written together about once a second) and
+    /// in the metrics.
+    /// - Returns: the call's cost in US dollars, as `BudgetLedger.record` answers it.
+    @discardableResult
+    func record(_ usage: ModelUsage, for principal: Principal, metrics: ServerMetrics) async throws -> Double? {
         let cost = try await budget.record(usage, tenant: principal.tenant, keyID: principal.keyID)
         metrics.recordUsage(tenant: principal.tenant, usage: usage, costUSD: cost)
+        return cost
     }
 
     /// Writes what every model call used before `GET /usage` reads the store (embeddings are

@@ -103,7 +103,7 @@ struct EmbeddingRoutes: Sendable {
             }
             // Texts longer than the model's window are truncated, as the embedder does; the
             // limit and usage count what is embedded.
-            let tokens = texts.reduce(0) { $0 + min(embedder.tokenCount($1), embedder.maxInputTokens - 2) + 2 }
+            let tokens = embedder.encodedTokenCount(texts)
             guard tokens <= limits.maxTokens else {
                 throw QuarryError(.invalidRequest,
                     "input has \(tokens) word pieces (after truncating each text to \(embedder.maxInputTokens)); at most \(limits.maxTokens) per call: split it into several calls"
@@ -128,7 +128,7 @@ struct EmbeddingRoutes: Sendable {
             } else {
                 response = try await embed(texts, tokens: tokens, interactive: interactive, base64: base64, request: request)
             }
-            try await usage?.recordEmbedding(model: embedder.model.name, tokens: tokens, for: principal, metrics: metrics)
+            try await usage?.record(.embedding(model: embedder.model.name, tokens: tokens), for: principal, metrics: metrics)
             return response
         }
     }

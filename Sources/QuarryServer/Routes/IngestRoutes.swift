@@ -47,7 +47,7 @@ struct IngestRoutes: Sendable {
         let metrics = metrics
         return { model, tokens in
             do {
-                try await limits.recordEmbedding(model: model, tokens: tokens, for: principal, metrics: metrics)
+                try await limits.record(.embedding(model: model, tokens: tokens), for: principal, metrics: metrics)
             } catch {
                 logger.error("the embedding tokens of an ingest job could not be counted: \(error)")
             }

@@ -469,8 +469,7 @@ extension QueryRoutes {
             calls.append((.chat(model: rewrite?.model ?? "", promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, costUSD: usage.costUSD), false))
         }
         for call in calls {
-            let cost = try await limits.budget.record(call.usage, tenant: principal.tenant, keyID: principal.keyID)
-            metrics.recordUsage(tenant: principal.tenant, usage: call.usage, costUSD: cost)
+            let cost = try await limits.record(call.usage, for: principal, metrics: metrics)
             if call.isAnswer { result.usage?.costUSD = cost }
         }
         // The question was embedded unless an exact cache hit answered, or the search was lexical.
@@ -481,8 +480,7 @@ extension QueryRoutes {
     /// Counts the word pieces of `question`, embedded for `principal`'s search.
     func recordEmbedding(of question: String, for principal: Principal) async throws {
         let embedder = retriever.embedder
-        let tokens = min(embedder.tokenCount(question), embedder.maxInputTokens - 2) + 2
-        try await limits?.recordEmbedding(model: embedder.model.name, tokens: tokens, for: principal, metrics: metrics)
+        try await limits?.record(.embedding(model: embedder.model.name, tokens: embedder.encodedTokenCount([question])), for: principal, metrics: metrics)
     }
 
     /// The turn a session keeps of a question and its answer.
